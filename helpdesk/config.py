@@ -1,0 +1,143 @@
+"""The one TOML configuration file: where it is found, and secrets read from it.
+
+Each feature parses its own section into its own settings object; this module only finds
+the file, reads it, and resolves secrets, so that a config holding just `[database] url` works.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from helpdesk.errors import ConfigError
+
+SECRET_KEYS = ("password", "enable_password", "url")
+
+
+def default_config_path(explicit: str | None = None) -> Path | None:
+    """--config, else $HELPDESK_CONFIG, else ./helpdesk.toml, else the XDG config dir."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("HELPDESK_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("helpdesk.toml")
+    if local.exists():
+        return local
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    candidate = xdg / "helpdesk" / "helpdesk.toml"
+    return candidate if candidate.exists() else None
+
+
+@dataclass
+class Config:
+    path: Path | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self._where()}: [{name}] must be a table")
+        return value
+
+    def secret(self, section: str, key: str) -> str | None:
+        """`key` itself, else the variable named by `key_env`, else the file named by `key_file`."""
+        return resolve_secret(self.section(section), key, f"{self._where()}: [{section}]")
+
+    @property
+    def database_url(self) -> str:
+        url = self.secret("database", "url")
+        if not url:
+            raise ConfigError(f"{self._where()}: [database] url is not set")
+        return url
+
+    def relative(self, value: str) -> Path:
+        """Paths in the file are relative to the file itself, not to the working directory."""
+        path = Path(value).expanduser()
+        if not path.is_absolute() and self.path is not None:
+            path = self.path.parent / path
+        return path
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "configuration"
+
+
+def resolve_secret(table: dict[str, Any], key: str, where: str) -> str | None:
+    if table.get(key) not in (None, ""):
+        return str(table[key])
+    env_name = table.get(f"{key}_env")
+    if env_name:
+        value = os.environ.get(str(env_name))
+        if value is None:
+            raise ConfigError(f"{where} {key}_env names ${env_name}, which is not set")
+        return value
+    file_name = table.get(f"{key}_file")
+    if file_name:
+        try:
+            return Path(str(file_name)).expanduser().read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"{where} {key}_file: cannot read {file_name}: {exc.strerror}"
+            ) from None
+    return None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read the config; a missing or broken file is a one-line ConfigError naming it."""
+    found = default_config_path(str(path) if path else None)
+    if found is None:
+        env_url = os.environ.get("DATABASE_URL")
+        if env_url:
+            return Config(None, {"database": {"url": env_url}})
+        raise ConfigError(
+            "no configuration found: pass --config, set HELPDESK_CONFIG, "
+            "or create ./helpdesk.toml (see helpdesk.toml.example)"
+        )
+    try:
+        raw = found.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{found}: configuration file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{found}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+    config = Config(found, data)
+    _warn_if_exposed(config)
+    return config
+
+
+def _holds_secret(data: dict[str, Any]) -> bool:
+    for key, value in data.items():
+        if isinstance(value, dict) and _holds_secret(value):
+            return True
+        if isinstance(value, list) and any(isinstance(v, dict) and _holds_secret(v) for v in value):
+            return True
+        if key in ("password", "enable_password") and value:
+            return True
+        if key == "url" and isinstance(value, str) and _url_has_password(value):
+            return True
+    return False
+
+
+def _url_has_password(url: str) -> bool:
+    netloc = url.split("://", 1)[-1].split("/", 1)[0]
+    return "@" in netloc and ":" in netloc.split("@", 1)[0]
+
+
+def _warn_if_exposed(config: Config) -> None:
+    if config.path is None or not _holds_secret(config.data):
+        return
+    mode = config.path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        print(
+            f"warning: {config.path} holds a password and is readable by other users "
+            f"(chmod 600 it, or use *_env / *_file keys)",
+            file=sys.stderr,
+        )

@@ -1,0 +1,25 @@
+"""Folding names for search, so that `muller`, `mueller` and `müller` all find Müller."""
+
+import re
+import unicodedata
+
+_SPECIAL = str.maketrans({"ß": "ss", "ø": "o", "ł": "l", "đ": "d", "æ": "ae", "œ": "oe", "þ": "th"})
+# German transliterates ä/ö/ü as ae/oe/ue; folding both spellings to the bare vowel makes all
+# three spellings meet. It is applied to the stored name and the query alike, so a name that
+# merely contains "ue" (Samuel) still finds itself.
+_DIGRAPHS = re.compile(r"([aou])e")
+_SPACES = re.compile(r"[^\w@.+-]+")
+
+
+def fold(text: str) -> str:
+    lowered = text.casefold().translate(_SPECIAL)
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = _DIGRAPHS.sub(r"\1", plain)
+    return " ".join(_SPACES.sub(" ", plain).split())
+
+
+def search_name(realname: str) -> str:
+    """The stored form: folded, with a leading space so a word prefix is ' ' + query."""
+    folded = fold(realname)
+    return f" {folded}" if folded else ""

@@ -1,0 +1,102 @@
+"""The Mailcenter database: one SQLAlchemy Core schema for SQLite, PostgreSQL and MariaDB.
+
+Table and column names of `domains`, `mailboxes` and `audit_log` are read by Dovecot, Exim and
+other programs (docs/schema.md): they stay. Times are naive UTC everywhere.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# 320 = 64 (local part) + 1 + 255 (domain), the longest address SMTP allows.
+ADDRESS = 320
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=True),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("local_part", String(64), nullable=False),
+    Column("address", String(ADDRESS), nullable=False, unique=True),
+    Column("realname", String(255), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False, default=""),
+    Column("password_changed_at", DateTime, nullable=True),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("smtp_enabled", Boolean, nullable=False, default=True),
+    Column("quota_mb", Integer, nullable=False, default=1024),
+    Column("customer_ref", String(32), nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime, nullable=True),
+    # The real name folded for search (lowercase, umlauts and accents folded, a leading space so
+    # that "word prefix" is a plain substring match): kept by the code that writes realname.
+    Column("search_name", String(300), nullable=False, default=""),
+    Index("ix_mailboxes_local_part", "local_part"),
+    Index("ix_mailboxes_domain_id", "domain_id"),
+    Index("ix_mailboxes_customer_ref", "customer_ref"),
+    Index("ix_mailboxes_password_changed_at", "password_changed_at"),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("address", String(ADDRESS), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    UniqueConstraint("address", "target", name="uq_aliases_address_target"),
+    Index("ix_aliases_target", "target"),
+)
+
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id"), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("keep_copy", Boolean, nullable=False, default=True),
+    Column("starts_at", DateTime, nullable=True),
+    Column("ends_at", DateTime, nullable=True),
+    Index("ix_forwards_mailbox_id", "mailbox_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("client_addr", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("ticket", String(64), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Index("ix_audit_log_target_at", "target", "at"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# --- Features add their tables below, each in a marked section of its own. ---
