@@ -1,0 +1,33 @@
+"""`helpdesk audit`: who did what, newest first."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("audit", help="read the audit log")
+    parser.add_argument("--target", metavar="ADDRESS")
+    parser.add_argument("--since", metavar="DURATION", help="e.g. 24h, 7d")
+    parser.add_argument("--action", metavar="ACTION")
+    parser.add_argument("--limit", type=int, default=200, metavar="N")
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import read, utcnow
+    from helpdesk.durations import parse_duration
+
+    since = utcnow() - parse_duration(args.since) if args.since else None
+    with ctx.db.connect() as conn:
+        entries = read(conn, target=args.target, since=since, action=args.action, limit=args.limit)
+    lines = [
+        f"{e.at:%Y-%m-%d %H:%M:%S} {e.operator:<12} {e.action:<16} {e.target:<40} "
+        f"{e.ticket or '-':<12} {e.summary()}"
+        for e in entries
+    ]
+    ctx.emit([e.as_json() for e in entries], "\n".join(lines) if lines else "no audit entries")
+    return 0

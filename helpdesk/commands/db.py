@@ -1,0 +1,56 @@
+"""`helpdesk db init` and `helpdesk db demo`."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("db", help="create the schema, fill demo data")
+    inner = parser.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    init = inner.add_parser("init", help="create the tables and search indexes (idempotent)")
+    json_flag(init)
+    init.set_defaults(func=run_init)
+    demo = inner.add_parser("demo", help="fill an empty database with realistic demo data")
+    demo.add_argument("--mailboxes", type=int, default=3000, metavar="N")
+    demo.add_argument("--domains", type=int, default=260, metavar="M")
+    demo.add_argument("--seed", type=int, default=1, metavar="S")
+    json_flag(demo)
+    demo.set_defaults(func=run_demo)
+
+
+def run_init(args: argparse.Namespace, ctx: Context) -> int:
+    ctx.db.create_schema()
+    ctx.emit(
+        {"database": ctx.db.display_url, "schema": "ok"}, f"schema ready in {ctx.db.display_url}"
+    )
+    return 0
+
+
+def run_demo(args: argparse.Namespace, ctx: Context) -> int:
+    from dataclasses import asdict
+
+    from helpdesk.demo import fill
+
+    ctx.db.create_schema()
+
+    def progress(done: int) -> None:
+        if not ctx.json and args.mailboxes >= 100000 and done % 100000 == 0:
+            ctx.say(f"  {done:,} mailboxes …")
+
+    summary = fill(
+        ctx.db,
+        mailboxes_count=args.mailboxes,
+        domains_count=args.domains,
+        seed=args.seed,
+        progress=progress,
+    )
+    ctx.emit(
+        asdict(summary),
+        f"demo data: {summary.mailboxes} mailboxes on {summary.domains} domains, "
+        f"{summary.aliases} aliases, {summary.suspended} suspended, "
+        f"{summary.must_change} must change their password, {summary.disabled} disabled",
+    )
+    return 0

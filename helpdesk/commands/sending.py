@@ -1,0 +1,39 @@
+"""`helpdesk suspend` and `helpdesk reinstate`: stop or allow a mailbox's sending."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    for name, text in (
+        ("suspend", "stop a mailbox from sending (mail still arrives)"),
+        ("reinstate", "allow a suspended mailbox to send again"),
+    ):
+        parser = sub.add_parser(name, help=text)
+        parser.add_argument("address")
+        parser.add_argument("--ticket", required=True, metavar="T")
+        parser.add_argument("--reason", metavar="R")
+        json_flag(parser)
+        parser.set_defaults(func=run, allowed=name == "reinstate")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator
+    from helpdesk.mailboxes import get_mailbox, set_sending
+
+    with ctx.db.begin() as conn:
+        mailbox = get_mailbox(conn, args.address)
+        updated = set_sending(
+            conn,
+            mailbox,
+            args.allowed,
+            ticket=args.ticket,
+            reason=args.reason,
+            operator=current_operator(),
+        )
+    state = "may send again" if updated.smtp_enabled else "can no longer send (mail still arrives)"
+    ctx.emit(updated.as_json(), f"{updated.address} {state}")
+    return 0

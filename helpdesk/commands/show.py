@@ -1,0 +1,44 @@
+"""`helpdesk show ADDRESS`: everything about one mailbox but its hash."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("show", help="everything about one mailbox")
+    parser.add_argument("address")
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import read
+    from helpdesk.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
+
+    with ctx.db.connect() as conn:
+        mailbox = get_mailbox(conn, args.address)
+        alias_rows = mailbox_aliases(conn, mailbox)
+        forward_rows = mailbox_forwards(conn, mailbox)
+        recent = read(conn, target=mailbox.address, limit=10)
+    data = {
+        **mailbox.as_json(),
+        "status": mailbox.status,
+        "aliases": alias_rows,
+        "forwards": forward_rows,
+        "recent_audit": [e.as_json() for e in recent],
+    }
+    lines = [f"{k:<22} {v}" for k, v in mailbox.as_json().items()]
+    lines.append(f"{'status':<22} {mailbox.status}")
+    for a in alias_rows:
+        lines.append(f"{'alias':<22} {a['address']} → {a['target']}")
+    for f in forward_rows:
+        lines.append(f"{'forward':<22} → {f['target']}")
+    for e in recent:
+        lines.append(
+            f"{'audit':<22} {e.at:%Y-%m-%d %H:%M} {e.operator} {e.action} {e.ticket or ''}"
+        )
+    ctx.emit(data, "\n".join(lines))
+    return 0

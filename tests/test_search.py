@@ -1,0 +1,111 @@
+"""Search ranking, umlaut folding and bounds, on all three databases."""
+
+from helpdesk.folding import fold, search_name
+from helpdesk.mailboxes import create_mailbox
+from helpdesk.search import find_mailboxes
+
+
+def seed(db):
+    with db.begin() as conn:
+        create_mailbox(
+            conn, "jan.mueller@firma-mueller.de", realname="Jan Müller", customer_ref="KD-100200"
+        )
+        create_mailbox(
+            conn, "mueller@beispiel.de", realname="Erika Mustermann", customer_ref="KD-300400"
+        )
+        create_mailbox(
+            conn, "mueller.hans@beispiel.de", realname="Hans Müller", customer_ref="KD-300400"
+        )
+        create_mailbox(
+            conn, "info@mueller-bau.de", realname="Büro Schmidt", customer_ref="KD-500600"
+        )
+        create_mailbox(
+            conn, "j.muller@example.com", realname="Jürgen Muller", customer_ref="KD-700800"
+        )
+        create_mailbox(
+            conn, "anna@praxis-koenig.de", realname="Anna König", customer_ref="KD-900100"
+        )
+        create_mailbox(conn, "samuel@example.com", realname="Samuel Weiß", customer_ref="KD-900200")
+
+
+def addresses(result):
+    return [h.mailbox.address for h in result.hits]
+
+
+def test_fold_meets_all_spellings():
+    assert fold("Müller") == fold("Mueller") == fold("muller") == "muller"
+    assert fold("Weiß") == "weiss"
+    assert fold("François") == "francois"
+    assert search_name("Jürgen  Weiß") == " jurgen weiss"
+
+
+def test_ranking_tiers_in_order(db):
+    seed(db)
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "mueller@beispiel.de")
+        assert addresses(result)[0] == "mueller@beispiel.de"
+        assert result.hits[0].match == "exact address"
+
+        result = find_mailboxes(conn, "mueller")
+        matches = [(h.mailbox.address, h.match) for h in result.hits]
+        # address prefix before local-part prefix before substring before name
+        assert matches[0] == ("mueller.hans@beispiel.de", "address prefix")
+        assert matches[1] == ("mueller@beispiel.de", "address prefix")
+        kinds = [m for _, m in matches]
+        assert kinds.index("address contains") > kinds.index("address prefix")
+        assert ("j.muller@example.com", "name") in matches
+        assert kinds[-1] == "name"
+
+
+def test_umlaut_insensitive_name_search(db):
+    seed(db)
+    with db.connect() as conn:
+        for query in ("müller", "mueller", "muller", "MÜLLER"):
+            found = addresses(find_mailboxes(conn, query))
+            assert "j.muller@example.com" in found, query
+            assert "jan.mueller@firma-mueller.de" in found, query
+        assert addresses(find_mailboxes(conn, "konig")) == ["anna@praxis-koenig.de"]
+        assert addresses(find_mailboxes(conn, "König"))[0] == "anna@praxis-koenig.de"
+        assert addresses(find_mailboxes(conn, "weiss")) == ["samuel@example.com"]
+        # A name that merely contains "ue" still finds itself.
+        assert "samuel@example.com" in addresses(find_mailboxes(conn, "Samuel"))
+
+
+def test_word_prefix_not_infix_for_names(db):
+    seed(db)
+    with db.connect() as conn:
+        # "ller" is inside "Müller" but starts no word of any name or address.
+        assert find_mailboxes(conn, "ustermann").hits == []
+        assert addresses(find_mailboxes(conn, "Muster")) == ["mueller@beispiel.de"]
+
+
+def test_customer_number_and_domain(db):
+    seed(db)
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "kd-3004")
+        assert sorted(addresses(result)) == ["mueller.hans@beispiel.de", "mueller@beispiel.de"]
+        assert {h.match for h in result.hits} == {"customer number"}
+        assert sorted(addresses(find_mailboxes(conn, "beispiel.de"))) == [
+            "mueller.hans@beispiel.de",
+            "mueller@beispiel.de",
+        ]
+
+
+def test_bounded_with_total(db):
+    with db.begin() as conn:
+        for i in range(30):
+            create_mailbox(conn, f"user{i:02d}@grossfirma.de", realname=f"Kunde {i}")
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "grossfirma", limit=10)
+        assert len(result.hits) == 10
+        assert result.total == 30
+        assert find_mailboxes(conn, "nothing-like-this").total == 0
+        assert find_mailboxes(conn, "   ").hits == []
+
+
+def test_query_characters_are_not_patterns(db):
+    seed(db)
+    with db.connect() as conn:
+        assert find_mailboxes(conn, "%").hits == []
+        assert find_mailboxes(conn, "a_n").hits == []
+        assert find_mailboxes(conn, "'\"; drop").hits == []
