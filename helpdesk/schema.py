@@ -100,3 +100,39 @@ audit_log = Table(
 )
 
 # --- Features add their tables below, each in a marked section of its own. ---
+
+# --- Outbound releases (helpdesk/releases.py; docs/schema.md "Outbound releases") ---
+
+# One row per "let this message from this user through rspamd"; the rspamd map is rebuilt
+# from the active rows (not revoked, not expired) after every change.
+outbound_releases = Table(
+    "outbound_releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(ADDRESS), nullable=False),
+    # Without angle brackets, as rspamd's `messageid` selector reads it.
+    Column("message_id", String(500), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("client_addr", String(64), nullable=True),
+    Column("ticket", String(64), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Column("revoke_ticket", String(64), nullable=True),
+    # First time rspamd's history showed the message passing after the release.
+    Column("used_at", DateTime, nullable=True),
+    Index("ix_outbound_releases_address", "address"),
+    Index("ix_outbound_releases_expires_at", "expires_at"),
+)
+
+# A single row (id = 1) every map rebuild locks first, so that rebuilds run one at a time and
+# the last map saved always holds every committed release.
+outbound_release_map = Table(
+    "outbound_release_map",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("saved_at", DateTime, nullable=True),
+)

@@ -1,0 +1,441 @@
+"""Blocked outbound mail: what rspamd refused from authenticated senders.
+
+Two sources, merged: rspamd's history (score, symbols, Message-ID; the user possibly cut at
+31 bytes) and Exim's mainlog `rejected after DATA` lines with `A=` (the full login, the
+customer's text, but no Message-ID). A log line and a scan of the same user within a few
+seconds are one event; repeated attempts to send the same message are one entry.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from helpdesk.rspamd import HistoryRow, Symbol, user_matches
+
+# Exim and rspamd log the same event within a second or two; clocks are the same host's.
+MATCH_WINDOW = timedelta(seconds=10)
+
+# --------------------------------------------------------------------------- plain language
+
+_EXPLAIN_EXACT = {
+    "HELPDESK_TEST_SPAM": "test rule: the subject contains HELPDESK-TEST-SPAM",
+    "GTUBE": "the message contains the GTUBE spam test string (cannot be released)",
+    "BAYES_SPAM": "the wording looks like spam the filter has learned",
+    "FUZZY_DENIED": "the message matches a known spam message",
+    "R_SPF_FAIL": "the sending server is not allowed by the sender domain's SPF record",
+    "R_SPF_SOFTFAIL": "the sender domain's SPF record does not vouch for the sending server",
+    "R_DKIM_REJECT": "the DKIM signature is invalid",
+    "DMARC_POLICY_REJECT": "the sender domain's DMARC policy says to refuse this",
+    "DMARC_POLICY_QUARANTINE": "the sender domain's DMARC policy says to treat this as spam",
+    "PHISHING": "a link's text shows a different address than the link really goes to",
+    "R_SUSPICIOUS_URL": "a link points to a suspicious address",
+    "MISSING_MID": "the message has no Message-ID",
+    "MISSING_DATE": "the message has no Date header",
+    "MISSING_FROM": "the message has no From header",
+    "MISSING_SUBJECT": "the message has no subject",
+    "FORGED_SENDER": "the From address differs from the envelope sender",
+    "FROM_NEQ_ENVFROM": "the From address differs from the envelope sender",
+    "HFILTER_HOSTNAME_UNKNOWN": "the sending computer has no proper host name",
+    "MIME_BAD_ATTACHMENT": "an attachment has a dangerous file type",
+    "MIME_DOUBLE_BAD_EXTENSION": "an attachment hides its real type behind a double extension",
+    "MIME_BAD_EXTENSION": "an attachment has a dangerous file extension",
+    "MIME_ARCHIVE_IN_ARCHIVE": "an attachment is an archive inside an archive",
+    "SUBJ_ALL_CAPS": "the subject is written in capitals",
+    "SUBJ_EXCESS_QP": "the subject is encoded in an unusual way",
+    "R_MIXED_CHARSET": "the text mixes alphabets, as spoofed words do",
+    "FREEMAIL_REPLYTO": "replies go to a free-mail address",
+    "REPLYTO_DOM_NEQ_FROM_DOM": "replies go to a different domain than the sender's",
+    "RCPT_COUNT_TWELVE": "the message goes to many recipients at once",
+    "RCPT_COUNT_GT_50": "the message goes to more than 50 recipients",
+    "HAS_ONION_URI": "the message links to a .onion (Tor) address",
+    "BITCOIN_ADDR": "the message contains a bitcoin address",
+    "HAS_X_POS": "the message was written by a mass-mailing script",
+    "CTYPE_MIXED_BOGUS": "the message structure is malformed",
+    "R_BAD_CTE_7BIT": "the message declares a wrong encoding",
+    "URI_COUNT_ODD": "the message has an odd number of links",
+    "DATE_IN_FUTURE": "the message is dated in the future",
+    "DATE_IN_PAST": "the message is dated far in the past",
+    "RATELIMITED": "the account sent too much mail in a short time",
+    "MULTIPLE_UNIQUE_HEADERS": "headers that must appear once appear several times",
+    "SPOOF_DISPLAY_NAME": "the display name pretends to be another address",
+    "FROM_DN_EQ_ADDR": "the display name is the address itself",
+    "ENVFROM_PRVS": "the envelope sender uses a bounce-tracking address",
+}
+_EXPLAIN_PREFIX = (
+    ("BAYES_", "the wording looks like spam the filter has learned"),
+    ("FUZZY_", "the message matches a known spam message"),
+    ("RBL_", "the sending IP address is on a blocklist"),
+    ("RECEIVED_SPAMHAUS", "a relaying server is on the Spamhaus blocklist"),
+    ("URIBL_", "a link in the message points to a blocklisted domain"),
+    ("SURBL_", "a link in the message points to a blocklisted domain"),
+    ("DBL_", "a link in the message points to a blocklisted domain"),
+    ("SEM_URIBL", "a link in the message points to a blocklisted domain"),
+    ("MSBL_", "the message contains a blocklisted e-mail address"),
+    ("PHISHED_", "a link goes to a known phishing site"),
+    ("CLAM_", "the virus scanner found something"),
+    ("SA_", "a SpamAssassin rule matched"),
+    ("RSPAMD_URIBL", "a link in the message points to a blocklisted domain"),
+    ("HFILTER_", "the sending computer's name or greeting looks like a spam source"),
+)
+
+
+def explain(symbol: str) -> str:
+    """A plain-language line for a symbol, or "" when none is known."""
+    if symbol in _EXPLAIN_EXACT:
+        return _EXPLAIN_EXACT[symbol]
+    for prefix, text in _EXPLAIN_PREFIX:
+        if symbol.startswith(prefix):
+            return text
+    return ""
+
+
+def explanations(symbols: Iterable[Symbol], limit: int = 6) -> list[str]:
+    """The reasons worth reading out on the phone: positive scores, biggest first, no repeats."""
+    lines: list[str] = []
+    for s in symbols:
+        if s.score is not None and s.score <= 0 and s.name != "HELPDESK_TEST_SPAM":
+            continue
+        text = explain(s.name)
+        if text and text not in lines:
+            lines.append(text)
+        if len(lines) >= limit:
+            break
+    return lines
+
+
+# --------------------------------------------------------------------------- Exim mainlog
+
+_REJECT = re.compile(
+    r"^(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.\d+)?(?: (?P<tz>[+-]\d{4}))?"
+    r"(?: \[\d+\])?(?: (?P<eximid>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}))?"
+    r" (?P<rest>.*?) (?P<temp>temporarily )?rejected after DATA(?:: (?P<text>.*))?$"
+)
+_FIELD = {
+    "auth": re.compile(r"(?:^| )A=(?:[^:\s]+:)?(?P<v>\S+)"),
+    "sender": re.compile(r"(?:^| )F=<(?P<v>[^>]*)>"),
+    "ip": re.compile(r"(?:^| )H=.*?\[(?P<v>[0-9A-Fa-f:.]+)\]"),
+}
+_MESSAGE_ID = re.compile(r"<(?P<v>[^<>\s@]+@[^<>\s]+)>")
+
+
+@dataclass(frozen=True)
+class EximReject:
+    time: datetime  # naive UTC
+    user: str
+    sender: str
+    ip: str
+    text: str
+    temporary: bool
+    exim_id: str = ""
+    message_id: str = ""  # only when the ACL's log text carries it
+
+
+def parse_reject_line(line: str) -> EximReject | None:
+    """A submission `rejected after DATA` line with A=, else None (inbound rejects have no A=)."""
+    m = _REJECT.match(line.rstrip("\r\n"))
+    if not m:
+        return None
+    rest = m.group("rest")
+    auth = _FIELD["auth"].search(rest)
+    if not auth:
+        return None
+    stamp = datetime.strptime(m.group("date"), "%Y-%m-%d %H:%M:%S")
+    if m.group("tz"):
+        stamp = datetime.strptime(m.group("date") + " " + m.group("tz"), "%Y-%m-%d %H:%M:%S %z")
+    else:
+        stamp = stamp.astimezone()  # Exim logs local time unless told otherwise
+    text = (m.group("text") or "").strip()
+    sender = _FIELD["sender"].search(rest)
+    ip = _FIELD["ip"].search(rest)
+    mid = _MESSAGE_ID.search(text)
+    return EximReject(
+        time=stamp.astimezone(UTC).replace(tzinfo=None),
+        user=auth.group("v"),
+        sender=sender.group("v") if sender else "",
+        ip=ip.group("v") if ip else "",
+        text=text,
+        temporary=bool(m.group("temp")),
+        exim_id=m.group("eximid") or "",
+        message_id=mid.group("v") if mid else "",
+    )
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        yield from handle
+
+
+def read_exim_rejects(
+    paths: Iterable[str | Path], since: datetime | None = None
+) -> list[EximReject]:
+    """Only lines that can be rejections are decoded: a mainlog is mostly deliveries."""
+    out: list[EximReject] = []
+    for path in paths:
+        for raw in _lines(Path(path)):
+            if b"rejected after DATA" not in raw or b" A=" not in raw:
+                continue
+            entry = parse_reject_line(raw.decode("utf-8", errors="replace"))
+            if entry and (since is None or entry.time >= since):
+                out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------- merged view
+
+
+@dataclass(frozen=True)
+class BlockedMessage:
+    time: datetime  # the newest attempt
+    user: str  # the full address where a source had it
+    user_truncated: bool
+    message_id: str
+    action: str
+    score: float | None
+    required_score: float | None
+    symbols: tuple[Symbol, ...] = ()
+    ip: str = ""
+    subject: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    controller: str = ""
+    exim_text: str = ""
+    exim_id: str = ""
+    sources: tuple[str, ...] = ()
+    attempts: int = 1
+    release_state: str = ""  # "", or the label of a release for this user and message
+    release_id: int | None = None
+    reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def releasable(self) -> bool:
+        return bool(self.message_id) and bool(self.user) and not self.user_truncated
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.user.casefold(), self.message_id.casefold())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "time": self.time.isoformat() + "Z",
+            "user": self.user,
+            "user_truncated": self.user_truncated,
+            "message_id": self.message_id or None,
+            "action": self.action,
+            "score": self.score,
+            "required_score": self.required_score,
+            "symbols": [{"name": s.name, "score": s.score} for s in self.symbols],
+            "reasons": list(self.reasons),
+            "ip": self.ip or None,
+            "subject": self.subject or None,
+            "sender": self.sender or None,
+            "recipients": list(self.recipients),
+            "controller": self.controller or None,
+            "exim_text": self.exim_text or None,
+            "exim_id": self.exim_id or None,
+            "sources": list(self.sources),
+            "attempts": self.attempts,
+            "release": self.release_state or None,
+            "release_id": self.release_id,
+        }
+
+
+def _from_history(row: HistoryRow) -> BlockedMessage:
+    return BlockedMessage(
+        time=row.time,
+        user=row.user,
+        user_truncated=row.user_truncated,
+        message_id=row.message_id,
+        action=row.action,
+        score=row.score,
+        required_score=row.required_score,
+        symbols=row.symbols,
+        ip=row.ip,
+        subject=row.subject,
+        sender=row.sender,
+        recipients=row.recipients,
+        controller=row.controller,
+        sources=("rspamd",),
+        reasons=tuple(explanations(row.symbols)),
+    )
+
+
+def _from_exim(entry: EximReject) -> BlockedMessage:
+    return BlockedMessage(
+        time=entry.time,
+        user=entry.user,
+        user_truncated=False,
+        message_id=entry.message_id,
+        action="soft reject" if entry.temporary else "reject",
+        score=None,
+        required_score=None,
+        ip=entry.ip,
+        sender=entry.sender,
+        exim_text=entry.text,
+        exim_id=entry.exim_id,
+        sources=("exim",),
+    )
+
+
+def merge_blocked(
+    rows: Iterable[HistoryRow],
+    exim: Iterable[EximReject] = (),
+    *,
+    user: str | None = None,
+    since: datetime | None = None,
+) -> list[BlockedMessage]:
+    """Authenticated rejects from rspamd, joined with Exim's lines; newest first."""
+    scans = [
+        _from_history(r)
+        for r in rows
+        if r.authenticated
+        and r.rejected
+        and (since is None or r.time >= since)
+        and (not user or r.user_matches(user))
+    ]
+    scans.sort(key=lambda b: b.time)
+    used = [False] * len(scans)
+    merged: list[BlockedMessage] = []
+    for entry in sorted(exim, key=lambda e: e.time):
+        if since is not None and entry.time < since:
+            continue
+        if user and entry.user.casefold() != user.strip().casefold():
+            continue
+        best = None
+        for i, scan in enumerate(scans):
+            if used[i] or not user_matches(scan.user, entry.user):
+                continue
+            if entry.message_id and scan.message_id.casefold() != entry.message_id.casefold():
+                continue
+            gap = abs(scan.time - entry.time)
+            if gap <= MATCH_WINDOW and (best is None or gap < abs(scans[best].time - entry.time)):
+                best = i
+        if best is None:
+            merged.append(_from_exim(entry))
+            continue
+        used[best] = True
+        scan = scans[best]
+        scans[best] = replace(
+            scan,
+            user=entry.user,  # Exim has the whole login, rspamd may have cut it
+            user_truncated=False,
+            sender=scan.sender or entry.sender,
+            ip=scan.ip or entry.ip,
+            exim_text=entry.text,
+            exim_id=entry.exim_id,
+            sources=("rspamd", "exim"),
+        )
+    merged.extend(scans)
+    return _collapse(merged)
+
+
+def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
+    """One entry per user and Message-ID: the customer pressing "send" again is one case."""
+    by_key: dict[tuple[str, str], BlockedMessage] = {}
+    loose: list[BlockedMessage] = []
+    for item in items:
+        if not item.message_id:
+            loose.append(item)
+            continue
+        seen = by_key.get(item.key)
+        if seen is None:
+            by_key[item.key] = item
+            continue
+        newer, older = (item, seen) if item.time >= seen.time else (seen, item)
+        by_key[item.key] = replace(
+            newer,
+            attempts=seen.attempts + item.attempts,
+            exim_text=newer.exim_text or older.exim_text,
+            subject=newer.subject or older.subject,
+            sources=tuple(sorted(set(newer.sources) | set(older.sources))),
+        )
+    out = list(by_key.values()) + loose
+    out.sort(key=lambda b: b.time, reverse=True)
+    return out
+
+
+def attach_releases(items: list[BlockedMessage], releases: Iterable[Any]) -> list[BlockedMessage]:
+    """Mark entries that have a release (newest release wins) with its state label."""
+    latest: dict[tuple[str, str], Any] = {}
+    for r in releases:
+        key = (r.address.casefold(), r.message_id.casefold())
+        if key not in latest or r.id > latest[key].id:
+            latest[key] = r
+    out = []
+    for item in items:
+        release = latest.get(item.key)
+        if release is None and item.user_truncated:
+            release = next(
+                (
+                    r
+                    for (addr, mid), r in latest.items()
+                    if mid == item.message_id.casefold() and user_matches(item.user, addr)
+                ),
+                None,
+            )
+        if release is not None:
+            item = replace(item, release_state=release.label(), release_id=release.id)
+        out.append(item)
+    return out
+
+
+# ------------------------------------------------------------------ one call for CLI and UI
+
+
+@dataclass
+class BlockedReport:
+    items: list[BlockedMessage]
+    warnings: list[str]  # controllers or logs that could not be read; the rest is shown
+
+
+def collect_blocked(
+    cluster: Any,
+    db: Any | None,
+    *,
+    user: str | None = None,
+    since: datetime | None = None,
+    logs: Iterable[str | Path] = (),
+) -> BlockedReport:
+    """History of every controller, Exim's lines, and the releases recorded for them.
+
+    Raises RspamdError only when no controller answered and no log was given: an empty
+    list must never stand for "rspamd could not be asked".
+    """
+    from helpdesk.errors import HelpdeskError
+    from helpdesk.rspamd import RspamdError
+
+    warnings: list[str] = []
+    rows: list[HistoryRow] = []
+    logs = list(logs)
+    try:
+        rows, failed = cluster.history()
+        warnings.extend(failed)
+    except RspamdError as exc:
+        if not logs:
+            raise
+        warnings.append(str(exc))
+    exim: list[EximReject] = []
+    for path in logs:
+        try:
+            exim.extend(read_exim_rejects([path], since))
+        except OSError as exc:
+            warnings.append(f"cannot read {path}: {exc.strerror}")
+    items = merge_blocked(rows, exim, user=user, since=since)
+    if db is not None:
+        from helpdesk.releases import list_releases, mark_used
+
+        try:
+            with db.begin() as conn:
+                known = list_releases(conn, limit=1000)
+                if mark_used(conn, known, rows):
+                    known = list_releases(conn, limit=1000)
+            items = attach_releases(items, known)
+        except HelpdeskError as exc:
+            warnings.append(f"releases not shown: {exc}")
+    return BlockedReport(items, warnings)

@@ -1,0 +1,587 @@
+"""Client for rspamd's controller: settings, HTTP calls, and the verdict history.
+
+One `Controller` talks to one rspamd node; `Cluster` fans out over all configured nodes
+(a hoster with several mail relays runs one rspamd each) and merges their history.
+Every failure becomes one `RspamdError` sentence that names the node, never a password.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from helpdesk.config import Config, resolve_secret
+from helpdesk.durations import parse_duration
+from helpdesk.errors import ConfigError, Unreachable
+
+DEFAULT_URL = "http://127.0.0.1:11334"
+# rspamd's built-in history keeps the authenticated user in a fixed 32-byte buffer.
+USER_FIELD_BYTES = 31
+REJECT_ACTIONS = ("reject", "soft reject")
+
+
+class RspamdError(Unreachable):
+    """A controller could not be reached, refused us, or answered something unusable."""
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    name: str
+    url: str
+    password: str | None = field(default=None, repr=False)
+    enable_password: str | None = field(default=None, repr=False)
+
+    @property
+    def display_url(self) -> str:
+        """The URL without any user:password@ part, safe for messages."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class RspamdSettings:
+    controllers: tuple[ControllerSettings, ...] = (ControllerSettings("rspamd", DEFAULT_URL),)
+    timeout: float = 5.0
+    release_map: str = ""
+    release_ttl: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_config(cls, config: Config) -> RspamdSettings:
+        section = config.section("rspamd")
+        where = f"{config.path or 'configuration'}: [rspamd]"
+        raw = section.get("controllers")
+        controllers: list[ControllerSettings] = []
+        if raw is None:
+            controllers = list(cls.controllers)
+        elif not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{where} controllers must be a non-empty list of tables")
+        else:
+            for index, entry in enumerate(raw, 1):
+                if not isinstance(entry, dict):
+                    raise ConfigError(f"{where} controllers entry {index} must be a table")
+                name = str(entry.get("name") or f"rspamd{index}")
+                url = str(entry.get("url") or DEFAULT_URL).rstrip("/")
+                if not url.startswith(("http://", "https://")):
+                    raise ConfigError(f"{where} controller {name}: url must start with http(s)://")
+                here = f"{where} controller {name}"
+                controllers.append(
+                    ControllerSettings(
+                        name=name,
+                        url=url,
+                        password=resolve_secret(entry, "password", here),
+                        enable_password=resolve_secret(entry, "enable_password", here),
+                    )
+                )
+            names = [c.name for c in controllers]
+            if len(set(names)) != len(names):
+                raise ConfigError(f"{where} controller names must be unique")
+        try:
+            timeout = float(section.get("timeout", cls.timeout))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} timeout must be a number of seconds") from None
+        if not timeout > 0:
+            raise ConfigError(f"{where} timeout must be positive")
+        ttl = section.get("release_ttl")
+        return cls(
+            controllers=tuple(controllers),
+            timeout=timeout,
+            release_map=str(section.get("release_map") or ""),
+            release_ttl=parse_duration(ttl) if ttl else cls.release_ttl,
+        )
+
+
+# --------------------------------------------------------------------------- parsing
+
+# rspamd writes non-finite doubles as bare nan/inf, which json.loads refuses. Strings are
+# matched first so that a subject reading "inf" is left alone.
+_NONFINITE = re.compile(r'("(?:[^"\\]|\\.)*")|(?<![\w."])-?(?:nan|inf(?:inity)?)(?![\w."])', re.I)
+
+
+def loads_lenient(text: str) -> Any:
+    """json.loads that reads bare nan/inf (as None) and never returns NaN or infinity."""
+    cleaned = _NONFINITE.sub(lambda m: m.group(1) or "null", text)
+    return json.loads(cleaned, parse_constant=lambda _: None)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    score: float | None
+    options: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One scan as a controller remembers it; fields the history shape lacks stay empty."""
+
+    controller: str
+    time: datetime  # naive UTC, like every time in the database
+    message_id: str  # without angle brackets; "" when the message had none
+    user: str  # authenticated user, possibly cut at 31 bytes; "" when not authenticated
+    action: str
+    score: float | None
+    required_score: float | None
+    symbols: tuple[Symbol, ...] = ()
+    ip: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    subject: str = ""
+    size: int | None = None
+
+    @property
+    def user_truncated(self) -> bool:
+        return user_may_be_truncated(self.user)
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.user)
+
+    @property
+    def rejected(self) -> bool:
+        return self.action in REJECT_ACTIONS
+
+    def user_matches(self, address: str) -> bool:
+        return user_matches(self.user, address)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "controller": self.controller,
+            "time": self.time.isoformat() + "Z",
+            "message_id": self.message_id,
+            "user": self.user,
+            "user_truncated": self.user_truncated,
+            "action": self.action,
+            "score": self.score,
+            "required_score": self.required_score,
+            "symbols": [
+                {"name": s.name, "score": s.score, "options": list(s.options)} for s in self.symbols
+            ],
+            "ip": self.ip,
+            "sender": self.sender,
+            "recipients": list(self.recipients),
+            "subject": self.subject,
+        }
+
+
+def user_may_be_truncated(user: str) -> bool:
+    # A cut inside a multi-byte character may leave a replacement char or a shorter string.
+    return len(user.rstrip("\ufffd").encode("utf-8")) >= USER_FIELD_BYTES - 3
+
+
+def user_matches(reported: str, address: str) -> bool:
+    """Does the user rspamd reported stand for this full address? Case-insensitive."""
+    if not reported or not address:
+        return False
+    reported, address = reported.casefold(), address.strip().casefold()
+    if reported == address:
+        return True
+    if not user_may_be_truncated(reported):
+        return False
+    stem = reported.rstrip("\ufffd")
+    return len(address.encode("utf-8")) > len(stem.encode("utf-8")) and address.startswith(stem)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _no_unknown(value: Any) -> str:
+    text = _text(value)
+    return "" if text in ("unknown", "undef") else text
+
+
+def _symbols(raw: Any) -> tuple[Symbol, ...]:
+    if not isinstance(raw, dict):
+        return ()
+    out = []
+    for name, data in raw.items():
+        data = data if isinstance(data, dict) else {}
+        score = _number(data.get("metric_score", data.get("score")))
+        options = data.get("options") or ()
+        out.append(
+            Symbol(
+                name=str(name),
+                score=score,
+                options=tuple(str(o) for o in options) if isinstance(options, list) else (),
+                description=_text(data.get("description")),
+            )
+        )
+    out.sort(key=lambda s: (-(abs(s.score) if s.score is not None else 0.0), s.name))
+    return tuple(out)
+
+
+def _row(controller: str, raw: dict[str, Any]) -> HistoryRow:
+    unix = _number(raw.get("unix_time"))
+    if unix is None:
+        raise ValueError("row without unix_time")
+    recipients = raw.get("rcpt_smtp") or raw.get("rcpt") or ()
+    if isinstance(recipients, str):
+        recipients = [recipients]
+    size = _number(raw.get("size"))
+    return HistoryRow(
+        controller=controller,
+        time=datetime.fromtimestamp(unix, UTC).replace(tzinfo=None),
+        message_id=_no_unknown(raw.get("message-id", raw.get("id"))).strip("<>"),
+        user=_no_unknown(raw.get("user")),
+        action=_text(raw.get("action")) or "no action",
+        score=_number(raw.get("score")),
+        required_score=_number(raw.get("required_score")),
+        symbols=_symbols(raw.get("symbols")),
+        ip=_no_unknown(raw.get("ip")),
+        sender=_no_unknown(raw.get("sender_smtp")),
+        recipients=tuple(str(r) for r in recipients if r and r != "unknown"),
+        subject=_no_unknown(raw.get("subject")),
+        size=int(size) if size is not None else None,
+    )
+
+
+def parse_history(controller: str, data: Any) -> list[HistoryRow]:
+    """Both shapes: the built-in list (oldest first) and history_redis's {version: 2, rows}."""
+    if isinstance(data, dict) and "rows" in data:
+        rows = data["rows"]
+    elif isinstance(data, list):
+        rows = data
+    else:
+        raise ValueError("history is neither a list nor {version, rows}")
+    if not isinstance(rows, list):
+        raise ValueError("history rows is not a list")
+    parsed = [_row(controller, r) for r in rows if isinstance(r, dict)]
+    parsed.sort(key=lambda r: r.time, reverse=True)
+    return parsed
+
+
+@dataclass(frozen=True)
+class MapInfo:
+    id: str
+    uri: str
+    description: str
+    editable: bool
+
+    @property
+    def path(self) -> str:
+        return self.uri.removeprefix("file://")
+
+
+# --------------------------------------------------------------------------- one controller
+
+
+class Controller:
+    """HTTP calls to one controller; read calls send `password`, writes `enable_password`."""
+
+    def __init__(
+        self,
+        settings: ControllerSettings,
+        timeout: float = 5.0,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=settings.url, timeout=timeout, transport=transport, trust_env=False
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Controller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def label(self) -> str:
+        return f"rspamd controller {self.name} ({self.settings.display_url})"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        write: bool = False,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        secret = self.settings.enable_password if write else self.settings.password
+        if write and secret is None:
+            # rspamd accepts the one password for both when enable_password is unset.
+            secret = self.settings.password
+        if secret:
+            sent["Password"] = secret
+        try:
+            response = self._http.request(method, path, headers=sent, content=content)
+        except httpx.TimeoutException:
+            raise RspamdError(
+                f"{self.label} did not answer {path} within {self.timeout:g} s"
+            ) from None
+        except httpx.ConnectError as exc:
+            reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
+            raise RspamdError(f"{self.label} cannot be reached: {reason}") from None
+        except httpx.HTTPError as exc:
+            raise RspamdError(f"{self.label} failed on {path}: {type(exc).__name__}") from None
+        self._check(response, path, write)
+        return response
+
+    def _check(self, response: httpx.Response, path: str, write: bool) -> None:
+        status = response.status_code
+        if status == 401 or status == 403:
+            if write:
+                raise RspamdError(
+                    f"{self.label} refused the change on {path}: wrong or missing enable_password"
+                )
+            raise RspamdError(f"{self.label} refused {path}: wrong or missing password")
+        if status == 404:
+            raise RspamdError(
+                f"{self.label} answered {path} with HTTP 404: "
+                f"{_error_text(response) or 'not found'}"
+            )
+        if status == 204:
+            raise RspamdError(f"{self.label} answered {path} with no content")
+        if status >= 500:
+            raise RspamdError(
+                f"{self.label} failed on {path} with HTTP {status}: "
+                f"{_error_text(response) or 'no details'}"
+            )
+        if status >= 400:
+            raise RspamdError(
+                f"{self.label} refused {path} with HTTP {status}: "
+                f"{_error_text(response) or 'no details'}"
+            )
+
+    def json(self, path: str, *, write: bool = False, **kwargs: Any) -> Any:
+        method = "POST" if kwargs.get("content") is not None else "GET"
+        response = self.request(method, path, write=write, **kwargs)
+        try:
+            return loads_lenient(response.content.decode("utf-8", errors="replace"))
+        except ValueError:
+            raise RspamdError(f"{self.label} sent a reply to {path} that is not JSON") from None
+
+    # The endpoints we use -------------------------------------------------------------
+
+    def ping(self) -> bool:
+        response = self.request("GET", "/ping")
+        return response.text.strip() == "pong"
+
+    def stat(self) -> dict[str, Any]:
+        data = self.json("/stat")
+        if not isinstance(data, dict):
+            raise RspamdError(f"{self.label} sent a /stat reply that is not an object")
+        return data
+
+    def actions(self) -> list[tuple[str, float | None]]:
+        data = self.json("/actions")
+        try:
+            return [(str(a["action"]), _number(a.get("value"))) for a in data]
+        except (TypeError, KeyError):
+            raise RspamdError(f"{self.label} sent an /actions reply of unknown shape") from None
+
+    def history(self) -> list[HistoryRow]:
+        data = self.json("/history")
+        try:
+            return parse_history(self.name, data)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError):
+            raise RspamdError(f"{self.label} sent a /history reply of unknown shape") from None
+
+    def maps(self) -> list[MapInfo]:
+        data = self.json("/maps")
+        try:
+            return [
+                MapInfo(
+                    id=str(m["map"]),
+                    uri=str(m.get("uri", "")),
+                    description=str(m.get("description", "")),
+                    editable=bool(m.get("editable")),
+                )
+                for m in data
+            ]
+        except (TypeError, KeyError):
+            raise RspamdError(f"{self.label} sent a /maps reply of unknown shape") from None
+
+    def find_map(self, wanted: str) -> MapInfo:
+        """A map by id or file path; with none given, the one whose file is helpdesk_release*."""
+        maps = self.maps()
+        if wanted:
+            for m in maps:
+                if wanted in (m.id, m.uri, m.path):
+                    return m
+            raise RspamdError(
+                f"{self.label} lists no map {wanted!r} (see `helpdesk rspamd status`)"
+            )
+        found = [m for m in maps if m.path.rsplit("/", 1)[-1].startswith("helpdesk_release")]
+        if len(found) != 1:
+            raise RspamdError(
+                f"{self.label} lists {len(found)} maps named helpdesk_release*: "
+                "set [rspamd] release_map"
+            )
+        return found[0]
+
+    def getmap(self, map_id: str) -> str:
+        return self.request("GET", "/getmap", headers={"Map": map_id}).text
+
+    def savemap(self, map_id: str, text: str) -> None:
+        body = text if text.strip() else "# empty\n"
+        response = self.request(
+            "POST", "/savemap", write=True, headers={"Map": map_id}, content=body.encode("utf-8")
+        )
+        try:
+            ok = loads_lenient(response.text).get("success") is True
+        except (ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise RspamdError(f"{self.label} did not confirm saving map {map_id}")
+
+
+def _error_text(response: httpx.Response) -> str:
+    text = response.text.strip()
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and data.get("error"):
+            text = str(data["error"])
+    except ValueError:
+        pass
+    text = " ".join(text.split())
+    return text[:160]
+
+
+# --------------------------------------------------------------------------- all controllers
+
+
+@dataclass
+class ControllerStatus:
+    name: str
+    url: str
+    ok: bool
+    error: str = ""
+    version: str = ""
+    uptime: int | None = None
+    stat: dict[str, Any] = field(default_factory=dict)
+    actions: list[tuple[str, float | None]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        counters = {
+            k: self.stat.get(k)
+            for k in ("scanned", "learned", "spam_count", "ham_count", "connections")
+            if k in self.stat
+        }
+        return {
+            "name": self.name,
+            "url": self.url,
+            "ok": self.ok,
+            "error": self.error or None,
+            "version": self.version or None,
+            "uptime": self.uptime,
+            "actions_counted": self.stat.get("actions", {}),
+            "counters": counters,
+            "thresholds": {name: value for name, value in self.actions},
+        }
+
+
+class Cluster:
+    """Every configured controller; reads merge, writes must reach all of them."""
+
+    def __init__(
+        self, settings: RspamdSettings, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.settings = settings
+        self.controllers = [
+            Controller(c, settings.timeout, transport=transport) for c in settings.controllers
+        ]
+
+    @classmethod
+    def from_config(cls, config: Config) -> Cluster:
+        return cls(RspamdSettings.from_config(config))
+
+    def close(self) -> None:
+        for c in self.controllers:
+            c.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def history(self) -> tuple[list[HistoryRow], list[str]]:
+        """Merged history, newest first, and one error line per controller that failed.
+
+        Raises when every controller failed: an empty list would read as "nothing blocked".
+        """
+        rows: list[HistoryRow] = []
+        errors: list[str] = []
+        for c in self.controllers:
+            try:
+                rows.extend(c.history())
+            except RspamdError as exc:
+                errors.append(str(exc))
+        if errors and len(errors) == len(self.controllers):
+            raise RspamdError(errors[0] if len(errors) == 1 else "; ".join(errors))
+        rows.sort(key=lambda r: r.time, reverse=True)
+        return rows, errors
+
+    def status(self) -> list[ControllerStatus]:
+        out = []
+        for c in self.controllers:
+            status = ControllerStatus(c.name, c.settings.display_url, ok=False)
+            try:
+                status.stat = c.stat()
+                status.version = str(status.stat.get("version", ""))
+                uptime = _number(status.stat.get("uptime"))
+                status.uptime = int(uptime) if uptime is not None else None
+                status.actions = c.actions()
+                status.ok = True
+            except RspamdError as exc:
+                status.error = str(exc)
+            out.append(status)
+        return out
+
+
+def filter_rows(
+    rows: Iterable[HistoryRow],
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    min_score: float | None = None,
+    since: datetime | None = None,
+) -> list[HistoryRow]:
+    out = []
+    for row in rows:
+        if user and not row.user_matches(user):
+            continue
+        if action and row.action != action:
+            continue
+        if min_score is not None and (row.score is None or row.score < min_score):
+            continue
+        if since and row.time < since:
+            continue
+        out.append(row)
+    return out
