@@ -1,0 +1,163 @@
+"""One mailbox: everything `helpdesk show` knows, its recent audit rows, and the actions."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from helpdesk.audit import read
+from helpdesk.errors import HelpdeskError
+from helpdesk.mailboxes import (
+    Mailbox,
+    get_mailbox,
+    mailbox_aliases,
+    mailbox_forwards,
+    set_sending,
+)
+from screens.messages import ActionDone, Failed, MailboxLoaded
+from screens.ticket import TicketAnswer, TicketDialog
+
+
+class MailboxScreen(Screen[None]):
+    CSS_PATH = "mailbox.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="mailbox.back"),
+        Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
+        Binding("r", "reinstate", "Reinstate", id="mailbox.reinstate"),
+        Binding("f5", "reload", "Reload", id="mailbox.reload"),
+    ]
+
+    def __init__(self, address: str) -> None:
+        super().__init__()
+        self.address = address
+        self.mailbox: Mailbox | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(self.address, id="mailbox-title")
+        yield Static("Loading …", id="mailbox-status", classes="status")
+        with TabbedContent(id="mailbox-tabs"):
+            with TabPane("Overview", id="tab-overview"):
+                yield Static("", id="mailbox-details")
+            with TabPane("Audit", id="tab-audit"):
+                table = DataTable(id="mailbox-audit", cursor_type="row")
+                yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#mailbox-audit", DataTable)
+        for label in ("When (UTC)", "Operator", "Action", "Ticket", "Change"):
+            table.add_column(label)
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mailbox", name="load mailbox")
+    def load(self) -> None:
+        try:
+            with self.app.db.connect() as conn:
+                mailbox = get_mailbox(conn, self.address)
+                message = MailboxLoaded(
+                    mailbox,
+                    mailbox_aliases(conn, mailbox),
+                    mailbox_forwards(conn, mailbox),
+                    read(conn, target=mailbox.address, limit=20),
+                )
+        except HelpdeskError as exc:
+            self.post_message(Failed("mailbox", str(exc)))
+            return
+        self.post_message(message)
+
+    def on_mailbox_loaded(self, message: MailboxLoaded) -> None:
+        self.mailbox = m = message.mailbox
+        self.query_one("#mailbox-title", Static).update(
+            f"[b]{m.address}[/b]  {m.realname}  ·  {m.customer_ref}  ·  {m.status}"
+        )
+        sending = "yes" if m.smtp_enabled else "[b red]SUSPENDED[/] (mail still arrives)"
+        changed = f"{m.password_changed_at:%Y-%m-%d}" if m.password_changed_at else "never"
+        lines = [
+            f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}",
+            f"Sending           {sending}",
+            f"Password set      {changed}"
+            + ("  [b yellow]must change at next login[/]" if m.must_change_password else ""),
+            f"Quota             {m.quota_mb} MB",
+            f"Domain            {m.domain}" + ("" if m.domain_enabled else " [red](disabled)[/]"),
+            f"Created           {m.created_at:%Y-%m-%d}" if m.created_at else "Created",
+        ]
+        for alias in message.aliases:
+            lines.append(f"Alias             {alias['address']} → {alias['target']}")
+        for fwd in message.forwards:
+            lines.append(f"Forward           → {fwd['target']}")
+        self.query_one("#mailbox-details", Static).update("\n".join(lines))
+        table = self.query_one("#mailbox-audit", DataTable)
+        table.clear()
+        for e in message.audit:
+            table.add_row(
+                f"{e.at:%Y-%m-%d %H:%M}", e.operator, e.action, e.ticket or "", e.summary()
+            )
+        self._status("s suspend · r reinstate · ? keys · Esc back")
+
+    def on_failed(self, message: Failed) -> None:
+        self._status(message.text, error=True)
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.notify(message.text)
+        self.load()
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#mailbox-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def action_suspend(self) -> None:
+        self._ask_sending(False)
+
+    def action_reinstate(self) -> None:
+        self._ask_sending(True)
+
+    def _ask_sending(self, allowed: bool) -> None:
+        m = self.mailbox
+        if m is None:
+            return
+        if m.smtp_enabled == allowed:
+            self.notify(f"{m.address} is {'allowed to send' if allowed else 'already suspended'}.")
+            return
+        verb = "Reinstate sending" if allowed else "Suspend sending"
+        question = (
+            f"{m.address} may send mail again."
+            if allowed
+            else f"{m.address} can no longer send mail. Mail still arrives."
+        )
+
+        def answered(answer: TicketAnswer | None) -> None:
+            if answer is not None:
+                self.change_sending(m, allowed, answer)
+
+        self.app.push_screen(TicketDialog(verb, question, confirm=verb), answered)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="mailbox-write", name="sending")
+    def change_sending(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
+        from helpdesk.audit import current_operator
+
+        try:
+            with self.app.db.begin() as conn:
+                updated = set_sending(
+                    conn,
+                    mailbox,
+                    allowed,
+                    ticket=answer.ticket,
+                    reason=answer.reason or None,
+                    operator=self.app.operator or current_operator(),
+                )
+        except HelpdeskError as exc:
+            self.post_message(Failed("mailbox-write", str(exc)))
+            return
+        state = "may send again" if allowed else "can no longer send"
+        self.post_message(ActionDone(f"{updated.address} {state}.", updated))
