@@ -28,6 +28,8 @@ class SearchScreen(Screen[None]):
         Binding("pageup", "move(-10)", "Page up", show=False, id="search.page_up"),
         Binding("enter", "open", "Open mailbox", priority=True, id="search.open"),
         Binding("escape", "clear", "Clear", id="search.clear"),
+        # The search box has the focus, and no query needs a "?": the key can mean help here.
+        Binding("question_mark", "app.toggle_keys", "Keys", priority=True, id="search.keys"),
     ]
 
     def __init__(self) -> None:
@@ -50,10 +52,11 @@ class SearchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Address", key="address")
-        table.add_column("Name", key="name")
-        table.add_column("Customer", key="ref")
-        table.add_column("Status", key="status")
+        # Widths that fit 80 columns with the scrollbar; longer values are cut, not wrapped.
+        table.add_column("Address", key="address", width=34)
+        table.add_column("Name", key="name", width=17)
+        table.add_column("Customer", key="ref", width=9)
+        table.add_column("Status", key="status", width=10)
         self.focus_search()
         if self.app.db_error:
             self._status(self.app.db_error, error=True)
