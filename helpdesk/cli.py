@@ -24,6 +24,9 @@ COMMAND_MODULES = [
     "helpdesk.commands.show",
     "helpdesk.commands.sending",
     "helpdesk.commands.audit",
+    "helpdesk.commands.blocked",
+    "helpdesk.commands.release",
+    "helpdesk.commands.rspamd_status",
 ]
 
 

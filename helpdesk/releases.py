@@ -198,12 +198,14 @@ def mark_used(conn: Connection, releases: Iterable[Release], rows: Iterable[Hist
         if release.used_at is not None:
             continue
         mid = release.message_id.casefold()
+        # Only a pass while the release was in force counts as its use.
+        ended = min(release.expires_at, release.revoked_at or release.expires_at)
         passed = [
             r.time
             for r in rows
             if r.message_id.casefold() == mid
             and r.user_matches(release.address)
-            and r.time >= release.created_at
+            and release.created_at <= r.time <= ended
         ]
         if passed:
             conn.execute(

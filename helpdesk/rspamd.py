@@ -11,7 +11,7 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -133,6 +133,8 @@ class Symbol:
     score: float | None
     options: tuple[str, ...] = ()
     description: str = ""
+    # True when the score is the symbol's configured weight, not what this scan gave it.
+    estimated: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,13 @@ class HistoryRow:
             "score": self.score,
             "required_score": self.required_score,
             "symbols": [
-                {"name": s.name, "score": s.score, "options": list(s.options)} for s in self.symbols
+                {
+                    "name": s.name,
+                    "score": s.score,
+                    "estimated": s.estimated,
+                    "options": list(s.options),
+                }
+                for s in self.symbols
             ],
             "ip": self.ip,
             "sender": self.sender,
@@ -233,6 +241,9 @@ def _symbols(raw: Any) -> tuple[Symbol, ...]:
                 description=_text(data.get("description")),
             )
         )
+    if out and all(not s.score for s in out):
+        # The built-in history (rspamd 3.4) stores every symbol's score as 0: unknown, not zero.
+        out = [replace(s, score=None) for s in out]
     out.sort(key=lambda s: (-(abs(s.score) if s.score is not None else 0.0), s.name))
     return tuple(out)
 
@@ -412,6 +423,32 @@ class Controller:
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError):
             raise RspamdError(f"{self.label} sent a /history reply of unknown shape") from None
 
+    def symbol_weights(self) -> dict[str, tuple[float | None, str]]:
+        """Each symbol's configured weight and description (/symbols)."""
+        data = self.json("/symbols")
+        out: dict[str, tuple[float | None, str]] = {}
+        try:
+            for group in data:
+                for rule in group.get("rules", ()):
+                    out[str(rule["symbol"])] = (
+                        _number(rule.get("weight")),
+                        _text(rule.get("description")),
+                    )
+        except (TypeError, KeyError, AttributeError):
+            raise RspamdError(f"{self.label} sent a /symbols reply of unknown shape") from None
+        return out
+
+    def history_with_weights(self) -> list[HistoryRow]:
+        """History; where it lacks per-symbol scores, the configured weights stand in."""
+        rows = self.history()
+        if not any(s.score is None for r in rows for s in r.symbols):
+            return rows
+        try:
+            weights = self.symbol_weights()
+        except RspamdError:
+            return rows
+        return [_with_weights(r, weights) for r in rows]
+
     def maps(self) -> list[MapInfo]:
         data = self.json("/maps")
         try:
@@ -459,6 +496,19 @@ class Controller:
             ok = False
         if not ok:
             raise RspamdError(f"{self.label} did not confirm saving map {map_id}")
+
+
+def _with_weights(row: HistoryRow, weights: dict[str, tuple[float | None, str]]) -> HistoryRow:
+    if not any(s.score is None for s in row.symbols):
+        return row
+    symbols = []
+    for s in row.symbols:
+        if s.score is None and s.name in weights:
+            weight, description = weights[s.name]
+            s = replace(s, score=weight, description=s.description or description, estimated=True)
+        symbols.append(s)
+    symbols.sort(key=lambda s: (-(abs(s.score) if s.score is not None else 0.0), s.name))
+    return replace(row, symbols=tuple(symbols))
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -540,7 +590,7 @@ class Cluster:
         errors: list[str] = []
         for c in self.controllers:
             try:
-                rows.extend(c.history())
+                rows.extend(c.history_with_weights())
             except RspamdError as exc:
                 errors.append(str(exc))
         if errors and len(errors) == len(self.controllers):

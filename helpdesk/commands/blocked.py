@@ -1,0 +1,83 @@
+"""`helpdesk blocked`: outbound mail rspamd refused, merged from its history and Exim's log."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("blocked", help="outbound mail rspamd refused (newest first)")
+    parser.add_argument("--user", metavar="ADDRESS", help="only this sender's login")
+    parser.add_argument("--since", metavar="DURATION", help="only this recent, e.g. 2h, 1d")
+    parser.add_argument(
+        "--log",
+        metavar="PATH",
+        action="append",
+        help="Exim mainlog to read as well (repeatable; default: [sendlog] paths)",
+    )
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def mainlogs(ctx: Context, given: list[str] | None) -> list[str]:
+    """--log, else the mainlogs the send-log review reads ([sendlog] paths); only the
+    current file by default: rotated ones hold nothing rspamd still remembers."""
+    if given:
+        return given
+    value: Any = ctx.config.section("sendlog").get("paths") or []
+    paths = [value] if isinstance(value, str) else list(value)
+    return [str(ctx.config.relative(str(p))) for p in paths if not str(p).endswith(".gz")]
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import utcnow
+    from helpdesk.blocked import collect_blocked
+    from helpdesk.durations import parse_duration
+    from helpdesk.rspamd import Cluster
+
+    since = utcnow() - parse_duration(args.since) if args.since else None
+    with Cluster.from_config(ctx.config) as cluster:
+        report = collect_blocked(
+            cluster, ctx.db, user=args.user, since=since, logs=mainlogs(ctx, args.log)
+        )
+    for warning in report.warnings:
+        ctx.say(f"warning: {warning}")
+    data = {"blocked": [b.as_json() for b in report.items], "warnings": report.warnings}
+    ctx.emit(data, format_blocked(report.items))
+    return 0
+
+
+def format_blocked(items: list[Any]) -> str:
+    if not items:
+        return "no blocked outbound mail"
+    lines = []
+    for b in items:
+        score = f"{b.score:.1f}/{b.required_score:.1f}" if b.score is not None else "-"
+        user = b.user + ("…" if b.user_truncated else "")
+        lines.append(f"{b.time:%Y-%m-%d %H:%M:%S}  {user}  {b.action}  score {score}")
+        lines.append(
+            f"    Message-ID: <{b.message_id}>" if b.message_id else "    Message-ID: unknown"
+        )
+        if b.subject:
+            lines.append(f"    Subject: {b.subject}")
+        if b.ip:
+            lines.append(f"    client: {b.ip}")
+        if b.attempts > 1:
+            lines.append(f"    attempts: {b.attempts}")
+        symbols = ", ".join(
+            s.name if s.score is None else f"{s.name}({s.score:g})"
+            for s in b.symbols
+            if s.score is None or s.score > 0
+        )
+        if symbols:
+            lines.append(f"    symbols: {symbols}")
+        for reason in b.reasons:
+            lines.append(f"    why: {reason}")
+        if b.exim_text:
+            lines.append(f"    Exim: {b.exim_text}")
+        if b.release_state:
+            lines.append(f"    release #{b.release_id}: {b.release_state}")
+    return "\n".join(lines)

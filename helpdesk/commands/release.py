@@ -1,0 +1,113 @@
+"""`helpdesk release`, `helpdesk releases`, `helpdesk revoke`: let one blocked message through."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "release", help="let exactly one message from one sender through rspamd's outbound check"
+    )
+    parser.add_argument("message_id", metavar="MESSAGE-ID", help="with or without <>")
+    parser.add_argument("--user", required=True, metavar="ADDRESS", help="the sender's login")
+    parser.add_argument("--ttl", metavar="DURATION", help="how long (default [rspamd] release_ttl)")
+    parser.add_argument("--ticket", required=True, metavar="T")
+    parser.add_argument("--reason", metavar="R")
+    json_flag(parser)
+    parser.set_defaults(func=run_release)
+
+    parser = sub.add_parser("releases", help="recorded releases, newest first")
+    parser.add_argument("--user", metavar="ADDRESS")
+    parser.add_argument("--active", action="store_true", help="only those in force now")
+    parser.add_argument(
+        "--sync",
+        action="store_true",
+        help="first rewrite rspamd's map from the database (drops expired releases; for cron)",
+    )
+    json_flag(parser)
+    parser.set_defaults(func=run_list)
+
+    parser = sub.add_parser("revoke", help="withdraw a release before it expires")
+    parser.add_argument("release_id", metavar="ID", type=int)
+    parser.add_argument("--ticket", required=True, metavar="T")
+    parser.add_argument("--reason", metavar="R")
+    json_flag(parser)
+    parser.set_defaults(func=run_revoke)
+
+
+def _service(ctx: Context):
+    from helpdesk.releases import ReleaseService
+    from helpdesk.rspamd import Cluster
+
+    return ReleaseService(ctx.db, Cluster.from_config(ctx.config))
+
+
+def run_release(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator
+    from helpdesk.durations import format_duration, parse_duration
+
+    service = _service(ctx)
+    with service.cluster:
+        ttl = parse_duration(args.ttl) if args.ttl else None
+        release = service.release(
+            args.message_id,
+            args.user,
+            ticket=args.ticket,
+            reason=args.reason,
+            ttl=ttl,
+            operator=current_operator(),
+        )
+    lasts = format_duration(release.expires_at - release.created_at)
+    ctx.emit(
+        release.as_json(),
+        f"release #{release.id}: <{release.message_id}> from {release.address} may pass "
+        f"for {lasts} (until {release.expires_at:%Y-%m-%d %H:%M} UTC); "
+        "the customer can send it again now",
+    )
+    return 0
+
+
+def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator
+
+    service = _service(ctx)
+    with service.cluster:
+        release = service.revoke(
+            args.release_id, ticket=args.ticket, reason=args.reason, operator=current_operator()
+        )
+    ctx.emit(
+        release.as_json(),
+        f"release #{release.id} revoked: <{release.message_id}> from {release.address} "
+        "is judged normally again",
+    )
+    return 0
+
+
+def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.releases import list_releases
+    from helpdesk.rspamd import RspamdError
+
+    service = _service(ctx)
+    with service.cluster:
+        if args.sync:
+            lines = service.sync()
+            ctx.say(f"rspamd map rewritten: {lines} active release(s)")
+        try:
+            rows, failed = service.cluster.history()
+            service.refresh_used(rows)
+        except RspamdError as exc:
+            failed = [str(exc)]
+        for warning in failed:
+            ctx.say(f"warning: cannot tell which releases were used: {warning}")
+    with ctx.db.connect() as conn:
+        releases = list_releases(conn, address=args.user, include_inactive=not args.active)
+    text = "\n".join(
+        f"#{r.id:<5} {r.label():<14} {r.address}  <{r.message_id}>  "
+        f"until {r.expires_at:%Y-%m-%d %H:%M}  {r.ticket}  by {r.operator}"
+        for r in releases
+    )
+    ctx.emit({"releases": [r.as_json() for r in releases]}, text or "no releases")
+    return 0

@@ -1,0 +1,65 @@
+"""`helpdesk rspamd status`: each controller's health, thresholds, counters, recent verdicts."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("rspamd", help="rspamd controllers: health and recent verdicts")
+    inner = parser.add_subparsers(dest="rspamd_command", metavar="COMMAND", required=True)
+    status = inner.add_parser("status", help="health, version, thresholds, counters, history")
+    status.add_argument("--user", metavar="ADDRESS", help="history of this login only")
+    status.add_argument("--action", help="history with this action only, e.g. reject")
+    status.add_argument("--min-score", type=float, metavar="SCORE")
+    status.add_argument("--limit", type=int, default=20, metavar="N", help="history rows (20)")
+    json_flag(status)
+    status.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.rspamd import Cluster, RspamdError, filter_rows
+
+    with Cluster.from_config(ctx.config) as cluster:
+        statuses = cluster.status()
+        try:
+            rows, failed = cluster.history()
+        except RspamdError as exc:
+            rows, failed = [], [str(exc)]
+    rows = filter_rows(rows, user=args.user, action=args.action, min_score=args.min_score)
+    rows = rows[: max(args.limit, 0)]
+    data = {
+        "controllers": [s.as_json() for s in statuses],
+        "history": [r.as_json() for r in rows],
+        "history_errors": failed,
+    }
+    lines = []
+    for s in statuses:
+        if not s.ok:
+            lines.append(f"{s.name}  DOWN  {s.error}")
+            continue
+        thresholds = ", ".join(f"{a} {v:g}" for a, v in s.actions if v is not None)
+        counted = s.stat.get("actions", {})
+        lines.append(f"{s.name}  ok  rspamd {s.version}  up {s.uptime}s  {s.url}")
+        lines.append(f"    thresholds: {thresholds}")
+        lines.append(
+            f"    scanned {s.stat.get('scanned', 0)}, "
+            + ", ".join(f"{k} {v}" for k, v in counted.items())
+        )
+    if rows:
+        lines.append("recent verdicts (newest first):")
+    for r in rows:
+        score = f"{r.score:.1f}" if r.score is not None else "-"
+        lines.append(
+            f"  {r.time:%m-%d %H:%M:%S} {r.controller} {r.action:<12} {score:>6}  "
+            f"{r.user or '-'}  <{r.message_id or '?'}>"
+        )
+    ctx.emit(data, "\n".join(lines))
+    if ctx.json:
+        for s in statuses:
+            if not s.ok:
+                ctx.say(s.error)
+    # Exit 1 when a controller is down, so monitoring scripts can use it.
+    return 0 if all(s.ok for s in statuses) else 1
