@@ -65,7 +65,7 @@ class Recipe:
         return self.word_bits + self.number_digits * math.log2(len(self.digits))
 
 
-_cache: dict[tuple[str, bool, str], WordList] = {}
+_cache: dict[tuple[str, bool, str, int], WordList] = {}
 _lock = threading.Lock()
 
 
@@ -99,11 +99,15 @@ def _usable(word: str, ambiguous: str, allow_umlauts: bool) -> bool:
 
 
 def load_wordlist(settings: PasswordSettings) -> WordList:
-    key = (settings.wordlist, settings.allow_umlauts, settings.ambiguous)
+    source, path = _wordlist_path(settings.wordlist)
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise ConfigError(f"[passwords] wordlist {path}: {exc.strerror}") from None
+    key = (str(path), settings.allow_umlauts, settings.ambiguous, mtime)
     with _lock:
         if key in _cache:
             return _cache[key]
-        source, path = _wordlist_path(settings.wordlist)
         from diceware.wordlist import WordList as DicewareList
 
         try:

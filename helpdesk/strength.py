@@ -34,6 +34,7 @@ _UMLAUTS_SPELLED = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"
 _UMLAUTS_DROPPED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 
 # letters, then digits, then optional symbols, e.g. "Sommer" "2016" "!"
+_SEPARATORS = "-_.+ "
 _WORD_NUMBER = re.compile(r"([^\W\d_]+)(\d{1,4})(?!\d)([^\w\s]{0,2})")
 
 WARN_WORD_NUMBER = "A word followed by a number or year is easy to guess."
@@ -197,6 +198,75 @@ def _word_number_matches(
     return matches
 
 
+def _tail_options(password: str, end: int) -> list[tuple[int, int]]:
+    """Ways a chain can end at `end`: nothing, or digits and up to two symbols after it.
+
+    Returns (new_end, extra_guesses) pairs.
+    """
+    options = [(end, 1)]
+    m = re.compile(r"(\d{1,4})(?!\d)([^\w\s]{0,2})").match(password, end)
+    if m:
+        space = _number_space(m.group(1))
+        for n_sym in range(len(m.group(2)) + 1):
+            options.append((m.end(1) + n_sym, space * 33**n_sym))
+    return options
+
+
+def _own_details_matches(password: str, tokens: dict[str, int]) -> list[dict[str, object]]:
+    """Two or more of the customer's own details in a row ("Mueller-Hans1").
+
+    zxcvbn would charge 10^4 guesses for each extra piece; someone who knows the customer
+    tries their details in combination, so a chain costs (number of details)^k, a factor 6
+    per separator (none, or one of - _ . + space) and the digits and symbols at its end.
+    """
+    from zxcvbn import scoring
+
+    words = sorted((w for w in tokens if len(w) >= 3), key=len, reverse=True)
+    if not words:
+        return []
+    lower = password.lower()
+    space = len(words)
+    matches: list[dict[str, object]] = []
+
+    def emit(start: int, end: int, guesses: int) -> None:
+        token = password[start:end]
+        letters = re.sub(r"[^\w]|\d|_", "", token)
+        case = scoring.uppercase_variations({"token": letters}) if letters else 1
+        total = guesses * case
+        matches.append(
+            {
+                "pattern": "dictionary",
+                "i": start,
+                "j": end - 1,
+                "token": token,
+                "matched_word": lower[start:end],
+                "rank": guesses,
+                "dictionary_name": "user_inputs",
+                "reversed": False,
+                "l33t": False,
+                "guesses": Decimal(total),
+                "guesses_log10": math.log10(total),
+            }
+        )
+
+    def extend(start: int, pos: int, count: int, guesses: int) -> None:
+        for word in words:
+            if not lower.startswith(word, pos):
+                continue
+            end = pos + len(word)
+            g = guesses * space
+            if count + 1 >= 2:
+                for tail_end, extra in _tail_options(password, end):
+                    emit(start, tail_end, g * extra)
+            extend(start, end, count + 1, g * 6)
+            if end < len(lower) and lower[end] in _SEPARATORS:
+                extend(start, end + 1, count + 1, g * 6)
+
+    for start in range(len(lower)):
+        extend(start, start, 0, 1)
+    return matches
+
+
 def _warning(sequence: list[dict[str, object]], zxcvbn_warning: str) -> str:
     names = {m.get("dictionary_name") for m in sequence if m.get("pattern") == "dictionary"}
     sources = {m.get("source_dictionary") for m in sequence}
@@ -235,6 +305,7 @@ def evaluate(
     dicts["user_inputs"] = matching.build_ranked_dict(user_input_tokens(user_inputs))
     matches = matching.omnimatch(sample, dicts)
     matches.extend(_word_number_matches(sample, dicts))
+    matches.extend(_own_details_matches(sample, dicts["user_inputs"]))
     result = scoring.most_guessable_match_sequence(sample, matches)
     guesses = result["guesses"]
     score = time_estimates.guesses_to_score(guesses)
