@@ -1,0 +1,355 @@
+"""Releases: database record + audit row + rspamd map, all or nothing; and their effect on the
+stack's real rspamd (the HELPDESK_RELEASE multimap rule over the map the helpdesk writes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+
+from helpdesk.audit import Operator, read
+from helpdesk.db import Database
+from helpdesk.errors import Conflict, NotFound, PolicyError
+from helpdesk.mailboxes import create_mailbox
+from helpdesk.releases import (
+    MAP_HEADER,
+    ReleaseService,
+    list_releases,
+    map_text,
+    normalize_message_id,
+)
+from helpdesk.rspamd import Cluster, ControllerSettings, RspamdError, RspamdSettings
+from helpdesk.schema import audit_log, outbound_releases
+from tests.conftest import run_cli
+from tests.rspamd_tools import new_message_id, spam_from
+
+OPERATOR = Operator("anna", "203.0.113.9")
+
+
+# --------------------------------------------------------------------------- pure
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [("<abc@example.org>", "abc@example.org"), ("  abc@example.org ", "abc@example.org")],
+)
+def test_message_id_is_stored_as_rspamd_reads_it(given, expected):
+    assert normalize_message_id(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "<>", "undef", "<undef>", "a b@x", "a|b@x", "x#y@z"])
+def test_unusable_message_ids_are_refused(bad):
+    with pytest.raises(PolicyError):
+        normalize_message_id(bad)
+
+
+def test_an_empty_map_is_still_a_comment_line():
+    assert map_text([]) == MAP_HEADER + "\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _settings(stack, *controllers: ControllerSettings, ttl=timedelta(hours=24)) -> RspamdSettings:
+    if not controllers:
+        controllers = (
+            ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password),
+        )
+    return RspamdSettings(
+        controllers=controllers,
+        timeout=3.0,
+        release_map=stack.env.get("RSPAMD_RELEASE_MAP", ""),
+        release_ttl=ttl,
+    )
+
+
+def _map_lines(stack) -> set[str]:
+    settings = _settings(stack)
+    with Cluster(settings) as cluster:
+        c = cluster.controllers[0]
+        text = c.getmap(c.find_map(settings.release_map).id)
+    return {line for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def _counts(db: Database) -> tuple[int, int]:
+    with db.connect() as conn:
+        releases = conn.execute(select(func.count()).select_from(outbound_releases)).scalar_one()
+        audits = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    return releases, audits
+
+
+def _mailbox(db: Database, address: str) -> None:
+    with db.begin() as conn:
+        create_mailbox(conn, address, realname="Test Kunde")
+
+
+# --------------------------------------------------------------------------- database + real map
+
+
+@pytest.mark.stack
+def test_release_records_audits_and_writes_the_map(db, stack):
+    _mailbox(db, "kunde@firma.de")
+    mid = new_message_id("rel")
+    with Cluster(_settings(stack)) as cluster:
+        release = ReleaseService(db, cluster).release(
+            f"<{mid}>", "Kunde@Firma.de", ticket="T-100", reason="Angebot", operator=OPERATOR
+        )
+    assert release.address == "kunde@firma.de" and release.message_id == mid
+    assert release.expires_at - release.created_at == timedelta(hours=24)
+    assert release.state() == "active" and release.used_at is None
+    assert f"kunde@firma.de|{mid}" in _map_lines(stack)
+    with db.connect() as conn:
+        (entry,) = read(conn, target="kunde@firma.de")
+    assert entry.action == "release-outbound" and entry.ticket == "T-100"
+    assert entry.operator == "anna" and entry.reason == "Angebot"
+    assert entry.after["message_id"] == mid and entry.after["release_id"] == release.id
+
+
+@pytest.mark.stack
+def test_revoke_and_expiry_drop_the_line(db, stack):
+    _mailbox(db, "kunde@firma.de")
+    first, second = new_message_id("rv"), new_message_id("exp")
+    with Cluster(_settings(stack)) as cluster:
+        service = ReleaseService(db, cluster)
+        r1 = service.release(first, "kunde@firma.de", ticket="T-1", operator=OPERATOR)
+        r2 = service.release(second, "kunde@firma.de", ticket="T-2", operator=OPERATOR)
+        assert {f"kunde@firma.de|{first}", f"kunde@firma.de|{second}"} <= _map_lines(stack)
+        revoked = service.revoke(r1.id, ticket="T-3", reason="customer unsure", operator=OPERATOR)
+        assert revoked.state() == "revoked" and revoked.revoke_ticket == "T-3"
+        assert f"kunde@firma.de|{first}" not in _map_lines(stack)
+        with pytest.raises(Conflict, match="already revoked"):
+            service.revoke(r1.id, ticket="T-4", operator=OPERATOR)
+        with db.begin() as conn:
+            conn.execute(
+                update(outbound_releases)
+                .where(outbound_releases.c.id == r2.id)
+                .values(expires_at=r2.created_at - timedelta(seconds=1))
+            )
+        assert f"kunde@firma.de|{second}" in _map_lines(stack)  # until the next rebuild
+        assert service.sync() == 0
+    assert not any(line.startswith("kunde@firma.de|") for line in _map_lines(stack))
+    with db.connect() as conn:
+        states = {r.id: r.state() for r in list_releases(conn)}
+        actions = [e.action for e in read(conn, target="kunde@firma.de")]
+    assert states == {r1.id: "revoked", r2.id: "expired"}
+    assert actions == ["revoke-release", "release-outbound", "release-outbound"]
+
+
+@pytest.mark.stack
+def test_duplicate_unknown_mailbox_and_missing_ticket_change_nothing(db, stack):
+    _mailbox(db, "kunde@firma.de")
+    mid = new_message_id("dup")
+    with Cluster(_settings(stack)) as cluster:
+        service = ReleaseService(db, cluster)
+        service.release(mid, "kunde@firma.de", ticket="T-1", operator=OPERATOR)
+        before = _counts(db)
+        with pytest.raises(Conflict, match="already released"):
+            service.release(f"<{mid}>", "kunde@firma.de", ticket="T-2", operator=OPERATOR)
+        with pytest.raises(NotFound, match="no mailbox"):
+            service.release(new_message_id(), "nobody@firma.de", ticket="T-2", operator=OPERATOR)
+        with pytest.raises(PolicyError, match="ticket"):
+            service.release(new_message_id(), "kunde@firma.de", ticket=" ", operator=OPERATOR)
+    assert _counts(db) == before
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("fault", ["read-password-as-enable", "wrong-enable", "down"])
+def test_controller_faults_leave_no_record(db, stack, fault):
+    _mailbox(db, "kunde@firma.de")
+    bad = {
+        "read-password-as-enable": ControllerSettings(
+            "mx1", stack.controller_url, stack.password, stack.password
+        ),
+        "wrong-enable": ControllerSettings(
+            "mx1", stack.controller_url, stack.password, "not-the-enable-pw"
+        ),
+        "down": ControllerSettings("mx1", f"http://127.0.0.1:{_free_port()}", "a", "b"),
+    }[fault]
+    lines_before = _map_lines(stack)
+    mid = new_message_id("fault")
+    with Cluster(_settings(stack, bad)) as cluster, pytest.raises(RspamdError) as info:
+        ReleaseService(db, cluster).release(mid, "kunde@firma.de", ticket="T-1", operator=OPERATOR)
+    message = str(info.value)
+    assert "nothing changed" in message and "\n" not in message
+    for secret in (stack.password, stack.enable_password, "not-the-enable-pw"):
+        assert secret not in message
+    assert _counts(db) == (0, 0)
+    assert _map_lines(stack) == lines_before
+
+
+@pytest.mark.stack
+def test_second_controller_failing_restores_the_first_ones_map(db, stack):
+    """Both names point at the one stack controller; the second has a wrong enable password."""
+    _mailbox(db, "kunde@firma.de")
+    keep = new_message_id("keep")
+    with Cluster(_settings(stack)) as cluster:
+        ReleaseService(db, cluster).release(keep, "kunde@firma.de", ticket="T", operator=OPERATOR)
+    before = _map_lines(stack)
+    mx1 = ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password)
+    mx2 = ControllerSettings("mx2", stack.controller_url, stack.password, "wrong")
+    mid = new_message_id("partial")
+    with Cluster(_settings(stack, mx1, mx2)) as cluster, pytest.raises(RspamdError, match="mx2"):
+        ReleaseService(db, cluster).release(mid, "kunde@firma.de", ticket="T", operator=OPERATOR)
+    assert _map_lines(stack) == before
+    assert _counts(db) == (1, 1)
+
+
+class _Garbage(httpx.BaseTransport):
+    """A controller behind a broken proxy: /maps answers HTML, /savemap a 500."""
+
+    def __init__(self, broken: str) -> None:
+        self.broken = broken
+        self.real = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == self.broken == "/maps":
+            return httpx.Response(200, text="<html>Gateway says hello</html>")
+        if request.url.path == self.broken == "/savemap":
+            return httpx.Response(500, text='{"error":"cannot write map"}')
+        return self.real.handle_request(request)
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("broken, expected", [("/maps", "not JSON"), ("/savemap", "HTTP 500")])
+def test_malformed_or_failing_replies_leave_no_record(db, stack, broken, expected):
+    _mailbox(db, "kunde@firma.de")
+    cluster = Cluster(_settings(stack), transport=_Garbage(broken))
+    with cluster, pytest.raises(RspamdError, match=expected):
+        ReleaseService(db, cluster).release(
+            new_message_id(), "kunde@firma.de", ticket="T-1", operator=OPERATOR
+        )
+    assert _counts(db) == (0, 0)
+
+
+@pytest.mark.stack
+def test_two_releases_at_the_same_time_both_land(db, stack):
+    jobs = [(f"kunde{i}@firma.de", new_message_id(f"c{i}")) for i in range(4)]
+    for address, _ in jobs:
+        _mailbox(db, address)
+    barrier = threading.Barrier(len(jobs))
+    errors: list[BaseException] = []
+
+    def work(address: str, mid: str) -> None:
+        try:
+            with Cluster(_settings(stack)) as cluster:
+                service = ReleaseService(db, cluster)
+                barrier.wait()
+                service.release(mid, address, ticket="T-race", operator=OPERATOR)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=job) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    lines = _map_lines(stack)
+    assert {f"{a}|{m}" for a, m in jobs} <= lines
+
+
+# --------------------------------------------------------------------------- effect in rspamd
+
+
+def _stack_cli(stack, *args: str):
+    return run_cli(*args, config=stack.config_path)
+
+
+@pytest.fixture
+def customers(stack):
+    """Two fresh customers in the stack's own database."""
+    Database(stack.database_url).create_schema()
+    tag = os.urandom(4).hex()
+    a, b = f"anna.{tag}@firma.test", f"bernd.{tag}@firma.test"
+    stack.add_mailbox(a, "Kundenpasswort-1!")
+    stack.add_mailbox(b, "Kundenpasswort-2!")
+    return a, b
+
+
+@pytest.mark.stack
+def test_release_lets_exactly_that_message_from_that_user_through(stack, customers):
+    a, b = customers
+    mid, other = new_message_id("exact"), new_message_id("other")
+    assert spam_from(stack, a, mid)["action"] == "reject"
+
+    listed = _stack_cli(stack, "blocked", "--user", a, "--json")
+    assert listed.returncode == 0, listed.stderr
+    (entry,) = json.loads(listed.stdout)["blocked"]
+    assert entry["message_id"] == mid and entry["user"] == a and entry["action"] == "reject"
+    assert any("HELPDESK-TEST-SPAM" in reason for reason in entry["reasons"])
+
+    done = _stack_cli(stack, "release", f"<{mid}>", "--user", a, "--ticket", "T-7", "--json")
+    assert done.returncode == 0, done.stderr
+    release_id = json.loads(done.stdout)["id"]
+
+    passed = spam_from(stack, a, mid)
+    assert passed["action"] not in ("reject", "soft reject")
+    assert "HELPDESK_RELEASE" in passed["symbols"]
+    assert spam_from(stack, b, mid, sender=a)["action"] == "reject"
+    assert spam_from(stack, a, other)["action"] == "reject"
+
+    shown = json.loads(_stack_cli(stack, "releases", "--user", a, "--json").stdout)["releases"]
+    assert [(r["id"], r["state"], r["used"]) for r in shown] == [(release_id, "active", True)]
+    still = json.loads(_stack_cli(stack, "blocked", "--user", a, "--json").stdout)["blocked"]
+    assert {e["message_id"]: e["release"] for e in still}[mid] == "active, used"
+
+    gone = _stack_cli(stack, "revoke", str(release_id), "--ticket", "T-8")
+    assert gone.returncode == 0, gone.stderr
+    assert spam_from(stack, a, mid)["action"] == "reject"
+
+
+@pytest.mark.stack
+def test_expired_release_stops_working_after_sync(stack, customers):
+    a, _ = customers
+    mid = new_message_id("ttl")
+    done = _stack_cli(stack, "release", mid, "--user", a, "--ticket", "T-9", "--ttl", "1h")
+    assert done.returncode == 0, done.stderr
+    assert spam_from(stack, a, mid)["action"] != "reject"
+    db = Database(stack.database_url)
+    with db.begin() as conn:
+        conn.execute(
+            update(outbound_releases)
+            .where(outbound_releases.c.address == a)
+            .values(expires_at=outbound_releases.c.created_at)
+        )
+    db.dispose()
+    synced = _stack_cli(stack, "releases", "--sync", "--json")
+    assert synced.returncode == 0, synced.stderr
+    assert spam_from(stack, a, mid)["action"] == "reject"
+    states = [r["state"] for r in json.loads(synced.stdout)["releases"] if r["address"] == a]
+    assert states == ["expired"]
+
+
+@pytest.mark.stack
+def test_cli_with_wrong_enable_password_says_so_and_writes_nothing(stack, customers, tmp_path):
+    a, _ = customers
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "{stack.database_url}"\n[rspamd]\ncontrollers = [{{ name = "mx1", '
+        f'url = "{stack.controller_url}", password_env = "T_RSPAMD_PW", '
+        'enable_password_env = "T_RSPAMD_EN" }]\n'
+    )
+    env = {"T_RSPAMD_PW": stack.password, "T_RSPAMD_EN": "definitely-wrong"}
+    mid = new_message_id("cli")
+    out = run_cli("release", mid, "--user", a, "--ticket", "T-1", config=config, env=env)
+    assert out.returncode == 1
+    assert out.stderr.count("\n") == 1 and "enable_password" in out.stderr
+    assert "definitely-wrong" not in out.stderr and stack.password not in out.stderr
+    listed = run_cli("releases", "--user", a, "--json", config=config, env=env)
+    assert json.loads(listed.stdout)["releases"] == []
+    env["T_RSPAMD_PW"] = "wrong-read"
+    out = run_cli("blocked", "--user", a, config=config, env=env)
+    assert out.returncode == 1 and "wrong or missing password" in out.stderr
+    assert "wrong-read" not in out.stderr
