@@ -1,0 +1,193 @@
+"""`helpdesk passwd`: set a mailbox's password; `helpdesk passwd campaign`: flag old ones."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from helpdesk.cli import Context, json_flag
+from helpdesk.errors import HelpdeskError, PolicyError
+
+USAGE = """
+  helpdesk passwd ADDRESS (--generate | --password-stdin) [--force-change | --no-force-change]
+                  --ticket T [--json]
+  helpdesk passwd campaign [--domain D] [--before DATE] [--apply --ticket T] [--json]
+  helpdesk passwd campaign --progress [--campaign ID] [--json]"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "passwd",
+        help="set a new password (generated or from stdin), or run a password campaign",
+        usage=USAGE,
+        description="Set a mailbox's password: --generate prints a new passphrase once, with "
+        "its spelling; --password-stdin reads one line and prints nothing secret. The policy "
+        "(zxcvbn score, German words, the customer's own details, the current password) "
+        "refuses weak ones and then nothing is written. `passwd campaign` lists mailboxes "
+        "whose password was set before a date and, with --apply, makes them change it.",
+    )
+    parser.add_argument("target", metavar="ADDRESS|campaign")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--generate", action="store_true", help="generate a passphrase")
+    how.add_argument(
+        "--password-stdin", action="store_true", help="read the new password from stdin"
+    )
+    force = parser.add_mutually_exclusive_group()
+    force.add_argument(
+        "--force-change",
+        dest="force_change",
+        action="store_true",
+        default=None,
+        help="the customer must change it at the next login (the default, see [passwords])",
+    )
+    force.add_argument("--no-force-change", dest="force_change", action="store_false")
+    parser.add_argument("--ticket", metavar="T", help="ticket reference (required for changes)")
+    parser.add_argument("--reason", metavar="R", help="why (goes into the audit log)")
+    camp = parser.add_argument_group("campaign")
+    camp.add_argument("--domain", metavar="D", help="only this domain")
+    camp.add_argument(
+        "--before",
+        metavar="DATE",
+        help="password set before this date (2024-01-01) or longer ago than an age (365d); "
+        "default [passwords] campaign_age",
+    )
+    camp.add_argument("--apply", action="store_true", help="set must_change_password on them")
+    camp.add_argument("--progress", action="store_true", help="show campaigns and their progress")
+    camp.add_argument("--campaign", metavar="ID", help="with --progress: only this campaign")
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.passwords import PasswordSettings
+
+    settings = PasswordSettings.from_config(ctx.config)
+    if args.target == "campaign":
+        if args.generate or args.password_stdin or args.force_change is not None:
+            raise HelpdeskError("passwd campaign takes --domain, --before, --apply, --progress")
+        return _campaign(args, ctx, settings)
+    if args.domain or args.before or args.apply or args.progress or args.campaign:
+        raise HelpdeskError("--domain/--before/--apply/--progress belong to `passwd campaign`")
+    if not (args.generate or args.password_stdin):
+        raise HelpdeskError("say how: --generate or --password-stdin")
+    if not args.ticket or not args.ticket.strip():
+        raise PolicyError("a ticket reference is required: --ticket T")
+    password = _read_password(ctx) if args.password_stdin else None
+    return _reset(args, ctx, settings, password)
+
+
+def _read_password(ctx: Context) -> str:
+    if sys.stdin is None:
+        raise HelpdeskError("--password-stdin: no standard input")
+    if sys.stdin.isatty():
+        import getpass
+
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Again: ") != first:
+            raise PolicyError("the two entries differ; nothing was changed")
+        return first
+    line = sys.stdin.readline()
+    # only the line end is ours to strip: spaces inside or around are the policy's business
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _reset(args, ctx: Context, settings, password: str | None) -> int:
+    from helpdesk.audit import current_operator
+    from helpdesk.mailboxes import get_mailbox
+    from helpdesk.passwords import reset_password
+    from helpdesk.spelling import spell_grouped
+
+    with ctx.db.begin() as conn:
+        mailbox = get_mailbox(conn, args.target)
+        result = reset_password(
+            conn,
+            mailbox,
+            settings=settings,
+            ticket=args.ticket,
+            operator=current_operator(),
+            password=password,
+            force_change=args.force_change,
+            reason=args.reason,
+        )
+    password = None
+    must = result.mailbox.must_change_password
+    follow = (
+        "The customer must change it at the next login."
+        if must
+        else "The customer is not asked to change it."
+    )
+    if ctx.json:
+        ctx.emit(result.as_json())
+    elif result.generated:
+        name = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
+        lines = [
+            f"New password for {result.mailbox.address} (shown once):",
+            "",
+            f"    {result.password}",
+            "",
+            f"Spelling ({name[settings.spelling]}):",
+            *(f"    {line}" for line in spell_grouped(result.password, settings.spelling)),
+            "",
+            follow,
+        ]
+        print("\n".join(lines))
+    else:
+        ctx.say(f"Password of {result.mailbox.address} changed. {follow}")
+    return 0
+
+
+def _campaign(args, ctx: Context, settings) -> int:
+    from helpdesk.audit import current_operator, utcnow
+    from helpdesk.campaign import apply_campaign, candidates, parse_before, progress
+
+    if args.progress:
+        with ctx.db.connect() as conn:
+            rows = progress(conn, args.campaign)
+        text = "\n".join(
+            f"{p.campaign}  before {p.before}  {p.changed}/{p.flagged} changed "
+            f"({p.percent:.0f}%)  by {p.operator}, ticket {p.ticket}"
+            for p in rows
+        )
+        ctx.emit([p.as_json() for p in rows], text or "no password campaigns yet")
+        return 0
+    if args.campaign:
+        raise HelpdeskError("--campaign goes with --progress")
+    before = parse_before(args.before, settings, utcnow())
+    if args.apply:
+        if not args.ticket or not args.ticket.strip():
+            raise PolicyError("a ticket reference is required: --apply --ticket T")
+        applied = apply_campaign(
+            ctx.db,
+            before=before,
+            settings=settings,
+            ticket=args.ticket,
+            operator=current_operator(),
+            domain=args.domain,
+        )
+        ctx.emit(
+            applied.as_json(),
+            f"campaign {applied.campaign}: {applied.flagged} mailboxes must change their "
+            f"password (already flagged: {applied.already_flagged}, changed meanwhile: "
+            f"{applied.changed_meanwhile})",
+        )
+        return 0
+    with ctx.db.connect() as conn:
+        found = list(candidates(conn, before=before, domain=args.domain))
+    data = {
+        "before": before.isoformat() + "Z",
+        "domain": args.domain,
+        "count": len(found),
+        "mailboxes": [c.as_json() for c in found],
+    }
+    if ctx.json:
+        ctx.emit(data)
+        return 0
+    for c in found:
+        when = c.password_changed_at.strftime("%Y-%m-%d") if c.password_changed_at else "never"
+        print(f"{c.address}\t{when}\t{'must-change' if c.must_change_password else ''}".rstrip())
+    ctx.say(
+        f"{len(found)} mailboxes with a password set before {before:%Y-%m-%d}"
+        + (f" in {args.domain}" if args.domain else "")
+        + ("" if not found else "; --apply --ticket T makes them change it")
+    )
+    return 0
