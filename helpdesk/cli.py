@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.blocked",
     "helpdesk.commands.release",
     "helpdesk.commands.rspamd_status",
+    "helpdesk.commands.passwd",
 ]
 
 
