@@ -237,7 +237,10 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     dovecot_dir = _folder(settings.dovecot_conf.parent)
     render(src / "dovecot.conf.in", settings.dovecot_conf, values)
     render(src / "sql.conf.ext.in", dovecot_dir / "sql.conf.ext", values, 0o600)
-    render(src / "sieve.conf.in", state / "dovecot-sieve.conf", values)
+    # The Sieve part belongs to the spam-ladder feature: every stack/dovecot/sieve*.in becomes
+    # .stack/dovecot-sieve*.conf..., root-only (it may hold the database password).
+    for template in sorted(src.glob("sieve*.in")):
+        render(template, state / f"dovecot-{template.name.removesuffix('.in')}", values, 0o600)
 
     render(TEMPLATES / "exim" / "exim.conf.in", settings.exim_conf, values, 0o640)
     os.chown(settings.exim_conf, 0, grp.getgrnam(EXIM_USER).gr_gid)

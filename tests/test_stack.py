@@ -1,0 +1,253 @@
+"""Every wire of the local mail stack, proven against the real rspamd, Dovecot and Exim."""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import imaplib
+import os
+import smtplib
+import subprocess
+import sys
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.stack
+
+GTUBE = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+BLOCKED = (
+    "The E-Mail you sended has been blocked because it may contain SPAM. Please contact support."
+)
+
+
+def message(sender: str, rcpt: str, subject: str, body: str = "Hello.", **headers) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = rcpt
+    msg["Subject"] = subject
+    msg["Message-ID"] = headers.pop("message_id", f"<{uuid.uuid4().hex}@stack-test.example>")
+    msg["Date"] = email.utils.formatdate()
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg
+
+
+def submit(stack, user: str, password: str, msg: EmailMessage, rcpts: list[str] | None = None):
+    """Send over the submission port with AUTH; the SMTP error (if any) is returned, not raised."""
+    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
+        smtp.login(user, password)
+        try:
+            smtp.send_message(msg, from_addr=user, to_addrs=rcpts or [msg["To"]])
+        except smtplib.SMTPResponseException as exc:
+            return exc.smtp_code, exc.smtp_error.decode()
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            return code, text.decode()
+    return 250, ""
+
+
+def one_line(text: str) -> str:
+    """Exim wraps long replies over several `550-` lines; smtplib joins them with newlines."""
+    return " ".join(text.split())
+
+
+def imap_login(stack, user: str, password: str) -> bool:
+    with imaplib.IMAP4("127.0.0.1", stack.imap_port) as imap:
+        try:
+            imap.login(user, password)
+        except imaplib.IMAP4.error:
+            return False
+        imap.logout()
+        return True
+
+
+def smtp_login(stack, user: str, password: str) -> bool:
+    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
+        try:
+            smtp.login(user, password)
+        except smtplib.SMTPAuthenticationError:
+            return False
+        return True
+
+
+@pytest.mark.parametrize(
+    "scheme,prefix",
+    [("SHA512-CRYPT", False), ("SHA512-CRYPT", True), ("BLF-CRYPT", False)],
+)
+def test_helpdesk_password_logs_in_over_imap_and_smtp(stack, scheme, prefix):
+    address = stack.add_mailbox(stack.unique_address("login"), "Right-Pass-91", scheme=scheme,
+                                prefix=prefix)  # fmt: skip
+    assert imap_login(stack, address, "Right-Pass-91")
+    assert smtp_login(stack, address, "Right-Pass-91")
+    assert not imap_login(stack, address, "Wrong-Pass-91")
+    assert not smtp_login(stack, address, "Wrong-Pass-91")
+    assert stack.wait_for_log(rf"authenticator failed for .*set_id={address}\)")
+
+
+def test_disabled_mailbox_cannot_log_in(stack):
+    address = stack.add_mailbox(stack.unique_address("off"), "Right-Pass-91", enabled=False)
+    assert not imap_login(stack, address, "Right-Pass-91")
+    assert not smtp_login(stack, address, "Right-Pass-91")
+
+
+def test_quoted_login_name_cannot_borrow_another_password(stack):
+    victim = stack.add_mailbox(stack.unique_address("victim"), "Victim-Pass-91")
+    assert not smtp_login(stack, f"x' OR address='{victim}", "Victim-Pass-91")
+    assert not imap_login(stack, f"x' OR address='{victim}", "Victim-Pass-91")
+
+
+def test_submission_requires_auth(stack):
+    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
+        smtp.ehlo()
+        code, text = smtp.mail("someone@stack-test.example")
+    assert code == 550
+    assert "Authentication required" in text.decode()
+
+
+def test_suspended_mailbox_cannot_submit_and_reinstated_can(stack):
+    address = stack.add_mailbox(stack.unique_address("susp"), "Right-Pass-91")
+    out = run_cli("suspend", address, "--ticket", "T-1", config=stack.config_path)
+    assert out.returncode == 0, out.stderr
+    code, text = submit(stack, address, "Right-Pass-91", message(address, "x@ext.test", "hi"))
+    assert code == 550
+    assert text == "Sending is suspended for this mailbox. Please contact support."
+    assert stack.wait_for_log(rf"rejected MAIL <{address}>: Sending is suspended")
+
+    out = run_cli("reinstate", address, "--ticket", "T-1", config=stack.config_path)
+    assert out.returncode == 0, out.stderr
+    code, _ = submit(stack, address, "Right-Pass-91", message(address, "x@ext.test", "hi again"))
+    assert code == 250
+
+
+def test_gtube_is_refused_with_the_customer_text_and_logged_with_the_user(stack):
+    address = stack.add_mailbox(stack.unique_address("gtube"), "Right-Pass-91")
+    code, text = submit(stack, address, "Right-Pass-91", message(address, "x@ext.test", "offer",
+                                                                 GTUBE))  # fmt: skip
+    assert code == 550
+    assert one_line(text) == BLOCKED
+    lines = stack.wait_for_log(rf"A=\w+:{address} rejected after DATA: The E-Mail you sended")
+    assert lines and "F=<" + address + ">" in lines[0]
+
+
+def test_authenticated_scan_is_in_history_with_the_user(stack):
+    address = stack.add_mailbox(stack.unique_address("hist"), "Right-Pass-91")
+    msg = message(address, "x@ext.test", "quarterly numbers")
+    assert submit(stack, address, "Right-Pass-91", msg)[0] == 250
+    wanted = msg["Message-ID"].strip("<>")
+    rows = httpx.get(f"{stack.controller_url}/history", headers={"Password": stack.password}).json()
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    mine = [r for r in rows if r.get("id") == wanted or r.get("message-id") == wanted]
+    assert mine, "the scan is not in /history"
+    assert mine[-1]["user"] == address[:31]
+
+
+def test_controller_requires_its_password(stack):
+    assert httpx.get(f"{stack.controller_url}/history").status_code == 401
+    bad = httpx.get(f"{stack.controller_url}/history", headers={"Password": "wrong"})
+    assert bad.status_code == 401
+
+
+def test_inbound_mail_reaches_the_mailbox_over_lmtp_with_score_headers(stack):
+    address = stack.add_mailbox(stack.unique_address("inbox"), "Right-Pass-91")
+    msg = message("news@sender.example", address, "your invoice", X_Spam_Score="-99")
+    with smtplib.SMTP("127.0.0.1", stack.inbound_port, timeout=30) as smtp:
+        smtp.send_message(msg)
+    delivered = email.message_from_bytes(stack.wait_for_messages(address)[0])
+    scores = delivered.get_all("X-Spam-Score")
+    assert len(scores) == 1, "the sender's own X-Spam-Score must be removed"
+    score = float(scores[0])
+    assert int(delivered["X-Spam-Score-Int"]) == round(score * 10)
+    line = stack.wait_for_log(rf"spam-score=\S+ action=.* rcpt={address}$")
+    assert line and float(line[0].split("spam-score=")[1].split()[0]) == score
+    # the line carries the Exim message id, the same as the arrival line's
+    msgid = line[0].split()[2]
+    assert stack.wait_for_log(
+        rf"{msgid} <= news@sender.example .*I=\[127.0.0.1\]:{stack.inbound_port}"
+    )
+
+
+def test_inbound_test_score_header_sets_the_score(stack):
+    address = stack.add_mailbox(stack.unique_address("score"), "Right-Pass-91")
+    msg = message("news@sender.example", address, "cheap", X_Stack_Test_Score="7.5")
+    with smtplib.SMTP("127.0.0.1", stack.inbound_port, timeout=30) as smtp:
+        smtp.send_message(msg)
+    delivered = email.message_from_bytes(stack.wait_for_messages(address)[0])
+    assert float(delivered["X-Spam-Score"]) >= 7.5
+
+
+def test_inbound_refuses_unknown_mailboxes_and_relaying(stack):
+    with smtplib.SMTP("127.0.0.1", stack.inbound_port, timeout=30) as smtp:
+        smtp.ehlo()
+        smtp.mail("news@sender.example")
+        code, _ = smtp.rcpt(f"nobody-{uuid.uuid4().hex[:6]}@stack-test.example")
+        assert code == 550
+        code, text = smtp.rcpt("someone@elsewhere.example")
+        assert code == 550 and b"Relay not permitted" in text
+
+
+def test_external_recipients_are_captured_not_sent(stack):
+    address = stack.add_mailbox(stack.unique_address("out"), "Right-Pass-91")
+    rcpt = f"friend-{uuid.uuid4().hex[:6]}@elsewhere.example"
+    assert submit(stack, address, "Right-Pass-91", message(address, rcpt, "hello friend"))[0] == 250
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if any(f"Envelope-to: {rcpt}".encode() in m for m in stack.captured()):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the message was not captured")
+    # an accept router to a local transport logs "=> local-part <address> R=... T=..."
+    assert stack.wait_for_log(rf"=> \S+ <{rcpt}> R=capture_external T=capture")
+
+
+def _release_map_id(stack) -> str:
+    maps = httpx.get(f"{stack.controller_url}/maps", headers={"Password": stack.password}).json()
+    return next(str(m["map"]) for m in maps if m["uri"] == str(stack.release_map))
+
+
+def test_release_map_lets_exactly_that_users_message_through(stack):
+    alice = stack.add_mailbox(stack.unique_address("alice"), "Right-Pass-91")
+    bob = stack.add_mailbox(stack.unique_address("bob"), "Right-Pass-91")
+    mid = f"<{uuid.uuid4().hex}@stack-test.example>"
+
+    def send(user):
+        msg = message(user, "x@ext.test", "HELPDESK-TEST-SPAM monthly report", message_id=mid)
+        return submit(stack, user, "Right-Pass-91", msg)
+
+    code, text = send(alice)
+    assert code == 550 and one_line(text) == BLOCKED
+    map_id = _release_map_id(stack)
+    headers = {"Password": stack.enable_password, "Map": map_id}
+    old = httpx.get(f"{stack.controller_url}/getmap", headers=headers).text
+    body = old.rstrip("\n") + f"\n{alice}|{mid.strip('<>')}\n"
+    assert httpx.post(f"{stack.controller_url}/savemap", headers=headers, content=body).is_success
+    try:
+        deadline = time.monotonic() + 10
+        while (code := send(alice)[0]) != 250 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert code == 250
+        assert send(bob)[0] == 550
+    finally:
+        restored = old if old.strip() else "# user|message-id lines written by the helpdesk\n"
+        httpx.post(f"{stack.controller_url}/savemap", headers=headers, content=restored)
+
+
+def test_second_up_finds_the_stack_running(stack):
+    out = subprocess.run(
+        [sys.executable, "-m", "stack.launcher", "up", "--no-install"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "DATABASE_URL": stack.database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "already running" in out.stdout
