@@ -336,28 +336,42 @@ def merge_blocked(
 
 
 def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
-    """One entry per user and Message-ID: the customer pressing "send" again is one case."""
-    by_key: dict[tuple[str, str], BlockedMessage] = {}
+    """One entry per user and Message-ID: the customer pressing "send" again is one case.
+
+    An attempt whose user rspamd cut at 31 bytes joins the entry with the full address.
+    """
+    groups: dict[str, list[BlockedMessage]] = {}
     loose: list[BlockedMessage] = []
-    for item in items:
+    # Entries with a full address first, so that cut ones find them.
+    for item in sorted(items, key=lambda i: i.user_truncated):
         if not item.message_id:
             loose.append(item)
             continue
-        seen = by_key.get(item.key)
-        if seen is None:
-            by_key[item.key] = item
-            continue
-        newer, older = (item, seen) if item.time >= seen.time else (seen, item)
-        by_key[item.key] = replace(
-            newer,
-            attempts=seen.attempts + item.attempts,
-            exim_text=newer.exim_text or older.exim_text,
-            subject=newer.subject or older.subject,
-            sources=tuple(sorted(set(newer.sources) | set(older.sources))),
-        )
-    out = list(by_key.values()) + loose
+        bucket = groups.setdefault(item.message_id.casefold(), [])
+        for index, seen in enumerate(bucket):
+            if seen.user.casefold() == item.user.casefold() or user_matches(item.user, seen.user):
+                bucket[index] = _combine(seen, item)
+                break
+        else:
+            bucket.append(item)
+    out = [item for bucket in groups.values() for item in bucket] + loose
     out.sort(key=lambda b: b.time, reverse=True)
     return out
+
+
+def _combine(seen: BlockedMessage, item: BlockedMessage) -> BlockedMessage:
+    newer, older = (item, seen) if item.time >= seen.time else (seen, item)
+    full = seen if not seen.user_truncated else item
+    return replace(
+        newer,
+        user=full.user,
+        user_truncated=full.user_truncated,
+        attempts=seen.attempts + item.attempts,
+        exim_text=newer.exim_text or older.exim_text,
+        exim_id=newer.exim_id or older.exim_id,
+        subject=newer.subject or older.subject,
+        sources=tuple(sorted(set(newer.sources) | set(older.sources))),
+    )
 
 
 def attach_releases(items: list[BlockedMessage], releases: Iterable[Any]) -> list[BlockedMessage]:
