@@ -1,0 +1,543 @@
+"""Who is abusing the server: per authenticated user, what they sent in a time window, and why
+that looks like a taken-over account.
+
+One pass over the logs, oldest file first. Lines before the baseline period are dropped after a
+glance at their time; lines in the baseline only record which client addresses each user used;
+lines in the window feed the per-user totals. Memory grows with users, their addresses and
+recipient domains, and the messages still in flight, never with the log's length.
+
+Definitions (docs/sendlog.md says the same for operators):
+- messages: submissions that reached the end of DATA: accepted (`<=` with A=) plus refused
+  after DATA. `accepted` and `rejected` split them.
+- recipients: recipients of accepted messages (from `for`, or from delivery lines when Exim does
+  not log `+received_recipients`).
+- peak_5min: most messages (accepted or refused) in any 5 minutes, a sliding window.
+- auth_failures: `535` failed logins whose set_id is the user, in the window.
+- no_tls: share of accepted messages submitted without TLS.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from helpdesk.logfiles import LogFile, ReadState, chunks
+from helpdesk.sendlog import (
+    datetime_to_key,
+    key_seconds,
+    key_to_datetime,
+    parse_auth_fail,
+    parse_reject,
+    protocol_has_tls,
+    quoted_end,
+    seconds_to_datetime,
+    split_id,
+    split_line,
+)
+from helpdesk.sendlog_settings import SendlogSettings
+
+_DELIVERY_TAGS = frozenset((b"=> ", b"-> ", b"*> ", b"** ", b"== "))
+_PENDING_MAX = 200_000  # messages in flight we follow at most; the oldest are dropped beyond
+_GUESS_USERS_MAX = 1000  # distinct user names kept per guessing address
+
+
+@dataclass
+class UserStats:
+    user: str
+    accepted: int = 0
+    rejected: int = 0  # refused after DATA (spam)
+    rejected_rcpt: int = 0  # refused at MAIL/RCPT (e.g. sending suspended, relay denied)
+    recipients: int = 0
+    domains: Counter = field(default_factory=Counter)
+    ips: Counter = field(default_factory=Counter)
+    no_tls: int = 0
+    peak_5min: int = 0
+    peak_at: int = 0  # seconds (naive local) of the start of the busiest 5 minutes
+    auth_failures: int = 0
+    auth_failure_ips: Counter = field(default_factory=Counter)
+    first: int | None = None
+    last: int | None = None
+    buckets: Counter = field(default_factory=Counter)  # 5-minute bucket -> messages
+    _recent: deque = field(default_factory=deque, repr=False)
+    # filled by score()
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+    new_ips: list[str] = field(default_factory=list)
+    external_share: float = 0.0
+
+    @property
+    def messages(self) -> int:
+        return self.accepted + self.rejected
+
+    def _submitted(self, secs: int) -> None:
+        q = self._recent
+        q.append(secs)
+        while secs - q[0] >= 300:
+            q.popleft()
+        if len(q) > self.peak_5min:
+            self.peak_5min = len(q)
+            self.peak_at = q[0]
+        self.buckets[secs // 300] += 1
+        if self.first is None or secs < self.first:
+            self.first = secs
+        if self.last is None or secs > self.last:
+            self.last = secs
+
+    def as_dict(self) -> dict:
+        total_tls = self.accepted
+        return {
+            "user": self.user,
+            "score": self.score,
+            "reasons": list(self.reasons),
+            "messages": self.messages,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "rejected_rcpt": self.rejected_rcpt,
+            "recipients": self.recipients,
+            "recipient_domains": len(self.domains),
+            "external_share": round(self.external_share, 3),
+            "peak_5min": self.peak_5min,
+            "peak_5min_start": _iso(self.peak_at) if self.peak_5min else None,
+            "client_ips": [ip for ip, _ in self.ips.most_common()],
+            "new_client_ips": list(self.new_ips),
+            "auth_failures": self.auth_failures,
+            "auth_failure_ips": dict(self.auth_failure_ips.most_common()),
+            "no_tls": round(self.no_tls / total_tls, 3) if total_tls else 0.0,
+            "first_seen": _iso(self.first),
+            "last_seen": _iso(self.last),
+        }
+
+
+@dataclass
+class Guesser:
+    """A client address with failed logins, across accounts."""
+
+    ip: str
+    failures: int = 0
+    users: set = field(default_factory=set)
+    more_users: int = 0
+    first: int = 0
+    last: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "ip": self.ip,
+            "failures": self.failures,
+            "users": len(self.users) + self.more_users,
+            "sample_users": sorted(self.users)[:10],
+            "first": _iso(self.first),
+            "last": _iso(self.last),
+        }
+
+
+@dataclass
+class Report:
+    start: datetime
+    end: datetime
+    baseline_start: datetime
+    users: list[UserStats]
+    guessers: list[Guesser]
+    lines: int
+    unreadable: int
+    too_long: int
+    files: list[str]
+    broken_files: list[str]
+    local_domains_source: str
+    baseline_covered: bool
+
+    def offenders_json(self) -> list[dict]:
+        return [u.as_dict() for u in self.users]
+
+    def guessing_json(self, top: int | None = None) -> list[dict]:
+        return [g.as_dict() for g in self.guessers[: top or None]]
+
+    def user(self, name: str) -> UserStats | None:
+        name = name.lower()
+        return next((u for u in self.users if u.user.lower() == name), None)
+
+
+def _iso(secs: int | None) -> str | None:
+    return None if secs is None else seconds_to_datetime(secs).isoformat(sep=" ")
+
+
+def _domain(address: bytes | str) -> str:
+    a = address if isinstance(address, str) else address.decode("utf-8", "replace")
+    return a.rpartition("@")[2].strip("<>").lower()
+
+
+class _Scan:
+    """The single pass. Kept as one method with local variables: this is the hot loop."""
+
+    def __init__(self, start: datetime, baseline_start: datetime, infer: bool):
+        self.start_key = datetime_to_key(start)
+        self.base_key = datetime_to_key(baseline_start)
+        self.users: dict[str, UserStats] = {}
+        self.baseline_ips: dict[str, set] = {}
+        self.guessers: dict[str, Guesser] = {}
+        self.pending: dict[bytes, list] = {}
+        self.infer = infer
+        self.inferred_local: set[str] = set()
+        self.lines = 0
+        self.unreadable = 0
+        self.earliest: bytes | None = None
+        self.now = datetime.now()
+
+    def stats(self, user: str) -> UserStats:
+        s = self.users.get(user)
+        if s is None:
+            s = self.failed_only.pop(user, None) or UserStats(user)
+            self.users[user] = s
+        return s
+
+    def feed(self, lines: list[bytes]) -> None:  # noqa: C901 - one loop on purpose, see class
+        base_key, start_key = self.base_key, self.start_key
+        pending = self.pending
+        delivery_tags = _DELIVERY_TAGS
+        last_key, last_secs = b"", 0
+        self.lines += len(lines)
+        for line in lines:
+            # Fast form: `YYYY-MM-DD HH:MM:SS 1abcDe-000123-Ab ...` (or the 23-character id)
+            eid = None
+            if len(line) > 40 and line[4] == 45 and line[19] == 32 and line[10] == 32:
+                key = line[:19]
+                if line[26] == 45:
+                    if line[33] == 45 and line[36] == 32:
+                        eid, tag, pos = line[20:36], line[37:40], 37
+                    elif line[38] == 45 and line[43] == 32:
+                        eid, tag, pos = line[20:43], line[44:47], 44
+                if eid is None:
+                    pos = 20
+                    c = line[20]
+                    if c == 43 or c == 45:  # a zone after the time
+                        key = None
+            else:
+                key = None
+            if eid is None:
+                if key is None:
+                    sp = split_line(line, self.now)
+                    if sp is None:
+                        if line.strip():
+                            self.unreadable += 1
+                        continue
+                    key, pos = sp
+                _pid, eid, pos = split_id(line, pos)
+                tag = line[pos : pos + 3]
+            if self.earliest is None:
+                self.earliest = key
+            if tag == b"<= ":
+                a = line.find(b" A=", pos)
+                if a < 0 or key < base_key:
+                    continue
+                self._arrival(line, pos + 3, eid, key, key >= start_key, a)
+            elif tag == b"Com":
+                if pending:
+                    pending.pop(eid, None)
+            elif tag in delivery_tags:
+                if pending and eid in pending:
+                    self._delivery(line, pos + 3, eid)
+            elif key < start_key:
+                if key >= base_key and b" A=" in line and b"rejected " in line:
+                    r = parse_reject(line[pos:])
+                    if r and r.get("user") and r.get("ip"):
+                        self.baseline_ips.setdefault(r["user"].lower(), set()).add(r["ip"])
+            elif b"rejected " in line:
+                if b" A=" not in line:
+                    continue
+                r = parse_reject(line[pos:])
+                if not r or not r.get("user"):
+                    continue
+                if key != last_key:
+                    last_key, last_secs = key, key_seconds(key)
+                s = self.stats(r["user"].lower())
+                if r.get("ip"):
+                    s.ips[r["ip"]] += 1
+                if r["stage"] == "DATA":
+                    if not r["temporary"]:
+                        s.rejected += 1
+                        s._submitted(last_secs)
+                elif not r["temporary"]:
+                    s.rejected_rcpt += 1
+            elif b"r failed for " in line:
+                f = parse_auth_fail(line[pos:])
+                if f is None or f["code"] != "535":
+                    continue
+                if key != last_key:
+                    last_key, last_secs = key, key_seconds(key)
+                ip = f["ip"] or "?"
+                g = self.guessers.get(ip)
+                if g is None:
+                    g = self.guessers[ip] = Guesser(ip, first=last_secs)
+                g.failures += 1
+                g.last = last_secs
+                user = (f["user"] or "").lower()
+                if user:
+                    if user in g.users or len(g.users) < _GUESS_USERS_MAX:
+                        g.users.add(user)
+                    else:
+                        g.more_users += 1
+                    s = self.users.get(user)
+                    if s is None:
+                        # Failed logins alone do not make a sender; kept aside until one sends.
+                        s = self.failed_only.setdefault(user, UserStats(user))
+                    s.auth_failures += 1
+                    s.auth_failure_ips[ip] += 1
+
+    failed_only: dict[str, UserStats]
+
+    def feed_data(self, data: bytes) -> None:
+        """A chunk of whole lines. Only lines holding ` A=` or a failed login matter to the
+        analysis unless messages are being followed to their deliveries (no `for` in the
+        arrival lines), so those are found with bytes.find and the rest is never looked at.
+        A chunk with lines that do not start with a year takes the careful per-line path,
+        which also counts unreadable lines."""
+        if self.earliest is None:
+            self.feed(data[:4096].split(b"\n")[:20])
+            self.lines -= min(20, data[:4096].count(b"\n") + 1)
+        nlines = data.count(b"\n") + 1
+        if self.pending or data.count(b"\n20") + (data[:2] == b"20") != nlines:
+            self.feed(data.split(b"\n"))
+            return
+        picked: list[tuple[int, bytes]] = []
+        find, rfind = data.find, data.rfind
+        for marker in (b" A=", b"r failed for "):
+            i = find(marker)
+            while i >= 0:
+                ls = rfind(b"\n", 0, i) + 1
+                le = find(b"\n", i)
+                if le < 0:
+                    le = len(data)
+                picked.append((ls, data[ls:le]))
+                i = find(marker, le)
+        for _, line in picked:
+            if b" for " not in line and b"<= " in line[:60]:
+                # Recipients must come from the delivery lines: read this chunk in full.
+                self.feed(data.split(b"\n"))
+                return
+        if len(picked) > 1:
+            picked.sort()
+            # a line holding both markers was picked twice
+            picked = [p for k, p in enumerate(picked) if k == 0 or p[0] != picked[k - 1][0]]
+        self.feed([line for _, line in picked])
+        self.lines += nlines - len(picked)
+
+    def _arrival(
+        self, line: bytes, r: int, eid: bytes | None, key: bytes, in_window: bool, a: int
+    ) -> None:
+        # Exim's field order: sender H= I= P= L X= CV= DN= A= K S= id= T="..." from for
+        sp = line.find(b" ", r)
+        h = line.find(b" H=", r)
+        if h < 0 or h > a:
+            ip = None
+        else:
+            b = line.find(b" [", h)
+            e = line.find(b"]", b)
+            ip = line[b + 2 : e].decode("ascii", "replace") if 0 <= b < a and e > 0 else None
+        e = line.find(b" ", a + 3)
+        auth = line[a + 3 : e] if e > 0 else line[a + 3 :]
+        c = auth.find(b":")
+        if c < 0:
+            return
+        user = auth[c + 1 :].decode("utf-8", "replace").lower()
+        if self.infer:
+            # The hoster's own domains are those its users log in with and send from.
+            self.inferred_local.add(user.rpartition("@")[2])
+            self.inferred_local.add(
+                line[r:sp].decode("utf-8", "replace").rpartition("@")[2].lower()
+            )
+        if not in_window:
+            if ip:
+                self.baseline_ips.setdefault(user, set()).add(ip)
+            return
+        s = self.users.get(user)
+        if s is None:
+            s = self.failed_only.pop(user, None) or UserStats(user)
+            self.users[user] = s
+        s.accepted += 1
+        if ip:
+            s.ips[ip] += 1
+        if line.find(b" X=", h if h > 0 else sp, a) < 0:
+            p = line.find(b" P=", r, a)
+            if p < 0 or not protocol_has_tls(line[p + 3 : line.find(b" ", p + 3)]):
+                s.no_tls += 1
+        s._submitted(key_seconds(key))
+        # recipients: after the subject if there is one (a subject may contain " for ")
+        t = line.find(b' T="', e if e > 0 else a)
+        tail = quoted_end(line, t + 4) if t >= 0 else (e if e > 0 else len(line))
+        f = line.find(b" for ", tail)
+        if f >= 0:
+            rcpts = line[f + 5 :].split()
+            s.recipients += len(rcpts)
+            doms = s.domains
+            for rc in rcpts:
+                doms[rc[rc.rfind(b"@") + 1 :].decode("utf-8", "replace").lower()] += 1
+        elif eid is not None:
+            self._follow(eid, s, set())
+
+    def _follow(self, eid: bytes, s: UserStats, seen: set | None) -> None:
+        pending = self.pending
+        if len(pending) >= _PENDING_MAX:
+            pending.pop(next(iter(pending)))
+        pending[eid] = [s, seen]
+
+    def _delivery(self, line: bytes, r: int, eid: bytes) -> None:
+        s, seen = self.pending[eid]
+        sp = line.find(b" ", r)
+        addr = line[r:sp] if sp > 0 else line[r:]
+        if addr.endswith(b":"):
+            addr = addr[:-1]
+        if sp > 0 and line[sp + 1 : sp + 2] == b"<" and b"@" not in addr:
+            end = line.find(b">", sp)
+            addr = line[sp + 2 : end]
+        dom = addr[addr.rfind(b"@") + 1 :].decode("utf-8", "replace").lower()
+        if addr.lower() not in seen:
+            seen.add(addr.lower())
+            s.recipients += 1
+            s.domains[dom] += 1
+
+
+def analyze(
+    files: list[LogFile],
+    settings: SendlogSettings,
+    *,
+    now: datetime | None = None,
+    since: timedelta | None = None,
+    local_domains: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Report:
+    """Read the files once and rank every authenticated sender in the window, worst first.
+
+    local_domains: the hoster's own domains (from the database); None infers them from local
+    deliveries in the log (docs/sendlog.md, "Local domains").
+    """
+    now = now or datetime.now().replace(microsecond=0)
+    since = since or settings.since
+    start = now - since
+    baseline_start = start - settings.baseline
+    infer = local_domains is None and not settings.local_domains
+    scan = _Scan(start, baseline_start, infer)
+    scan.failed_only = {}
+    scan.now = now
+    state = ReadState()
+    for _lf, _first, data in chunks(files, state=state, progress=progress, cancelled=cancelled):
+        scan.feed_data(data)
+    if settings.local_domains:
+        local = {d.lower() for d in settings.local_domains}
+        source = "config"
+    elif local_domains is not None:
+        local = {d.lower() for d in local_domains}
+        source = "database"
+    else:
+        local = scan.inferred_local
+        source = "log"
+    baseline_covered = scan.earliest is not None and scan.earliest < scan.start_key
+    users = list(scan.users.values())
+    for s in users:
+        score_user(s, settings, local, scan.baseline_ips.get(s.user), baseline_covered, since)
+    users.sort(key=lambda s: (-s.score, -s.messages, s.user))
+    guessers = sorted(scan.guessers.values(), key=lambda g: (-g.failures, g.ip))
+    return Report(
+        start=start,
+        end=now,
+        baseline_start=baseline_start,
+        users=users,
+        guessers=guessers,
+        lines=scan.lines,
+        unreadable=scan.unreadable,
+        too_long=state.too_long,
+        files=[str(f.path) for f in files],
+        broken_files=list(state.broken or []),
+        local_domains_source=source,
+        baseline_covered=baseline_covered,
+    )
+
+
+def _n(value: int) -> str:
+    return f"{value:,}"
+
+
+def _span(since: timedelta) -> str:
+    secs = int(since.total_seconds())
+    if secs % 86400 == 0 and secs >= 86400:
+        d = secs // 86400
+        return "24 hours" if d == 1 else f"{d} days"
+    if secs % 3600 == 0 and secs >= 3600:
+        return f"{secs // 3600} hours" if secs > 3600 else "1 hour"
+    return f"{max(1, secs // 60)} minutes"
+
+
+def score_user(
+    s: UserStats,
+    settings: SendlogSettings,
+    local: set[str],
+    baseline_ips: set | None,
+    baseline_covered: bool,
+    since: timedelta,
+) -> None:
+    """Score 0-100 with its reasons in words. Each signal adds points once it crosses its
+    threshold, more the further past it (up to three times the threshold)."""
+    t = settings
+    points = 0.0
+    reasons: list[str] = []
+
+    def add(weight: float, value: float, threshold: float) -> None:
+        nonlocal points
+        points += weight * min(value / threshold, 3.0) if threshold > 0 else weight
+
+    ext = sum(c for d, c in s.domains.items() if d not in local)
+    s.external_share = ext / s.recipients if s.recipients else 0.0
+    s.new_ips = (
+        sorted(ip for ip in s.ips if ip not in (baseline_ips or ())) if baseline_covered else []
+    )
+    if s.peak_5min >= t.peak_5min:
+        add(20, s.peak_5min, t.peak_5min)
+        reasons.append(f"{_n(s.peak_5min)} messages in 5 minutes")
+    if s.messages >= t.messages:
+        add(10, s.messages, t.messages)
+        reasons.append(f"{_n(s.messages)} messages in {_span(since)}")
+    if s.recipients >= t.min_recipients and s.external_share >= t.external_share:
+        add(10, s.external_share, t.external_share)
+        reasons.append(f"{round(s.external_share * 100)}% to external domains")
+    if len(s.domains) >= t.recipient_domains:
+        add(10, len(s.domains), t.recipient_domains)
+        reasons.append(f"to {_n(len(s.domains))} different domains")
+    if s.rejected >= t.rejected:
+        add(25, s.rejected, t.rejected)
+        reasons.append(f"{_n(s.rejected)} refused as spam")
+    if s.new_ips and len(s.new_ips) >= t.new_client_ips:
+        add(15, len(s.new_ips), t.new_client_ips)
+        n = len(s.new_ips)
+        reasons.append(f"from {n} client address{'es' if n != 1 else ''} never seen before")
+    if s.auth_failures >= t.auth_failures:
+        add(10, s.auth_failures, t.auth_failures)
+        n = len(s.auth_failure_ips)
+        reasons.append(
+            f"{_n(s.auth_failures)} failed logins from {n} address{'es' if n != 1 else ''}"
+        )
+    if s.accepted >= t.min_recipients and s.accepted and s.no_tls / s.accepted >= t.no_tls:
+        add(5, s.no_tls / s.accepted, t.no_tls)
+        reasons.append(f"{round(100 * s.no_tls / s.accepted)}% sent without TLS")
+    s.score = min(100, round(points))
+    s.reasons = reasons
+
+
+def activity_series(s: UserStats, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """Messages per 5 minutes from start to end (zeros included), for a sparkline."""
+    first = key_seconds(datetime_to_key(start)) // 300
+    last = key_seconds(datetime_to_key(end)) // 300
+    if last - first > 100_000:
+        first = last - 100_000
+    return [(seconds_to_datetime(b * 300), s.buckets.get(b, 0)) for b in range(first, last + 1)]
+
+
+__all__ = [
+    "Report",
+    "UserStats",
+    "Guesser",
+    "analyze",
+    "score_user",
+    "activity_series",
+    "key_to_datetime",
+]
