@@ -6,6 +6,7 @@ import email
 import email.utils
 import imaplib
 import os
+import re
 import smtplib
 import subprocess
 import sys
@@ -251,3 +252,37 @@ def test_second_up_finds_the_stack_running(stack):
     )
     assert out.returncode == 0, out.stderr
     assert "already running" in out.stdout
+
+
+def test_traffic_summary_matches_what_exim_logged(stack):
+    from stack.traffic import run
+
+    offset = stack.mainlog.stat().st_size
+    summary = run(stack.env, seed=7, size=1)
+    time.sleep(1)  # the last rejections are logged when the session ends
+    with stack.mainlog.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").splitlines()
+    for user, tally in summary["users"].items():
+        arrivals = [
+            line
+            for line in lines
+            if " <= " in line and re.search(rf" A=\w+:{re.escape(user)} ", line)
+        ]
+        blocked = [
+            line
+            for line in lines
+            if re.search(rf"A=\w+:{re.escape(user)} rejected after DATA", line)
+        ]
+        suspended = [
+            line for line in lines if f"rejected MAIL <{user}>: Sending is suspended" in line
+        ]
+        assert len(arrivals) == tally["sent"], user
+        assert len(blocked) == tally["refused_by"].get("spam", 0), user
+        assert len(suspended) == tally["refused_by"].get("suspended", 0), user
+    taken_over = next(t for t in summary["users"].values() if t["role"] == "taken-over")
+    assert taken_over["refused"] > taken_over["messages"] / 3
+    for ip, failed in summary["failed_logins"].items():
+        logged = [line for line in lines if "authenticator failed" in line and f"[{ip}]:" in line]
+        assert len(logged) == failed["count"], ip
+    assert summary["inbound"]["delivered"] + summary["inbound"]["rejected"] == 20
