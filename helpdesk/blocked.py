@@ -341,11 +341,14 @@ def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
     An attempt whose user rspamd cut at 31 bytes joins the entry with the full address.
     """
     groups: dict[str, list[BlockedMessage]] = {}
-    loose: list[BlockedMessage] = []
+    loose: dict[tuple[str, str, str], BlockedMessage] = {}
     # Entries with a full address first, so that cut ones find them.
     for item in sorted(items, key=lambda i: i.user_truncated):
         if not item.message_id:
-            loose.append(item)
+            # Exim lines whose scan rspamd no longer remembers cannot be told apart (no
+            # Message-ID) nor released: one entry per user and refusal text, with a count.
+            key = (item.user.casefold(), item.exim_text, item.action)
+            loose[key] = _combine(loose[key], item) if key in loose else item
             continue
         bucket = groups.setdefault(item.message_id.casefold(), [])
         for index, seen in enumerate(bucket):
@@ -354,7 +357,7 @@ def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
                 break
         else:
             bucket.append(item)
-    out = [item for bucket in groups.values() for item in bucket] + loose
+    out = [item for bucket in groups.values() for item in bucket] + list(loose.values())
     out.sort(key=lambda b: b.time, reverse=True)
     return out
 

@@ -30,6 +30,8 @@ def scan(stack, body: bytes, *, user: str | None, sender: str, rcpt: str = "kund
     return reply.json()
 
 
-def spam_from(stack, user: str, message_id: str, *, sender: str | None = None):
-    body = message(message_id, subject="Angebot HELPDESK-TEST-SPAM", sender=sender or user)
+def spam_from(
+    stack, user: str, message_id: str, *, sender: str | None = None, subject: str = "Angebot"
+):
+    body = message(message_id, subject=f"{subject} HELPDESK-TEST-SPAM", sender=sender or user)
     return scan(stack, body, user=user, sender=sender or user)

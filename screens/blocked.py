@@ -1,0 +1,466 @@
+"""Blocked outbound mail in the UI: the list (all users, or one mailbox's tab), the verdict,
+release with ticket and expiry, revoke. rspamd being unreachable is said in the status line;
+nothing here blocks the event loop or the rest of the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+
+from helpdesk.blocked import BlockedMessage, BlockedReport
+from helpdesk.errors import HelpdeskError
+from screens.ticket import TicketAnswer, TicketDialog
+
+# History holds a few hundred rows per controller; a page this size keeps the table quick.
+MAX_ROWS = 300
+
+
+# --------------------------------------------------------------------------- worker messages
+
+
+@dataclass
+class BlockedLoaded(Message):
+    report: BlockedReport
+
+
+@dataclass
+class BlockedFailed(Message):
+    text: str
+
+
+@dataclass
+class BlockedChanged(Message):
+    """A release or revoke went through: say so, then reload."""
+
+    text: str
+
+
+# --------------------------------------------------------------------------- dialogs
+
+
+def verdict_text(item: BlockedMessage) -> str:
+    score = (
+        f"{item.score:.2f} (reject at {item.required_score:g})"
+        if item.score is not None and item.required_score is not None
+        else "unknown (only Exim's log line is left)"
+    )
+    lines = [
+        f"[b]When[/b]        {item.time:%Y-%m-%d %H:%M:%S} UTC"
+        + (f"  ({item.attempts} attempts)" if item.attempts > 1 else ""),
+        f"[b]Sender[/b]      {item.user}"
+        + (" [yellow](cut by rspamd: full address unknown)[/]" if item.user_truncated else ""),
+        f"[b]Message-ID[/b]  <{item.message_id}>" if item.message_id else "[b]Message-ID[/b]  —",
+        f"[b]Subject[/b]     {item.subject or '—'}",
+        f"[b]Verdict[/b]     {item.action}, score {score}",
+        f"[b]Client[/b]      {item.ip or '—'}"
+        + (f"   [b]node[/b] {item.controller}" if item.controller else ""),
+    ]
+    if item.recipients:
+        lines.append(f"[b]To[/b]          {', '.join(item.recipients)}")
+    if item.reasons:
+        lines.append("")
+        lines.append("[b]Why, in plain words[/b]")
+        lines.extend(f"  • {reason}" for reason in item.reasons)
+    shown = [s for s in item.symbols if s.score is None or s.score != 0]
+    if shown:
+        lines.append("")
+        lines.append("[b]Symbols[/b]" + (" (configured weights)" if shown[0].estimated else ""))
+        for s in shown[:15]:
+            score_text = "   ?" if s.score is None else f"{s.score:>6.2f}"
+            lines.append(f"  {score_text}  {s.name}")
+    if item.exim_text:
+        lines.append("")
+        lines.append(f"[b]The customer saw[/b]  {item.exim_text}")
+    if item.release_state:
+        lines.append("")
+        lines.append(f"[b]Release[/b] #{item.release_id}: {item.release_state}")
+    elif not item.releasable:
+        lines.append("")
+        lines.append("[yellow]Cannot be released from here: Message-ID or full sender unknown.[/]")
+    return "\n".join(lines)
+
+
+class VerdictScreen(ModalScreen[None]):
+    """rspamd's verdict on one message, in full."""
+
+    DEFAULT_CSS = """
+    VerdictScreen { align: center middle; }
+    VerdictScreen > VerticalScroll {
+        width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss_verdict", "Close", id="blocked.verdict.close"),
+        Binding("enter", "dismiss_verdict", "Close", show=False, id="blocked.verdict.enter"),
+    ]
+
+    def __init__(self, item: BlockedMessage) -> None:
+        super().__init__()
+        self.item = item
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(verdict_text(self.item), id="verdict")
+
+    def action_dismiss_verdict(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ReleaseAnswer:
+    ticket: str
+    reason: str
+    ttl: str
+
+
+class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
+    """Ticket, reason and expiry for a release; nothing happens until Release is confirmed."""
+
+    CSS_PATH = "blocked.tcss"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="blocked.release.cancel")]
+
+    def __init__(self, item: BlockedMessage, default_ttl: str) -> None:
+        super().__init__()
+        self.item = item
+        self.default_ttl = default_ttl
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="release-dialog"):
+            yield Label("Release this message", id="release-title")
+            yield Static(
+                f"Only <{self.item.message_id}> from {self.item.user} will pass rspamd; "
+                "everything else from this account is still checked.",
+                id="release-question",
+            )
+            yield Input(placeholder="Ticket reference (required)", id="release-ticket")
+            yield Input(placeholder="Reason (optional)", id="release-reason")
+            yield Input(self.default_ttl, placeholder="Expires after, e.g. 24h", id="release-ttl")
+            yield Static("", id="release-error", classes="status -error")
+            with Horizontal(id="release-buttons"):
+                yield Button("Release", variant="warning", id="release-confirm")
+                yield Button("Cancel", id="release-cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#release-ticket", Input).focus()
+
+    @on(Input.Submitted, "#release-ticket")
+    def _to_reason(self) -> None:
+        if not self.query_one("#release-ticket", Input).value.strip():
+            self.query_one("#release-error", Static).update("A ticket reference is required.")
+            return
+        self.query_one("#release-error", Static).update("")
+        self.query_one("#release-reason", Input).focus()
+
+    @on(Input.Submitted, "#release-reason")
+    def _to_ttl(self) -> None:
+        self.query_one("#release-ttl", Input).focus()
+
+    @on(Input.Submitted, "#release-ttl")
+    @on(Button.Pressed, "#release-confirm")
+    def _confirm(self) -> None:
+        from helpdesk.durations import parse_duration
+
+        error = self.query_one("#release-error", Static)
+        ticket = self.query_one("#release-ticket", Input).value.strip()
+        ttl = self.query_one("#release-ttl", Input).value.strip() or self.default_ttl
+        if not ticket:
+            error.update("A ticket reference is required.")
+            self.query_one("#release-ticket", Input).focus()
+            return
+        try:
+            parse_duration(ttl)
+        except HelpdeskError as exc:
+            error.update(str(exc))
+            self.query_one("#release-ttl", Input).focus()
+            return
+        reason = self.query_one("#release-reason", Input).value.strip()
+        self.dismiss(ReleaseAnswer(ticket, reason, ttl))
+
+    @on(Button.Pressed, "#release-cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# --------------------------------------------------------------------------- the list
+
+
+class BlockedList(Vertical):
+    """Blocked outbound mail: every user's (`user=None`), or one mailbox's.
+
+    Put it in a TabPane: `BlockedList(user="anna@example.org", id="mailbox-blocked")`.
+    It loads when mounted and on F5; Enter shows the verdict, `l` releases, `x` revokes.
+    """
+
+    DEFAULT_CSS = """
+    BlockedList { height: 1fr; }
+    BlockedList > DataTable { height: 1fr; }
+    BlockedList > #blocked-filter { height: 3; }
+    BlockedList > #blocked-status { height: auto; max-height: 3; }
+    """
+    BINDINGS = [
+        Binding("l", "release", "Release", id="blocked.release"),
+        Binding("x", "revoke", "Revoke release", id="blocked.revoke"),
+        Binding("f5", "reload", "Reload", id="blocked.reload"),
+    ]
+
+    def __init__(self, user: str | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.user = user
+        self.items: list[BlockedMessage] = []
+        self.shown: list[BlockedMessage] = []
+
+    def compose(self) -> ComposeResult:
+        if self.user is None:
+            yield Input(placeholder="Filter: address, subject, Message-ID", id="blocked-filter")
+        yield Static("Asking rspamd …", id="blocked-status", classes="status")
+        yield DataTable(id="blocked-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("When (UTC)", key="when")
+        if self.user is None:
+            table.add_column("Sender", key="user")
+        table.add_column("Score", key="score")
+        table.add_column("Release", key="release")
+        table.add_column("Subject / Message-ID", key="what")
+        self.load()
+
+    def focus_table(self) -> None:
+        self.query_one(DataTable).focus()
+
+    # Loading ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked", name="blocked mail")
+    def load(self) -> None:
+        from helpdesk.blocked import collect_blocked
+        from helpdesk.rspamd import Cluster
+
+        app = self.app
+        try:
+            logs = app.config.section("sendlog").get("paths") or []
+            logs = [logs] if isinstance(logs, str) else [str(p) for p in logs]
+            logs = [str(app.config.relative(p)) for p in logs if not p.endswith(".gz")]
+            with Cluster.from_config(app.config) as cluster:
+                report = collect_blocked(cluster, app.db, user=self.user, logs=logs)
+        except HelpdeskError as exc:
+            self.post_message(BlockedFailed(str(exc)))
+            return
+        self.post_message(BlockedLoaded(report))
+
+    def on_blocked_loaded(self, message: BlockedLoaded) -> None:
+        message.stop()
+        self.items = message.report.items
+        self._fill()
+        count = len(self.items)
+        text = f"{count} blocked message{'s' if count != 1 else ''}" + (
+            f" from {self.user}" if self.user else ""
+        )
+        if message.report.warnings:
+            self._status(
+                f"{text}; not everything could be read: {message.report.warnings[0]}", error=True
+            )
+        else:
+            self._status(f"{text} · Enter verdict · l release · x revoke · F5 reload")
+
+    def on_blocked_failed(self, message: BlockedFailed) -> None:
+        message.stop()
+        self.items = []
+        self._fill()
+        self._status(f"Blocked mail unavailable: {message.text}", error=True)
+
+    def on_blocked_changed(self, message: BlockedChanged) -> None:
+        message.stop()
+        self.notify(message.text)
+        self.load()
+
+    @on(Input.Changed, "#blocked-filter")
+    def _filter(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        needle = ""
+        if self.user is None:
+            needle = self.query_one("#blocked-filter", Input).value.strip().casefold()
+        self.shown = [
+            item
+            for item in self.items
+            if not needle
+            or needle in f"{item.user} {item.subject} {item.message_id} {item.ip}".casefold()
+        ][:MAX_ROWS]
+        for index, item in enumerate(self.shown):
+            score = f"{item.score:.1f}" if item.score is not None else "—"
+            what = item.subject or (f"<{item.message_id}>" if item.message_id else item.exim_text)
+            cells = [f"{item.time:%m-%d %H:%M}"]
+            if self.user is None:
+                cells.append(item.user + ("…" if item.user_truncated else ""))
+            cells += [score, item.release_state or "", what]
+            table.add_row(*cells, key=str(index))
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#blocked-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    # Actions --------------------------------------------------------------------------
+
+    def current(self) -> BlockedMessage | None:
+        table = self.query_one(DataTable)
+        if not self.shown or table.cursor_row < 0 or table.cursor_row >= len(self.shown):
+            return None
+        return self.shown[table.cursor_row]
+
+    @on(DataTable.RowSelected, "#blocked-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        item = self.current()
+        if item is not None:
+            self.app.push_screen(VerdictScreen(item))
+
+    def action_reload(self) -> None:
+        self._status("Asking rspamd …")
+        self.load()
+
+    def action_release(self) -> None:
+        from helpdesk.durations import format_duration
+        from helpdesk.rspamd import RspamdSettings
+
+        item = self.current()
+        if item is None:
+            return
+        if not item.releasable:
+            self.notify(
+                "This entry has no Message-ID or full sender: it cannot be released.",
+                severity="warning",
+            )
+            return
+        if item.release_state.startswith("active"):
+            self.notify(f"Already released (#{item.release_id}).", severity="warning")
+            return
+        try:
+            default = format_duration(RspamdSettings.from_config(self.app.config).release_ttl)
+        except HelpdeskError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def answered(answer: ReleaseAnswer | None) -> None:
+            if answer is not None:
+                self._status("Releasing …")
+                self.do_release(item, answer)
+
+        self.app.push_screen(ReleaseDialog(item, default.replace(" ", "")), answered)
+
+    def action_revoke(self) -> None:
+        item = self.current()
+        if item is None or item.release_id is None or not item.release_state.startswith("active"):
+            self.notify("This message has no release in force.", severity="warning")
+            return
+        release_id = item.release_id
+
+        def answered(answer: TicketAnswer | None) -> None:
+            if answer is not None:
+                self._status("Revoking …")
+                self.do_revoke(release_id, answer)
+
+        self.app.push_screen(
+            TicketDialog(
+                "Revoke release",
+                f"<{item.message_id}> from {item.user} will be checked by rspamd again.",
+                confirm="Revoke",
+            ),
+            answered,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked-write", name="release")
+    def do_release(self, item: BlockedMessage, answer: ReleaseAnswer) -> None:
+        from helpdesk.durations import parse_duration
+        from helpdesk.releases import ReleaseService
+        from helpdesk.rspamd import Cluster
+
+        try:
+            with Cluster.from_config(self.app.config) as cluster:
+                release = ReleaseService(self.app.db, cluster).release(
+                    item.message_id,
+                    item.user,
+                    ticket=answer.ticket,
+                    reason=answer.reason or None,
+                    ttl=parse_duration(answer.ttl),
+                    operator=self.app.operator,
+                )
+        except HelpdeskError as exc:
+            self.post_message(BlockedFailed(str(exc)))
+            return
+        self.post_message(
+            BlockedChanged(
+                f"Released #{release.id} until {release.expires_at:%Y-%m-%d %H:%M} UTC: "
+                "the customer can send it again now."
+            )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked-write", name="revoke")
+    def do_revoke(self, release_id: int, answer: TicketAnswer) -> None:
+        from helpdesk.releases import ReleaseService
+        from helpdesk.rspamd import Cluster
+
+        try:
+            with Cluster.from_config(self.app.config) as cluster:
+                ReleaseService(self.app.db, cluster).revoke(
+                    release_id,
+                    ticket=answer.ticket,
+                    reason=answer.reason or None,
+                    operator=self.app.operator,
+                )
+        except HelpdeskError as exc:
+            self.post_message(BlockedFailed(str(exc)))
+            return
+        self.post_message(BlockedChanged(f"Release #{release_id} revoked."))
+
+
+class BlockedScreen(Screen[None]):
+    """Blocked outbound mail of every customer."""
+
+    CSS_PATH = "blocked.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="blocked.back"),
+        Binding("l", "release", "Release", id="blocked.screen.release"),
+        Binding("x", "revoke", "Revoke release", id="blocked.screen.revoke"),
+        Binding("f5", "reload", "Reload", id="blocked.screen.reload"),
+        Binding("slash", "filter", "Filter", id="blocked.filter"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Blocked outbound mail", id="blocked-title")
+        yield BlockedList(id="blocked-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(BlockedList).focus_table()
+
+    def _list(self) -> BlockedList:
+        return self.query_one(BlockedList)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # The screen's own bindings make these reachable from the filter box and the palette.
+    def action_release(self) -> None:
+        self._list().action_release()
+
+    def action_revoke(self) -> None:
+        self._list().action_revoke()
+
+    def action_reload(self) -> None:
+        self._list().action_reload()
+
+    def action_filter(self) -> None:
+        self.query_one("#blocked-filter", Input).focus()

@@ -1,0 +1,151 @@
+"""The Blocked mail screen with Pilot, against the stack's real rspamd: find, verdict, release,
+listed as released; and the screen saying so when rspamd is down while the app works on."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable, Input, Static
+
+from helpdesk.config import Config, load_config
+from helpdesk.db import Database
+from helpdesk.releases import list_releases
+from screens.app import HelpdeskApp
+from screens.blocked import BlockedList, BlockedScreen, ReleaseDialog, VerdictScreen
+from screens.search import SearchScreen
+from tests.rspamd_tools import new_message_id, spam_from
+
+pytestmark = [pytest.mark.tui, pytest.mark.stack]
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _status(screen) -> str:
+    return str(screen.query_one("#blocked-status", Static).render())
+
+
+async def test_find_verdict_release_and_see_it_released(stack):
+    tag = os.urandom(4).hex()
+    user = stack.add_mailbox(f"tui.{tag}@firma.test", "Kundenpasswort-3!")
+    mid = new_message_id("tui")
+    assert spam_from(stack, user, mid, subject=f"Rechnung {tag}")["action"] == "reject"
+
+    db = Database(stack.database_url)
+    db.create_schema()
+    app = HelpdeskApp(load_config(stack.config_path), db=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(BlockedScreen())
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, BlockedScreen)
+        assert "blocked message" in _status(screen)
+        await pilot.press("slash", *tag)
+        await settle(app, pilot)
+        table = screen.query_one("#blocked-table", DataTable)
+        assert table.row_count == 1
+        assert mid in str(table.get_row_at(0)[-1])  # no subject in the built-in history
+
+        await pilot.press("tab")  # from the filter to the table
+        assert app.focused is table
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, VerdictScreen)
+        verdict = str(app.screen.query_one("#verdict", Static).render())
+        assert mid in verdict and "HELPDESK-TEST-SPAM" in verdict
+        await pilot.press("escape")
+        await pilot.pause()
+
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, ReleaseDialog)
+        assert app.screen.query_one("#release-ttl", Input).value == "1d"
+        await pilot.press("enter")  # no ticket yet: refused
+        await pilot.pause()
+        assert "ticket reference is required" in str(
+            app.screen.query_one("#release-error").render()
+        )
+        await pilot.press(*"T-0815", "enter", *"Rechnung geprueft", "enter")
+        await pilot.press(*["backspace"] * 4, *"2h", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, BlockedScreen)
+        await settle(app, pilot)
+        table = screen.query_one("#blocked-table", DataTable)
+        assert table.row_count == 1
+        assert str(table.get_row_at(0)[3]).startswith("active")
+
+    with db.connect() as conn:
+        (release,) = list_releases(conn, address=user)
+    assert release.ticket == "T-0815" and release.message_id == mid
+    assert (release.expires_at - release.created_at).total_seconds() == 7200
+    assert spam_from(stack, user, mid, subject=f"Rechnung {tag}")["action"] != "reject"
+    db.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_unreachable_rspamd_is_said_and_the_app_works_on(stack):
+    db = Database(stack.database_url)
+    config = Config(
+        None,
+        {
+            "database": {"url": stack.database_url},
+            "rspamd": {"controllers": [{"name": "mx9", "url": f"http://127.0.0.1:{_free_port()}"}]},
+        },
+    )
+    app = HelpdeskApp(config, db=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(BlockedScreen())
+        await settle(app, pilot)
+        text = _status(app.screen)
+        assert "unavailable" in text and "mx9" in text and "cannot be reached" in text
+        await pilot.press("l")  # nothing to release: no crash, no dialog
+        await pilot.pause()
+        assert isinstance(app.screen, BlockedScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, SearchScreen)
+    db.dispose()
+
+
+class _OneMailbox(App[None]):
+    """How the mailbox screen hosts the list: a BlockedList for one user."""
+
+    def __init__(self, config: Config, db: Database, user: str) -> None:
+        super().__init__()
+        self.config, self.db, self.user = config, db, user
+        from helpdesk.audit import current_operator
+
+        self.operator = current_operator()
+
+    def compose(self) -> ComposeResult:
+        yield BlockedList(user=self.user, id="mailbox-blocked")
+
+
+async def test_the_list_for_one_mailbox_shows_only_that_sender(stack):
+    tag = os.urandom(4).hex()
+    mine = stack.add_mailbox(f"one.{tag}@firma.test", "Kundenpasswort-4!")
+    other = stack.add_mailbox(f"two.{tag}@firma.test", "Kundenpasswort-5!")
+    spam_from(stack, mine, new_message_id("mine"))
+    spam_from(stack, other, new_message_id("other"))
+    db = Database(stack.database_url)
+    app = _OneMailbox(load_config(stack.config_path), db, mine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.query_one("#blocked-table", DataTable)
+        assert table.row_count == 1
+        assert mine in _status(app.screen)
+    db.dispose()
