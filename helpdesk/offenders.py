@@ -476,51 +476,63 @@ def score_user(
     baseline_covered: bool,
     since: timedelta,
 ) -> None:
-    """Score 0-100 with its reasons in words. Each signal adds points once it crosses its
-    threshold, more the further past it (up to three times the threshold)."""
+    """Score 0-100 with its reasons in words, in the order an operator reads them.
+
+    Each signal adds points once it crosses its threshold, more the further past it (up to
+    three times the threshold). Volume, bursts, refusals, spread over many domains and failed
+    logins stand on their own; external recipients, new client addresses and missing TLS are
+    normal for many customers and only add to a score that one of the first already started.
+    """
     t = settings
-    points = 0.0
-    reasons: list[str] = []
-
-    def add(weight: float, value: float, threshold: float) -> None:
-        nonlocal points
-        points += weight * min(value / threshold, 3.0) if threshold > 0 else weight
-
     ext = sum(c for d, c in s.domains.items() if d not in local)
     s.external_share = ext / s.recipients if s.recipients else 0.0
     s.new_ips = (
         sorted(ip for ip in s.ips if ip not in (baseline_ips or ())) if baseline_covered else []
     )
-    if s.peak_5min >= t.peak_5min:
-        add(20, s.peak_5min, t.peak_5min)
-        reasons.append(f"{_n(s.peak_5min)} messages in 5 minutes")
-    if s.messages >= t.messages:
-        add(10, s.messages, t.messages)
-        reasons.append(f"{_n(s.messages)} messages in {_span(since)}")
-    if s.recipients >= t.min_recipients and s.external_share >= t.external_share:
-        add(10, s.external_share, t.external_share)
-        reasons.append(f"{round(s.external_share * 100)}% to external domains")
-    if len(s.domains) >= t.recipient_domains:
-        add(10, len(s.domains), t.recipient_domains)
-        reasons.append(f"to {_n(len(s.domains))} different domains")
-    if s.rejected >= t.rejected:
-        add(25, s.rejected, t.rejected)
-        reasons.append(f"{_n(s.rejected)} refused as spam")
-    if s.new_ips and len(s.new_ips) >= t.new_client_ips:
-        add(15, len(s.new_ips), t.new_client_ips)
-        n = len(s.new_ips)
-        reasons.append(f"from {n} client address{'es' if n != 1 else ''} never seen before")
-    if s.auth_failures >= t.auth_failures:
-        add(10, s.auth_failures, t.auth_failures)
-        n = len(s.auth_failure_ips)
-        reasons.append(
-            f"{_n(s.auth_failures)} failed logins from {n} address{'es' if n != 1 else ''}"
-        )
-    if s.accepted >= t.min_recipients and s.accepted and s.no_tls / s.accepted >= t.no_tls:
-        add(5, s.no_tls / s.accepted, t.no_tls)
-        reasons.append(f"{round(100 * s.no_tls / s.accepted)}% sent without TLS")
+    no_tls = s.no_tls / s.accepted if s.accepted else 0.0
+    n_new, n_fail_ips, n_domains = len(s.new_ips), len(s.auth_failure_ips), len(s.domains)
+    # (weight, value, threshold, primary, reason)
+    signals = [
+        (25, s.peak_5min, t.peak_5min, True, f"{_n(s.peak_5min)} messages in 5 minutes"),
+        (10, s.messages, t.messages, True, f"{_n(s.messages)} messages in {_span(since)}"),
+        (
+            10,
+            s.external_share if s.recipients >= t.min_recipients else 0.0,
+            t.external_share,
+            False,
+            f"{round(s.external_share * 100)}% to external domains",
+        ),
+        (10, n_domains, t.recipient_domains, True, f"to {_n(n_domains)} different domains"),
+        (25, s.rejected, t.rejected, True, f"{_n(s.rejected)} refused as spam"),
+        (
+            15,
+            n_new,
+            t.new_client_ips,
+            False,
+            f"from {n_new} client address{'es' if n_new != 1 else ''} never seen before",
+        ),
+        (
+            10,
+            s.auth_failures,
+            t.auth_failures,
+            True,
+            f"{_n(s.auth_failures)} failed logins from {n_fail_ips} "
+            f"address{'es' if n_fail_ips != 1 else ''}",
+        ),
+        (
+            5,
+            no_tls if s.accepted >= 10 else 0.0,
+            t.no_tls,
+            False,
+            f"{round(no_tls * 100)}% sent without TLS",
+        ),
+    ]
+    fired = [x for x in signals if x[1] and x[1] >= x[2]]
+    if not any(x[3] for x in fired):
+        fired = []
+    points = sum(w * min(v / th, 3.0) if th > 0 else w for w, v, th, _, _ in fired)
     s.score = min(100, round(points))
-    s.reasons = reasons
+    s.reasons = [x[4] for x in fired]
 
 
 def activity_series(s: UserStats, start: datetime, end: datetime) -> list[tuple[datetime, int]]:

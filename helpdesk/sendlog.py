@@ -65,8 +65,9 @@ _ISO_TIME = re.compile(
 _HOST = re.compile(rb"H=(?:([^\s(\[]\S*) )?(?:\((.*?)\) )?\[([0-9A-Fa-f.:]+|[^\]\s]+)\](?::(\d+))?")
 _AUTHFAIL = re.compile(
     rb"(\S+) authenticator failed for (?:([^\s(\[]\S*) )?(?:\((.*?)\) )?\[([^\]\s]+)\](?::(\d+))?"
-    rb".*?: (\d{3})[ -](.*?)(?: \(set_id=(.*)\))?$"
+    rb".*?: (\d{3})[ -](.*)$"
 )
+_SET_ID = re.compile(rb" \(set_id=(.*?)\)(?::|$)")
 _REJECT = re.compile(rb"(temporarily )?rejected (RCPT|MAIL|after DATA|after [A-Z]+|\S+)(.*)$")
 _ADDR_IN_ANGLES = re.compile(rb"<([^>\s]*)>")
 _SPAM = re.compile(rb"spam-score=(-?[\d.]+)\s+action=(.*?)(?:\s+rcpt=(\S*))?\s*$")
@@ -434,6 +435,10 @@ def parse_auth_fail(rest: bytes) -> dict | None:
     if m is None:
         return None
     port = m.group(5)
+    reason = m.group(7)
+    sid = _SET_ID.search(reason)
+    if sid is not None:
+        reason = reason[: sid.start()] + reason[sid.end() :].rstrip(b":")
     return {
         "authenticator": _s(m.group(1)),
         "host": _s(m.group(2)),
@@ -441,8 +446,8 @@ def parse_auth_fail(rest: bytes) -> dict | None:
         "ip": _s(m.group(4)),
         "port": int(port) if port else None,
         "code": _s(m.group(6)),
-        "reason": _s(m.group(7)),
-        "user": _s(m.group(8)),
+        "reason": _s(reason),
+        "user": _s(sid.group(1)) if sid is not None else None,
     }
 
 

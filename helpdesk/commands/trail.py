@@ -1,0 +1,37 @@
+"""`helpdesk trail ID`: every log line of one message, by Exim id or Message-ID (like exigrep)."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+from helpdesk.commands.offenders import add_log_option
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("trail", help="every log line of one message, by Exim id or Message-ID")
+    parser.add_argument("id", metavar="ID", help="Exim message id or Message-ID (<...> optional)")
+    add_log_option(parser)
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.commands.offenders import log_files
+    from helpdesk.errors import NotFound
+    from helpdesk.trails import trail
+
+    files, _settings = log_files(ctx, args.log)
+    lines = trail(files, args.id)
+    if not lines:
+        raise NotFound(f"no log line mentions {args.id}")
+    text: list[str] = []
+    current = None
+    many = len({t.file for t in lines}) > 1
+    for t in lines:
+        if many and t.file != current:
+            current = t.file
+            text.append(f"== {t.file}")
+        text.append(t.text)
+    ctx.emit([t.as_dict() for t in lines], "\n".join(text))
+    return 0
