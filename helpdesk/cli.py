@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.release",
     "helpdesk.commands.rspamd_status",
     "helpdesk.commands.passwd",
+    "helpdesk.commands.spam",
     "helpdesk.commands.offenders",
     "helpdesk.commands.trail",
 ]

@@ -136,3 +136,74 @@ outbound_release_map = Table(
     Column("generation", Integer, nullable=False, default=0),
     Column("saved_at", DateTime, nullable=True),
 )
+
+# --- Spam ladders and sender lists (helpdesk/spamsettings.py; docs/schema.md "Spam ladders") ---
+
+# One row per scope that has settings of its own: the site default (scope_key "site"), a domain
+# default ("domain:<id>", domain_id set) or a mailbox ("mailbox:<id>", mailbox_id set). `ladder`
+# is JSON; NULL on a mailbox row means "the domain's ladder" (the row then only exists for its
+# sender lists). `script` is the effective Sieve script for that scope, which Dovecot reads
+# through the spam_sieve view below.
+spam_settings = Table(
+    "spam_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope_key", String(40), nullable=False, unique=True),
+    Column("domain_id", Integer, ForeignKey("domains.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=True,
+        unique=True,
+    ),
+    Column("ladder", Text, nullable=True),
+    Column("script", Text, nullable=False),
+    Column("script_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", DateTime, nullable=True),
+    Index("ix_spam_settings_domain_id", "domain_id"),
+)
+
+spam_senders = Table(
+    "spam_senders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("list", String(5), nullable=False),  # "allow" | "block"
+    Column("sender", String(ADDRESS), nullable=False),  # address, or "@domain"
+    UniqueConstraint("mailbox_id", "list", "sender", name="uq_spam_senders"),
+)
+
+# What Dovecot's dict-sql map reads (stack/dovecot/sieve.conf.in): each mailbox's effective
+# script, its own, else its domain's, else the site's. One plain join, so every database
+# merges the view into Dovecot's `WHERE username = ...` query and uses the address index.
+SPAM_SIEVE_VIEW = """
+CREATE {verb} spam_sieve AS
+SELECT m.address AS username,
+       'helpdesk-spam' AS script_name,
+       COALESCE(ms.script_id, ds.script_id, ss.script_id) AS script_id,
+       COALESCE(ms.script, ds.script, ss.script) AS script
+FROM mailboxes m
+LEFT JOIN spam_settings ms ON ms.mailbox_id = m.id
+LEFT JOIN spam_settings ds ON ds.domain_id = m.domain_id
+LEFT JOIN spam_settings ss ON ss.scope_key = 'site'
+WHERE COALESCE(ms.script_id, ds.script_id, ss.script_id) IS NOT NULL
+"""
+
+
+def _spam_sieve_view_ddl() -> None:
+    from sqlalchemy import DDL, event
+
+    for dialect, verb in (
+        ("sqlite", "VIEW IF NOT EXISTS"),
+        ("postgresql", "OR REPLACE VIEW"),
+        ("mysql", "OR REPLACE VIEW"),
+        ("mariadb", "OR REPLACE VIEW"),
+    ):
+        create = DDL(SPAM_SIEVE_VIEW.format(verb=verb)).execute_if(dialect=dialect)
+        event.listen(metadata, "after_create", create)
+    event.listen(metadata, "before_drop", DDL("DROP VIEW IF EXISTS spam_sieve"))
+
+
+_spam_sieve_view_ddl()

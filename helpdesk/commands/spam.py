@@ -1,0 +1,195 @@
+"""`helpdesk spam show|set|sieve|preview|regenerate`: a mailbox's spam ladder and sender lists.
+
+ADDRESS is a mailbox (`alice@example.org`), a domain default (`@example.org`) or the site
+default (`*`, quoted in the shell).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from helpdesk.cli import Context, json_flag
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("spam", help="show or tune a mailbox's spam ladder and sender lists")
+    spam = parser.add_subparsers(dest="spam_command", metavar="ACTION", required=True)
+
+    show = spam.add_parser("show", help="the effective ladder and sender lists")
+    show.add_argument("address", metavar="ADDRESS")
+    json_flag(show)
+    show.set_defaults(func=run_show)
+
+    set_ = spam.add_parser(
+        "set",
+        help="replace the ladder and/or sender lists",
+        description="Rules replace the whole ladder; --allow/--block replace that list. "
+        "Actions: none, mark, junk, forward:ADDRESS, delete.",
+    )
+    set_.add_argument("address", metavar="ADDRESS")
+    set_.add_argument(
+        "--rule", action="append", metavar="SCORE:ACTION[:ARG]", help="e.g. 6:junk (repeat)"
+    )
+    set_.add_argument("--no-rules", action="store_true", help="an empty ladder of its own")
+    set_.add_argument("--inherit", action="store_true", help="back to the domain's ladder")
+    set_.add_argument("--allow", action="append", metavar="SENDER", help="address or @domain")
+    set_.add_argument("--no-allow", action="store_true", help="empty the allow list")
+    set_.add_argument("--block", action="append", metavar="SENDER", help="address or @domain")
+    set_.add_argument("--no-block", action="store_true", help="empty the block list")
+    set_.add_argument("--ticket", required=True, metavar="T")
+    set_.add_argument("--reason", metavar="R")
+    json_flag(set_)
+    set_.set_defaults(func=run_set)
+
+    sieve = spam.add_parser("sieve", help="print the Sieve script Dovecot runs for it")
+    sieve.add_argument("address", metavar="ADDRESS")
+    sieve.set_defaults(func=run_sieve)
+
+    preview = spam.add_parser(
+        "preview", help="what the ladder (or the rules given) would do with recent mail"
+    )
+    preview.add_argument("address", metavar="ADDRESS")
+    preview.add_argument("--rule", action="append", metavar="SCORE:ACTION[:ARG]")
+    preview.add_argument("--log", action="append", metavar="PATH", help="Exim mainlog (glob)")
+    preview.add_argument("--limit", type=int, metavar="N", help="messages to look at")
+    json_flag(preview)
+    preview.set_defaults(func=run_preview)
+
+    regen = spam.add_parser(
+        "regenerate", help="rewrite every stored script after [spam] settings changed"
+    )
+    regen.add_argument("--ticket", required=True, metavar="T")
+    json_flag(regen)
+    regen.set_defaults(func=run_regenerate)
+
+
+def _options(ctx: Context):
+    from helpdesk.sieve import SpamOptions
+
+    return SpamOptions.from_config(ctx.config)
+
+
+def _text(settings) -> str:
+    lines = [f"{settings.scope.target}"]
+    if settings.inherited:
+        source = settings.inherited_from or "nothing (no default set)"
+        lines.append(f"  ladder inherited from {source}")
+    if not settings.ladder:
+        lines.append("  no rules: every message is delivered normally")
+    for rule in settings.ladder:
+        lines.append(f"  {rule.describe()}")
+    if settings.scope.kind == "mailbox":
+        lines.append(f"  allow: {', '.join(settings.allow) or '-'}")
+        lines.append(f"  block: {', '.join(settings.block) or '-'}")
+    return "\n".join(lines)
+
+
+def run_show(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.spamsettings import load
+
+    with ctx.db.connect() as conn:
+        settings = load(conn, args.address)
+    ctx.emit(settings.as_json(), _text(settings))
+    return 0
+
+
+def run_set(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator
+    from helpdesk.errors import PolicyError
+    from helpdesk.ladder import parse_rule
+    from helpdesk.spamsettings import load, save
+
+    if args.rule and args.no_rules:
+        raise PolicyError("give either --rule or --no-rules, not both")
+    if args.allow and args.no_allow or args.block and args.no_block:
+        raise PolicyError("give either a list or its --no- option, not both")
+    ladder = tuple(parse_rule(r) for r in args.rule) if args.rule else None
+    if args.no_rules:
+        ladder = ()
+    allow = [] if args.no_allow else args.allow
+    block = [] if args.no_block else args.block
+    if ladder is None and not args.inherit and allow is None and block is None:
+        raise PolicyError("nothing to set: give --rule, --no-rules, --inherit, --allow or --block")
+    options = _options(ctx)
+    with ctx.db.begin() as conn:
+        current = load(conn, args.address)
+        updated, warnings = save(
+            conn,
+            current,
+            ladder=ladder,
+            inherit=args.inherit,
+            allow=allow,
+            block=block,
+            ticket=args.ticket,
+            reason=args.reason,
+            operator=current_operator(),
+            options=options,
+        )
+    for warning in warnings:
+        ctx.say(f"warning: {warning}")
+    data = updated.as_json()
+    data["warnings"] = warnings
+    ctx.emit(data, _text(updated))
+    return 0
+
+
+def run_sieve(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.spamsettings import stored_script
+
+    with ctx.db.connect() as conn:
+        script = stored_script(conn, args.address, _options(ctx))
+    sys.stdout.write(script)
+    return 0
+
+
+def run_preview(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.errors import PolicyError
+    from helpdesk.ladder import parse_rule, validate
+    from helpdesk.preview import judge, recent_scores
+    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.spamsettings import load
+
+    options = _options(ctx)
+    with ctx.db.connect() as conn:
+        settings = load(conn, args.address)
+    if settings.scope.kind != "mailbox":
+        raise PolicyError("preview needs a mailbox address")
+    ladder = settings.ladder
+    if args.rule:
+        ladder = tuple(parse_rule(r) for r in args.rule)
+        for warning in validate(ladder, settings.scope.target):
+            ctx.say(f"warning: {warning}")
+    patterns = args.log or list(SendlogSettings.from_config(ctx.config).paths)
+    limit = args.limit or options.preview_limit
+    messages = recent_scores(patterns, settings.scope.target, limit=limit)
+    result = judge(
+        ladder, messages, allow=settings.allow, block=settings.block,
+        block_action=options.block_action,
+    )  # fmt: skip
+    lines = [result.summary()]
+    for v in result.verdicts:
+        m = v.message
+        extra = f" + copy to {v.forwarded_to}" if v.forwarded_to else ""
+        lines.append(
+            f"  {m.time:%Y-%m-%d %H:%M} {m.score:6.1f} {v.where:<7}{extra}  "
+            f"{m.sender or '<>'}  {m.subject or ''}"
+        )
+    ctx.emit(result.as_json(), "\n".join(lines))
+    return 0
+
+
+def run_regenerate(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator, record
+    from helpdesk.spamsettings import regenerate_all
+
+    options = _options(ctx)
+    with ctx.db.begin() as conn:
+        changed = regenerate_all(conn, options)
+        if changed:
+            record(
+                conn, operator=current_operator(), action="spam.regenerate", target="*",
+                ticket=args.ticket, after={"scripts_changed": changed},
+            )  # fmt: skip
+    ctx.emit({"changed": changed}, f"{changed} stored spam scripts rewritten")
+    return 0
