@@ -270,8 +270,8 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
                 body = GTUBE
             sender = f"newsletter@{rng.choice(EXTERNAL_DOMAINS)}"
             try:
-                smtp.send_message(_message(sender, [rcpt], subject, body, **headers),
-                                  from_addr=sender, to_addrs=[rcpt])  # fmt: skip
+                msg = _message(sender, [rcpt], subject, body, **headers)
+                smtp.send_message(msg, from_addr=sender, to_addrs=[rcpt])
                 delivered[rcpt] += 1
             except smtplib.SMTPResponseException:
                 rejected[rcpt] += 1

@@ -84,8 +84,8 @@ def smtp_login(stack, user: str, password: str) -> bool:
     [("SHA512-CRYPT", False), ("SHA512-CRYPT", True), ("BLF-CRYPT", False)],
 )
 def test_helpdesk_password_logs_in_over_imap_and_smtp(stack, scheme, prefix):
-    address = stack.add_mailbox(stack.unique_address("login"), "Right-Pass-91", scheme=scheme,
-                                prefix=prefix)  # fmt: skip
+    address = stack.unique_address("login")
+    stack.add_mailbox(address, "Right-Pass-91", scheme=scheme, prefix=prefix)
     assert imap_login(stack, address, "Right-Pass-91")
     assert smtp_login(stack, address, "Right-Pass-91")
     assert not imap_login(stack, address, "Wrong-Pass-91")
@@ -130,8 +130,8 @@ def test_suspended_mailbox_cannot_submit_and_reinstated_can(stack):
 
 def test_gtube_is_refused_with_the_customer_text_and_logged_with_the_user(stack):
     address = stack.add_mailbox(stack.unique_address("gtube"), "Right-Pass-91")
-    code, text = submit(stack, address, "Right-Pass-91", message(address, "x@ext.test", "offer",
-                                                                 GTUBE))  # fmt: skip
+    msg = message(address, "x@ext.test", "offer", GTUBE)
+    code, text = submit(stack, address, "Right-Pass-91", msg)
     assert code == 550
     assert one_line(text) == BLOCKED
     lines = stack.wait_for_log(rf"A=\w+:{address} rejected after DATA: The E-Mail you sended")
@@ -241,11 +241,26 @@ def test_release_map_lets_exactly_that_users_message_through(stack):
         httpx.post(f"{stack.controller_url}/savemap", headers=headers, content=restored)
 
 
+def _same_settings_env() -> dict[str, str]:
+    """The environment that describes the running stack, so `up` must not restart it."""
+    from stack.launcher import status
+    from stack.settings import PORTS, Settings
+
+    running = status(Settings.from_env())["fingerprint"]
+    env = dict(os.environ)
+    env["DATABASE_URL"] = running["database_url"]
+    env["STACK_EXIM_AUTH"] = running["exim_auth"]
+    env["STACK_SUPPORT_CONTACT"] = running["support"]
+    for name, var, _default in PORTS:
+        env[var] = str(running["ports"][name])
+    return env
+
+
 def test_second_up_finds_the_stack_running(stack):
     out = subprocess.run(
         [sys.executable, "-m", "stack.launcher", "up", "--no-install"],
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, "DATABASE_URL": stack.database_url},
+        env=_same_settings_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -286,3 +301,35 @@ def test_traffic_summary_matches_what_exim_logged(stack):
         logged = [line for line in lines if "authenticator failed" in line and f"[{ip}]:" in line]
         assert len(logged) == failed["count"], ip
     assert summary["inbound"]["delivered"] + summary["inbound"]["rejected"] == 20
+
+
+def _fake_session(stack, conf: Path, client: str, port: int, commands: list[str]) -> list[str]:
+    """Exim's -bh test session (no daemon, no delivery): the SMTP replies it would give."""
+    out = subprocess.run(
+        ["exim", "-C", str(conf), "-bh", client, "-oMi", f"127.0.0.1.{port}"],
+        input="".join(f"{c}\r\n" for c in commands),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return [line for line in out.stdout.splitlines() if line[:3].isdigit()]
+
+
+def test_rspamd_down_defers_mail_instead_of_passing_it_unscanned(stack, tmp_path):
+    import base64
+
+    address = stack.add_mailbox(stack.unique_address("down"), "Right-Pass-91")
+    conf = tmp_path / "exim.conf"
+    text = Path(stack.env["EXIM_CONF"]).read_text()
+    conf.write_text(
+        re.sub(r"(?m)^spamd_address = .*$", "spamd_address = 127.0.0.1 1 variant=rspamd", text)
+    )
+    conf.chmod(0o644)
+    data = ["DATA", "Subject: t", "", "body", ".", "QUIT"]
+    auth = base64.b64encode(f"\0{address}\0Right-Pass-91".encode()).decode()
+    outbound = ["EHLO c", f"AUTH PLAIN {auth}", f"MAIL FROM:<{address}>", "RCPT TO:<x@e.example>"]
+    out = _fake_session(stack, conf, "127.0.0.5", stack.submission_port, outbound + data)
+    assert out[-2].startswith("451 Temporarily unable to scan")
+    inbound = ["EHLO c", "MAIL FROM:<a@e.example>", f"RCPT TO:<{address}>"]
+    out = _fake_session(stack, conf, "127.0.0.6", stack.inbound_port, inbound + data)
+    assert out[-2].startswith("451 Temporarily unable to scan")
