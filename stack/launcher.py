@@ -303,8 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.action == "packages":
+            missing = missing_packages()
+            if missing and os.geteuid() != 0:
+                # `make test` depends on this: without root the stack tests skip (CI: fail)
+                print(f"stack: not root, cannot install: {' '.join(missing)}", file=sys.stderr)
+                return 0
             install_packages()
-            print("packages installed")
+            print("stack packages: all installed")
             return 0
         if args.action == "up":
             result = up(settings, install=not args.no_install, exim_auth=args.exim_auth)

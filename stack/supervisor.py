@@ -62,7 +62,8 @@ class Supervisor:
         self.children: list[tuple[Service, subprocess.Popen]] = []
         self.stopping = False
 
-    def start_all(self) -> None:
+    def start_all(self) -> dict[str, float]:
+        """Start every server at once (none needs another to start), then wait for each."""
         for service in self.plan.services:
             busy = [p for p in service.ports if port_open(p)]
             if busy:
@@ -70,13 +71,19 @@ class Supervisor:
                     f"{service.name}: port {busy[0]} on 127.0.0.1 is already in use by another "
                     "program (set STACK_*_PORT to move the stack)"
                 )
+        started = time.monotonic()
+        for service in self.plan.services:
             with open(service.log, "ab") as out:
                 proc = subprocess.Popen(
                     service.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
                 )
             self.children.append((service, proc))
-            self._save_children()
+        self._save_children()
+        ready = {}
+        for service, proc in self.children:
             self._wait_ready(service, proc)
+            ready[service.name] = round(time.monotonic() - started, 2)
+        return ready
 
     def _wait_ready(self, service: Service, proc: subprocess.Popen) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
@@ -136,15 +143,15 @@ def main(plan_path: str) -> int:
     (run / "supervisor.pid").write_text(str(os.getpid()))
     started = time.monotonic()
     try:
-        sup.start_all()
+        ready = sup.start_all()
     except (RuntimeError, OSError) as exc:
         sup.stop_all()
         (run / "failed").write_text(str(exc))
         print(f"start failed: {exc}", flush=True)
         (run / "supervisor.pid").unlink(missing_ok=True)
         return 1
-    (run / "ready").write_text(f"{time.monotonic() - started:.2f}")
-    print(f"ready after {time.monotonic() - started:.2f} s", flush=True)
+    (run / "ready").write_text(json.dumps(ready))
+    print(f"ready after {time.monotonic() - started:.2f} s: {ready}", flush=True)
     sup.watch()
     sup.stop_all()
     (run / "supervisor.pid").unlink(missing_ok=True)
