@@ -196,7 +196,8 @@ class BlockedList(Vertical):
     """Blocked outbound mail: every user's (`user=None`), or one mailbox's.
 
     Put it in a TabPane: `BlockedList(user="anna@example.org", id="mailbox-blocked")`.
-    It loads when mounted and on F5; Enter shows the verdict, `l` releases, `x` revokes.
+    It asks rspamd the first time it is shown (so a hidden tab costs nothing) and on F5;
+    Enter shows the verdict, `l` releases, `x` revokes.
     """
 
     DEFAULT_CSS = """
@@ -216,6 +217,7 @@ class BlockedList(Vertical):
         self.user = user
         self.items: list[BlockedMessage] = []
         self.shown: list[BlockedMessage] = []
+        self._asked = False
 
     def compose(self) -> ComposeResult:
         if self.user is None:
@@ -231,7 +233,11 @@ class BlockedList(Vertical):
         table.add_column("Score", key="score")
         table.add_column("Release", key="release")
         table.add_column("Subject / Message-ID", key="what")
-        self.load()
+
+    def on_show(self) -> None:
+        if not self._asked:
+            self._asked = True
+            self.load()
 
     def focus_table(self) -> None:
         self.query_one(DataTable).focus()

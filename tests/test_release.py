@@ -293,6 +293,7 @@ def test_release_lets_exactly_that_message_from_that_user_through(stack, custome
     done = _stack_cli(stack, "release", f"<{mid}>", "--user", a, "--ticket", "T-7", "--json")
     assert done.returncode == 0, done.stderr
     release_id = json.loads(done.stdout)["id"]
+    assert json.loads(done.stdout)["seen_blocked"] is True and "note:" not in done.stderr
 
     passed = spam_from(stack, a, mid)
     assert passed["action"] not in ("reject", "soft reject")
@@ -316,6 +317,7 @@ def test_expired_release_stops_working_after_sync(stack, customers):
     mid = new_message_id("ttl")
     done = _stack_cli(stack, "release", mid, "--user", a, "--ticket", "T-9", "--ttl", "1h")
     assert done.returncode == 0, done.stderr
+    assert "shows no blocked message" in done.stderr  # never scanned: a misheard Message-ID?
     assert spam_from(stack, a, mid)["action"] != "reject"
     db = Database(stack.database_url)
     with db.begin() as conn:

@@ -60,14 +60,36 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
             ttl=ttl,
             operator=current_operator(),
         )
+        seen = _seen_blocked(service.cluster, release.address, release.message_id)
+    if seen is False:
+        # A Message-ID read out over the phone is easily misheard: say when rspamd never
+        # refused it, but keep the release (the history may have rolled over).
+        ctx.say(
+            f"note: rspamd's history shows no blocked message <{release.message_id}> "
+            f"from {release.address}; check the Message-ID"
+        )
     lasts = format_duration(release.expires_at - release.created_at)
     ctx.emit(
-        release.as_json(),
+        {**release.as_json(), "seen_blocked": seen},
         f"release #{release.id}: <{release.message_id}> from {release.address} may pass "
         f"for {lasts} (until {release.expires_at:%Y-%m-%d %H:%M} UTC); "
         "the customer can send it again now",
     )
     return 0
+
+
+def _seen_blocked(cluster, address: str, message_id: str) -> bool | None:
+    """True/False whether the history shows this message refused; None if it cannot be read."""
+    from helpdesk.rspamd import RspamdError
+
+    try:
+        rows, _ = cluster.history()
+    except RspamdError:
+        return None
+    mid = message_id.casefold()
+    return any(
+        r.rejected and r.message_id.casefold() == mid and r.user_matches(address) for r in rows
+    )
 
 
 def run_revoke(args: argparse.Namespace, ctx: Context) -> int:

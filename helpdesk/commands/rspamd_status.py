@@ -57,9 +57,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             f"{r.user or '-'}  <{r.message_id or '?'}>"
         )
     ctx.emit(data, "\n".join(lines))
-    if ctx.json:
-        for s in statuses:
-            if not s.ok:
-                ctx.say(s.error)
+    for s in statuses:
+        if not s.ok:
+            ctx.say(f"helpdesk: {s.error}")
     # Exit 1 when a controller is down, so monitoring scripts can use it.
     return 0 if all(s.ok for s in statuses) else 1
