@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
 
 from helpdesk.ladder import Ladder, effective_action, placement
@@ -37,8 +37,8 @@ class Scored:
 
     @property
     def tenths(self) -> int:
-        # Exim's $spam_score_int: the score × 10, cut toward zero.
-        return int(Decimal(str(self.score)) * 10)
+        # Exim's $spam_score_int: the score × 10, rounded (the logged score has one decimal).
+        return int((Decimal(str(self.score)) * 10).to_integral_value(ROUND_HALF_UP))
 
 
 @dataclass
