@@ -27,6 +27,7 @@ class MailboxScreen(Screen[None]):
         Binding("escape", "back", "Back", id="mailbox.back"),
         Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
         Binding("r", "reinstate", "Reinstate", id="mailbox.reinstate"),
+        Binding("p", "reset_password", "Reset password", id="mailbox.reset_password"),
         Binding("f5", "reload", "Reload", id="mailbox.reload"),
     ]
 
@@ -96,7 +97,7 @@ class MailboxScreen(Screen[None]):
             table.add_row(
                 f"{e.at:%Y-%m-%d %H:%M}", e.operator, e.action, e.ticket or "", e.summary()
             )
-        self._status("s suspend · r reinstate · ? keys · Esc back")
+        self._status("s suspend · r reinstate · p password · ? keys · Esc back")
 
     def on_failed(self, message: Failed) -> None:
         self._status(message.text, error=True)
@@ -121,6 +122,18 @@ class MailboxScreen(Screen[None]):
 
     def action_reinstate(self) -> None:
         self._ask_sending(True)
+
+    def action_reset_password(self) -> None:
+        if self.mailbox is None:
+            return
+        from screens.reset import ResetOutcome, ResetPasswordScreen
+
+        def closed(outcome: ResetOutcome | None) -> None:
+            if outcome is not None:
+                self.notify(f"New password set for {outcome.address}.")
+                self.load()
+
+        self.app.push_screen(ResetPasswordScreen(self.mailbox), closed)
 
     def _ask_sending(self, allowed: bool) -> None:
         m = self.mailbox

@@ -1,0 +1,312 @@
+"""The password reset dialog: generate (default) or type one, with a live strength meter.
+
+A generated password is shown once, large, with its spelling, until the operator closes the
+dialog; `c` copies it. Nothing here logs it, and the dialog forgets it when it closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
+
+from helpdesk.errors import HelpdeskError
+from helpdesk.mailboxes import Mailbox
+from helpdesk.passwords import PasswordSettings, ResetResult
+from helpdesk.strength import Strength
+
+_SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
+_SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
+
+
+@dataclass(frozen=True)
+class ResetOutcome:
+    """What the mailbox screen learns: never the password."""
+
+    address: str
+    generated: bool
+    mailbox: Mailbox
+
+
+@dataclass
+class StrengthMeasured(Message):
+    serial: int
+    strength: Strength
+
+
+@dataclass
+class ResetFailed(Message):
+    text: str
+
+
+class ResetDone(Message):
+    def __init__(self, result: ResetResult) -> None:
+        super().__init__()
+        self.result = result
+
+    def __repr__(self) -> str:  # keep the password out of any debug output
+        return "ResetDone()"
+
+
+class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
+    """Opened from the mailbox screen with the Mailbox the operator is looking at."""
+
+    CSS_PATH = "reset.tcss"
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="reset.close"),
+        Binding("c", "copy", "Copy password", id="reset.copy"),
+        Binding("f2", "toggle_visible", "Show/hide typed password", id="reset.toggle_visible"),
+    ]
+
+    def __init__(self, mailbox: Mailbox, settings: PasswordSettings | None = None) -> None:
+        super().__init__()
+        self.mailbox = mailbox
+        self._settings = settings
+        self._serial = 0
+        self._password: str | None = None
+        self._outcome: ResetOutcome | None = None
+        self._busy = False
+
+    # --- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        m = self.mailbox
+        with Vertical(id="reset-form"):
+            yield Label(f"Reset password · {m.address}", id="reset-title")
+            with RadioSet(id="reset-mode"):
+                yield RadioButton("Generate a passphrase", value=True, id="mode-generate")
+                yield RadioButton("Type one", id="mode-type")
+            yield Input(
+                placeholder="New password (F2 shows it)", password=True, id="reset-password"
+            )
+            yield Static("", id="reset-meter")
+            yield Input(placeholder="Ticket reference (required)", id="reset-ticket")
+            yield Checkbox("Customer must change it at next login", True, id="reset-force")
+            yield Static("", id="reset-error", classes="status -error")
+            with Horizontal(id="reset-buttons"):
+                yield Button("Reset password", variant="warning", id="reset-confirm")
+                yield Button("Cancel", id="reset-cancel")
+        with Vertical(id="reset-result"):
+            yield Label("", id="result-title")
+            yield Static("", id="result-password")
+            yield Static("", id="result-spelling")
+            yield Static("", id="result-copy", classes="status")
+            yield Static("c copy · Enter or Esc close (it is not shown again)", classes="status")
+            with Horizontal(id="result-buttons"):
+                yield Button("Done", variant="primary", id="result-done")
+
+    def on_mount(self) -> None:
+        try:
+            settings = self.settings
+        except HelpdeskError as exc:
+            self._error(str(exc))
+            settings = PasswordSettings()
+        self.query_one("#reset-force", Checkbox).value = settings.force_change
+        self.query_one("#reset-result").display = False
+        self._set_mode(typed=False)
+        self.query_one("#reset-ticket", Input).focus()
+
+    @property
+    def settings(self) -> PasswordSettings:
+        if self._settings is None:
+            self._settings = PasswordSettings.from_config(self.app.config)
+        return self._settings
+
+    def _typed(self) -> bool:
+        return self.query_one("#mode-type", RadioButton).value
+
+    def _set_mode(self, *, typed: bool) -> None:
+        self.query_one("#reset-password").display = typed
+        self.query_one("#reset-meter").display = typed
+        if typed:
+            self.query_one("#reset-password", Input).focus()
+            self._measure_now()
+
+    # --- the form --------------------------------------------------------------------------
+
+    @on(RadioSet.Changed, "#reset-mode")
+    def _mode_changed(self) -> None:
+        self._error("")
+        self._set_mode(typed=self._typed())
+
+    @on(Input.Changed, "#reset-password")
+    def _password_changed(self) -> None:
+        self._measure_now()
+
+    def _measure_now(self) -> None:
+        self._serial += 1
+        value = self.query_one("#reset-password", Input).value
+        meter = self.query_one("#reset-meter", Static)
+        if not value:
+            meter.update("Strength: type a password")
+            return
+        meter.update("Strength: checking …")
+        self.measure(self._serial, value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reset-strength", name="strength")
+    def measure(self, serial: int, value: str) -> None:
+        from helpdesk.passwords import customer_details, strength
+
+        try:
+            verdict = strength(value, self.settings, customer_details(self.mailbox))
+        except HelpdeskError as exc:
+            self.post_message(ResetFailed(str(exc)))
+            return
+        self.post_message(StrengthMeasured(serial, verdict))
+
+    def on_strength_measured(self, message: StrengthMeasured) -> None:
+        if message.serial != self._serial:
+            return  # an older keystroke's answer arriving late
+        s = message.strength
+        needed = self.settings.min_score
+        bar = "█" * (s.score + 1) + "░" * (4 - s.score)
+        verdict = "[green]enough[/]" if s.score >= needed else f"[red]{needed} needed[/]"
+        text = f"Strength: {bar} {s.score}/4 {_SCORE_NAMES[s.score]} · {verdict}"
+        if s.warning:
+            text += f"\n[yellow]{s.warning}[/]"
+        self.query_one("#reset-meter", Static).update(text)
+
+    @on(Input.Submitted, "#reset-password")
+    def _to_ticket(self) -> None:
+        self.query_one("#reset-ticket", Input).focus()
+
+    @on(Input.Submitted, "#reset-ticket")
+    @on(Button.Pressed, "#reset-confirm")
+    def _confirm(self) -> None:
+        if self._busy or self._outcome is not None:
+            return
+        ticket = self.query_one("#reset-ticket", Input).value.strip()
+        if not ticket:
+            self._error("A ticket reference is required.")
+            self.query_one("#reset-ticket", Input).focus()
+            return
+        typed = self._typed()
+        password = self.query_one("#reset-password", Input).value if typed else None
+        if typed and not password:
+            self._error("Type the new password, or choose Generate.")
+            self.query_one("#reset-password", Input).focus()
+            return
+        self._busy = True
+        self._error("Setting the password …", error=False)
+        self.reset(ticket, password, self.query_one("#reset-force", Checkbox).value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reset-write", name="reset")
+    def reset(self, ticket: str, password: str | None, force: bool) -> None:
+        from helpdesk.passwords import reset_password
+
+        try:
+            with self.app.db.begin() as conn:
+                result = reset_password(
+                    conn,
+                    self.mailbox,
+                    settings=self.settings,
+                    ticket=ticket,
+                    operator=self.app.operator,
+                    password=password,
+                    force_change=force,
+                )
+        except HelpdeskError as exc:
+            self.post_message(ResetFailed(str(exc)))
+            return
+        self.post_message(ResetDone(result))
+
+    def on_reset_failed(self, message: ResetFailed) -> None:
+        self._busy = False
+        self._error(message.text)
+
+    def on_reset_done(self, message: ResetDone) -> None:
+        self._busy = False
+        result = message.result
+        self._outcome = ResetOutcome(result.mailbox.address, result.generated, result.mailbox)
+        self.query_one("#reset-password", Input).value = ""
+        if not result.generated:
+            self.dismiss(self._outcome)
+            return
+        self._password = result.password
+        must = "must change it at next login" if result.mailbox.must_change_password else ""
+        self.query_one("#result-title", Label).update(
+            f"New password for {result.mailbox.address} · read it out now"
+            + (f" · {must}" if must else "")
+        )
+        self.query_one("#result-password", Static).update(result.password or "")
+        from helpdesk.spelling import spell, spell_grouped
+
+        alphabet = self.settings.spelling
+        sep = self.settings.separator
+        joiner = " ".join(spell(sep, alphabet))
+        lines = spell_grouped(result.password or "", alphabet, sep)
+        head = f"{_SPELLING_NAMES[alphabet]} · between the parts: {sep} ({joiner})"
+        self.query_one("#result-spelling", Static).update("\n".join([head, *lines]))
+        self.query_one("#reset-form").display = False
+        self.query_one("#reset-result").display = True
+        self.query_one("#result-done", Button).focus()
+
+    def _error(self, text: str, *, error: bool = True) -> None:
+        line = self.query_one("#reset-error", Static)
+        line.update(text)
+        line.set_class(error, "-error")
+
+    # --- the result ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy":
+            return self._password is not None
+        if action == "toggle_visible":
+            return self._outcome is None
+        return True
+
+    def action_copy(self) -> None:
+        password = self._password
+        if password is None:
+            return
+        # OSC 52 reaches the operator's own clipboard over SSH if their terminal allows it;
+        # nobody can tell from here whether it did.
+        self.app.copy_to_clipboard(password)
+        used = "the terminal (OSC 52: arrives if your terminal allows it)"
+        if _local_clipboard(password):
+            used += " and the local clipboard"
+        self.query_one("#result-copy", Static).update(f"Copied through {used}.")
+
+    def action_toggle_visible(self) -> None:
+        field = self.query_one("#reset-password", Input)
+        field.password = not field.password
+
+    @on(Button.Pressed, "#result-done")
+    @on(Button.Pressed, "#reset-cancel")
+    def action_close(self) -> None:
+        self.dismiss(self._outcome)
+
+    def on_unmount(self) -> None:
+        self._forget()
+
+    def dismiss(self, result=None):  # type: ignore[override]
+        self._forget()
+        return super().dismiss(result)
+
+    def _forget(self) -> None:
+        """Drop every reference this dialog holds to the password (Python cannot wipe it)."""
+        if self._password is not None and self.app.clipboard == self._password:
+            self.app._clipboard = ""  # the App keeps its last copy; not after this dialog
+        self._password = None
+        for selector in ("#result-password", "#result-spelling"):
+            for widget in self.query(selector):
+                widget.update("")
+        for field in self.query("#reset-password"):
+            field.value = ""
+
+
+def _local_clipboard(text: str) -> bool:
+    """Copy with pyperclip where a local clipboard exists (not usually over SSH)."""
+    try:
+        import pyperclip
+
+        pyperclip.copy(text)
+    except Exception:  # pyperclip raises its own types, or OSError from a missing helper
+        return False
+    return True

@@ -1,0 +1,157 @@
+"""The reset dialog driven with Pilot: a generated reset, then a typed one (weak, then strong)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Static
+
+from helpdesk.audit import read
+from helpdesk.config import Config
+from helpdesk.mailboxes import create_mailbox, get_mailbox, password_hash
+from helpdesk.passwords import PasswordSettings, hash_password, verify_password
+from helpdesk.spelling import spell
+from screens.app import HelpdeskApp
+from screens.mailbox import MailboxScreen
+from screens.reset import ResetPasswordScreen
+
+pytestmark = pytest.mark.tui
+
+ADDRESS = "k.schaefer@baeckerei-koeln.de"
+OLD = "Alt-Passwort-Birne-77"
+STRONG = "Nordwand-Kaffeetasse-Pirol-83"
+
+
+def make_app(db) -> HelpdeskApp:
+    url = db.url.render_as_string(hide_password=False)
+    config = Config(None, {"database": {"url": url}, "passwords": {"rounds": 5000}})
+    return HelpdeskApp(config, db=db)
+
+
+def seed(db) -> None:
+    with db.begin() as conn:
+        create_mailbox(
+            conn,
+            ADDRESS,
+            realname="Käthe Schäfer",
+            customer_ref="KD-4711",
+            password_hash=hash_password(OLD, PasswordSettings(rounds=5000)),
+        )
+
+
+def stored(db) -> str:
+    with db.connect() as conn:
+        return password_hash(conn, get_mailbox(conn, ADDRESS))
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def open_dialog(app, pilot) -> ResetPasswordScreen:
+    app.push_screen(MailboxScreen(ADDRESS))
+    await settle(app, pilot)
+    assert isinstance(app.screen, MailboxScreen)
+    await pilot.press("p")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ResetPasswordScreen)
+    return app.screen
+
+
+async def test_generated_reset_shows_password_once_and_copies_it(db):
+    seed(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        dialog = await open_dialog(app, pilot)
+        # generate is the default: no password field, the ticket has the focus
+        assert not dialog.query_one("#reset-password").display
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "ticket reference is required" in text_of(dialog, "#reset-error")
+        await pilot.press(*"T-900", "enter")
+        await settle(app, pilot)
+        assert app.screen is dialog and dialog.query_one("#reset-result").display
+        shown = text_of(dialog, "#result-password").strip()
+        assert verify_password(shown, stored(db))
+        spelling = text_of(dialog, "#result-spelling")
+        assert "(Bindestrich)" in spelling
+        first = shown.split("-")[0]
+        assert f"{first}: " + " ".join(spell(first)) in spelling
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.clipboard == shown
+        assert "terminal (OSC 52" in text_of(dialog, "#result-copy")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MailboxScreen)
+        # the dialog forgot it, and so did the app's own clipboard copy
+        assert dialog._password is None and app.clipboard == ""
+        await settle(app, pilot)
+        details = str(app.screen.query_one("#mailbox-details", Static).render())
+        assert "must change at next login" in details
+    with db.connect() as conn:
+        (entry,) = read(conn, target=ADDRESS)
+    assert entry.action == "passwd" and entry.ticket == "T-900" and entry.operator
+    assert entry.after["must_change_password"] is True
+    assert shown not in repr(entry.as_json())
+
+
+async def test_typed_reset_weak_is_refused_with_warning_then_strong_works(db):
+    seed(db)
+    before = stored(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        dialog = await open_dialog(app, pilot)
+        dialog.query_one("#mode-type").value = True
+        await settle(app, pilot)
+        field = dialog.query_one("#reset-password", Input)
+        assert field.display and app.focused is field and field.password
+        await pilot.press(*"Sommer2016!")
+        await settle(app, pilot)
+        meter = text_of(dialog, "#reset-meter")
+        assert "3 needed" in meter and "number or year" in meter
+        await pilot.press("enter", *"T-901")
+        dialog.query_one("#reset-force").value = False
+        await pilot.press("enter")
+        await settle(app, pilot)
+        error = text_of(dialog, "#reset-error")
+        assert "too weak" in error and "Sommer2016!" not in error
+        assert app.screen is dialog and stored(db) == before
+
+        field.value = ""
+        field.focus()
+        await pilot.press(*STRONG)
+        await settle(app, pilot)
+        assert "enough" in text_of(dialog, "#reset-meter")
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MailboxScreen)
+        assert field.value == ""
+    assert verify_password(STRONG, stored(db))
+    with db.connect() as conn:
+        mailbox = get_mailbox(conn, ADDRESS)
+        (entry,) = read(conn, target=ADDRESS)
+    assert mailbox.must_change_password is False
+    assert entry.action == "passwd" and entry.ticket == "T-901"
+    assert entry.after["must_change_password"] is False
+    assert STRONG not in repr(entry.as_json())
+
+
+async def test_dialog_fits_80x24(db):
+    seed(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        dialog = await open_dialog(app, pilot)
+        dialog.query_one("#mode-type").value = True
+        await settle(app, pilot)
+        for selector in ("#reset-password", "#reset-ticket", "#reset-force", "#reset-confirm"):
+            region = dialog.query_one(selector).region
+            assert region.height > 0 and region.bottom <= 24 and region.right <= 80, selector
