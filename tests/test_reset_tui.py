@@ -155,3 +155,42 @@ async def test_dialog_fits_80x24(db):
         for selector in ("#reset-password", "#reset-ticket", "#reset-force", "#reset-confirm"):
             region = dialog.query_one(selector).region
             assert region.height > 0 and region.bottom <= 24 and region.right <= 80, selector
+
+
+async def test_campaign_screen_shows_progress(db):
+    from datetime import datetime
+
+    from sqlalchemy import update
+
+    from helpdesk.audit import Operator
+    from helpdesk.campaign import apply_campaign
+    from helpdesk.schema import mailboxes
+    from screens.campaign import CampaignScreen
+
+    seed(db)
+    with db.begin() as conn:
+        create_mailbox(conn, "zweite@baeckerei-koeln.de")
+    applied = apply_campaign(
+        db,
+        before=datetime(2099, 1, 1),
+        settings=PasswordSettings(),
+        ticket="C-77",
+        operator=Operator("berta"),
+    )
+    assert applied.flagged == 2
+    with db.begin() as conn:
+        conn.execute(
+            update(mailboxes)
+            .where(mailboxes.c.address == ADDRESS)
+            .values(password_changed_at=datetime(2099, 6, 1))
+        )
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(CampaignScreen())
+        await settle(app, pilot)
+        table = app.screen.query_one("#campaign-table")
+        assert table.row_count == 1
+        row = table.get_row_at(0)
+        assert row[2] == "1/2" and row[3].endswith("50%") and row[4] == "C-77"
+        assert "1 mailboxes still to change" in text_of(app.screen, "#campaign-status")
