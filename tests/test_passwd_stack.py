@@ -1,0 +1,68 @@
+"""After `helpdesk passwd` the new password logs in over IMAP and SMTP AUTH, the old one not."""
+
+from __future__ import annotations
+
+import imaplib
+import json
+import smtplib
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.stack
+
+OLD = "Alt-Passwort-Birne-77"
+
+
+def imap_ok(stack, user: str, password: str) -> bool:
+    with imaplib.IMAP4("127.0.0.1", stack.imap_port) as imap:
+        try:
+            imap.login(user, password)
+        except imaplib.IMAP4.error:
+            return False
+        imap.logout()
+        return True
+
+
+def smtp_ok(stack, user: str, password: str) -> bool:
+    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
+        try:
+            smtp.login(user, password)
+        except smtplib.SMTPAuthenticationError:
+            return False
+        return True
+
+
+def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
+    address = stack.unique_address("reset")
+    stack.add_mailbox(address, OLD)
+    assert imap_ok(stack, address, OLD) and smtp_ok(stack, address, OLD)
+
+    # the stack's own config, with the defaults of [passwords] (SHA512-CRYPT, 50,000 rounds)
+    done = run_cli(
+        "passwd", address, "--generate", "--ticket", "T-STACK", "--json",
+        config=stack.config_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    new = json.loads(done.stdout)["password"]
+    assert imap_ok(stack, address, new), "new password refused over IMAP"
+    assert smtp_ok(stack, address, new), "new password refused over SMTP AUTH"
+    assert not imap_ok(stack, address, OLD), "old password still works over IMAP"
+    assert not smtp_ok(stack, address, OLD), "old password still works over SMTP AUTH"
+
+    # a typed one, hashed with bcrypt and a {BLF-CRYPT} prefix (Dovecot reads both forms)
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "{stack.database_url}"\n'
+        '[passwords]\nscheme = "BLF-CRYPT"\nprefix = true\n'
+    )
+    config.chmod(0o600)
+    typed = "Nordwand-Kaffeetasse-Pirol-83"
+    done = run_cli(
+        "passwd", address, "--password-stdin", "--ticket", "T-STACK2", config=config,
+        stdin=typed + "\n",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert imap_ok(stack, address, typed) and smtp_ok(stack, address, typed)
+    assert not imap_ok(stack, address, new) and not smtp_ok(stack, address, new)
