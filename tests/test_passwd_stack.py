@@ -66,3 +66,11 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
     assert done.returncode == 0, done.stderr
     assert imap_ok(stack, address, typed) and smtp_ok(stack, address, typed)
     assert not imap_ok(stack, address, new) and not smtp_ok(stack, address, new)
+
+    # the servers' logs name the account, never its password
+    logs = [p for p in stack.mainlog.parent.rglob("*") if p.is_file()]
+    assert stack.mainlog in logs
+    for path in logs:
+        text = path.read_text(errors="replace")
+        for secret in (new, typed, OLD):
+            assert secret not in text, f"{secret!r} found in {path}"
