@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
@@ -95,6 +96,7 @@ _ASCII = str.maketrans(
 )
 
 
+@lru_cache(maxsize=4096)
 def ascii_part(name: str) -> str:
     return "".join(c for c in name.lower().translate(_ASCII) if c.isalnum() or c in ".-")
 
@@ -130,9 +132,14 @@ def _domain_name(rng: random.Random, used: set[str]) -> str:
             return full
 
 
-def _local_parts(first: str, last: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _local_parts(first: str, last: str) -> tuple[str, ...]:
     f, la = ascii_part(first), ascii_part(last)
-    return [f"{f}.{la}", f"{f[0]}.{la}", f, la, f"{f}{la}", f"{f}.{la}2"]
+    return (f"{f}.{la}", f"{f[0]}.{la}", f, la, f"{f}{la}", f"{f}.{la}2")
+
+
+# Names repeat across a million mailboxes: fold each one once.
+_search_name = lru_cache(maxsize=65536)(search_name)
 
 
 def _demo_hashes(rng: random.Random, count: int = 32) -> list[str]:
@@ -171,14 +178,17 @@ def generate(
     weights = [rng.lognormvariate(0, 0.9) for _ in domain_rows]
     total_weight = sum(weights)
     sizes = [max(1, int(mailboxes_count * w / total_weight)) for w in weights]
-    while sum(sizes) > mailboxes_count:
-        sizes[rng.randrange(len(sizes))] -= 1 if max(sizes) > 1 else 0
-        if all(s <= 1 for s in sizes):
-            break
+    # Rounding leaves a few mailboxes over or under: spread the difference one by one.
+    surplus = sum(sizes) - mailboxes_count
+    order = sorted(range(len(sizes)), key=sizes.__getitem__, reverse=True)
     idx = 0
-    while sum(sizes) < mailboxes_count:
-        sizes[idx % len(sizes)] += 1
+    while surplus > 0:
+        if sizes[order[idx % len(order)]] > 1:
+            sizes[order[idx % len(order)]] -= 1
+            surplus -= 1
         idx += 1
+    for idx in range(-surplus):
+        sizes[idx % len(sizes)] += 1
 
     # One customer number per domain owner, unique, in no particular order.
     refs = (
@@ -214,7 +224,7 @@ def generate(
                     "local_part": local,
                     "address": address,
                     "realname": realname,
-                    "search_name": search_name(realname),
+                    "search_name": _search_name(realname),
                     "password_hash": hashes[mailbox_id % len(hashes)],
                     "password_changed_at": changed,
                     "must_change_password": 0.02 < roll < 0.07,
