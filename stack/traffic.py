@@ -22,6 +22,7 @@ import random
 import smtplib
 import sys
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -150,13 +151,17 @@ def _reason(code: int, text: str) -> str:
 class Sender:
     """One SMTP session as one user from one client address, counting every outcome."""
 
-    def __init__(self, port: int, user: str, tally: UserTally) -> None:
-        self.port, self.user, self.tally = port, user, tally
+    def __init__(self, port: int, user: str, tally: UserTally, helo: str) -> None:
+        self.port, self.user, self.tally, self.helo = port, user, tally, helo
         self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> Sender:
         self.smtp = smtplib.SMTP(
-            "127.0.0.1", self.port, timeout=60, source_address=(self.tally.client_ip, 0)
+            "127.0.0.1",
+            self.port,
+            local_hostname=self.helo,
+            timeout=60,
+            source_address=(self.tally.client_ip, 0),
         )
         self.smtp.login(self.user, TRAFFIC_PASSWORD)
         return self
@@ -194,12 +199,14 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     local = [address(c) for c in CUSTOMERS]
     users: dict[str, UserTally] = {}
     started = time.time()
+    # Every session of this round greets with this name: its log lines can be told from others'.
+    helo = f"round-{seed}-{uuid.uuid4().hex[:8]}.clients.example"
 
     # Ordinary customers: a few messages each, to colleagues and outside.
     for i, entry in enumerate(CUSTOMERS[: max(2, min(len(CUSTOMERS), 6 * size))]):
         user = address(entry)
         tally = users[user] = UserTally("customer", f"127.0.0.{10 + i}")
-        with Sender(port, user, tally) as smtp:
+        with Sender(port, user, tally, helo) as smtp:
             for n in range(rng.randint(1, 4)):
                 rcpts = rng.sample(local, 1) if rng.random() < 0.4 else []
                 rcpts += [f"kunde{rng.randint(1, 999)}@{rng.choice(EXTERNAL_DOMAINS)}"]
@@ -207,7 +214,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
                 smtp.send(_message(user, rcpts, subject, f"Guten Tag,\n\nNachricht {n}.\n"), rcpts)
     # The customer who calls support: a legitimate message blocked as spam.
     caller = address(CUSTOMERS[0])
-    with Sender(port, caller, users[caller]) as smtp:
+    with Sender(port, caller, users[caller], helo) as smtp:
         rcpts = ["grosshandel@web.example"]
         msg = _message(caller, rcpts, f"Bestellung Armaturen {TEST_SPAM}", "Bitte liefern Sie.\n")
         smtp.send(msg, rcpts)
@@ -215,7 +222,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     # A suspended customer tries anyway: refused at MAIL.
     user = address(SUSPENDED)
     tally = users[user] = UserTally("suspended", "127.0.0.30")
-    with Sender(port, user, tally) as smtp:
+    with Sender(port, user, tally, helo) as smtp:
         smtp.send(_message(user, ["x@gmx.example"], "Hallo", "Test\n"), ["x@gmx.example"])
 
     # Failed logins from foreign addresses: password guessing against several customers.
@@ -223,7 +230,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     for n in range(10 * size):
         ip = f"127.0.0.{200 + n % 3}"
         target = rng.choice([*local, address(TAKEN_OVER)])
-        with smtplib.SMTP("127.0.0.1", port, timeout=30, source_address=(ip, 0)) as smtp:
+        with smtplib.SMTP("127.0.0.1", port, helo, timeout=30, source_address=(ip, 0)) as smtp:
             # one mechanism, so one attempt is one "authenticator failed" line in the mainlog
             smtp.ehlo()
             smtp.user, smtp.password = target, f"guess{rng.randint(1000, 9999)}"
@@ -235,7 +242,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     # The taken-over account: a burst of spam to many external recipients from abroad.
     user = address(TAKEN_OVER)
     tally = users[user] = UserTally("taken-over", "127.0.0.201")
-    with Sender(port, user, tally) as smtp:
+    with Sender(port, user, tally, helo) as smtp:
         for _ in range(200 * size):
             rcpts = [
                 f"{rng.choice(['info', 'kontakt', 'mail', 'office'])}{rng.randint(1, 99999)}"
@@ -255,7 +262,8 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     delivered: Counter = Counter()
     rejected: Counter = Counter()
     scores: list[float] = []
-    with smtplib.SMTP("127.0.0.1", inbound, timeout=60, source_address=("127.0.0.99", 0)) as smtp:
+    client = ("127.0.0.99", 0)
+    with smtplib.SMTP("127.0.0.1", inbound, helo, timeout=60, source_address=client) as smtp:
         for n in range(20 * size):
             rcpt = rng.choice(local)
             headers: dict[str, str] = {}
@@ -279,6 +287,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     summary = {
         "seed": seed,
         "size": size,
+        "helo": helo,
         "started": started,
         "seconds": round(time.time() - started, 2),
         "users": {u: t.as_json() for u, t in sorted(users.items())},
