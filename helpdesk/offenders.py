@@ -293,8 +293,11 @@ class _Scan:
         A chunk with lines that do not start with a year takes the careful per-line path,
         which also counts unreadable lines."""
         if self.earliest is None:
-            self.feed(data[:4096].split(b"\n")[:20])
-            self.lines -= min(20, data[:4096].count(b"\n") + 1)
+            for line in data[:65536].split(b"\n"):
+                sp = split_line(line, self.now)
+                if sp is not None:
+                    self.earliest = sp[0]
+                    break
         nlines = data.count(b"\n") + 1
         if self.pending or data.count(b"\n20") + (data[:2] == b"20") != nlines:
             self.feed(data.split(b"\n"))
