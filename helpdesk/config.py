@@ -54,6 +54,11 @@ class Config:
         url = self.secret("database", "url")
         if not url:
             raise ConfigError(f"{self._where()}: [database] url is not set")
+        # A relative SQLite path means "beside this file", like every other path in it.
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            path = url[len("sqlite:///") :]
+            if path and not path.startswith(":memory:"):
+                url = f"sqlite:///{self.relative(path)}"
         return url
 
     def relative(self, value: str) -> Path:

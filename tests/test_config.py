@@ -19,9 +19,14 @@ def write(tmp_path, text, mode=0o600):
 
 
 def test_only_database_url_is_enough(tmp_path):
-    config = load_config(write(tmp_path, '[database]\nurl = "sqlite:///x.sqlite"\n'))
-    assert config.database_url == "sqlite:///x.sqlite"
+    config = load_config(write(tmp_path, '[database]\nurl = "sqlite:////srv/x.sqlite"\n'))
+    assert config.database_url == "sqlite:////srv/x.sqlite"
     assert config.section("passwords") == {}
+
+
+def test_relative_sqlite_path_is_beside_the_file(tmp_path):
+    config = load_config(write(tmp_path, '[database]\nurl = "sqlite:///data/m.sqlite"\n'))
+    assert config.database_url == f"sqlite:///{tmp_path}/data/m.sqlite"
 
 
 def test_search_order_env_then_local(tmp_path, monkeypatch):
@@ -39,8 +44,8 @@ def test_secret_from_env_and_file(tmp_path, monkeypatch):
     path = write(tmp_path, f'[database]\nurl_file = "{secret_file}"\n')
     assert load_config(path).database_url == "postgresql+psycopg://u:pw@h/db"
     path = write(tmp_path, '[database]\nurl_env = "MY_DB_URL"\n')
-    monkeypatch.setenv("MY_DB_URL", "sqlite:///env.sqlite")
-    assert load_config(path).database_url == "sqlite:///env.sqlite"
+    monkeypatch.setenv("MY_DB_URL", "sqlite:////srv/env.sqlite")
+    assert load_config(path).database_url == "sqlite:////srv/env.sqlite"
     monkeypatch.delenv("MY_DB_URL")
     with pytest.raises(ConfigError, match=r"url_env names \$MY_DB_URL, which is not set"):
         _ = load_config(path).database_url
