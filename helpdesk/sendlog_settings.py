@@ -11,13 +11,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.durations import parse_duration
-from helpdesk.errors import ConfigError
+from helpdesk.errors import ConfigError, HelpdeskError
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
 
 DEFAULT_PATHS = ("/var/log/exim4/mainlog*",)
-DEFAULT_LOCAL_TRANSPORTS = ("lmtp", "dovecot", "local", "appendfile", "maildir", "virtual")
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,6 @@ class SendlogSettings:
     since: timedelta = timedelta(hours=24)
     baseline: timedelta = timedelta(days=7)
     local_domains: tuple[str, ...] = ()
-    local_transports: tuple[str, ...] = DEFAULT_LOCAL_TRANSPORTS
     # thresholds: a signal counts towards the score from this value on
     peak_5min: int = 30
     messages: int = 200
@@ -70,8 +68,6 @@ class SendlogSettings:
                     if isinstance(raw, bool) or int(raw) != raw or raw < 0:
                         raise ValueError
                     values[key] = int(raw)
-            except (ValueError, TypeError, Exception) as exc:
-                if isinstance(exc, ConfigError):
-                    raise
+            except (ValueError, TypeError, OverflowError, HelpdeskError):
                 raise ConfigError(f"{where}: {key} has a wrong value: {raw!r}") from None
         return cls(**values)
