@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -113,8 +113,16 @@ _NONFINITE = re.compile(r'("(?:[^"\\]|\\.)*")|(?<![\w."])-?(?:nan|inf(?:inity)?)
 
 def loads_lenient(text: str) -> Any:
     """json.loads that reads bare nan/inf (as None) and never returns NaN or infinity."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except ValueError:
+        pass
     cleaned = _NONFINITE.sub(lambda m: m.group(1) or "null", text)
-    return json.loads(cleaned, parse_constant=lambda _: None)
+    return json.loads(cleaned, parse_constant=_no_constant)
+
+
+def _no_constant(_: str) -> None:
+    return None
 
 
 def _number(value: Any) -> float | None:
@@ -127,8 +135,8 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-@dataclass(frozen=True)
-class Symbol:
+class Symbol(NamedTuple):
+    # A tuple, not a dataclass: a history holds tens of thousands of them.
     name: str
     score: float | None
     options: tuple[str, ...] = ()
@@ -228,24 +236,28 @@ def _no_unknown(value: Any) -> str:
 def _symbols(raw: Any) -> tuple[Symbol, ...]:
     if not isinstance(raw, dict):
         return ()
-    out = []
+    parsed = []
     for name, data in raw.items():
         data = data if isinstance(data, dict) else {}
         score = _number(data.get("metric_score", data.get("score")))
         options = data.get("options") or ()
-        out.append(
-            Symbol(
-                name=str(name),
-                score=score,
-                options=tuple(str(o) for o in options) if isinstance(options, list) else (),
-                description=_text(data.get("description")),
+        parsed.append(
+            (
+                str(name),
+                score,
+                tuple(str(o) for o in options) if isinstance(options, list) else (),
+                _text(data.get("description")),
             )
         )
-    if out and all(not s.score for s in out):
-        # The built-in history (rspamd 3.4) stores every symbol's score as 0: unknown, not zero.
-        out = [replace(s, score=None) for s in out]
-    out.sort(key=lambda s: (-(abs(s.score) if s.score is not None else 0.0), s.name))
+    # The built-in history (rspamd 3.4) stores every symbol's score as 0: unknown, not zero.
+    unknown = bool(parsed) and all(not p[1] for p in parsed)
+    out = [Symbol(n, None if unknown else sc, o, d) for n, sc, o, d in parsed]
+    out.sort(key=_symbol_order)
     return tuple(out)
+
+
+def _symbol_order(s: Symbol) -> tuple[float, str]:
+    return (-(abs(s.score) if s.score is not None else 0.0), s.name)
 
 
 def _row(controller: str, raw: dict[str, Any]) -> HistoryRow:
@@ -447,7 +459,8 @@ class Controller:
             weights = self.symbol_weights()
         except RspamdError:
             return rows
-        return [_with_weights(r, weights) for r in rows]
+        # Only refusals are shown with their symbols; the rest needs no weights.
+        return [_with_weights(r, weights) if r.rejected else r for r in rows]
 
     def maps(self) -> list[MapInfo]:
         data = self.json("/maps")
@@ -505,9 +518,9 @@ def _with_weights(row: HistoryRow, weights: dict[str, tuple[float | None, str]])
     for s in row.symbols:
         if s.score is None and s.name in weights:
             weight, description = weights[s.name]
-            s = replace(s, score=weight, description=s.description or description, estimated=True)
+            s = s._replace(score=weight, description=s.description or description, estimated=True)
         symbols.append(s)
-    symbols.sort(key=lambda s: (-(abs(s.score) if s.score is not None else 0.0), s.name))
+    symbols.sort(key=_symbol_order)
     return replace(row, symbols=tuple(symbols))
 
 
