@@ -344,3 +344,23 @@ def test_rspamd_down_defers_mail_instead_of_passing_it_unscanned(stack, tmp_path
     inbound = ["EHLO c", "MAIL FROM:<a@e.example>", f"RCPT TO:<{address}>"]
     out = _fake_session(stack, conf, "127.0.0.6", stack.inbound_port, inbound + data)
     assert out[-2].startswith("451 Temporarily unable to scan")
+
+
+def test_starttls_on_submission_and_imap_and_a_junk_folder(stack):
+    import ssl
+
+    address = stack.add_mailbox(stack.unique_address("tls"), "Right-Pass-91")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the stack's certificate is self-signed
+    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
+        smtp.starttls(context=context)
+        assert smtp.sock.version()
+        smtp.login(address, "Right-Pass-91")
+    with imaplib.IMAP4("127.0.0.1", stack.imap_port) as imap:
+        imap.starttls(ssl_context=context)
+        imap.login(address, "Right-Pass-91")
+        status, folders = imap.list()
+        assert status == "OK"
+        assert any(b"\\Junk" in f and f.endswith(b"Junk") for f in folders)
+        imap.logout()
