@@ -339,3 +339,17 @@ def test_reset_of_a_mailbox_changed_meanwhile_is_a_conflict(db):
             conn, mailbox, settings=FAST, ticket="T-2", operator=OPERATOR, password=STRONG
         )
     assert stored_hash(db, mailbox) == after_first
+
+
+def test_example_config_documents_every_key_with_its_default():
+    import tomllib
+    from dataclasses import fields
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / "helpdesk.toml.example"
+    text = example.read_text()
+    table = tomllib.loads(text)["passwords"]
+    assert PasswordSettings.from_mapping(table) == DEFAULTS
+    section = text.split("[passwords]", 1)[1]
+    for f in fields(PasswordSettings):
+        assert f"{f.name} =" in section, f.name
