@@ -210,3 +210,39 @@ def iter_lines(files: list[LogFile], **kwargs) -> Iterator[tuple[LogFile, int, b
     for lf, first, lines in line_batches(files, **kwargs):
         for i, line in enumerate(lines):
             yield lf, first + i, line
+
+
+class Follower:
+    """New whole lines of a growing log, as Exim writes them (the screen's follow mode).
+
+    Starts at the end of the file (or at `offset`). A file that was rotated away (another inode
+    at the path) or truncated is read again from its start. A last line without its newline
+    is left for the next poll, and a poll returns at most CHUNK * 8 bytes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], offset: int | None = None) -> None:
+        self.path = Path(path)
+        st = self.path.stat()
+        self.inode = st.st_ino
+        self.offset = st.st_size if offset is None else offset
+
+    def poll(self) -> bytes:
+        """Whole new lines joined by newlines (b"" when there is nothing new)."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return b""  # between rotation and the new file
+        if st.st_ino != self.inode or st.st_size < self.offset:
+            self.inode, self.offset = st.st_ino, 0
+        if st.st_size == self.offset:
+            return b""
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            data = f.read(min(st.st_size - self.offset, CHUNK * 8))
+        last = data.rfind(b"\n")
+        if last < 0:
+            if len(data) >= MAX_LINE:  # a runaway line: skip it
+                self.offset += len(data)
+            return b""
+        self.offset += last + 1
+        return data[:last]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from helpdesk.logfiles import LogFile, ReadState, chunks
+from helpdesk.offender_score import score_user
 from helpdesk.sendlog import (
     datetime_to_key,
     key_seconds,
@@ -400,6 +401,77 @@ class _Scan:
             s.domains[dom] += 1
 
 
+class Analysis:
+    """One offender analysis: read the files, then, for a follow mode, feed the lines Exim
+    writes afterwards; `report()` ranks at any point. Not thread-safe: one reader at a time."""
+
+    def __init__(
+        self,
+        settings: SendlogSettings,
+        *,
+        now: datetime | None = None,
+        since: timedelta | None = None,
+        local_domains: Iterable[str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.now = now or datetime.now().replace(microsecond=0)
+        self.since = since or settings.since
+        self.start = self.now - self.since
+        self.baseline_start = self.start - settings.baseline
+        if settings.local_domains:
+            self.local, self.source = {d.lower() for d in settings.local_domains}, "config"
+        elif local_domains is not None:
+            self.local, self.source = {d.lower() for d in local_domains}, "database"
+        else:
+            self.local, self.source = None, "log"
+        self.scan = _Scan(self.start, self.baseline_start, self.local is None)
+        self.scan.failed_only = {}
+        self.scan.now = self.now
+        self.state = ReadState()
+        self.files: list[str] = []
+
+    def read(
+        self,
+        files: list[LogFile],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        self.files.extend(str(f.path) for f in files)
+        for _lf, _first, data in chunks(
+            files, state=self.state, progress=progress, cancelled=cancelled
+        ):
+            self.scan.feed_data(data)
+
+    def feed(self, data: bytes) -> None:
+        """Whole lines joined by newlines, e.g. what logfiles.Follower.poll() returns."""
+        if data:
+            self.scan.feed_data(data.rstrip(b"\n"))
+
+    def report(self) -> Report:
+        scan = self.scan
+        local = scan.inferred_local if self.local is None else self.local
+        covered = scan.earliest is not None and scan.earliest < scan.start_key
+        users = list(scan.users.values())
+        for s in users:
+            score_user(s, self.settings, local, scan.baseline_ips.get(s.user), covered, self.since)
+        users.sort(key=lambda s: (-s.score, -s.messages, s.user))
+        return Report(
+            start=self.start,
+            end=self.now,
+            baseline_start=self.baseline_start,
+            users=users,
+            guessers=sorted(scan.guessers.values(), key=lambda g: (-g.failures, g.ip)),
+            lines=scan.lines,
+            unreadable=scan.unreadable,
+            too_long=self.state.too_long,
+            files=list(self.files),
+            broken_files=list(self.state.broken or []),
+            local_domains_source=self.source,
+            baseline_covered=covered,
+        )
+
+
 def analyze(
     files: list[LogFile],
     settings: SendlogSettings,
@@ -412,130 +484,12 @@ def analyze(
 ) -> Report:
     """Read the files once and rank every authenticated sender in the window, worst first.
 
-    local_domains: the hoster's own domains (from the database); None infers them from local
-    deliveries in the log (docs/sendlog.md, "Local domains").
+    local_domains: the hoster's own domains (from the database); None takes the domains of
+    the accounts that log in to send (docs/sendlog.md, "Local domains").
     """
-    now = now or datetime.now().replace(microsecond=0)
-    since = since or settings.since
-    start = now - since
-    baseline_start = start - settings.baseline
-    infer = local_domains is None and not settings.local_domains
-    scan = _Scan(start, baseline_start, infer)
-    scan.failed_only = {}
-    scan.now = now
-    state = ReadState()
-    for _lf, _first, data in chunks(files, state=state, progress=progress, cancelled=cancelled):
-        scan.feed_data(data)
-    if settings.local_domains:
-        local = {d.lower() for d in settings.local_domains}
-        source = "config"
-    elif local_domains is not None:
-        local = {d.lower() for d in local_domains}
-        source = "database"
-    else:
-        local = scan.inferred_local
-        source = "log"
-    baseline_covered = scan.earliest is not None and scan.earliest < scan.start_key
-    users = list(scan.users.values())
-    for s in users:
-        score_user(s, settings, local, scan.baseline_ips.get(s.user), baseline_covered, since)
-    users.sort(key=lambda s: (-s.score, -s.messages, s.user))
-    guessers = sorted(scan.guessers.values(), key=lambda g: (-g.failures, g.ip))
-    return Report(
-        start=start,
-        end=now,
-        baseline_start=baseline_start,
-        users=users,
-        guessers=guessers,
-        lines=scan.lines,
-        unreadable=scan.unreadable,
-        too_long=state.too_long,
-        files=[str(f.path) for f in files],
-        broken_files=list(state.broken or []),
-        local_domains_source=source,
-        baseline_covered=baseline_covered,
-    )
-
-
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _span(since: timedelta) -> str:
-    secs = int(since.total_seconds())
-    if secs % 86400 == 0 and secs >= 86400:
-        d = secs // 86400
-        return "24 hours" if d == 1 else f"{d} days"
-    if secs % 3600 == 0 and secs >= 3600:
-        return f"{secs // 3600} hours" if secs > 3600 else "1 hour"
-    return f"{max(1, secs // 60)} minutes"
-
-
-def score_user(
-    s: UserStats,
-    settings: SendlogSettings,
-    local: set[str],
-    baseline_ips: set | None,
-    baseline_covered: bool,
-    since: timedelta,
-) -> None:
-    """Score 0-100 with its reasons in words, in the order an operator reads them.
-
-    Each signal adds points once it crosses its threshold, more the further past it (up to
-    three times the threshold). Volume, bursts, refusals, spread over many domains and failed
-    logins stand on their own; external recipients, new client addresses and missing TLS are
-    normal for many customers and only add to a score that one of the first already started.
-    """
-    t = settings
-    ext = sum(c for d, c in s.domains.items() if d not in local)
-    s.external_share = ext / s.recipients if s.recipients else 0.0
-    s.new_ips = (
-        sorted(ip for ip in s.ips if ip not in (baseline_ips or ())) if baseline_covered else []
-    )
-    no_tls = s.no_tls / s.accepted if s.accepted else 0.0
-    n_new, n_fail_ips, n_domains = len(s.new_ips), len(s.auth_failure_ips), len(s.domains)
-    # (weight, value, threshold, primary, reason)
-    signals = [
-        (25, s.peak_5min, t.peak_5min, True, f"{_n(s.peak_5min)} messages in 5 minutes"),
-        (10, s.messages, t.messages, True, f"{_n(s.messages)} messages in {_span(since)}"),
-        (
-            10,
-            s.external_share if s.recipients >= t.min_recipients else 0.0,
-            t.external_share,
-            False,
-            f"{round(s.external_share * 100)}% to external domains",
-        ),
-        (10, n_domains, t.recipient_domains, True, f"to {_n(n_domains)} different domains"),
-        (25, s.rejected, t.rejected, True, f"{_n(s.rejected)} refused as spam"),
-        (
-            15,
-            n_new,
-            t.new_client_ips,
-            False,
-            f"from {n_new} client address{'es' if n_new != 1 else ''} never seen before",
-        ),
-        (
-            10,
-            s.auth_failures,
-            t.auth_failures,
-            True,
-            f"{_n(s.auth_failures)} failed logins from {n_fail_ips} "
-            f"address{'es' if n_fail_ips != 1 else ''}",
-        ),
-        (
-            5,
-            no_tls if s.accepted >= 10 else 0.0,
-            t.no_tls,
-            False,
-            f"{round(no_tls * 100)}% sent without TLS",
-        ),
-    ]
-    fired = [x for x in signals if x[1] and x[1] >= x[2]]
-    if not any(x[3] for x in fired):
-        fired = []
-    points = sum(w * min(v / th, 3.0) if th > 0 else w for w, v, th, _, _ in fired)
-    s.score = min(100, round(points))
-    s.reasons = [x[4] for x in fired]
+    analysis = Analysis(settings, now=now, since=since, local_domains=local_domains)
+    analysis.read(files, progress=progress, cancelled=cancelled)
+    return analysis.report()
 
 
 def activity_series(s: UserStats, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
@@ -552,6 +506,7 @@ __all__ = [
     "UserStats",
     "Guesser",
     "analyze",
+    "Analysis",
     "score_user",
     "activity_series",
     "key_to_datetime",

@@ -17,7 +17,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
+
+from helpdesk.logtime import (  # noqa: F401 - part of this module's interface
+    datetime_to_key,
+    key_seconds,
+    key_to_datetime,
+    seconds_to_datetime,
+    split_line,
+)
 
 # Kinds of event. Lines with a time but no kind of interest are "other" (kept for trails);
 # lines without a recognisable time are not events at all and are counted as unreadable.
@@ -33,35 +41,8 @@ SPAM_SCORE = (
 )
 OTHER = "other"
 
-_EPOCH = date(1970, 1, 1)
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            b"Jan",
-            b"Feb",
-            b"Mar",
-            b"Apr",
-            b"May",
-            b"Jun",
-            b"Jul",
-            b"Aug",
-            b"Sep",
-            b"Oct",
-            b"Nov",
-            b"Dec",
-        ]
-    )
-}
 _B62 = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
-# `host exim[123]: ` as syslog, rsyslog and journald put before Exim's own text.
-_SYSLOG_TAG = re.compile(rb"(?:\S+ )?[\w.\-/]+\[\d+\]: ")
-_SYSLOG_TIME = re.compile(rb"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) ")
-_ISO_TIME = re.compile(
-    rb"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?"
-    rb"(?: ?(Z|[+\-]\d\d:?\d\d))? "
-)
 _HOST = re.compile(rb"H=(?:([^\s(\[]\S*) )?(?:\((.*?)\) )?\[([0-9A-Fa-f.:]+|[^\]\s]+)\](?::(\d+))?")
 _AUTHFAIL = re.compile(
     rb"(\S+) authenticator failed for (?:([^\s(\[]\S*) )?(?:\((.*?)\) )?\[([^\]\s]+)\](?::(\d+))?"
@@ -134,111 +115,6 @@ class Counts:
 
 def _s(b: bytes | None) -> str | None:
     return None if b is None else b.decode("utf-8", "replace")
-
-
-# --- time ---------------------------------------------------------------------------------
-
-
-def key_to_datetime(key: bytes) -> datetime:
-    """b'2026-11-27 21:50:51' -> datetime (naive local)."""
-    return datetime(
-        int(key[0:4]),
-        int(key[5:7]),
-        int(key[8:10]),
-        int(key[11:13]),
-        int(key[14:16]),
-        int(key[17:19]),
-    )
-
-
-def datetime_to_key(when: datetime) -> bytes:
-    return when.strftime("%Y-%m-%d %H:%M:%S").encode()
-
-
-def key_seconds(key: bytes, _days: dict[bytes, int] = {}) -> int:  # noqa: B006 - a cache on purpose
-    """Seconds since 1970-01-01 00:00 of the naive local time in key, for bucketing."""
-    day = key[:10]
-    d = _days.get(day)
-    if d is None:
-        d = (date(int(day[0:4]), int(day[5:7]), int(day[8:10])) - _EPOCH).days * 86400
-        if len(_days) < 4096:
-            _days[day] = d
-    return d + int(key[11:13]) * 3600 + int(key[14:16]) * 60 + int(key[17:19])
-
-
-def seconds_to_datetime(seconds: int) -> datetime:
-    return datetime(1970, 1, 1) + timedelta(seconds=seconds)
-
-
-def _zoned_key(y, mo, d, h, mi, s, zone: bytes) -> bytes:
-    if zone in (b"Z", b"z"):
-        tz = UTC
-    else:
-        sign = -1 if zone[:1] == b"-" else 1
-        digits = zone[1:].replace(b":", b"")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
-    local = datetime(y, mo, d, h, mi, s, tzinfo=tz).astimezone().replace(tzinfo=None)
-    return datetime_to_key(local)
-
-
-def _syslog_year(month: int, day: int, now: datetime) -> int:
-    year = now.year
-    try:
-        if datetime(year, month, day) > now + timedelta(days=1):
-            year -= 1
-    except ValueError:  # 29 Feb in a year without one
-        year -= 1
-    return year
-
-
-def split_line(line: bytes, now: datetime | None = None) -> tuple[bytes, int] | None:
-    """(time key, offset of what follows the time) for any line form, or None if no time.
-
-    The fast form (`YYYY-MM-DD HH:MM:SS ` at the start) is checked inline by the readers; this is
-    the general case: milliseconds, a zone, syslog and journald prefixes.
-    """
-    m = _ISO_TIME.match(line)
-    if m is not None:
-        pos = m.end()
-        key = line[:10] + b" " + line[11:19]
-        if m.group(7):
-            key = _zoned_key(*(int(g) for g in m.groups()[:6]), m.group(7))
-        # `2019-10-22 03:39:17 mx1 exim[29786]: ...` (syslog-ng with an ISO stamp)
-        t = _SYSLOG_TAG.match(line, pos)
-        if t is not None:
-            pos = t.end()
-            if _ISO_TIME.match(line, pos) is not None:
-                sub = split_line(line[pos:], now)
-                if sub is not None:
-                    return sub[0], pos + sub[1]
-        return key, pos
-    m = _SYSLOG_TIME.match(line)
-    if m is not None:
-        month = _MONTHS.get(m.group(1))
-        if month is None:
-            return None
-        t = _SYSLOG_TAG.match(line, m.end())
-        if t is None:
-            return None
-        pos = t.end()
-        inner = _ISO_TIME.match(line, pos)
-        if inner is not None:  # Exim's own stamp after the syslog one is the better one
-            sub = split_line(line[pos:], now)
-            if sub is not None:
-                return sub[0], pos + sub[1]
-        day, h, mi, s = (int(m.group(i)) for i in range(2, 6))
-        year = _syslog_year(month, day, now or datetime.now())
-        try:
-            return datetime(year, month, day, h, mi, s).strftime("%Y-%m-%d %H:%M:%S").encode(), pos
-        except ValueError:
-            return None
-    # journald: `mail.example.com exim[3751842]: 2021-07-17 23:20:49 ...`
-    t = _SYSLOG_TAG.match(line)
-    if t is not None and _ISO_TIME.match(line, t.end()) is not None:
-        sub = split_line(line[t.end() :], now)
-        if sub is not None:
-            return sub[0], t.end() + sub[1]
-    return None
 
 
 def split_id(line: bytes, pos: int) -> tuple[int | None, bytes | None, int]:

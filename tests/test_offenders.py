@@ -360,3 +360,38 @@ def test_the_benchmark_log_ranks_its_victim_first(tmp_path):
     assert progress[-1][0] == progress[-1][1] == path.stat().st_size
     guessing = {g.ip: g.failures for g in report.guessers}
     assert set(guessing) <= set(truth["guessing"])
+
+
+def test_follow_mode_feeds_new_lines_into_the_analysis(tmp_path):
+    from helpdesk.logfiles import Follower
+    from helpdesk.offenders import Analysis
+
+    path = tmp_path / "mainlog"
+    log = Log()
+    log.submit(NOW - timedelta(hours=1), NORMAL, "198.51.100.8", ["a@web.example"])
+    log.write(path)
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    analysis.read(expand([path]))
+    follow = Follower(path)
+    assert follow.poll() == b""
+    more = Log()
+    more.seq = 100
+    for k in range(3):
+        more.refuse(NOW - timedelta(minutes=5 - k), NORMAL, "192.0.2.7")
+    text = "\n".join(t for _, t in more.lines) + "\n"
+    with open(path, "a") as f:
+        f.write(text[:-20])  # Exim is still writing the last line
+    analysis.feed(follow.poll())
+    assert analysis.report().user(NORMAL).rejected == 2
+    with open(path, "a") as f:
+        f.write(text[-20:])
+    analysis.feed(follow.poll())
+    report = analysis.report()
+    assert report.user(NORMAL).rejected == 3 and report.user(NORMAL).messages == 4
+    # rotation: a new file at the same path is read from its start
+    path.rename(tmp_path / "mainlog.1")
+    more.lines = []
+    more.refuse(NOW, NORMAL, "192.0.2.7")
+    more.write(path)
+    analysis.feed(follow.poll())
+    assert analysis.report().user(NORMAL).rejected == 4
