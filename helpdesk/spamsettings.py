@@ -113,6 +113,11 @@ def _inherited(conn: Connection, scope: Scope) -> tuple[Ladder, str | None]:
     return (), None
 
 
+def inherited_ladder(conn: Connection, settings: SpamSettings) -> tuple[Ladder, str | None]:
+    """What the scope would get with `--inherit`, for showing it before saving."""
+    return _inherited(conn, settings.scope)
+
+
 def _senders(conn: Connection, mailbox_id: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
     rows = conn.execute(
         select(spam_senders.c.list, spam_senders.c.sender)

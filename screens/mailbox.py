@@ -18,11 +18,12 @@ from helpdesk.mailboxes import (
     set_sending,
 )
 from screens.messages import ActionDone, Failed, MailboxLoaded
+from screens.spam import SpamTab
 from screens.ticket import TicketAnswer, TicketDialog
 
 
 class MailboxScreen(Screen[None]):
-    CSS_PATH = "mailbox.tcss"
+    CSS_PATH = ["mailbox.tcss", "spam.tcss"]
     BINDINGS = [
         Binding("escape", "back", "Back", id="mailbox.back"),
         Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
@@ -46,6 +47,8 @@ class MailboxScreen(Screen[None]):
             with TabPane("Audit", id="tab-audit"):
                 table = DataTable(id="mailbox-audit", cursor_type="row")
                 yield table
+            with TabPane("Spam", id="tab-spam"):
+                yield SpamTab(self.address)
         yield Footer()
 
     def on_mount(self) -> None:
