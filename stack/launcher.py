@@ -114,7 +114,10 @@ def status(settings: Settings) -> dict:
 
 def _fingerprint(settings: Settings, exim_auth: str) -> dict:
     """What a running stack must match to be reused: database, ports, texts, templates."""
-    templates = sorted(Path(__file__).resolve().parent.rglob("*.in"))
+    here = Path(__file__).resolve().parent
+    templates = [
+        p for d in ("rspamd", "dovecot", "exim") for p in (here / d).rglob("*") if p.is_file()
+    ]
     newest = max((p.stat().st_mtime for p in templates), default=0.0)
     return {
         "database_url": settings.database_url,
