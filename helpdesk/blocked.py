@@ -8,9 +8,8 @@ seconds are one event; repeated attempts to send the same message are one entry.
 
 from __future__ import annotations
 
-import gzip
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,19 +165,36 @@ def parse_reject_line(line: str) -> EximReject | None:
     )
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as handle:
-        yield from handle
+def configured_mainlogs(config: Any) -> list[str]:
+    """The mainlogs the send-log review reads ([sendlog] paths: paths or globs)."""
+    value: Any = config.section("sendlog").get("paths") or []
+    paths = [value] if isinstance(value, str) else list(value)
+    return [str(config.relative(str(p))) for p in paths]
 
 
 def read_exim_rejects(
-    paths: Iterable[str | Path], since: datetime | None = None
+    patterns: Iterable[str | Path], since: datetime | None = None, *, recent_only: bool = False
 ) -> list[EximReject]:
-    """Only lines that can be rejections are decoded: a mainlog is mostly deliveries."""
+    """Submission rejects from Exim logs (paths or globs, plain or gzip).
+
+    `recent_only`: of a rotated set, only the files that can hold lines since `since` (only the
+    current file without it): rspamd's history reaches back hours, not weeks.
+    Only lines that can be rejections are decoded: a mainlog is mostly deliveries.
+    """
+    from helpdesk.logfiles import expand, first_time, line_batches
+
+    files = expand(patterns)
+    if recent_only and files:
+        keep = len(files) - 1
+        while since is not None and keep > 0:
+            started = first_time(files[keep].path)
+            if started is None or started <= since:
+                break
+            keep -= 1
+        files = files[keep:]
     out: list[EximReject] = []
-    for path in paths:
-        for raw in _lines(Path(path)):
+    for _, _, lines in line_batches(files):
+        for raw in lines:
             if b"rejected after DATA" not in raw or b" A=" not in raw:
                 continue
             entry = parse_reject_line(raw.decode("utf-8", errors="replace"))
@@ -418,6 +434,7 @@ def collect_blocked(
     user: str | None = None,
     since: datetime | None = None,
     logs: Iterable[str | Path] = (),
+    recent_only: bool = False,
 ) -> BlockedReport:
     """History of every controller, Exim's lines, and the releases recorded for them.
 
@@ -438,11 +455,13 @@ def collect_blocked(
             raise
         warnings.append(str(exc))
     exim: list[EximReject] = []
-    for path in logs:
+    if logs:
         try:
-            exim.extend(read_exim_rejects([path], since))
+            exim = read_exim_rejects(logs, since, recent_only=recent_only)
+        except HelpdeskError as exc:
+            warnings.append(f"Exim log not read: {exc}")
         except OSError as exc:
-            warnings.append(f"cannot read {path}: {exc.strerror}")
+            warnings.append(f"Exim log not read: {exc.strerror}")
     items = merge_blocked(rows, exim, user=user, since=since)
     if db is not None:
         from helpdesk.releases import list_releases, mark_used

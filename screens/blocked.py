@@ -246,16 +246,16 @@ class BlockedList(Vertical):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="blocked", name="blocked mail")
     def load(self) -> None:
-        from helpdesk.blocked import collect_blocked
+        from helpdesk.blocked import collect_blocked, configured_mainlogs
         from helpdesk.rspamd import Cluster
 
         app = self.app
         try:
-            logs = app.config.section("sendlog").get("paths") or []
-            logs = [logs] if isinstance(logs, str) else [str(p) for p in logs]
-            logs = [str(app.config.relative(p)) for p in logs if not p.endswith(".gz")]
+            logs = configured_mainlogs(app.config)
             with Cluster.from_config(app.config) as cluster:
-                report = collect_blocked(cluster, app.db, user=self.user, logs=logs)
+                report = collect_blocked(
+                    cluster, app.db, user=self.user, logs=logs, recent_only=True
+                )
         except HelpdeskError as exc:
             self.post_message(BlockedFailed(str(exc)))
             return

@@ -78,6 +78,24 @@ def test_mainlog_reading_skips_everything_else(tmp_path):
     assert read_exim_rejects([log], since=datetime(2026, 11, 28)) == []
 
 
+def test_rotated_gzip_logs_and_recent_only(tmp_path):
+    import gzip
+
+    old = SUBMISSION_REJECT.replace("2026-11-27 21:58:02", "2026-11-20 10:00:00")
+    with gzip.open(tmp_path / "mainlog.1.gz", "wt") as f:
+        f.write(old.replace("alice@", "old@") + "\n")
+    (tmp_path / "mainlog").write_text(SUBMISSION_REJECT + "\n")
+    pattern = str(tmp_path / "mainlog*")
+    assert [e.user for e in read_exim_rejects([pattern])] == [
+        "old@example.org",
+        "alice@example.org",
+    ]
+    assert [e.user for e in read_exim_rejects([pattern], recent_only=True)] == ["alice@example.org"]
+    week = datetime(2026, 11, 19)
+    users = [e.user for e in read_exim_rejects([pattern], week, recent_only=True)]
+    assert users == ["old@example.org", "alice@example.org"]
+
+
 def _row(user, mid, *, action="reject", seconds=0, controller="mx1", score=20.0):
     return HistoryRow(
         controller=controller,

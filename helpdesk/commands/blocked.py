@@ -16,32 +16,29 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--log",
         metavar="PATH",
         action="append",
-        help="Exim mainlog to read as well (repeatable; default: [sendlog] paths)",
+        help="Exim mainlog (path or glob) to read as well (repeatable; "
+        "default: the newest of [sendlog] paths)",
     )
     json_flag(parser)
     parser.set_defaults(func=run)
 
 
-def mainlogs(ctx: Context, given: list[str] | None) -> list[str]:
-    """--log, else the mainlogs the send-log review reads ([sendlog] paths); only the
-    current file by default: rotated ones hold nothing rspamd still remembers."""
-    if given:
-        return given
-    value: Any = ctx.config.section("sendlog").get("paths") or []
-    paths = [value] if isinstance(value, str) else list(value)
-    return [str(ctx.config.relative(str(p))) for p in paths if not str(p).endswith(".gz")]
-
-
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import utcnow
-    from helpdesk.blocked import collect_blocked
+    from helpdesk.blocked import collect_blocked, configured_mainlogs
     from helpdesk.durations import parse_duration
     from helpdesk.rspamd import Cluster
 
     since = utcnow() - parse_duration(args.since) if args.since else None
     with Cluster.from_config(ctx.config) as cluster:
         report = collect_blocked(
-            cluster, ctx.db, user=args.user, since=since, logs=mainlogs(ctx, args.log)
+            cluster,
+            ctx.db,
+            user=args.user,
+            since=since,
+            logs=args.log or configured_mainlogs(ctx.config),
+            # Of the configured rotated set only what the window needs; --log is read whole.
+            recent_only=not args.log,
         )
     for warning in report.warnings:
         ctx.say(f"warning: {warning}")
