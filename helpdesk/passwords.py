@@ -102,6 +102,12 @@ class PasswordSettings:
             raise ConfigError(f"{where}: dictionary_size must be 1000..1000000")
         if self.min_entropy_bits < 30:
             raise ConfigError(f"{where}: min_entropy_bits must be at least 30")
+        if (
+            not self.separator
+            or len(self.separator) > 3
+            or any(c.isalnum() or c.isspace() or not c.isprintable() for c in self.separator)
+        ):
+            raise ConfigError(f"{where}: separator must be 1..3 punctuation characters")
         if self.campaign_batch < 1:
             raise ConfigError(f"{where}: campaign_batch must be at least 1")
         if self.argon2_memory_kib < 8_192:

@@ -126,9 +126,17 @@ class _Dictionaries:
             import wordfreq
 
             for lang in languages:
+                try:
+                    top = wordfreq.top_n_list(lang, size)
+                except LookupError:
+                    from helpdesk.errors import ConfigError
+
+                    raise ConfigError(
+                        f"[passwords] dictionaries: wordfreq has no word list for {lang!r}"
+                    ) from None
                 ranked: dict[str, int] = {}
                 rank = 0
-                for word in wordfreq.top_n_list(lang, size):
+                for word in top:
                     if len(word) < 2 or not word.isalpha():
                         continue
                     rank += 1

@@ -12,6 +12,7 @@ from helpdesk.audit import read
 from helpdesk.mailboxes import create_mailbox, get_mailbox, password_hash
 from helpdesk.passwords import PasswordSettings, hash_password, verify_password
 from helpdesk.schema import mailboxes
+from helpdesk.spelling import spell
 from tests.conftest import run_cli
 
 FAST = PasswordSettings(rounds=5_000)
@@ -69,7 +70,9 @@ def test_generate_prints_password_once_with_spelling_and_it_is_nowhere_else(setu
     assert text.returncode == 0, text.stderr
     second = text.stdout.split("shown once):", 1)[1].split()[0]
     assert verify_password(second, stored(db)) and not verify_password(password, stored(db))
-    assert "Spelling (DIN 5009):" in text.stdout and "Bindestrich" not in text.stdout
+    assert "Spelling (DIN 5009), the parts joined by - (Bindestrich):" in text.stdout
+    first = second.split("-")[0]
+    assert f"    {first}: " + " ".join(spell(first)) in text.stdout
 
     # Every other view of the mailbox: the new password (and its hash) never shows.
     hashed = stored(db)

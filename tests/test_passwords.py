@@ -163,6 +163,11 @@ def test_strong_passwords_pass():
         assert check_password(password, DEFAULTS).score >= 3
 
 
+def test_unknown_dictionary_language_is_a_config_error():
+    with pytest.raises(ConfigError, match="no word list for 'xx'"):
+        check_password(STRONG, PasswordSettings(dictionaries=("xx",)))
+
+
 def test_min_score_is_configurable():
     lax = PasswordSettings(min_score=1)
     assert check_password("Sommer2016!", lax).score < 3
@@ -249,6 +254,8 @@ def test_settings_defaults_and_validation():
         ({"spelling": "klingon"}, "spelling"),
         ({"prefix": "yes"}, "prefix"),
         ({"colour": 1}, "unknown key"),
+        ({"separator": ""}, "separator"),
+        ({"separator": "x"}, "separator"),
     ):
         with pytest.raises(ConfigError, match=match):
             PasswordSettings.from_mapping(bad)

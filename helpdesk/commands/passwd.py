@@ -95,7 +95,7 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
     from helpdesk.audit import current_operator
     from helpdesk.mailboxes import get_mailbox
     from helpdesk.passwords import reset_password
-    from helpdesk.spelling import spell_grouped
+    from helpdesk.spelling import spell, spell_grouped
 
     with ctx.db.begin() as conn:
         mailbox = get_mailbox(conn, args.target)
@@ -120,13 +120,15 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
         ctx.emit(result.as_json())
     elif result.generated:
         name = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
+        sep = settings.separator
+        joiner = " ".join(spell(sep, settings.spelling))
         lines = [
             f"New password for {result.mailbox.address} (shown once):",
             "",
             f"    {result.password}",
             "",
-            f"Spelling ({name[settings.spelling]}):",
-            *(f"    {line}" for line in spell_grouped(result.password, settings.spelling)),
+            f"Spelling ({name[settings.spelling]}), the parts joined by {sep} ({joiner}):",
+            *(f"    {line}" for line in spell_grouped(result.password, settings.spelling, sep)),
             "",
             follow,
         ]
