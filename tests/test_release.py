@@ -267,6 +267,14 @@ def _stack_cli(stack, *args: str):
     return run_cli(*args, config=stack.config_path)
 
 
+def _json(out) -> dict:
+    assert out.returncode == 0, out.stderr
+    try:
+        return json.loads(out.stdout)
+    except ValueError:
+        pytest.fail(f"not JSON: stdout {out.stdout[:300]!r}, stderr {out.stderr[:300]!r}")
+
+
 @pytest.fixture
 def customers(stack):
     """Two fresh customers in the stack's own database."""
@@ -284,9 +292,7 @@ def test_release_lets_exactly_that_message_from_that_user_through(stack, custome
     mid, other = new_message_id("exact"), new_message_id("other")
     assert spam_from(stack, a, mid)["action"] == "reject"
 
-    listed = _stack_cli(stack, "blocked", "--user", a, "--json")
-    assert listed.returncode == 0, listed.stderr
-    (entry,) = json.loads(listed.stdout)["blocked"]
+    (entry,) = _json(_stack_cli(stack, "blocked", "--user", a, "--json"))["blocked"]
     assert entry["message_id"] == mid and entry["user"] == a and entry["action"] == "reject"
     assert any("HELPDESK-TEST-SPAM" in reason for reason in entry["reasons"])
 
