@@ -304,3 +304,62 @@ def test_history_of_several_controllers_is_merged_and_a_dead_one_reported(stack)
     only_down = RspamdSettings(controllers=(down,))
     with Cluster(only_down) as cluster, pytest.raises(RspamdError, match="mx3"):
         cluster.history()
+
+
+@pytest.mark.stack
+def test_rspamd_status_command_filters_history(stack):
+    from tests.conftest import run_cli
+
+    # Longer than 31 bytes: the real built-in history cuts it, and --user still finds it.
+    user = f"status.{new_message_id('s').split('@')[0]}@helpdesk.test"
+    assert len(user.encode()) > 31
+    mid = new_message_id("status")
+    spam_from(stack, user, mid)
+    out = run_cli(
+        "rspamd",
+        "status",
+        "--json",
+        "--user",
+        user,
+        "--action",
+        "reject",
+        "--min-score",
+        "20",
+        config=stack.config_path,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    (controller,) = data["controllers"]
+    assert controller["ok"] and controller["version"].startswith("3.")
+    assert controller["thresholds"]["reject"] > 0 and controller["counters"]["scanned"] > 0
+    (row,) = data["history"]
+    assert (row["message_id"], row["action"]) == (mid, "reject")
+    assert row["user"] == user.encode()[:31].decode() and row["user_truncated"] is True
+    high = run_cli(
+        "rspamd",
+        "status",
+        "--json",
+        "--user",
+        user,
+        "--min-score",
+        "1000",
+        config=stack.config_path,
+    )
+    assert json.loads(high.stdout)["history"] == []
+
+
+@pytest.mark.stack
+def test_rspamd_status_with_a_dead_controller_exits_1(tmp_path):
+    from tests.conftest import run_cli
+
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        '[database]\nurl = "sqlite:///x.sqlite"\n[rspamd]\ncontrollers = '
+        f'[{{ name = "mx7", url = "http://127.0.0.1:{_free_port()}", password = "pw-SECRET" }}]\n'
+    )
+    config.chmod(0o600)
+    out = run_cli("rspamd", "status", config=config)
+    assert out.returncode == 1
+    assert "mx7" in out.stdout and "DOWN" in out.stdout
+    assert "helpdesk: rspamd controller mx7" in out.stderr and "connection refused" in out.stderr
+    assert "pw-SECRET" not in out.stdout + out.stderr
