@@ -44,10 +44,12 @@ def score_user(
     normal for many customers and only add to a score that one of the first already started.
     """
     t = settings
-    ext = sum(c for d, c in s.domains.items() if d not in local)
+    ext = sum(c for d, c in s.domain_counts.items() if d not in local)
     s.external_share = ext / s.recipients if s.recipients else 0.0
     s.new_ips = (
-        sorted(ip for ip in s.ips if ip not in (baseline_ips or ())) if baseline_covered else []
+        sorted(ip.decode("ascii", "replace") for ip in s.ips if ip not in (baseline_ips or ()))
+        if baseline_covered
+        else []
     )
     no_tls = s.no_tls / s.accepted if s.accepted else 0.0
     n_new, n_fail_ips, n_domains = len(s.new_ips), len(s.auth_failure_ips), len(s.domains)

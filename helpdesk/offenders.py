@@ -51,8 +51,9 @@ class UserStats:
     rejected: int = 0  # refused after DATA (spam)
     rejected_rcpt: int = 0  # refused at MAIL/RCPT (e.g. sending suspended, relay denied)
     recipients: int = 0
-    domains: Counter = field(default_factory=Counter)
-    ips: Counter = field(default_factory=Counter)
+    # bytes keys, decoded only for output: the hot loop never decodes a domain or address
+    domains: dict = field(default_factory=dict)
+    ips: dict = field(default_factory=dict)
     no_tls: int = 0
     peak_5min: int = 0
     peak_at: int = 0  # seconds (naive local) of the start of the busiest 5 minutes
@@ -60,7 +61,7 @@ class UserStats:
     auth_failure_ips: Counter = field(default_factory=Counter)
     first: int | None = None
     last: int | None = None
-    buckets: Counter = field(default_factory=Counter)  # 5-minute bucket -> messages
+    buckets: dict = field(default_factory=dict)  # 5-minute bucket -> messages
     _recent: deque = field(default_factory=deque, repr=False)
     # filled by score()
     score: int = 0
@@ -72,19 +73,31 @@ class UserStats:
     def messages(self) -> int:
         return self.accepted + self.rejected
 
+    @property
+    def domain_counts(self) -> dict[str, int]:
+        return {d.decode("utf-8", "replace"): n for d, n in self.domains.items()}
+
+    @property
+    def ip_counts(self) -> dict[str, int]:
+        """Client addresses, most used first."""
+        ranked = sorted(self.ips.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {ip.decode("ascii", "replace"): n for ip, n in ranked}
+
     def _submitted(self, secs: int) -> None:
         q = self._recent
         q.append(secs)
         while secs - q[0] >= 300:
             q.popleft()
-        if len(q) > self.peak_5min:
-            self.peak_5min = len(q)
+        n = len(q)
+        if n > self.peak_5min:
+            self.peak_5min = n
             self.peak_at = q[0]
-        self.buckets[secs // 300] += 1
-        if self.first is None or secs < self.first:
+        b = self.buckets
+        k = secs // 300
+        b[k] = b.get(k, 0) + 1
+        if self.first is None:
             self.first = secs
-        if self.last is None or secs > self.last:
-            self.last = secs
+        self.last = secs  # lines come in time order
 
     def as_dict(self) -> dict:
         total_tls = self.accepted
@@ -101,7 +114,7 @@ class UserStats:
             "external_share": round(self.external_share, 3),
             "peak_5min": self.peak_5min,
             "peak_5min_start": _iso(self.peak_at) if self.peak_5min else None,
-            "client_ips": [ip for ip, _ in self.ips.most_common()],
+            "client_ips": list(self.ip_counts),
             "new_client_ips": list(self.new_ips),
             "auth_failures": self.auth_failures,
             "auth_failure_ips": dict(self.auth_failure_ips.most_common()),
@@ -175,7 +188,8 @@ class _Scan:
         self.start_key = datetime_to_key(start)
         self.base_key = datetime_to_key(baseline_start)
         self.users: dict[str, UserStats] = {}
-        self.baseline_ips: dict[str, set] = {}
+        self.baseline_ips: dict[str, set[bytes]] = {}
+        self.user_names: dict[bytes, str] = {}  # `A=` value -> user, decoded once
         self.guessers: dict[str, Guesser] = {}
         self.pending: dict[bytes, list] = {}
         self.infer = infer
@@ -242,7 +256,8 @@ class _Scan:
                 if key >= base_key and b" A=" in line and b"rejected " in line:
                     r = parse_reject(line[pos:])
                     if r and r.get("user") and r.get("ip"):
-                        self.baseline_ips.setdefault(r["user"].lower(), set()).add(r["ip"])
+                        ips = self.baseline_ips.setdefault(r["user"].lower(), set())
+                        ips.add(r["ip"].encode())
             elif b"rejected " in line:
                 if b" A=" not in line:
                     continue
@@ -253,7 +268,8 @@ class _Scan:
                     last_key, last_secs = key, key_seconds(key)
                 s = self.stats(r["user"].lower())
                 if r.get("ip"):
-                    s.ips[r["ip"]] += 1
+                    ip = r["ip"].encode()
+                    s.ips[ip] = s.ips.get(ip, 0) + 1
                 if r["stage"] == "DATA":
                     if not r["temporary"]:
                         s.rejected += 1
@@ -330,29 +346,33 @@ class _Scan:
         self, line: bytes, r: int, eid: bytes | None, key: bytes, in_window: bool, a: int
     ) -> None:
         # Exim's field order: sender H= I= P= L X= CV= DN= A= K S= id= T="..." from for
-        sp = line.find(b" ", r)
-        h = line.find(b" H=", r)
-        if h < 0 or h > a:
+        h = line.find(b" H=", r, a)
+        if h < 0:
             ip = None
         else:
-            b = line.find(b" [", h)
-            e = line.find(b"]", b)
-            ip = line[b + 2 : e].decode("ascii", "replace") if 0 <= b < a and e > 0 else None
+            b = line.find(b" [", h, a)
+            ip = line[b + 2 : line.find(b"]", b)] if b > 0 else None
         e = line.find(b" ", a + 3)
         auth = line[a + 3 : e] if e > 0 else line[a + 3 :]
-        c = auth.find(b":")
-        if c < 0:
-            return
-        user = auth[c + 1 :].decode("utf-8", "replace").lower()
-        if self.infer:
-            # The hoster's own domains are those its users log in with and send from.
-            self.inferred_local.add(user.rpartition("@")[2])
-            self.inferred_local.add(
-                line[r:sp].decode("utf-8", "replace").rpartition("@")[2].lower()
-            )
+        user = self.user_names.get(auth)
+        if user is None:
+            c = auth.find(b":")
+            if c < 0:
+                return
+            user = auth[c + 1 :].decode("utf-8", "replace").lower()
+            if len(self.user_names) < 100_000:
+                self.user_names[auth] = user
+            if self.infer:
+                # The hoster's own domains: those its users log in with and send from.
+                sender = line[r : line.find(b" ", r)].decode("utf-8", "replace")
+                self.inferred_local.add(user.rpartition("@")[2])
+                self.inferred_local.add(sender.rpartition("@")[2].lower())
         if not in_window:
             if ip:
-                self.baseline_ips.setdefault(user, set()).add(ip)
+                ips = self.baseline_ips.get(user)
+                if ips is None:
+                    ips = self.baseline_ips[user] = set()
+                ips.add(ip)
             return
         s = self.users.get(user)
         if s is None:
@@ -360,22 +380,23 @@ class _Scan:
             self.users[user] = s
         s.accepted += 1
         if ip:
-            s.ips[ip] += 1
-        if line.find(b" X=", h if h > 0 else sp, a) < 0:
+            s.ips[ip] = s.ips.get(ip, 0) + 1
+        if line.find(b" X=", r, a) < 0:
             p = line.find(b" P=", r, a)
             if p < 0 or not protocol_has_tls(line[p + 3 : line.find(b" ", p + 3)]):
                 s.no_tls += 1
         s._submitted(key_seconds(key))
         # recipients: after the subject if there is one (a subject may contain " for ")
-        t = line.find(b' T="', e if e > 0 else a)
-        tail = quoted_end(line, t + 4) if t >= 0 else (e if e > 0 else len(line))
-        f = line.find(b" for ", tail)
+        start = e if e > 0 else a
+        t = line.find(b' T="', start)
+        f = line.find(b" for ", quoted_end(line, t + 4) if t >= 0 else start)
         if f >= 0:
             rcpts = line[f + 5 :].split()
             s.recipients += len(rcpts)
             doms = s.domains
             for rc in rcpts:
-                doms[rc[rc.rfind(b"@") + 1 :].decode("utf-8", "replace").lower()] += 1
+                d = rc[rc.rfind(b"@") + 1 :].lower()
+                doms[d] = doms.get(d, 0) + 1
         elif eid is not None:
             self._follow(eid, s, set())
 
@@ -394,11 +415,11 @@ class _Scan:
         if sp > 0 and line[sp + 1 : sp + 2] == b"<" and b"@" not in addr:
             end = line.find(b">", sp)
             addr = line[sp + 2 : end]
-        dom = addr[addr.rfind(b"@") + 1 :].decode("utf-8", "replace").lower()
+        dom = addr[addr.rfind(b"@") + 1 :].lower()
         if addr.lower() not in seen:
             seen.add(addr.lower())
             s.recipients += 1
-            s.domains[dom] += 1
+            s.domains[dom] = s.domains.get(dom, 0) + 1
 
 
 class Analysis:
