@@ -8,17 +8,15 @@ rspamd's own history has no recipients without redis, so it is not used here.
 
 from __future__ import annotations
 
-import glob
-import gzip
-import os
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import IO, Any
+from typing import Any
 
 from helpdesk.ladder import Ladder, effective_action, placement
+from helpdesk.logfiles import expand, iter_lines
 from helpdesk.sendlog import ARRIVAL, SPAM_SCORE, iter_events
 
 OUTCOMES = ("inbox", "marked", "junk", "forwarded", "deleted")
@@ -87,32 +85,22 @@ class Preview:
         )
 
 
-def _open(path: str) -> IO[bytes]:
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")  # noqa: SIM115
-
-
-def _log_files(patterns: Iterable[str]) -> list[str]:
-    """Oldest first, so that the newest messages are read last and kept."""
-    files = {p for pattern in patterns for p in glob.glob(os.path.expanduser(pattern))}
-    return sorted((p for p in files if os.path.isfile(p)), key=os.path.getmtime)
-
-
-def _lines(paths: list[str]) -> Iterator[bytes]:
-    for path in paths:
-        try:
-            with _open(path) as handle:
-                yield from handle
-        except OSError:
-            continue
+def _lines(patterns: Iterable[str]) -> Iterator[bytes]:
+    # Rotated sets oldest first, gzip or plain, in bounded chunks (helpdesk/logfiles.py).
+    for _file, _number, line in iter_lines(expand(patterns)):
+        yield line
 
 
 def recent_scores(patterns: Iterable[str], address: str, *, limit: int = 200) -> list[Scored]:
-    """The last `limit` scored messages for `address`, oldest first, in bounded memory."""
+    """The last `limit` scored messages for `address`, oldest first, in bounded memory.
+
+    Raises NotFound when no log file matches the patterns.
+    """
     address = address.lower()
     kept: deque[Scored] = deque(maxlen=limit)
     # Arrival lines follow the DATA ACL's score line; only ids already kept are remembered.
     pending: OrderedDict[str, Scored] = OrderedDict()
-    for event in iter_events(_lines(_log_files(patterns))):
+    for event in iter_events(_lines(patterns)):
         if event.kind == SPAM_SCORE and event.exim_id and event.score is not None:
             if address not in (r.lower() for r in event.recipients):
                 continue

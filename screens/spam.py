@@ -165,11 +165,17 @@ class SpamTab(Vertical):
             options = SpamOptions.from_config(self.app.config)
             self.block_action = options.block_action
             patterns = SendlogSettings.from_config(self.app.config).paths
-            messages = recent_scores(patterns, settings.scope.target, limit=options.preview_limit)
         except HelpdeskError as exc:
             self.post_message(SpamFailed(str(exc)))
             return
-        note = "" if messages else "no scored mail for this mailbox in the Exim log"
+        note = ""
+        try:
+            messages = recent_scores(patterns, settings.scope.target, limit=options.preview_limit)
+        except HelpdeskError as exc:
+            # The ladder stays editable without a log; the preview says why it is empty.
+            messages, note = [], f"no preview: {exc}"
+        if not messages and not note:
+            note = "no scored mail for this mailbox in the Exim log"
         self.post_message(SpamLoaded(settings, messages, inherited, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="spam-write", name="save spam")

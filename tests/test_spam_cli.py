@@ -259,6 +259,8 @@ def test_preview_from_the_mainlog(mailcenter, config_file, tmp_path):
     assert data["counts"] == {"inbox": 2, "marked": 3, "junk": 0, "forwarded": 2, "deleted": 0}
     text_out = spam(config_file, "preview", "alice@example.org", "--log", str(log))
     assert text_out.stdout.startswith("5 recent messages: 3 inbox")
+    missing = spam(config_file, "preview", "alice@example.org", "--log", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "log file not found" in missing.stderr
 
 
 def test_demo_rows_insert_and_compile(mailcenter):

@@ -154,3 +154,24 @@ async def test_edit_preview_save_and_cli_sees_it(db, tmp_path, config_file):
         (entry,) = [e for e in read(conn, target=ADDRESS) if e.action == "spam.set"]
     assert entry.ticket == "T-77" and entry.reason == "caller has too much spam"
     assert entry.after["ladder"] == ["6.0:junk", "9.0:delete"]
+
+
+async def test_tab_works_without_a_log(db, tmp_path):
+    with db.begin() as conn:
+        create_mailbox(conn, ADDRESS, realname="Käthe Schäfer")
+    app = make_app(db, tmp_path / "no-such-mainlog")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(ADDRESS))
+        await settle(app, pilot)
+        app.screen.query_one(TabbedContent).active = "tab-spam"
+        await settle(app, pilot)
+        tab = app.screen.query_one(SpamTab)
+        assert "no preview: log file not found" in summary(tab)
+        tab.query_one("#spam-ladder", DataTable).focus()
+        await pilot.press("a")
+        await pilot.pause()
+        await pilot.press(*"6:junk", "enter")
+        await settle(app, pilot)
+        assert [r.spec() for r in tab.ladder] == ["6.0:junk"]
+        assert "unsaved changes" in state(tab)
