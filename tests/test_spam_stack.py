@@ -132,3 +132,16 @@ def test_domain_default_applies_until_the_mailbox_has_its_own(spam_stack):
     mid = send(stack, address, 7)
     delivered(stack, mid)
     assert folders_holding(stack, address, mid) == {"Junk"}
+
+
+def test_forward_sends_a_copy_and_keeps_the_message_where_the_rule_below_puts_it(spam_stack):
+    stack = spam_stack
+    address = stack.add_mailbox(stack.unique_address("fwd"), PASSWORD)
+    colleague = stack.add_mailbox(stack.unique_address("copy"), PASSWORD)
+    set_ladder(stack, address, "--rule", "4:junk", "--rule", f"8:forward:{colleague}")
+    mid = send(stack, address, 9)
+    delivered(stack, mid)
+    assert folders_holding(stack, address, mid) == {"Junk"}
+    # The copy is a new SMTP transaction through Exim: wait for it to arrive.
+    copy = stack.wait_for_messages(colleague, timeout=30)
+    assert any(mid.encode() in m for m in copy)
