@@ -192,6 +192,7 @@ class _Scan:
         self.user_names: dict[bytes, str] = {}  # `A=` value -> user, decoded once
         self.guessers: dict[str, Guesser] = {}
         self.pending: dict[bytes, list] = {}
+        self.chunk_no = 0
         self.infer = infer
         self.inferred_local: set[str] = set()
         self.lines = 0
@@ -315,6 +316,12 @@ class _Scan:
                 if sp is not None:
                     self.earliest = sp[0]
                     break
+        self.chunk_no += 1
+        pending = self.pending
+        # A message still open 16 MiB of log later (frozen, or its Completed line is in a file
+        # not read) is let go: its recipients were counted when its delivery lines came.
+        while pending and self.chunk_no - next(iter(pending.values()))[2] > 16:
+            pending.pop(next(iter(pending)))
         nlines = data.count(b"\n") + 1
         if self.pending or data.count(b"\n20") + (data[:2] == b"20") != nlines:
             self.feed(data.split(b"\n"))
@@ -404,10 +411,10 @@ class _Scan:
         pending = self.pending
         if len(pending) >= _PENDING_MAX:
             pending.pop(next(iter(pending)))
-        pending[eid] = [s, seen]
+        pending[eid] = [s, seen, self.chunk_no]
 
     def _delivery(self, line: bytes, r: int, eid: bytes) -> None:
-        s, seen = self.pending[eid]
+        s, seen, _ = self.pending[eid]
         sp = line.find(b" ", r)
         addr = line[r:sp] if sp > 0 else line[r:]
         if addr.endswith(b":"):
