@@ -19,13 +19,18 @@ def _n(value: int) -> str:
 
 
 def _span(since: timedelta) -> str:
+    """The window in the words an operator would use: 24 hours, 7 days, 30 minutes."""
     secs = int(since.total_seconds())
-    if secs % 86400 == 0 and secs >= 86400:
-        d = secs // 86400
-        return "24 hours" if d == 1 else f"{d} days"
-    if secs % 3600 == 0 and secs >= 3600:
-        return f"{secs // 3600} hours" if secs > 3600 else "1 hour"
-    return f"{max(1, secs // 60)} minutes"
+    if secs == 86400:
+        return "24 hours"
+    if secs % 86400 == 0:
+        return f"{secs // 86400} days"
+    if secs >= 7200:
+        return f"{round(secs / 3600)} hours"
+    if secs == 3600:
+        return "1 hour"
+    minutes = max(1, round(secs / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def score_user(
