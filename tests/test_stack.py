@@ -364,3 +364,29 @@ def test_starttls_on_submission_and_imap_and_a_junk_folder(stack):
         assert status == "OK"
         assert any(b"\\Junk" in f and f.endswith(b"Junk") for f in folders)
         imap.logout()
+
+
+def test_alias_delivers_to_its_mailbox_and_external_target(stack):
+    from sqlalchemy import insert, select
+
+    from helpdesk.schema import aliases, domains
+
+    box = stack.add_mailbox(stack.unique_address("team"), "Right-Pass-91")
+    alias = stack.unique_address("info")
+    outside = f"partner-{uuid.uuid4().hex[:6]}@elsewhere.example"
+    with stack.db.begin() as conn:
+        domain_id = conn.execute(
+            select(domains.c.id).where(domains.c.name == alias.split("@")[1])
+        ).scalar_one()
+        for target in (box, outside):
+            conn.execute(
+                insert(aliases).values(
+                    domain_id=domain_id, address=alias, target=target, enabled=True
+                )
+            )
+    with smtplib.SMTP("127.0.0.1", stack.inbound_port, timeout=30) as smtp:
+        smtp.send_message(message("news@sender.example", alias, "to the alias"))
+    assert stack.wait_for_messages(box)
+    # a captured copy is logged by local part, then the address that was sent to
+    local = outside.split("@")[0]
+    assert stack.wait_for_log(rf"=> {local} <{alias}> R=capture_external")
