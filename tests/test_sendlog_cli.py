@@ -200,3 +200,31 @@ def test_on_the_stack_the_taken_over_account_ranks_first(stack, tmp_path):
     )
     assert trail.returncode == 0, trail.stderr
     assert "rejected after DATA" in trail.stdout and taken in trail.stdout
+
+
+def _peak_rss_mib(cmd: list[str]) -> float:
+    import os
+    import subprocess
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read() if proc.stderr else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, err
+    return usage.ru_maxrss / 1024
+
+
+def test_memory_does_not_grow_with_the_log(tmp_path):
+    """Eight times the log (the same traffic over eight times as many days) in about the
+    same memory: the reader streams, only per-user totals are kept."""
+    from tests.conftest import HELPDESK_BIN
+    from tests.test_offenders import _bench_module
+
+    bench = _bench_module()
+    end = datetime.now().replace(microsecond=0)
+    small, big = tmp_path / "small", tmp_path / "big"
+    bench.generate(small, 3 << 20, seed=5, end=end, span=timedelta(days=2))
+    bench.generate(big, 24 << 20, seed=5, end=end, span=timedelta(days=16))
+    cmd = [str(HELPDESK_BIN), "offenders", "--since", "24h", "--log"]
+    rss_small = _peak_rss_mib([*cmd, str(small)])
+    rss_big = _peak_rss_mib([*cmd, str(big)])
+    assert rss_big < rss_small + 16, (rss_small, rss_big)
