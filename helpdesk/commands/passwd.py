@@ -40,7 +40,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="the customer must change it at the next login (the default, see [passwords])",
     )
-    force.add_argument("--no-force-change", dest="force_change", action="store_false")
+    force.add_argument(
+        "--no-force-change",
+        dest="force_change",
+        action="store_false",
+        help="do not make the customer change it",
+    )
     parser.add_argument("--ticket", metavar="T", help="ticket reference (required for changes)")
     parser.add_argument("--reason", metavar="R", help="why (goes into the audit log)")
     camp = parser.add_argument_group("campaign")
