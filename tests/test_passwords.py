@@ -264,7 +264,10 @@ def test_settings_defaults_and_validation():
 # --- the reset on all three databases ------------------------------------------------------
 
 
-def make(db, password: str = "Alt-Passwort-Birne-77") -> Mailbox:
+OLD_PASSWORD = "Alt-Passwort-Birne-77"
+
+
+def make(db, password: str = OLD_PASSWORD) -> Mailbox:
     with db.begin() as conn:
         create_mailbox(
             conn,
@@ -361,3 +364,20 @@ def test_example_config_documents_every_key_with_its_default():
     section = text.split("[passwords]", 1)[1]
     for f in fields(PasswordSettings):
         assert f"{f.name} =" in section, f.name
+
+
+def test_reset_logs_no_password_even_at_debug_level(db, caplog):
+    import logging
+
+    mailbox = make(db)
+    with caplog.at_level(logging.DEBUG):
+        with db.begin() as conn:
+            result = reset_password(conn, mailbox, settings=FAST, ticket="T-L", operator=OPERATOR)
+        with pytest.raises(PolicyError) as refused, db.begin() as conn:
+            reset_password(
+                conn, result.mailbox, settings=FAST, ticket="T-M", operator=OPERATOR,
+                password=result.password,
+            )  # fmt: skip
+    assert "current password" in str(refused.value)
+    assert result.password not in caplog.text and result.password not in str(refused.value)
+    assert OLD_PASSWORD not in caplog.text
