@@ -74,3 +74,34 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
         text = path.read_text(errors="replace")
         for secret in (new, typed, OLD):
             assert secret not in text, f"{secret!r} found in {path}"
+
+
+async def test_reset_from_the_tui_works_at_once(stack):
+    from textual.widgets import Static
+
+    from helpdesk.config import Config
+    from screens.app import HelpdeskApp
+    from screens.mailbox import MailboxScreen
+    from screens.reset import ResetPasswordScreen
+
+    address = stack.unique_address("tui")
+    stack.add_mailbox(address, OLD)
+    app = HelpdeskApp(Config(None, {"database": {"url": stack.database_url}}), db=stack.db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(MailboxScreen(address))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, ResetPasswordScreen)
+        await pilot.press(*"T-TUI", "enter")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        new = str(app.screen.query_one("#result-password", Static).render()).strip()
+        await pilot.press("escape")
+        await pilot.pause()
+    assert imap_ok(stack, address, new) and smtp_ok(stack, address, new)
+    assert not imap_ok(stack, address, OLD) and not smtp_ok(stack, address, OLD)
