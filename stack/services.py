@@ -219,6 +219,11 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "EXIM_SPOOL": str(exim_dir / "spool"),
         "SQLITE_FILE": db.path,
         "EXIM_DB_SERVER": db.exim_server() if db.kind != "sqlite" else "",
+        "DB_NOW": {
+            "sqlite": "datetime('now')",
+            "pgsql": "(now() AT TIME ZONE 'UTC')",
+            "mysql": "UTC_TIMESTAMP()",
+        }[db.kind],
         "EXIM_MACROS": f"STACK_{db.kind.upper()} = 1\nSTACK_AUTH_{exim_auth.upper()} = 1",
         "SUPPORT_CONTACT": settings.support,
         "BLOCK_MESSAGE": settings.block_message(),
