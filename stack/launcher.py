@@ -71,6 +71,17 @@ def install_packages() -> None:
     # own ports and configs and does not need them; they are left as the system has them.
 
 
+def check_versions() -> None:
+    """The Dovecot templates are 2.3 syntax; 2.4 (Debian 13) changed the configuration language."""
+    out = subprocess.run(["dovecot", "--version"], capture_output=True, text=True)
+    version = out.stdout.split()[0] if out.returncode == 0 and out.stdout.split() else ""
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    if len(parts) == 2 and tuple(parts) >= (2, 4):
+        raise StackError(
+            f"Dovecot {version} is installed; stack/dovecot/*.in are written for Dovecot 2.3"
+        )
+
+
 def _run_dir(settings: Settings) -> Path | None:
     runs = settings.state / "run"
     if not runs.is_dir():
@@ -204,6 +215,7 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
         missing = missing_packages()
         if missing:
             raise StackError(f"packages missing: {' '.join(missing)} (run `make stack-packages`)")
+    check_versions()
     started = time.monotonic()
     write_helpdesk_config(settings)
     ensure_database(settings)
