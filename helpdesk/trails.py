@@ -80,7 +80,7 @@ def trail(
     ids: set[bytes] = {needle} if by_exim_id else set()
     found: dict[tuple[int, int], TrailLine] = {}
     order = {lf.path: i for i, lf in enumerate(files)}
-    prev: tuple[LogFile, int, list[bytes]] | None = None
+    prev: tuple[LogFile, int, bytes] | None = None  # the chunk before, split only if needed
 
     def keep(lf: LogFile, no: int, line: bytes) -> None:
         k = (order[lf.path], no)
@@ -98,7 +98,7 @@ def trail(
     for lf, first, data in chunks(files, progress=progress, cancelled=cancelled):
         wanted = [needle, *ids]
         if not any(w in data for w in wanted):
-            prev = (lf, first, data.split(b"\n")) if not by_exim_id else None
+            prev = (lf, first, data) if not by_exim_id else None
             continue
         lines = data.split(b"\n")
         for i, line in enumerate(lines):
@@ -112,14 +112,14 @@ def trail(
                         for j in range(i):
                             if eid in lines[j]:
                                 keep(lf, first + j, lines[j])
-                        if prev is not None:
-                            plf, pfirst, plines = prev
-                            for j, pl in enumerate(plines):
+                        if prev is not None and eid in prev[2]:
+                            plf, pfirst, pdata = prev
+                            for j, pl in enumerate(pdata.split(b"\n")):
                                 if eid in pl:
                                     keep(plf, pfirst + j, pl)
             elif ids and any(e in line for e in ids):
                 keep(lf, first + i, line)
-        prev = (lf, first, lines) if not by_exim_id else None
+        prev = (lf, first, data) if not by_exim_id else None
     return [found[k] for k in sorted(found)]
 
 

@@ -395,3 +395,21 @@ def test_follow_mode_feeds_new_lines_into_the_analysis(tmp_path):
     more.write(path)
     analysis.feed(follow.poll())
     assert analysis.report().user(NORMAL).rejected == 4
+
+
+def test_trail_by_message_id_finds_earlier_lines_in_the_chunk_before(tmp_path, monkeypatch):
+    import helpdesk.logfiles
+
+    monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 256)
+    eid = "1xAbCd-000042-Zz"
+    lines = [
+        f"2026-11-27 10:00:00 {eid} malware acl condition: clamd: unavailable",
+        *[f"2026-11-27 10:00:00 1xAbCd-0001{k:02d}-Zz Completed" for k in range(4)],
+        f"2026-11-27 10:00:01 {eid} <= a@x.example H=(pc) [192.0.2.1]:1 P=esmtpa "
+        "A=plain:a@x.example S=1 id=unique-42@x.example",
+        f"2026-11-27 10:00:02 {eid} Completed",
+    ]
+    path = tmp_path / "mainlog"
+    path.write_text("\n".join(lines) + "\n")
+    got = trail(expand([path]), "unique-42@x.example")
+    assert [t.line_no for t in got] == [1, 6, 7]
