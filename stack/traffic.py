@@ -5,7 +5,7 @@ legitimate message blocked), a suspended customer trying to send, one taken-over
 spam to many external recipients from a foreign client address (a deterministic share refused by
 rspamd: the HELPDESK-TEST-SPAM subject and GTUBE), failed logins from foreign addresses, and
 inbound ham and spam for local mailboxes. Client addresses are 127.0.0.N, so the logs tell
-"customers" from "attackers".
+"customers" from "attackers"; customers use STARTTLS, the spam bot does not.
 
 It prints a JSON summary of exactly what it sent and what was refused, per user: the send-log
 review is checked against it. The accounts it uses are its own (created if missing, password
@@ -20,6 +20,7 @@ import json
 import os
 import random
 import smtplib
+import ssl
 import sys
 import time
 import uuid
@@ -151,8 +152,8 @@ def _reason(code: int, text: str) -> str:
 class Sender:
     """One SMTP session as one user from one client address, counting every outcome."""
 
-    def __init__(self, port: int, user: str, tally: UserTally, helo: str) -> None:
-        self.port, self.user, self.tally, self.helo = port, user, tally, helo
+    def __init__(self, port: int, user: str, tally: UserTally, helo: str, tls: bool = True) -> None:
+        self.port, self.user, self.tally, self.helo, self.tls = port, user, tally, helo, tls
         self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> Sender:
@@ -163,6 +164,11 @@ class Sender:
             timeout=60,
             source_address=(self.tally.client_ip, 0),
         )
+        if self.tls:  # customers' mail programs always use STARTTLS (the certificate is ours)
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            self.smtp.starttls(context=context)
         self.smtp.login(self.user, TRAFFIC_PASSWORD)
         return self
 
@@ -242,7 +248,7 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
     # The taken-over account: a burst of spam to many external recipients from abroad.
     user = address(TAKEN_OVER)
     tally = users[user] = UserTally("taken-over", "127.0.0.201")
-    with Sender(port, user, tally, helo) as smtp:
+    with Sender(port, user, tally, helo, tls=False) as smtp:
         for _ in range(200 * size):
             rcpts = [
                 f"{rng.choice(['info', 'kontakt', 'mail', 'office'])}{rng.randint(1, 99999)}"
