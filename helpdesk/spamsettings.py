@@ -249,19 +249,23 @@ def save(
     if after == before:
         raise PolicyError(f"{scope.target}: spam settings unchanged; nothing written")
 
-    row = _row(conn, scope.key)
-    if (row.version if row is not None else 0) != current.version:
+    # Conflict = the spam settings this edit started from are no longer what is stored (their
+    # row version or what they amount to, inherited ladder included). Other changes to the
+    # mailbox meanwhile (a suspension, a password) do not conflict with a spam edit.
+    fresh_scope = _reload_scope(conn, scope)
+    fresh = load_scope(conn, fresh_scope)
+    if fresh.version != current.version or fresh.audit_view() != before:
         raise Conflict(
             f"the spam settings of {scope.target} were changed by someone else since you "
             "opened them; nothing was written. Reload and try again."
         )
-    audit = {"ticket": ticket, "reason": reason, "operator": operator}
+    scope = fresh_scope
     if scope.mailbox is not None:
-        # The mailbox's version is the one every action checks (as suspend does); the audit
-        # row carries the spam settings before and after.
+        # The write goes through the mailbox's version-checked update (as suspend does), so
+        # it bumps mailboxes.version; the audit row carries the spam settings before/after.
         update_mailbox(
             conn, scope.mailbox, {}, action="spam.set", audit_before=before,
-            audit_after=after, **audit,
+            audit_after=after, ticket=ticket, reason=reason, operator=operator,
         )  # fmt: skip
     else:
         record(conn, action="spam.set", target=scope.target, before=before, after=after,
@@ -310,11 +314,16 @@ def _write_scope(
         "updated_at": utcnow(),
     }
     if version:
-        conn.execute(
+        result = conn.execute(
             update(spam_settings)
-            .where(spam_settings.c.scope_key == scope.key)
+            .where(and_(spam_settings.c.scope_key == scope.key, spam_settings.c.version == version))
             .values(version=version + 1, **values)
         )
+        if result.rowcount != 1:
+            raise Conflict(
+                f"the spam settings of {scope.target} were changed by someone else meanwhile; "
+                "nothing was written. Reload and try again."
+            )
         return
     try:
         conn.execute(

@@ -28,6 +28,7 @@ from helpdesk.ladder import (
 )
 from helpdesk.preview import Scored, judge
 from helpdesk.spamsettings import SpamSettings
+from screens.messages import ActionDone
 from screens.ticket import TicketAnswer, TicketDialog
 
 PREVIEW_ROWS = 50
@@ -219,10 +220,15 @@ class SpamTab(Vertical):
     def on_spam_saved(self, message: SpamSaved) -> None:
         message.stop()
         self._take(message.settings)
-        text = "Saved: the next delivered message follows this ladder."
+        text = "Spam settings saved: the next delivered message follows them."
         if message.warnings:
             text += " Warning: " + "; ".join(message.warnings)
-        self.app.notify(text)
+        mailbox = message.settings.scope.mailbox
+        if mailbox is not None:
+            # The mailbox screen notifies and reloads: the version moved, the audit tab grew.
+            self.post_message(ActionDone(text, mailbox))
+        else:
+            self.app.notify(text)
 
     def on_spam_failed(self, message: SpamFailed) -> None:
         message.stop()

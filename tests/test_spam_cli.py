@@ -282,3 +282,20 @@ def test_demo_rows_insert_and_compile(mailcenter):
             settings = load(conn, address)
             assert settings.ladder and not settings.inherited
             assert dovecot_script(conn, address)
+
+
+def test_other_mailbox_changes_meanwhile_do_not_conflict(mailcenter):
+    from helpdesk.mailboxes import get_mailbox, set_sending
+
+    with mailcenter.connect() as conn:
+        opened = load(conn, "alice@example.org")
+    with mailcenter.begin() as conn:
+        set_sending(conn, get_mailbox(conn, "alice@example.org"), False, ticket="T-1",
+                    reason=None, operator=OP)  # fmt: skip
+    with mailcenter.begin() as conn:
+        saved, _ = save(conn, opened, ladder=(parse_rule("6:junk"),), ticket="T-2", operator=OP,
+                        options=OPTS)  # fmt: skip
+    assert [r.spec() for r in saved.ladder] == ["6.0:junk"]
+    with mailcenter.connect() as conn:
+        mailbox = get_mailbox(conn, "alice@example.org")
+    assert mailbox.version == 3 and not mailbox.smtp_enabled

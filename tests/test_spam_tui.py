@@ -141,6 +141,9 @@ async def test_edit_preview_save_and_cli_sees_it(db, tmp_path, config_file):
         await settle(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
         assert "own ladder" in state(tab) and "unsaved" not in state(tab)
+        # the screen reloaded the mailbox: its audit tab shows the change
+        audit = app.screen.query_one("#mailbox-audit", DataTable)
+        assert any(audit.get_row_at(i)[2] == "spam.set" for i in range(audit.row_count))
 
     out = run_cli("spam", "show", ADDRESS, "--json", config=config_file)
     data = json.loads(out.stdout)
