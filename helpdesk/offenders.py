@@ -28,7 +28,6 @@ from helpdesk.offender_score import score_user
 from helpdesk.sendlog import (
     datetime_to_key,
     key_seconds,
-    key_to_datetime,
     parse_auth_fail,
     parse_reject,
     protocol_has_tls,
@@ -42,6 +41,8 @@ from helpdesk.sendlog_settings import SendlogSettings
 _DELIVERY_TAGS = frozenset((b"=> ", b"-> ", b"*> ", b"** ", b"== "))
 _PENDING_MAX = 200_000  # messages in flight we follow at most; the oldest are dropped beyond
 _GUESS_USERS_MAX = 1000  # distinct user names kept per guessing address
+_GUESSERS_MAX = 100_000  # guessing addresses kept one by one
+_FAILED_ONLY_MAX = 200_000  # names with failed logins (and nothing sent yet) kept
 
 
 @dataclass
@@ -176,11 +177,6 @@ def _iso(secs: int | None) -> str | None:
     return None if secs is None else seconds_to_datetime(secs).isoformat(sep=" ")
 
 
-def _domain(address: bytes | str) -> str:
-    a = address if isinstance(address, str) else address.decode("utf-8", "replace")
-    return a.rpartition("@")[2].strip("<>").lower()
-
-
 class _Scan:
     """The single pass. Kept as one method with local variables: this is the hot loop."""
 
@@ -201,10 +197,14 @@ class _Scan:
         self.now = datetime.now()
 
     def stats(self, user: str) -> UserStats:
+        """The user's totals, created when they first send (with any failed logins so far)."""
         s = self.users.get(user)
         if s is None:
-            s = self.failed_only.pop(user, None) or UserStats(user)
-            self.users[user] = s
+            s = self.users[user] = UserStats(user)
+            failed = self.failed_only.pop(user, None)
+            if failed:
+                s.auth_failure_ips = failed
+                s.auth_failures = sum(failed.values())
         return s
 
     def feed(self, lines: list[bytes]) -> None:  # noqa: C901 - one loop on purpose, see class
@@ -286,7 +286,11 @@ class _Scan:
                 ip = f["ip"] or "?"
                 g = self.guessers.get(ip)
                 if g is None:
-                    g = self.guessers[ip] = Guesser(ip, first=last_secs)
+                    if len(self.guessers) >= _GUESSERS_MAX:
+                        ip = "(more addresses)"  # a botnet: the rest counted together
+                        g = self.guessers.get(ip)
+                    if g is None:
+                        g = self.guessers[ip] = Guesser(ip, first=last_secs)
                 g.failures += 1
                 g.last = last_secs
                 user = (f["user"] or "").lower()
@@ -296,13 +300,19 @@ class _Scan:
                     else:
                         g.more_users += 1
                     s = self.users.get(user)
-                    if s is None:
-                        # Failed logins alone do not make a sender; kept aside until one sends.
-                        s = self.failed_only.setdefault(user, UserStats(user))
-                    s.auth_failures += 1
-                    s.auth_failure_ips[ip] += 1
+                    if s is not None:
+                        s.auth_failures += 1
+                        s.auth_failure_ips[ip] += 1
+                    else:
+                        # Failed logins alone do not make a sender: kept aside, small and
+                        # capped (guessing bots try endless names), until the user sends.
+                        f_only = self.failed_only.get(user)
+                        if f_only is None and len(self.failed_only) < _FAILED_ONLY_MAX:
+                            f_only = self.failed_only[user] = Counter()
+                        if f_only is not None:
+                            f_only[ip] += 1
 
-    failed_only: dict[str, UserStats]
+    failed_only: dict[str, Counter]
 
     def feed_data(self, data: bytes) -> None:
         """A chunk of whole lines. Only lines holding ` A=` or a failed login matter to the
@@ -381,10 +391,7 @@ class _Scan:
                     ips = self.baseline_ips[user] = set()
                 ips.add(ip)
             return
-        s = self.users.get(user)
-        if s is None:
-            s = self.failed_only.pop(user, None) or UserStats(user)
-            self.users[user] = s
+        s = self.users.get(user) or self.stats(user)
         s.accepted += 1
         if ip:
             s.ips[ip] = s.ips.get(ip, 0) + 1
@@ -537,5 +544,4 @@ __all__ = [
     "Analysis",
     "score_user",
     "activity_series",
-    "key_to_datetime",
 ]

@@ -125,6 +125,9 @@ def scenario() -> Log:
             [VICTIM] if k == 0 else [f"b{k}@web.example"],
             fates={"b2@web.example": "**"},
         )
+    # Failed logins before the account's first message in the window still count.
+    log.failed_login(NOW - timedelta(hours=2, minutes=5), NOFOR, "203.0.113.3")
+    log.failed_login(NOW - timedelta(hours=2, minutes=4), NOFOR, "203.0.113.3")
     # Without +received_recipients: recipients from the delivery lines (a deferral then
     # a delivery of the same address counts once).
     eid = log.submit(
@@ -205,6 +208,7 @@ def test_recipients_from_delivery_lines_when_arrivals_lack_them(mainlog):
     report = analyze(expand([mainlog]), SendlogSettings(), now=NOW)
     nofor = report.user(NOFOR)
     assert (nofor.accepted, nofor.recipients) == (1, 2)
+    assert (nofor.auth_failures, dict(nofor.auth_failure_ips)) == (2, {"203.0.113.3": 2})
     assert nofor.domain_counts == {"web.example": 1, "gmx.example": 1}
 
 
@@ -213,7 +217,11 @@ def test_password_guessing_across_accounts(mainlog):
     top = report.guessing_json()[0]
     assert (top["ip"], top["failures"], top["users"]) == ("192.0.2.250", 30, 30)
     assert top["first"] == str(NOW - timedelta(minutes=50))
-    assert [g["ip"] for g in report.guessing_json()][1:] == ["203.0.113.1", "203.0.113.2"]
+    assert [g["ip"] for g in report.guessing_json()][1:] == [
+        "203.0.113.1",
+        "203.0.113.2",
+        "203.0.113.3",
+    ]
 
 
 def test_the_window_and_thresholds_follow_the_settings(mainlog):
