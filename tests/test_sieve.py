@@ -163,3 +163,16 @@ def test_options_refuse_bad_values():
     ):
         with pytest.raises(ConfigError):
             SpamOptions(**bad).check()
+
+
+def test_demo_scripts_compile(bench):
+    import random
+
+    from helpdesk.spamsettings import demo_rows
+
+    rows = demo_rows(random.Random(7), list(range(1, 301)), list(range(1, 41)))
+    scripts = {row["script"] for row in rows["spam_settings"]}
+    assert len(scripts) > 10
+    for script in scripts:
+        result = bench.compile(script)
+        assert result.returncode == 0, result.stdout + result.stderr
