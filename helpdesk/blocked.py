@@ -9,6 +9,7 @@ seconds are one event; repeated attempts to send the same message are one entry.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -316,6 +317,14 @@ def merge_blocked(
         and (not user or r.user_matches(user))
     ]
     scans.sort(key=lambda b: b.time)
+    # Per reported user, the scans' positions and times in time order: a log line is then
+    # matched by a bisect over its own user's scans, not by a pass over all of them.
+    by_user: dict[str, tuple[list[int], list[datetime]]] = {}
+    for i, scan in enumerate(scans):
+        positions, times = by_user.setdefault(scan.user, ([], []))
+        positions.append(i)
+        times.append(scan.time)
+    users_for: dict[str, list[str]] = {}
     used = [False] * len(scans)
     merged: list[BlockedMessage] = []
     for entry in sorted(exim, key=lambda e: e.time):
@@ -323,9 +332,18 @@ def merge_blocked(
             continue
         if user and entry.user.casefold() != user.strip().casefold():
             continue
+        if entry.user not in users_for:
+            users_for[entry.user] = [u for u in by_user if user_matches(u, entry.user)]
         best = None
-        for i, scan in enumerate(scans):
-            if used[i] or not user_matches(scan.user, entry.user):
+        candidates = []
+        for reported in users_for[entry.user]:
+            positions, times = by_user[reported]
+            first = bisect_left(times, entry.time - MATCH_WINDOW)
+            last = bisect_right(times, entry.time + MATCH_WINDOW)
+            candidates.extend(positions[first:last])
+        for i in candidates:
+            scan = scans[i]
+            if used[i]:
                 continue
             if entry.message_id and scan.message_id.casefold() != entry.message_id.casefold():
                 continue

@@ -192,20 +192,20 @@ def _lock_map(conn: Connection) -> None:
 
 def mark_used(conn: Connection, releases: Iterable[Release], rows: Iterable[HistoryRow]) -> int:
     """Record `used_at` for releases whose message has since passed; returns how many."""
-    rows = [r for r in rows if r.message_id and r.user and not r.rejected]
+    passes: dict[str, list[HistoryRow]] = {}
+    for r in rows:
+        if r.message_id and r.user and not r.rejected:
+            passes.setdefault(r.message_id.casefold(), []).append(r)
     count = 0
     for release in releases:
         if release.used_at is not None:
             continue
-        mid = release.message_id.casefold()
         # Only a pass while the release was in force counts as its use.
         ended = min(release.expires_at, release.revoked_at or release.expires_at)
         passed = [
             r.time
-            for r in rows
-            if r.message_id.casefold() == mid
-            and r.user_matches(release.address)
-            and release.created_at <= r.time <= ended
+            for r in passes.get(release.message_id.casefold(), ())
+            if r.user_matches(release.address) and release.created_at <= r.time <= ended
         ]
         if passed:
             conn.execute(

@@ -142,7 +142,9 @@ class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
             )
             yield Input(placeholder="Ticket reference (required)", id="release-ticket")
             yield Input(placeholder="Reason (optional)", id="release-reason")
-            yield Input(self.default_ttl, placeholder="Expires after, e.g. 24h", id="release-ttl")
+            with Horizontal(id="release-ttl-row"):
+                yield Label("Expires after", id="release-ttl-label")
+                yield Input(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
             yield Static("", id="release-error", classes="status -error")
             with Horizontal(id="release-buttons"):
                 yield Button("Release", variant="warning", id="release-confirm")
@@ -353,7 +355,7 @@ class BlockedList(Vertical):
             self.notify(f"Already released (#{item.release_id}).", severity="warning")
             return
         try:
-            default = format_duration(RspamdSettings.from_config(self.app.config).release_ttl)
+            ttl = RspamdSettings.from_config(self.app.config).release_ttl
         except HelpdeskError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -363,7 +365,14 @@ class BlockedList(Vertical):
                 self._status("Releasing …")
                 self.do_release(item, answer)
 
-        self.app.push_screen(ReleaseDialog(item, default.replace(" ", "")), answered)
+        seconds = int(ttl.total_seconds())
+        # "24h" reads better on the phone than "1d"; longer ones as days and hours.
+        default = (
+            f"{seconds // 3600}h"
+            if seconds % 3600 == 0 and seconds <= 72 * 3600
+            else format_duration(ttl).replace(" ", "")
+        )
+        self.app.push_screen(ReleaseDialog(item, default), answered)
 
     def action_revoke(self) -> None:
         item = self.current()

@@ -67,14 +67,14 @@ async def test_find_verdict_release_and_see_it_released(stack):
         await pilot.press("l")
         await pilot.pause()
         assert isinstance(app.screen, ReleaseDialog)
-        assert app.screen.query_one("#release-ttl", Input).value == "1d"
+        assert app.screen.query_one("#release-ttl", Input).value == "24h"
         await pilot.press("enter")  # no ticket yet: refused
         await pilot.pause()
         assert "ticket reference is required" in str(
             app.screen.query_one("#release-error").render()
         )
         await pilot.press(*"T-0815", "enter", *"Rechnung geprueft", "enter")
-        await pilot.press(*["backspace"] * 4, *"2h", "enter")
+        await pilot.press(*["backspace"] * 3, *"2h", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, BlockedScreen)
         await settle(app, pilot)
