@@ -43,14 +43,15 @@ class StackError(Exception):
 
 
 def missing_packages() -> list[str]:
-    missing = []
-    for name in PACKAGES:
-        out = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Status}", name], capture_output=True, text=True
-        )
-        if out.returncode != 0 or "install ok installed" not in out.stdout:
-            missing.append(name)
-    return missing
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Package} ${Status}\n", *PACKAGES],
+        capture_output=True,
+        text=True,
+    )
+    installed = {
+        line.split()[0] for line in out.stdout.splitlines() if line.endswith("install ok installed")
+    }
+    return [name for name in PACKAGES if name not in installed]
 
 
 def install_packages() -> None:

@@ -105,9 +105,12 @@ class Supervisor:
         (self.run / "children.json").write_text(json.dumps(data))
 
     def stop_all(self) -> None:
-        for service, proc in reversed(self.children):
+        """SIGTERM to all (Exim first), then wait for each; a server that hangs gets SIGKILL."""
+        for _service, proc in reversed(self.children):
             if proc.poll() is None:
                 proc.terminate()
+        for service, proc in reversed(self.children):
+            if proc.poll() is None:
                 try:
                     proc.wait(STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
@@ -126,7 +129,7 @@ class Supervisor:
                     reported.add(service.name)
                     print(f"{service.name} exited with status {code}", flush=True)
                     (self.run / f"{service.name}.exited").write_text(str(code))
-            time.sleep(0.5)
+            time.sleep(0.2)
 
 
 def main(plan_path: str) -> int:
