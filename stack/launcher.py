@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -305,6 +306,15 @@ def _leftovers(run: Path) -> list[int]:
     return found
 
 
+@contextlib.contextmanager
+def _exclusive(settings: Settings):
+    """One `up` or `down` at a time: test sessions started side by side must not race."""
+    settings.state.mkdir(parents=True, exist_ok=True)
+    with open(settings.state / "launcher.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stack.launcher", description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["up", "down", "status", "packages"])
@@ -328,14 +338,16 @@ def main(argv: list[str] | None = None) -> int:
             print("stack packages: all installed")
             return 0
         if args.action == "up":
-            result = up(settings, install=not args.no_install, exim_auth=args.exim_auth)
+            with _exclusive(settings):
+                result = up(settings, install=not args.no_install, exim_auth=args.exim_auth)
             if result["started"]:
                 print(f"stack up in {result['seconds']} s; environment: {settings.env_path}")
             else:
                 print(f"stack already running; environment: {settings.env_path}")
             return 0
         if args.action == "down":
-            result = down(settings)
+            with _exclusive(settings):
+                result = down(settings)
             print("stack stopped" if result["stopped"] else "stack was not running")
             return 0
         result = status(settings)

@@ -215,10 +215,26 @@ def stack() -> Iterator[Stack]:
             _unavailable((out.stderr or out.stdout).strip().splitlines()[-1])
         started = True
     handle = Stack(env=_read_env(settings.env_path), started_here=started)
+    sessions = settings.state / "sessions"
+    sessions.mkdir(exist_ok=True)
+    mine = sessions / str(os.getpid())
+    mine.touch()
     try:
         yield handle
     finally:
+        mine.unlink(missing_ok=True)
         if handle._db is not None:
             handle._db.dispose()
-        if started:
+        # Stop what this session started, unless another test session still uses it.
+        if started and not _other_sessions(sessions):
             _launcher("down")
+
+
+def _other_sessions(folder: Path) -> list[int]:
+    alive = []
+    for entry in folder.iterdir():
+        if entry.name.isdigit() and Path(f"/proc/{entry.name}").exists():
+            alive.append(int(entry.name))
+        else:
+            entry.unlink(missing_ok=True)
+    return alive
