@@ -242,11 +242,11 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
         if (run / "failed").exists() or proc.poll() is not None:
             proc.wait()
             reason = (run / "failed").read_text() if (run / "failed").exists() else "see log"
-            raise StackError(f"stack did not start: {reason}")
+            raise StackError(f"could not start: {reason}")
         time.sleep(0.05)
     else:
         down(settings)
-        raise StackError(f"stack did not start within {START_TIMEOUT:.0f} s")
+        raise StackError(f"could not start within {START_TIMEOUT:.0f} s")
     password = settings.password_file.read_text().strip()
     enable = settings.enable_password_file.read_text().strip()
     write_env(settings.env_path, settings.env_values(password, enable))
