@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, literal_column, select, text, union
+from sqlalchemy import Select, literal_column, select, text
 from sqlalchemy.engine import Connection
 
 from helpdesk.folding import fold
@@ -15,6 +15,42 @@ from helpdesk.schema import mailboxes
 
 # Trigram indexes need three characters; a shorter query only uses the prefix tiers.
 MIN_SUBSTRING = 3
+# Counting every match of "bau" in a million mailboxes costs as much as a scan; past this
+# many, the total is reported as a lower bound ("1000+").
+COUNT_CAP = 1000
+
+# Letter frequencies (percent) in German and English text; a trigram of rare letters has a
+# short doclist. Punctuation is as common as it gets in addresses.
+_LETTER_FREQUENCY = {
+    **dict.fromkeys(".@-_ ", 20.0),
+    **{ch: 1.0 for ch in "0123456789"},
+    "e": 16.0,
+    "n": 9.8,
+    "i": 7.6,
+    "s": 7.3,
+    "r": 7.0,
+    "a": 6.5,
+    "t": 6.2,
+    "d": 5.1,
+    "h": 4.8,
+    "u": 4.2,
+    "l": 3.4,
+    "c": 3.1,
+    "g": 3.0,
+    "m": 2.5,
+    "o": 2.5,
+    "b": 1.9,
+    "w": 1.9,
+    "f": 1.7,
+    "k": 1.2,
+    "z": 1.1,
+    "p": 0.8,
+    "v": 0.7,
+    "j": 0.3,
+    "y": 0.1,
+    "x": 0.1,
+    "q": 0.1,
+}
 
 TIERS = (
     "exact address",
@@ -40,11 +76,17 @@ class SearchResult:
     query: str
     total: int
     hits: list[Hit]
+    total_is_lower_bound: bool = False
+
+    @property
+    def total_text(self) -> str:
+        return f"{self.total}+" if self.total_is_lower_bound else str(self.total)
 
     def as_json(self) -> dict:
         return {
             "query": self.query,
             "total": self.total,
+            "total_is_lower_bound": self.total_is_lower_bound,
             "results": [h.as_json() for h in self.hits],
         }
 
@@ -69,16 +111,41 @@ def _mysql_words(value: str) -> str:
     return " ".join(f"+{w}*" for w in words)
 
 
+def _sample_trigrams(q: str, most: int = 2) -> list[str]:
+    """The few trigrams of q that are likely rarest. FTS5 reads the whole doclist of every
+    trigram it is given, and trigrams such as ".de" or "er@" are in most rows; letters that
+    are rare in German and English names make rare trigrams. The exact substring is checked
+    afterwards on the candidates alone."""
+    grams = list(dict.fromkeys(q[i : i + 3] for i in range(len(q) - 2)))
+    words = [g for g in grams if g.isalnum()] or grams
+
+    def commonness(gram: str) -> float:
+        return sum(_LETTER_FREQUENCY.get(ch, 0.5) for ch in gram)
+
+    return sorted(words, key=commonness)[:most]
+
+
+def _fts_ids(column: str, q: str) -> Select:
+    """Ids whose `column` contains q, found through the trigram table. The exact check sits in
+    the same query so that LIMIT stops reading as soon as enough rows are found."""
+    terms = " AND ".join(_fts_phrase(g) for g in _sample_trigrams(q))
+    return (
+        select(literal_column("rowid").label("id"))
+        .select_from(text("mailbox_search"))
+        .where(
+            text(f"mailbox_search MATCH :m AND instr({column}, :q) > 0").bindparams(
+                m=f"{column} : ({terms})", q=q
+            )
+        )
+    )
+
+
 def _substring_ids(dialect: str, q: str) -> Select | None:
     """Ids whose address contains q."""
     if len(q) < MIN_SUBSTRING:
         return None
     if dialect == "sqlite":
-        return (
-            select(literal_column("rowid").label("id"))
-            .select_from(text("mailbox_search"))
-            .where(text("mailbox_search MATCH :m").bindparams(m="address : " + _fts_phrase(q)))
-        )
+        return _fts_ids("address", q)
     if dialect == "postgresql":
         return select(mailboxes.c.id).where(
             mailboxes.c.address.like("%" + _like_escape(q) + "%", escape="\\")
@@ -95,19 +162,12 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
 def _name_ids(dialect: str, q: str) -> Select | None:
     """Ids whose folded real name has a word starting with the folded query."""
     folded = fold(q)
-    if len(folded) < MIN_SUBSTRING - 1:
+    # Names hold no "@" and no digits: such a query is an address or a number, not a name.
+    if len(folded) < MIN_SUBSTRING - 1 or "@" in folded or any(c.isdigit() for c in folded):
         return None
     pattern = " " + folded
     if dialect == "sqlite":
-        return (
-            select(literal_column("rowid").label("id"))
-            .select_from(text("mailbox_search"))
-            .where(
-                text("mailbox_search MATCH :n").bindparams(
-                    n="search_name : " + _fts_phrase(pattern)
-                )
-            )
-        )
+        return _fts_ids("search_name", pattern)
     if dialect == "postgresql":
         return select(mailboxes.c.id).where(
             mailboxes.c.search_name.like("%" + _like_escape(pattern) + "%", escape="\\")
@@ -122,7 +182,12 @@ def _name_ids(dialect: str, q: str) -> Select | None:
 
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:
     """Ranked: exact address, address prefix, local-part prefix, address substring,
-    real-name word prefix (umlaut-insensitive), customer number; bounded, total known."""
+    real-name word prefix (umlaut-insensitive), customer number; bounded, total known.
+
+    Each tier fetches at most COUNT_CAP + 1 ids on its own index, and the ranking happens
+    here: given one query with ORDER BY and LIMIT over all tiers, a planner walks the address
+    index in order and probes every row, which is a full scan in disguise.
+    """
     raw = query.strip()
     q = raw.lower()
     if not q:
@@ -130,41 +195,47 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
     dialect = conn.dialect.name
     dialect = "mysql" if dialect == "mariadb" else dialect
     ref = raw.upper()
-
+    c = mailboxes.c
     tiers: list[tuple[str, Select | None]] = [
-        ("exact address", select(mailboxes.c.id).where(mailboxes.c.address == q)),
-        ("address prefix", select(mailboxes.c.id).where(_prefix(mailboxes.c.address, q, dialect))),
+        ("exact address", select(c.id).where(c.address == q)),
+        (
+            "address prefix",
+            select(c.id).where(_prefix(c.address, q, dialect)).order_by(c.address),
+        ),
         (
             "local part prefix",
-            select(mailboxes.c.id).where(_prefix(mailboxes.c.local_part, q, dialect)),
+            select(c.id).where(_prefix(c.local_part, q, dialect)).order_by(c.local_part),
         ),
         ("address contains", _substring_ids(dialect, q)),
         ("name", _name_ids(dialect, raw)),
         (
             "customer number",
-            select(mailboxes.c.id).where(_prefix(mailboxes.c.customer_ref, ref, dialect)),
+            select(c.id).where(_prefix(c.customer_ref, ref, dialect)).order_by(c.customer_ref),
         ),
     ]
-    live = [(name, sel) for name, sel in tiers if sel is not None]
-
-    seen: dict[int, str] = {}
-    hits_cache: dict[int, Mailbox] = {}
-    for name, sel in live:
-        if len(seen) >= limit:
-            break
-        ids_sel = sel.subquery()
-        rows = conn.execute(
-            mailbox_query()
-            .where(mailboxes.c.id.in_(select(ids_sel.c.id)))
-            .order_by(mailboxes.c.address)
-            .limit(limit + len(seen))
-        )
-        for row in rows:
-            if row.id not in seen and len(seen) < limit:
-                seen[row.id] = name
-                hits_cache[row.id] = from_row(row)
-    total = conn.execute(
-        select(func.count()).select_from(union(*(sel for _, sel in live)).subquery())
-    ).scalar_one()
-    hits = [Hit(hits_cache.pop(mid), kind) for mid, kind in seen.items()]
-    return SearchResult(query=raw, total=max(total, len(hits)), hits=hits)
+    ranked: dict[int, str] = {}
+    matched: set[int] = set()
+    capped = False
+    for name, sel in tiers:
+        if sel is None:
+            continue
+        ids = list(conn.execute(sel.limit(COUNT_CAP + 1)).scalars())
+        capped = capped or len(ids) > COUNT_CAP
+        matched.update(ids)
+        fresh = [i for i in ids if i not in ranked]
+        room = limit - len(ranked)
+        if room <= 0 or not fresh:
+            continue
+        rows = conn.execute(select(c.id, c.address).where(c.id.in_(fresh))).all()
+        for row in sorted(rows, key=lambda r: r.address)[:room]:
+            ranked[row.id] = name
+    found = {}
+    if ranked:
+        found = {
+            row.id: from_row(row)
+            for row in conn.execute(mailbox_query().where(c.id.in_(list(ranked))))
+        }
+    hits = [Hit(found[i], kind) for i, kind in ranked.items() if i in found]
+    if capped:
+        return SearchResult(raw, max(COUNT_CAP, len(matched)), hits, total_is_lower_bound=True)
+    return SearchResult(query=raw, total=len(matched), hits=hits)

@@ -109,3 +109,18 @@ def test_query_characters_are_not_patterns(db):
         assert find_mailboxes(conn, "%").hits == []
         assert find_mailboxes(conn, "a_n").hits == []
         assert find_mailboxes(conn, "'\"; drop").hits == []
+
+
+def test_total_past_the_cap_is_a_lower_bound(db, monkeypatch):
+    import helpdesk.search as search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 5)
+    with db.begin() as conn:
+        for i in range(8):
+            create_mailbox(conn, f"kasse{i}@baeckerei.de", realname=f"Filiale {i}")
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "kasse", limit=3)
+        exact = find_mailboxes(conn, "kasse7")
+    assert len(result.hits) == 3 and result.total_is_lower_bound
+    assert result.total_text == "5+"
+    assert not exact.total_is_lower_bound and exact.total == 1
