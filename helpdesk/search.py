@@ -237,5 +237,6 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         }
     hits = [Hit(found[i], kind) for i, kind in ranked.items() if i in found]
     if capped:
-        return SearchResult(raw, max(COUNT_CAP, len(matched)), hits, total_is_lower_bound=True)
+        # "1000+": more than the cap, however far past it the tiers happened to read.
+        return SearchResult(raw, COUNT_CAP, hits, total_is_lower_bound=True)
     return SearchResult(query=raw, total=len(matched), hits=hits)
