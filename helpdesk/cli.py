@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -116,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("helpdesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: not an error of ours. Point stdout at /dev/null so
+        # that the interpreter's final flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         ctx.close()
 

@@ -21,6 +21,7 @@ class HelpdeskApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
         Binding("ctrl+f", "go_search", "Search", id="app.search"),
+        Binding("f7", "campaigns", "Password campaigns", id="app.campaigns"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -52,6 +53,11 @@ class HelpdeskApp(App[None]):
             self.pop_screen()
         if isinstance(self.screen, SearchScreen):
             self.screen.focus_search()
+
+    def action_campaigns(self) -> None:
+        from screens.campaign import CampaignScreen
+
+        self.push_screen(CampaignScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers what the keys offer on this screen, under the same names."""
