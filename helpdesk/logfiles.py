@@ -1,4 +1,4 @@
-"""Finding and opening Exim log files: plain or gzip, globs, rotated sets in time order.
+"""Finding and opening Exim log files: plain, gzip, bzip2 or xz, globs, rotated sets in time order.
 
 Lines come out in batches (lists of bytes without the newline) read in large chunks: that keeps
 the per-line cost of the readers low and memory bounded by the chunk size, whatever the log's
@@ -8,8 +8,10 @@ without a newline) cannot grow memory either.
 
 from __future__ import annotations
 
+import bz2
 import glob
 import gzip
+import lzma
 import os
 import re
 import zlib
@@ -22,7 +24,19 @@ from helpdesk.errors import HelpdeskError, NotFound
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
+# Compression is recognised by the first bytes, not by the name (logrotate's own choice).
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
+_OPENERS = {
+    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "bzip2": lambda raw: bz2.BZ2File(raw, "rb"),
+    "xz": lambda raw: lzma.LZMAFile(raw, "rb"),  # noqa: SIM115 - closed with the raw file
+}
+
+
+def _compression(head: bytes) -> str | None:
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
 _ROTATION = re.compile(r"\.(\d+)(?:\.gz)?$")
 _FIRST_TIME = re.compile(rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
@@ -35,7 +49,11 @@ class Cancelled(HelpdeskError):
 class LogFile:
     path: Path
     size: int  # bytes on disk (compressed size for .gz): what progress is measured in
-    compressed: bool
+    compression: str | None = None  # gzip, bzip2, xz
+
+    @property
+    def compressed(self) -> bool:
+        return self.compression is not None
 
 
 def _has_magic(pattern: str) -> bool:
@@ -47,7 +65,7 @@ def first_time(path: Path) -> datetime | None:
     try:
         with open_log(path) as f:
             head = f.read(65536)
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, lzma.LZMAError):
         return None
     m = _FIRST_TIME.search(head)
     if m is None:
@@ -97,21 +115,22 @@ def expand(patterns: Iterable[str | os.PathLike[str]]) -> list[LogFile]:
     for p in found:
         try:
             with open(p, "rb") as f:
-                compressed = f.read(2) == _GZIP_MAGIC
-            out.append(LogFile(p, p.stat().st_size, compressed))
+                kind = _compression(f.read(6))
+            out.append(LogFile(p, p.stat().st_size, kind))
         except PermissionError:
             raise HelpdeskError(f"cannot read {p}: permission denied") from None
     return out
 
 
 def open_log(path: Path):
-    """A binary file object; gzip is recognised by its magic bytes, not by the name."""
+    """A binary file object, decompressing if the content is compressed."""
     f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    if f.read(2) == _GZIP_MAGIC:
-        f.close()
-        return gzip.open(path, "rb")
-    f.seek(0)
-    return f
+    kind = _compression(f.read(6))
+    if kind is None:
+        f.seek(0)
+        return f
+    f.close()
+    return {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}[kind](path, "rb")
 
 
 @dataclass(slots=True)
@@ -150,7 +169,7 @@ def chunks(
         except OSError as exc:
             raise HelpdeskError(f"cannot read {lf.path}: {exc.strerror}") from None
         with raw:
-            stream = gzip.GzipFile(fileobj=raw, mode="rb") if lf.compressed else raw
+            stream = _OPENERS[lf.compression](raw) if lf.compression else raw
             carry = b""
             skipping = False  # inside an over-long line: drop until the next newline
             while True:
@@ -158,7 +177,7 @@ def chunks(
                     raise Cancelled("reading the log was cancelled")
                 try:
                     chunk = stream.read(CHUNK)
-                except (EOFError, OSError, zlib.error):
+                except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError):
                     state.broken.append(str(lf.path))
                     chunk = b""
                 if not chunk:

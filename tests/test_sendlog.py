@@ -347,3 +347,16 @@ def test_a_runaway_line_is_dropped_and_counted(tmp_path):
     assert state.too_long == 1
     assert [n for n, _ in got] == [1, 3]
     assert all(len(line) < 100 for _, line in got)
+
+
+def test_bzip2_and_xz_rotations_are_read_too(tmp_path):
+    import bz2
+    import lzma
+
+    line = "2026-11-2{d} 10:00:00 1abcD{d}-000123-Ab Completed\n"
+    (tmp_path / "mainlog.3.xz").write_bytes(lzma.compress(line.format(d=4).encode()))
+    (tmp_path / "mainlog.2.bz2").write_bytes(bz2.compress(line.format(d=5).encode()))
+    write(tmp_path / "mainlog", [line.format(d=6).strip()])
+    files = expand([tmp_path / "mainlog*"])
+    assert [f.compression for f in files] == ["xz", "bzip2", None]
+    assert [parse_line(x).time.day for _lf, _n, x in iter_lines(files)] == [24, 25, 26]
