@@ -436,9 +436,13 @@ def main() -> int:
         truth = json.loads(truth_file.read_text())
     # The window is the log's last 24 hours, wherever "now" is.
     end = datetime.fromisoformat(truth["end"])
-    since_s = int((datetime.now() - end).total_seconds()) + 24 * 3600
     helpdesk = shutil.which("helpdesk", path=str(ROOT / ".venv" / "bin")) or "helpdesk"
-    ours = [helpdesk, "offenders", "--log", str(log), "--since", f"{since_s}s"]
+
+    def ours() -> list[str]:
+        # computed at each run, so that every run sees the same 24 hours of the log
+        since_s = round((datetime.now() - end).total_seconds()) + 24 * 3600
+        return [helpdesk, "offenders", "--log", str(log), "--since", f"{since_s}s"]
+
     eximstats = shutil.which("eximstats") or "/usr/sbin/eximstats"
     theirs = [eximstats, "-ne", "-nr", str(log)]
     with open(log, "rb") as f:
@@ -452,7 +456,8 @@ def main() -> int:
     head: list[str] = []
     # Alternate the two programs so that changing load hits both alike.
     for _ in range(args.runs):
-        for name, cmd in (("helpdesk offenders", ours), ("eximstats", theirs)):
+        for name, make in (("helpdesk offenders", ours), ("eximstats", lambda: theirs)):
+            cmd = make()
             secs, cpu, rss, rc, out = _measure(cmd)
             if rc != 0:
                 print(f"{name} failed (exit {rc}):\n{out.decode(errors='replace')[-2000:]}")
@@ -461,7 +466,7 @@ def main() -> int:
                 best[name] = (secs, cpu, rss)
             if name == "helpdesk offenders":
                 head = out.decode(errors="replace").splitlines()[:5]
-    for name, cmd in (("helpdesk offenders", ours), ("eximstats", theirs)):
+    for name, cmd in (("helpdesk offenders", ours()), ("eximstats", theirs)):
         secs, cpu, rss = best[name]
         print(f"{name:20s} {secs:8.2f} s wall {cpu:8.2f} s CPU   peak RSS {rss:7.1f} MiB")
         print(f"{'':20s} ({' '.join(cmd)})")
