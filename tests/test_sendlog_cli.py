@@ -182,12 +182,14 @@ def test_on_the_stack_the_taken_over_account_ranks_first(stack, tmp_path):
     failed = sum(f["users"].get(taken, 0) for f in summary["failed_logins"].values())
     assert top["auth_failures"] == failed
     assert tally["client_ip"] in top["client_ips"]
+    assert top["no_tls"] == 1.0  # the bot speaks plain SMTP; customers use STARTTLS
     assert "refused as spam" in " ".join(top["reasons"])
     customers = {u for u, t in summary["users"].items() if t["role"] == "customer"}
     others = [u for u in ranked[1:] if u["user"] in customers]
     assert others and all(u["score"] < top["score"] for u in others)
     for u in others:
         assert u["accepted"] == summary["users"][u["user"]]["sent"]
+        assert u["no_tls"] == 0.0
 
     from helpdesk.logfiles import expand
     from helpdesk.trails import user_events, user_messages
