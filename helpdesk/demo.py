@@ -296,10 +296,29 @@ def fill(
                 done += len(rows)
                 if progress:
                     progress(done)
+        _insert_spam_settings(conn, seed, mailboxes_count, domains_count)
         if db.dialect == "postgresql":
             _reset_sequences(conn)
     with db.connect() as conn:
         return _summary(conn)
+
+
+def _insert_spam_settings(
+    conn: Connection, seed: int, mailboxes_count: int, domains_count: int
+) -> None:
+    """A site default, some domain defaults, and mailboxes with converted legacy settings."""
+    from helpdesk.schema import spam_senders, spam_settings
+    from helpdesk.spamsettings import demo_rows
+
+    rows = demo_rows(
+        random.Random(seed + 6),
+        list(range(1, mailboxes_count + 1)),
+        list(range(1, domains_count + 1)),
+    )
+    for table, key in ((spam_settings, "spam_settings"), (spam_senders, "spam_senders")):
+        batch = rows.get(key, [])
+        for start in range(0, len(batch), 10000):
+            conn.execute(insert(table), batch[start : start + 10000])
 
 
 def _reset_sequences(conn: Connection) -> None:

@@ -63,7 +63,13 @@ class HelpdeskApp(App[None]):
         """The palette offers what the keys offer on this screen, under the same names."""
         yield from super().get_system_commands(screen)
         seen: set[str] = set()
-        for source in (screen, self):
+        # The focused widget and its containers (a tab's own keys), then the screen, then the app.
+        sources = []
+        node = screen.focused
+        while node is not None and node is not screen:
+            sources.append(node)
+            node = node.parent
+        for source in (*sources, screen, self):
             for binding in getattr(source, "BINDINGS", []):
                 if not isinstance(binding, Binding) or not binding.description:
                     continue
