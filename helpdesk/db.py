@@ -19,26 +19,21 @@ if TYPE_CHECKING:
 # Search indexes that SQLAlchemy's portable DDL cannot express (docs/schema.md, "Search").
 _SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE IF NOT EXISTS mailbox_search USING fts5("
-    "address, search_name, content='mailboxes', content_rowid='id', tokenize='trigram')",
+    "address, content='mailboxes', content_rowid='id', tokenize='trigram')",
     "CREATE TRIGGER IF NOT EXISTS mailboxes_search_ai AFTER INSERT ON mailboxes BEGIN "
-    "INSERT INTO mailbox_search(rowid, address, search_name) "
-    "VALUES (new.id, new.address, new.search_name); END",
+    "INSERT INTO mailbox_search(rowid, address) VALUES (new.id, new.address); END",
     "CREATE TRIGGER IF NOT EXISTS mailboxes_search_ad AFTER DELETE ON mailboxes BEGIN "
-    "INSERT INTO mailbox_search(mailbox_search, rowid, address, search_name) "
-    "VALUES ('delete', old.id, old.address, old.search_name); END",
-    "CREATE TRIGGER IF NOT EXISTS mailboxes_search_au AFTER UPDATE OF address, search_name "
-    "ON mailboxes BEGIN "
-    "INSERT INTO mailbox_search(mailbox_search, rowid, address, search_name) "
-    "VALUES ('delete', old.id, old.address, old.search_name); "
-    "INSERT INTO mailbox_search(rowid, address, search_name) "
-    "VALUES (new.id, new.address, new.search_name); END",
+    "INSERT INTO mailbox_search(mailbox_search, rowid, address) "
+    "VALUES ('delete', old.id, old.address); END",
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_search_au AFTER UPDATE OF address ON mailboxes BEGIN "
+    "INSERT INTO mailbox_search(mailbox_search, rowid, address) "
+    "VALUES ('delete', old.id, old.address); "
+    "INSERT INTO mailbox_search(rowid, address) VALUES (new.id, new.address); END",
 ]
 _POSTGRES_SEARCH = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_address_trgm ON mailboxes "
     "USING gin (address gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_mailboxes_search_name_trgm ON mailboxes "
-    "USING gin (search_name gin_trgm_ops)",
     # The default collation ignores punctuation, so LIKE 'prefix%' needs pattern_ops.
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_address_pattern ON mailboxes "
     "(address varchar_pattern_ops)",
@@ -46,10 +41,11 @@ _POSTGRES_SEARCH = [
     "(local_part varchar_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_customer_ref_pattern ON mailboxes "
     "(customer_ref varchar_pattern_ops)",
+    "CREATE INDEX IF NOT EXISTS ix_mailbox_name_words_pattern ON mailbox_name_words "
+    "(word varchar_pattern_ops, mailbox_id)",
 ]
 _MARIADB_SEARCH = [
     "ALTER TABLE mailboxes ADD FULLTEXT INDEX ix_mailboxes_address_ft (address)",
-    "ALTER TABLE mailboxes ADD FULLTEXT INDEX ix_mailboxes_search_name_ft (search_name)",
 ]
 
 

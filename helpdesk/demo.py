@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.db import Database
 from helpdesk.errors import PolicyError
-from helpdesk.folding import search_name
-from helpdesk.schema import aliases, domains, mailboxes
+from helpdesk.folding import name_words, search_name
+from helpdesk.schema import aliases, domains, mailbox_name_words, mailboxes
 
 FIRST_DE = (
     "Jürgen Jörg Björn Günther Käthe Bärbel Hans Klaus Peter Wolfgang Michael Thomas Andreas "
@@ -140,6 +140,7 @@ def _local_parts(first: str, last: str) -> tuple[str, ...]:
 
 # Names repeat across a million mailboxes: fold each one once.
 _search_name = lru_cache(maxsize=65536)(search_name)
+_name_words = lru_cache(maxsize=65536)(name_words)
 
 
 def _demo_hashes(rng: random.Random, count: int = 32) -> list[str]:
@@ -200,6 +201,7 @@ def generate(
     alias_id = 0
     batch: list[dict] = []
     alias_batch: list[dict] = []
+    words_batch: list[dict] = []
     for domain, size in zip(domain_rows, sizes, strict=True):
         customer_ref = f"KD-{refs[domain['id'] - 1]}"
         taken: set[str] = set()
@@ -236,9 +238,11 @@ def generate(
                     "created_at": changed - timedelta(days=rng.randint(0, 900)),
                 }
             )
+            words_batch.extend({"word": w, "mailbox_id": mailbox_id} for w in _name_words(realname))
             if len(batch) >= 10000:
                 yield "mailboxes", batch
-                batch = []
+                yield "mailbox_name_words", words_batch
+                batch, words_batch = [], []
         if owner_address and rng.random() < 0.8:
             for role in rng.sample(ROLE_ADDRESSES, rng.randint(1, 2)):
                 if role in taken:
@@ -258,11 +262,17 @@ def generate(
             alias_batch = []
     if batch:
         yield "mailboxes", batch
+        yield "mailbox_name_words", words_batch
     if alias_batch:
         yield "aliases", alias_batch
 
 
-_TABLES = {"domains": domains, "mailboxes": mailboxes, "aliases": aliases}
+_TABLES = {
+    "domains": domains,
+    "mailboxes": mailboxes,
+    "aliases": aliases,
+    "mailbox_name_words": mailbox_name_words,
+}
 
 
 def fill(

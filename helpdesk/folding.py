@@ -23,3 +23,8 @@ def search_name(realname: str) -> str:
     """The stored form: folded, with a leading space so a word prefix is ' ' + query."""
     folded = fold(realname)
     return f" {folded}" if folded else ""
+
+
+def name_words(realname: str) -> list[str]:
+    """The distinct words of the folded name, as the word index holds them."""
+    return list(dict.fromkeys(word[:100] for word in fold(realname).split()))

@@ -6,13 +6,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from helpdesk.audit import Operator, record, utcnow
 from helpdesk.errors import Conflict, NotFound, PolicyError
-from helpdesk.folding import search_name
-from helpdesk.schema import aliases, domains, forwards, mailboxes
+from helpdesk.folding import name_words, search_name
+from helpdesk.schema import aliases, domains, forwards, mailbox_name_words, mailboxes
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def create_mailbox(
     address = normalize_address(address)
     local_part, domain = address.split("@")
     domain_id = create_domain(conn, domain)
-    return conn.execute(
+    mailbox_id = conn.execute(
         insert(mailboxes).values(
             domain_id=domain_id,
             local_part=local_part,
@@ -172,6 +172,15 @@ def create_mailbox(
             created_at=utcnow(),
         )
     ).inserted_primary_key[0]
+    _index_name(conn, mailbox_id, realname)
+    return mailbox_id
+
+
+def _index_name(conn: Connection, mailbox_id: int, realname: str) -> None:
+    conn.execute(delete(mailbox_name_words).where(mailbox_name_words.c.mailbox_id == mailbox_id))
+    words = [{"word": w, "mailbox_id": mailbox_id} for w in name_words(realname)]
+    if words:
+        conn.execute(insert(mailbox_name_words), words)
 
 
 def update_mailbox(
@@ -208,6 +217,8 @@ def update_mailbox(
             f"{mailbox.address} was changed by someone else since you opened it; "
             "nothing was written. Reload and try again."
         )
+    if "realname" in changes:
+        _index_name(conn, mailbox.id, changes["realname"])
     before = audit_before if audit_before is not None else _old_values(mailbox, changes)
     after = audit_after if audit_after is not None else dict(changes)
     record(

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.folding import fold
 from helpdesk.mailboxes import Mailbox, from_row, mailbox_query
-from helpdesk.schema import mailboxes
+from helpdesk.schema import mailbox_name_words, mailboxes
 
 # Trigram indexes need three characters; a shorter query only uses the prefix tiers.
 MIN_SUBSTRING = 3
@@ -160,24 +160,26 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
 
 
 def _name_ids(dialect: str, q: str) -> Select | None:
-    """Ids whose folded real name has a word starting with the folded query."""
-    folded = fold(q)
+    """Ids whose folded real name has a word starting with each word of the folded query,
+    ordered by the matching word: a range scan of the word index (mailbox_name_words)."""
+    words = fold(q).split()
     # Names hold no "@" and no digits: such a query is an address or a number, not a name.
-    if len(folded) < MIN_SUBSTRING - 1 or "@" in folded or any(c.isdigit() for c in folded):
+    if not words or "@" in q or any(ch.isdigit() for ch in q):
         return None
-    pattern = " " + folded
-    if dialect == "sqlite":
-        return _fts_ids("search_name", pattern)
-    if dialect == "postgresql":
-        return select(mailboxes.c.id).where(
-            mailboxes.c.search_name.like("%" + _like_escape(pattern) + "%", escape="\\")
+    if len(words) == 1 and len(words[0]) < MIN_SUBSTRING - 1:
+        return None
+    lead = max(words, key=len)
+    w = mailbox_name_words.c
+    query = select(w.mailbox_id).where(_prefix(w.word, lead, dialect))
+    others = [word for word in words if word != lead]
+    if others:
+        query = query.join(mailboxes, mailboxes.c.id == w.mailbox_id).where(
+            *(
+                mailboxes.c.search_name.like("% " + _like_escape(o) + "%", escape="\\")
+                for o in others
+            )
         )
-    words = _mysql_words(folded)
-    if not words:
-        return None
-    return select(mailboxes.c.id).where(
-        text("MATCH (mailboxes.search_name) AGAINST (:n IN BOOLEAN MODE)").bindparams(n=words)
-    )
+    return query.order_by(w.word, w.mailbox_id)
 
 
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:

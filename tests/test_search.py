@@ -124,3 +124,26 @@ def test_total_past_the_cap_is_a_lower_bound(db, monkeypatch):
     assert len(result.hits) == 3 and result.total_is_lower_bound
     assert result.total_text == "5+"
     assert not exact.total_is_lower_bound and exact.total == 1
+
+
+def test_renamed_mailbox_is_found_by_its_new_name_only(db):
+    from helpdesk.audit import Operator
+    from helpdesk.mailboxes import get_mailbox, update_mailbox
+
+    seed(db)
+    with db.begin() as conn:
+        mailbox = get_mailbox(conn, "anna@praxis-koenig.de")
+        update_mailbox(
+            conn,
+            mailbox,
+            {"realname": "Anna Großmann"},
+            action="rename",
+            ticket="T-1",
+            operator=Operator("op"),
+        )
+    with db.connect() as conn:
+        assert addresses(find_mailboxes(conn, "grossm")) == ["anna@praxis-koenig.de"]
+        assert find_mailboxes(conn, "König").hits == []
+        # several words: each must start a word of the name
+        assert addresses(find_mailboxes(conn, "anna gross")) == ["anna@praxis-koenig.de"]
+        assert find_mailboxes(conn, "anna müller").hits == []
