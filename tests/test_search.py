@@ -147,3 +147,38 @@ def test_renamed_mailbox_is_found_by_its_new_name_only(db):
         # several words: each must start a word of the name
         assert addresses(find_mailboxes(conn, "anna gross")) == ["anna@praxis-koenig.de"]
         assert find_mailboxes(conn, "anna müller").hits == []
+
+
+def test_mailboxes_written_by_another_program_are_indexed_by_db_init(db, config_file):
+    from sqlalchemy import insert
+
+    from helpdesk.mailboxes import create_domain
+    from helpdesk.schema import mailboxes
+    from tests.conftest import run_cli
+
+    # The hoster's admin panel knows nothing of search_name or the word index.
+    with db.begin() as conn:
+        domain_id = create_domain(conn, "altbestand.de")
+        conn.execute(
+            insert(mailboxes).values(
+                domain_id=domain_id,
+                local_part="h.kuehn",
+                address="h.kuehn@altbestand.de",
+                realname="Heinz Kühn",
+                password_hash="",
+                must_change_password=False,
+                enabled=True,
+                smtp_enabled=True,
+                quota_mb=1,
+                customer_ref="",
+                version=1,
+            )
+        )
+    with db.connect() as conn:
+        assert find_mailboxes(conn, "kuhn").hits == []
+    out = run_cli("db", "init", config=config_file)
+    assert out.returncode == 0 and "indexed the names of 1 existing mailboxes" in out.stdout
+    with db.connect() as conn:
+        assert addresses(find_mailboxes(conn, "Kühn")) == ["h.kuehn@altbestand.de"]
+    again = run_cli("db", "reindex", "--json", config=config_file)
+    assert again.returncode == 0 and '"indexed": 0' in again.stdout

@@ -13,6 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     init = inner.add_parser("init", help="create the tables and search indexes (idempotent)")
     json_flag(init)
     init.set_defaults(func=run_init)
+    reindex = inner.add_parser(
+        "reindex", help="rebuild the name search index (after another program wrote mailboxes)"
+    )
+    reindex.add_argument("--all", action="store_true", help="every mailbox, not only new ones")
+    json_flag(reindex)
+    reindex.set_defaults(func=run_reindex)
     demo = inner.add_parser("demo", help="fill an empty database with realistic demo data")
     demo.add_argument("--mailboxes", type=int, default=3000, metavar="N")
     demo.add_argument("--domains", type=int, default=260, metavar="M")
@@ -22,10 +28,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.reindex import reindex_names, words_missing
+
     ctx.db.create_schema()
-    ctx.emit(
-        {"database": ctx.db.display_url, "schema": "ok"}, f"schema ready in {ctx.db.display_url}"
-    )
+    indexed = reindex_names(ctx.db) if words_missing(ctx.db) else 0
+    text = f"schema ready in {ctx.db.display_url}"
+    if indexed:
+        text += f"; indexed the names of {indexed} existing mailboxes"
+    ctx.emit({"database": ctx.db.display_url, "schema": "ok", "indexed": indexed}, text)
+    return 0
+
+
+def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.reindex import reindex_names
+
+    count = reindex_names(ctx.db, only_missing=not args.all)
+    ctx.emit({"indexed": count}, f"indexed the names of {count} mailboxes")
     return 0
 
 
