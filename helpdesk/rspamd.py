@@ -8,12 +8,9 @@ Every failure becomes one `RspamdError` sentence that names the node, never a pa
 from __future__ import annotations
 
 import json
-import math
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -21,11 +18,40 @@ import httpx
 from helpdesk.config import Config, resolve_secret
 from helpdesk.durations import parse_duration
 from helpdesk.errors import ConfigError, Unreachable
+from helpdesk.rspamd_history import (
+    REJECT_ACTIONS,
+    USER_FIELD_BYTES,
+    HistoryRow,
+    Symbol,
+    as_text,
+    filter_rows,
+    finite_number,
+    loads_lenient,
+    parse_history,
+    user_matches,
+    with_weights,
+)
+
+# Re-exported: callers read rows and parse replies through this module.
+__all__ = [
+    "REJECT_ACTIONS",
+    "USER_FIELD_BYTES",
+    "Cluster",
+    "Controller",
+    "ControllerSettings",
+    "ControllerStatus",
+    "HistoryRow",
+    "MapInfo",
+    "RspamdError",
+    "RspamdSettings",
+    "Symbol",
+    "filter_rows",
+    "loads_lenient",
+    "parse_history",
+    "user_matches",
+]
 
 DEFAULT_URL = "http://127.0.0.1:11334"
-# rspamd's built-in history keeps the authenticated user in a fixed 32-byte buffer.
-USER_FIELD_BYTES = 31
-REJECT_ACTIONS = ("reject", "soft reject")
 
 
 class RspamdError(Unreachable):
@@ -102,202 +128,6 @@ class RspamdSettings:
             release_map=str(section.get("release_map") or ""),
             release_ttl=parse_duration(ttl) if ttl else cls.release_ttl,
         )
-
-
-# --------------------------------------------------------------------------- parsing
-
-# rspamd writes non-finite doubles as bare nan/inf, which json.loads refuses. Strings are
-# matched first so that a subject reading "inf" is left alone.
-_NONFINITE = re.compile(r'("(?:[^"\\]|\\.)*")|(?<![\w."])-?(?:nan|inf(?:inity)?)(?![\w."])', re.I)
-
-
-def loads_lenient(text: str) -> Any:
-    """json.loads that reads bare nan/inf (as None) and never returns NaN or infinity."""
-    try:
-        return json.loads(text, parse_constant=_no_constant)
-    except ValueError:
-        pass
-    cleaned = _NONFINITE.sub(lambda m: m.group(1) or "null", text)
-    return json.loads(cleaned, parse_constant=_no_constant)
-
-
-def _no_constant(_: str) -> None:
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-class Symbol(NamedTuple):
-    # A tuple, not a dataclass: a history holds tens of thousands of them.
-    name: str
-    score: float | None
-    options: tuple[str, ...] = ()
-    description: str = ""
-    # True when the score is the symbol's configured weight, not what this scan gave it.
-    estimated: bool = False
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One scan as a controller remembers it; fields the history shape lacks stay empty."""
-
-    controller: str
-    time: datetime  # naive UTC, like every time in the database
-    message_id: str  # without angle brackets; "" when the message had none
-    user: str  # authenticated user, possibly cut at 31 bytes; "" when not authenticated
-    action: str
-    score: float | None
-    required_score: float | None
-    symbols: tuple[Symbol, ...] = ()
-    ip: str = ""
-    sender: str = ""
-    recipients: tuple[str, ...] = ()
-    subject: str = ""
-    size: int | None = None
-
-    @property
-    def user_truncated(self) -> bool:
-        return user_may_be_truncated(self.user)
-
-    @property
-    def authenticated(self) -> bool:
-        return bool(self.user)
-
-    @property
-    def rejected(self) -> bool:
-        return self.action in REJECT_ACTIONS
-
-    def user_matches(self, address: str) -> bool:
-        return user_matches(self.user, address)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "controller": self.controller,
-            "time": self.time.isoformat() + "Z",
-            "message_id": self.message_id,
-            "user": self.user,
-            "user_truncated": self.user_truncated,
-            "action": self.action,
-            "score": self.score,
-            "required_score": self.required_score,
-            "symbols": [
-                {
-                    "name": s.name,
-                    "score": s.score,
-                    "estimated": s.estimated,
-                    "options": list(s.options),
-                }
-                for s in self.symbols
-            ],
-            "ip": self.ip,
-            "sender": self.sender,
-            "recipients": list(self.recipients),
-            "subject": self.subject,
-        }
-
-
-def user_may_be_truncated(user: str) -> bool:
-    # A cut inside a multi-byte character may leave a replacement char or a shorter string.
-    return len(user.rstrip("\ufffd").encode("utf-8")) >= USER_FIELD_BYTES - 3
-
-
-def user_matches(reported: str, address: str) -> bool:
-    """Does the user rspamd reported stand for this full address? Case-insensitive."""
-    if not reported or not address:
-        return False
-    reported, address = reported.casefold(), address.strip().casefold()
-    if reported == address:
-        return True
-    if not user_may_be_truncated(reported):
-        return False
-    stem = reported.rstrip("\ufffd")
-    return len(address.encode("utf-8")) > len(stem.encode("utf-8")) and address.startswith(stem)
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else str(value)
-
-
-def _no_unknown(value: Any) -> str:
-    text = _text(value)
-    return "" if text in ("unknown", "undef") else text
-
-
-def _symbols(raw: Any) -> tuple[Symbol, ...]:
-    if not isinstance(raw, dict):
-        return ()
-    parsed = []
-    for name, data in raw.items():
-        data = data if isinstance(data, dict) else {}
-        score = _number(data.get("metric_score", data.get("score")))
-        options = data.get("options") or ()
-        parsed.append(
-            (
-                str(name),
-                score,
-                tuple(str(o) for o in options) if isinstance(options, list) else (),
-                _text(data.get("description")),
-            )
-        )
-    # The built-in history (rspamd 3.4) stores every symbol's score as 0: unknown, not zero.
-    unknown = bool(parsed) and all(not p[1] for p in parsed)
-    out = [Symbol(n, None if unknown else sc, o, d) for n, sc, o, d in parsed]
-    out.sort(key=_symbol_order)
-    return tuple(out)
-
-
-def _symbol_order(s: Symbol) -> tuple[float, str]:
-    return (-(abs(s.score) if s.score is not None else 0.0), s.name)
-
-
-def _row(controller: str, raw: dict[str, Any]) -> HistoryRow:
-    unix = _number(raw.get("unix_time"))
-    if unix is None:
-        raise ValueError("row without unix_time")
-    recipients = raw.get("rcpt_smtp") or raw.get("rcpt") or ()
-    if isinstance(recipients, str):
-        recipients = [recipients]
-    size = _number(raw.get("size"))
-    return HistoryRow(
-        controller=controller,
-        time=datetime.fromtimestamp(unix, UTC).replace(tzinfo=None),
-        message_id=_no_unknown(raw.get("message-id", raw.get("id"))).strip("<>"),
-        user=_no_unknown(raw.get("user")),
-        action=_text(raw.get("action")) or "no action",
-        score=_number(raw.get("score")),
-        required_score=_number(raw.get("required_score")),
-        symbols=_symbols(raw.get("symbols")),
-        ip=_no_unknown(raw.get("ip")),
-        sender=_no_unknown(raw.get("sender_smtp")),
-        recipients=tuple(str(r) for r in recipients if r and r != "unknown"),
-        subject=_no_unknown(raw.get("subject")),
-        size=int(size) if size is not None else None,
-    )
-
-
-def parse_history(controller: str, data: Any) -> list[HistoryRow]:
-    """Both shapes: the built-in list (oldest first) and history_redis's {version: 2, rows}."""
-    if isinstance(data, dict) and "rows" in data:
-        rows = data["rows"]
-    elif isinstance(data, list):
-        rows = data
-    else:
-        raise ValueError("history is neither a list nor {version, rows}")
-    if not isinstance(rows, list):
-        raise ValueError("history rows is not a list")
-    parsed = [_row(controller, r) for r in rows if isinstance(r, dict)]
-    parsed.sort(key=lambda r: r.time, reverse=True)
-    return parsed
 
 
 @dataclass(frozen=True)
@@ -424,7 +254,7 @@ class Controller:
     def actions(self) -> list[tuple[str, float | None]]:
         data = self.json("/actions")
         try:
-            return [(str(a["action"]), _number(a.get("value"))) for a in data]
+            return [(str(a["action"]), finite_number(a.get("value"))) for a in data]
         except (TypeError, KeyError):
             raise RspamdError(f"{self.label} sent an /actions reply of unknown shape") from None
 
@@ -443,8 +273,8 @@ class Controller:
             for group in data:
                 for rule in group.get("rules", ()):
                     out[str(rule["symbol"])] = (
-                        _number(rule.get("weight")),
-                        _text(rule.get("description")),
+                        finite_number(rule.get("weight")),
+                        as_text(rule.get("description")),
                     )
         except (TypeError, KeyError, AttributeError):
             raise RspamdError(f"{self.label} sent a /symbols reply of unknown shape") from None
@@ -460,7 +290,7 @@ class Controller:
         except RspamdError:
             return rows
         # Only refusals are shown with their symbols; the rest needs no weights.
-        return [_with_weights(r, weights) if r.rejected else r for r in rows]
+        return [with_weights(r, weights) if r.rejected else r for r in rows]
 
     def maps(self) -> list[MapInfo]:
         data = self.json("/maps")
@@ -509,19 +339,6 @@ class Controller:
             ok = False
         if not ok:
             raise RspamdError(f"{self.label} did not confirm saving map {map_id}")
-
-
-def _with_weights(row: HistoryRow, weights: dict[str, tuple[float | None, str]]) -> HistoryRow:
-    if not any(s.score is None for s in row.symbols):
-        return row
-    symbols = []
-    for s in row.symbols:
-        if s.score is None and s.name in weights:
-            weight, description = weights[s.name]
-            s = s._replace(score=weight, description=s.description or description, estimated=True)
-        symbols.append(s)
-    symbols.sort(key=_symbol_order)
-    return replace(row, symbols=tuple(symbols))
 
 
 def _error_text(response: httpx.Response) -> str:
@@ -618,7 +435,7 @@ class Cluster:
             try:
                 status.stat = c.stat()
                 status.version = str(status.stat.get("version", ""))
-                uptime = _number(status.stat.get("uptime"))
+                uptime = finite_number(status.stat.get("uptime"))
                 status.uptime = int(uptime) if uptime is not None else None
                 status.actions = c.actions()
                 status.ok = True
@@ -626,25 +443,3 @@ class Cluster:
                 status.error = str(exc)
             out.append(status)
         return out
-
-
-def filter_rows(
-    rows: Iterable[HistoryRow],
-    *,
-    user: str | None = None,
-    action: str | None = None,
-    min_score: float | None = None,
-    since: datetime | None = None,
-) -> list[HistoryRow]:
-    out = []
-    for row in rows:
-        if user and not row.user_matches(user):
-            continue
-        if action and row.action != action:
-            continue
-        if min_score is not None and (row.score is None or row.score < min_score):
-            continue
-        if since and row.time < since:
-            continue
-        out.append(row)
-    return out

@@ -13,14 +13,13 @@ import pytest
 
 from helpdesk.blocked import (
     attach_releases,
-    explain,
-    explanations,
     merge_blocked,
     parse_reject_line,
     read_exim_rejects,
 )
 from helpdesk.releases import Release
 from helpdesk.rspamd import HistoryRow, Symbol
+from helpdesk.rspamd_symbols import explain, explanations
 from tests.conftest import run_cli
 from tests.rspamd_tools import new_message_id
 
