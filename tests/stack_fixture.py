@@ -7,8 +7,10 @@ with CI=true that is a failure instead.
 
 from __future__ import annotations
 
+import imaplib
 import os
 import re
+import smtplib
 import subprocess
 import sys
 import time
@@ -186,6 +188,25 @@ class Stack:
             if lines or time.monotonic() > deadline:
                 return lines
             time.sleep(0.1)
+
+    def imap_login(self, user: str, password: str) -> bool:
+        """Whether Dovecot lets this user in over IMAP with this password."""
+        with imaplib.IMAP4("127.0.0.1", self.imap_port) as imap:
+            try:
+                imap.login(user, password)
+            except imaplib.IMAP4.error:
+                return False
+            imap.logout()
+            return True
+
+    def smtp_login(self, user: str, password: str) -> bool:
+        """Whether Exim's submission port accepts SMTP AUTH with this password."""
+        with smtplib.SMTP("127.0.0.1", self.submission_port, timeout=30) as smtp:
+            try:
+                smtp.login(user, password)
+            except smtplib.SMTPAuthenticationError:
+                return False
+            return True
 
     def captured(self) -> list[bytes]:
         """Messages Exim captured instead of sending them out."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import imaplib
 import json
-import smtplib
 
 import pytest
 
@@ -15,29 +13,10 @@ pytestmark = pytest.mark.stack
 OLD = "Alt-Passwort-Birne-77"
 
 
-def imap_ok(stack, user: str, password: str) -> bool:
-    with imaplib.IMAP4("127.0.0.1", stack.imap_port) as imap:
-        try:
-            imap.login(user, password)
-        except imaplib.IMAP4.error:
-            return False
-        imap.logout()
-        return True
-
-
-def smtp_ok(stack, user: str, password: str) -> bool:
-    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
-        try:
-            smtp.login(user, password)
-        except smtplib.SMTPAuthenticationError:
-            return False
-        return True
-
-
 def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
     address = stack.unique_address("reset")
     stack.add_mailbox(address, OLD)
-    assert imap_ok(stack, address, OLD) and smtp_ok(stack, address, OLD)
+    assert stack.imap_login(address, OLD) and stack.smtp_login(address, OLD)
 
     # the stack's own config, with the defaults of [passwords] (SHA512-CRYPT, 50,000 rounds)
     done = run_cli(
@@ -46,10 +25,10 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     new = json.loads(done.stdout)["password"]
-    assert imap_ok(stack, address, new), "new password refused over IMAP"
-    assert smtp_ok(stack, address, new), "new password refused over SMTP AUTH"
-    assert not imap_ok(stack, address, OLD), "old password still works over IMAP"
-    assert not smtp_ok(stack, address, OLD), "old password still works over SMTP AUTH"
+    assert stack.imap_login(address, new), "new password refused over IMAP"
+    assert stack.smtp_login(address, new), "new password refused over SMTP AUTH"
+    assert not stack.imap_login(address, OLD), "old password still works over IMAP"
+    assert not stack.smtp_login(address, OLD), "old password still works over SMTP AUTH"
 
     # a typed one, hashed with bcrypt and a {BLF-CRYPT} prefix (Dovecot reads both forms)
     config = tmp_path / "helpdesk.toml"
@@ -64,8 +43,8 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
         stdin=typed + "\n",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert imap_ok(stack, address, typed) and smtp_ok(stack, address, typed)
-    assert not imap_ok(stack, address, new) and not smtp_ok(stack, address, new)
+    assert stack.imap_login(address, typed) and stack.smtp_login(address, typed)
+    assert not stack.imap_login(address, new) and not stack.smtp_login(address, new)
 
     # the servers' logs name the account, never its password
     logs = [p for p in stack.mainlog.parent.rglob("*") if p.is_file()]
@@ -103,5 +82,5 @@ async def test_reset_from_the_tui_works_at_once(stack):
         new = str(app.screen.query_one("#result-password", Static).render()).strip()
         await pilot.press("escape")
         await pilot.pause()
-    assert imap_ok(stack, address, new) and smtp_ok(stack, address, new)
-    assert not imap_ok(stack, address, OLD) and not smtp_ok(stack, address, OLD)
+    assert stack.imap_login(address, new) and stack.smtp_login(address, new)
+    assert not stack.imap_login(address, OLD) and not stack.smtp_login(address, OLD)

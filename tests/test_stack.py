@@ -60,25 +60,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def imap_login(stack, user: str, password: str) -> bool:
-    with imaplib.IMAP4("127.0.0.1", stack.imap_port) as imap:
-        try:
-            imap.login(user, password)
-        except imaplib.IMAP4.error:
-            return False
-        imap.logout()
-        return True
-
-
-def smtp_login(stack, user: str, password: str) -> bool:
-    with smtplib.SMTP("127.0.0.1", stack.submission_port, timeout=30) as smtp:
-        try:
-            smtp.login(user, password)
-        except smtplib.SMTPAuthenticationError:
-            return False
-        return True
-
-
 @pytest.mark.parametrize(
     "scheme,prefix",
     [("SHA512-CRYPT", False), ("SHA512-CRYPT", True), ("BLF-CRYPT", False)],
@@ -86,23 +67,23 @@ def smtp_login(stack, user: str, password: str) -> bool:
 def test_helpdesk_password_logs_in_over_imap_and_smtp(stack, scheme, prefix):
     address = stack.unique_address("login")
     stack.add_mailbox(address, "Right-Pass-91", scheme=scheme, prefix=prefix)
-    assert imap_login(stack, address, "Right-Pass-91")
-    assert smtp_login(stack, address, "Right-Pass-91")
-    assert not imap_login(stack, address, "Wrong-Pass-91")
-    assert not smtp_login(stack, address, "Wrong-Pass-91")
+    assert stack.imap_login(address, "Right-Pass-91")
+    assert stack.smtp_login(address, "Right-Pass-91")
+    assert not stack.imap_login(address, "Wrong-Pass-91")
+    assert not stack.smtp_login(address, "Wrong-Pass-91")
     assert stack.wait_for_log(rf"authenticator failed for .*set_id={address}\)")
 
 
 def test_disabled_mailbox_cannot_log_in(stack):
     address = stack.add_mailbox(stack.unique_address("off"), "Right-Pass-91", enabled=False)
-    assert not imap_login(stack, address, "Right-Pass-91")
-    assert not smtp_login(stack, address, "Right-Pass-91")
+    assert not stack.imap_login(address, "Right-Pass-91")
+    assert not stack.smtp_login(address, "Right-Pass-91")
 
 
 def test_quoted_login_name_cannot_borrow_another_password(stack):
     victim = stack.add_mailbox(stack.unique_address("victim"), "Victim-Pass-91")
-    assert not smtp_login(stack, f"x' OR address='{victim}", "Victim-Pass-91")
-    assert not imap_login(stack, f"x' OR address='{victim}", "Victim-Pass-91")
+    assert not stack.smtp_login(f"x' OR address='{victim}", "Victim-Pass-91")
+    assert not stack.imap_login(f"x' OR address='{victim}", "Victim-Pass-91")
 
 
 def test_submission_requires_auth(stack):
