@@ -32,7 +32,7 @@ def _status(screen) -> str:
     return str(screen.query_one("#blocked-status", Static).render())
 
 
-async def test_find_verdict_release_and_see_it_released(stack):
+async def test_find_verdict_release_see_it_released_and_revoke(stack):
     tag = os.urandom(4).hex()
     user = stack.add_mailbox(f"tui.{tag}@firma.test", "Kundenpasswort-3!")
     mid = new_message_id("tui")
@@ -87,6 +87,25 @@ async def test_find_verdict_release_and_see_it_released(stack):
     assert release.ticket == "T-0815" and release.message_id == mid
     assert (release.expires_at - release.created_at).total_seconds() == 7200
     assert spam_from(stack, user, mid, subject=f"Rechnung {tag}")["action"] != "reject"
+
+    # Revoke from the same screen: the message is judged normally again.
+    app = HelpdeskApp(load_config(stack.config_path), db=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(BlockedScreen())
+        await settle(app, pilot)
+        await pilot.press("slash", *tag, "tab")
+        await settle(app, pilot)
+        table = app.screen.query_one("#blocked-table", DataTable)
+        assert str(table.get_row_at(0)[3]) == "active, used"
+        await pilot.press("x")
+        await pilot.pause()
+        await pilot.press(*"T-0816", "enter", "enter")
+        await settle(app, pilot)
+        await settle(app, pilot)
+        table = app.screen.query_one("#blocked-table", DataTable)
+        assert str(table.get_row_at(0)[3]) == "revoked, used"
+    assert spam_from(stack, user, mid, subject=f"Rechnung {tag}")["action"] == "reject"
     db.dispose()
 
 
