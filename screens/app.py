@@ -21,6 +21,8 @@ class HelpdeskApp(App[None]):
     BINDINGS = [
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
         Binding("ctrl+f", "go_search", "Search", id="app.search"),
+        Binding("ctrl+b", "blocked", "Blocked mail", id="app.blocked"),
+        Binding("f6", "send_log", "Send log", id="app.send_log"),
         Binding("f7", "campaigns", "Password campaigns", id="app.campaigns"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit"),
     ]
@@ -53,6 +55,22 @@ class HelpdeskApp(App[None]):
             self.pop_screen()
         if isinstance(self.screen, SearchScreen):
             self.screen.focus_search()
+
+    def action_send_log(self) -> None:
+        from screens.sendlog import SendLogScreen
+
+        # Back to the one already open (its read may have taken a while), else a new one.
+        open_ = next((s for s in self.screen_stack if isinstance(s, SendLogScreen)), None)
+        if open_ is None:
+            self.push_screen(SendLogScreen())
+            return
+        while self.screen is not open_:
+            self.pop_screen()
+
+    def action_blocked(self) -> None:
+        from screens.blocked import BlockedScreen
+
+        self.push_screen(BlockedScreen())
 
     def action_campaigns(self) -> None:
         from screens.campaign import CampaignScreen

@@ -17,13 +17,15 @@ from helpdesk.mailboxes import (
     mailbox_forwards,
     set_sending,
 )
+from screens.activity import ActivityTab
+from screens.blocked import BlockedList
 from screens.messages import ActionDone, Failed, MailboxLoaded
 from screens.spam import SpamTab
 from screens.ticket import TicketAnswer, TicketDialog
 
 
 class MailboxScreen(Screen[None]):
-    CSS_PATH = ["mailbox.tcss", "spam.tcss"]
+    CSS_PATH = ["mailbox.tcss", "spam.tcss", "blocked.tcss"]
     BINDINGS = [
         Binding("escape", "back", "Back", id="mailbox.back"),
         Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
@@ -49,6 +51,11 @@ class MailboxScreen(Screen[None]):
                 yield table
             with TabPane("Spam", id="tab-spam"):
                 yield SpamTab(self.address)
+            with TabPane("Activity", id="tab-activity"):
+                yield ActivityTab(self.address)
+            with TabPane("Blocked mail", id="tab-blocked"):
+                # Asks rspamd only when the tab is first shown.
+                yield BlockedList(user=self.address, id="mailbox-blocked")
         yield Footer()
 
     def on_mount(self) -> None:

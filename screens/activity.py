@@ -1,0 +1,412 @@
+"""One sender's activity from the send log: the evidence a person can read (reasons, messages
+per 5 minutes, client addresses old and new, recent messages with their fate).
+
+`ActivityView` shows it and is shared by the send-log screen and the mailbox screen's tab;
+`ActivityTab(address)` is that tab: it reads the configured logs for its own mailbox the first
+time it is shown, in a thread worker, with a cancellable progress bar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, ProgressBar, Sparkline, Static
+from textual.worker import get_current_worker
+
+from helpdesk.errors import HelpdeskError
+
+if TYPE_CHECKING:
+    from helpdesk.logfiles import LogFile
+    from helpdesk.offenders import Report, UserStats
+    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.trails import SentMessage
+
+RECENT_MESSAGES = 50
+
+
+# --------------------------------------------------------------------------- reading (threads)
+
+
+def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
+    """The configured logs, or a HelpdeskError that says what to configure."""
+    from helpdesk.logfiles import expand
+    from helpdesk.sendlog_settings import SendlogSettings
+
+    settings = SendlogSettings.from_config(config)
+    configured = bool(config.section("sendlog").get("paths"))
+    patterns = [str(config.relative(p)) for p in settings.paths]
+    try:
+        files = expand(patterns)
+    except HelpdeskError as exc:
+        if configured:
+            raise HelpdeskError(f"No send log to read: {exc}.") from None
+        where = config.path or "the configuration"
+        raise HelpdeskError(
+            f"No send log is configured: set [sendlog] paths in {where} "
+            f"(the default found nothing: {exc})."
+        ) from None
+    return files, settings
+
+
+def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
+    """The hoster's domains from the database (None: the log decides), and a warning."""
+    if db is None:
+        return None, "no database: local domains taken from the log"
+    try:
+        from sqlalchemy import select
+
+        from helpdesk.schema import domains
+
+        with db.connect() as conn:
+            names = [r[0].lower() for r in conn.execute(select(domains.c.name))]
+    except Exception as exc:  # noqa: BLE001 - a broken database must not stop the review
+        return None, f"local domains taken from the log ({type(exc).__name__})"
+    return names or None, None
+
+
+class Throttle:
+    """Progress callback for a worker thread: posts a message only when the percentage moves,
+    so a fast read does not flood the event loop. `part` of `parts` passes over the logs."""
+
+    def __init__(self, post, make, part: int = 0, parts: int = 1) -> None:
+        self.post, self.make = post, make
+        self.part, self.parts = part, parts
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        total = max(total, 1)
+        grand = total * self.parts
+        done += self.part * total
+        pct = done * 100 // grand
+        if pct != self.last:
+            self.last = pct
+            self.post(self.make(done, grand))
+
+
+def cancelled_check():
+    """`cancelled()` for the log readers: true once the running worker has been cancelled."""
+    worker = get_current_worker()
+    return lambda: worker.is_cancelled
+
+
+# --------------------------------------------------------------------------- text
+
+
+def summary_text(stats: UserStats | None, user: str, sending: str = "") -> str:
+    if stats is None:
+        return f"[b]{escape(user)}[/b]{sending}\nNothing sent in the window."
+    head = f"[b]{escape(stats.user)}[/b] (score {stats.score}){sending}"
+    if not stats.reasons:
+        return (
+            f"{head}: nothing unusual, {stats.messages:,} messages to "
+            f"{stats.recipients:,} recipients."
+        )
+    return f"{head}: {escape(', '.join(stats.reasons))}"
+
+
+def addresses_text(stats: UserStats | None, baseline_covered: bool) -> str:
+    if stats is None or not stats.ips:
+        ips = "Client addresses: none in the window"
+    else:
+        new = set(stats.new_ips)
+        parts = [
+            f"{ip} ({n:,}{', [b yellow]new[/]' if ip in new else ''})"
+            for ip, n in list(stats.ip_counts.items())[:6]
+        ]
+        more = len(stats.ips) - 6
+        ips = "Client addresses: " + " · ".join(parts) + (f" · {more} more" if more > 0 else "")
+        if not baseline_covered:
+            ips += " (log starts in the window: none called new)"
+    if stats is not None and stats.auth_failures:
+        where = ", ".join(f"{ip} ({n})" for ip, n in stats.auth_failure_ips.most_common(3))
+        ips += f"\nFailed logins: {stats.auth_failures:,} from {where}"
+    return ips
+
+
+def _recipients(m: SentMessage) -> str:
+    rcpts = list(m.recipients.values())
+    if not rcpts:
+        return "—"
+    first = rcpts[0].address
+    return first + (f" +{len(rcpts) - 1}" if len(rcpts) > 1 else "")
+
+
+def message_text(m: SentMessage) -> str:
+    lines = [
+        f"[b]When[/b]        {m.time:%Y-%m-%d %H:%M:%S}",
+        f"[b]Fate[/b]        {m.fate}",
+        f"[b]Exim id[/b]     {m.exim_id or '—'}",
+        f"[b]Sender[/b]      {escape(m.sender or '—')}",
+        f"[b]Message-ID[/b]  {escape('<' + m.message_id + '>' if m.message_id else '—')}",
+        f"[b]Subject[/b]     {escape(m.subject or '—')}",
+        f"[b]Client[/b]      {m.ip or '—'} {'TLS' if m.tls else 'without TLS'}",
+    ]
+    if m.refused is not None:
+        lines.append(f"[b]Refused[/b]     {escape(m.refused)}")
+    if m.recipients:
+        lines.append("")
+        lines.append("[b]Recipients[/b]")
+        for r in m.recipients.values():
+            detail = f" ({escape(r.detail)})" if r.detail else ""
+            lines.append(f"  {escape(r.address)}: {r.fate}{detail}")
+    return "\n".join(lines)
+
+
+class MessageScreen(ModalScreen[None]):
+    """One recent message in full: every recipient and what became of it."""
+
+    DEFAULT_CSS = """
+    MessageScreen { align: center middle; }
+    MessageScreen > VerticalScroll {
+        width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="activity.message.close"),
+        Binding("enter", "close", "Close", show=False, id="activity.message.enter"),
+    ]
+
+    def __init__(self, message: SentMessage) -> None:
+        super().__init__()
+        self.sent = message
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(message_text(self.sent), id="message-detail")
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+# --------------------------------------------------------------------------- the view
+
+
+class ActivityView(Vertical):
+    """The evidence for one sender. Fed by its owner: `show_stats()` at once from the ranking,
+    `show_messages()` when the (slower) pass over that user's lines is done."""
+
+    DEFAULT_CSS = """
+    ActivityView { height: 1fr; }
+    ActivityView > #activity-summary { height: auto; max-height: 3; padding: 0 1; }
+    ActivityView > #activity-spark-label { height: 1; padding: 0 1; color: $text-muted; }
+    ActivityView > Sparkline { height: 1; margin: 0 1; }
+    ActivityView > #activity-ips { height: auto; max-height: 2; padding: 0 1; }
+    ActivityView > DataTable { height: 1fr; min-height: 3; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.messages: list[SentMessage] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="activity-summary")
+        yield Static("", id="activity-spark-label")
+        yield Sparkline([], summary_function=max, id="activity-spark")
+        yield Static("", id="activity-ips")
+        yield DataTable(id="activity-messages", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("When", key="when")
+        table.add_column("Fate", key="fate")
+        table.add_column("To", key="to", width=30)
+        table.add_column("Subject", key="subject", width=40)
+
+    def show_text(self, text: str) -> None:
+        """No user to show: say why (nothing selected, no log, ...)."""
+        self.query_one("#activity-summary", Static).update(text)
+        self.query_one("#activity-spark-label", Static).update("")
+        self.query_one(Sparkline).data = []
+        self.query_one("#activity-ips", Static).update("")
+        self.show_messages([], note=None)
+
+    def show_stats(
+        self,
+        stats: UserStats | None,
+        user: str,
+        report: Report,
+        *,
+        sending: str = "",
+    ) -> None:
+        from helpdesk.offenders import activity_series
+        from helpdesk.sendlog import seconds_to_datetime
+
+        end = max(report.end, datetime.now().replace(microsecond=0))
+        self.query_one("#activity-summary", Static).update(summary_text(stats, user, sending))
+        series = activity_series(stats, report.start, end) if stats is not None else []
+        self.query_one(Sparkline).data = [n for _, n in series]
+        label = f"Messages per 5 minutes, {report.start:%m-%d %H:%M} to {end:%m-%d %H:%M}"
+        if stats is not None and stats.peak_5min:
+            label += f" · peak {stats.peak_5min:,} at {seconds_to_datetime(stats.peak_at):%H:%M}"
+        self.query_one("#activity-spark-label", Static).update(label)
+        self.query_one("#activity-ips", Static).update(
+            addresses_text(stats, report.baseline_covered)
+        )
+
+    def set_sending(self, user: str, stats: UserStats | None, sending: str) -> None:
+        self.query_one("#activity-summary", Static).update(summary_text(stats, user, sending))
+
+    def show_messages(self, messages: list[SentMessage], *, note: str | None = None) -> None:
+        self.messages = list(messages)
+        table = self.query_one(DataTable)
+        table.clear()
+        for i, m in enumerate(self.messages):
+            table.add_row(
+                f"{m.time:%m-%d %H:%M:%S}",
+                m.fate,
+                Text(_recipients(m)),
+                Text(m.subject or (m.refused or "")),
+                key=str(i),
+            )
+        table.border_title = note
+
+    @on(DataTable.RowSelected, "#activity-messages")
+    def _open_message(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = event.cursor_row
+        if 0 <= row < len(self.messages):
+            self.app.push_screen(MessageScreen(self.messages[row]))
+
+
+# --------------------------------------------------------------------------- the mailbox tab
+
+
+@dataclass
+class TabProgress(Message):
+    done: int
+    total: int
+
+
+@dataclass
+class TabRead(Message):
+    report: Report
+    stats: UserStats | None
+    messages: list[SentMessage]
+    warning: str | None
+
+
+@dataclass
+class TabFailed(Message):
+    text: str
+
+
+class ActivityTab(Vertical):
+    """The mailbox screen's "Activity" tab: `ActivityTab(address)`."""
+
+    DEFAULT_CSS = """
+    ActivityTab { height: 1fr; }
+    ActivityTab > #activity-tab-status { height: auto; max-height: 2; }
+    ActivityTab > ProgressBar { height: 1; padding: 0 1; }
+    ActivityTab > ProgressBar.-idle { display: none; }
+    """
+    BINDINGS = [
+        Binding("f5", "reread", "Read log again", id="activity.reread"),
+        Binding("c", "cancel", "Cancel reading", id="activity.cancel"),
+    ]
+
+    def __init__(self, address: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.address = address
+        self._asked = False
+        self.reading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("Opened on first view.", id="activity-tab-status", classes="status")
+        yield ProgressBar(total=100, show_eta=False, id="activity-progress", classes="-idle")
+        yield ActivityView(id="activity-view")
+
+    def on_show(self) -> None:
+        if not self._asked:
+            self._asked = True
+            self.action_reread()
+
+    def action_reread(self) -> None:
+        self.reading = True
+        self._status("Reading the send log … (c cancels)")
+        bar = self.query_one(ProgressBar)
+        bar.update(total=100, progress=0)
+        bar.remove_class("-idle")
+        self.read()
+
+    def action_cancel(self) -> None:
+        if self.reading:
+            self.workers.cancel_group(self, "activity")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="activity", name="activity")
+    def read(self) -> None:
+        from helpdesk.logfiles import Cancelled
+        from helpdesk.offenders import Analysis
+        from helpdesk.trails import user_detail
+
+        post = self.post_message
+        cancelled = cancelled_check()
+        try:
+            files, settings = open_logs(self.app.config)
+            domains, warning = (
+                (None, None) if settings.local_domains else local_domains(self.app.db)
+            )
+            analysis = Analysis(settings, local_domains=domains)
+            analysis.read(files, progress=Throttle(post, TabProgress, 0, 2), cancelled=cancelled)
+            report = analysis.report()
+            detail = user_detail(
+                files,
+                self.address,
+                start=report.start,
+                end=report.end,
+                limit=RECENT_MESSAGES,
+                progress=Throttle(post, TabProgress, 1, 2),
+                cancelled=cancelled,
+            )
+        except Cancelled:
+            post(TabFailed("Reading cancelled. F5 reads the log again."))
+            return
+        except HelpdeskError as exc:
+            post(TabFailed(str(exc)))
+            return
+        post(TabRead(report, report.user(self.address), detail.messages, warning))
+
+    def on_tab_progress(self, message: TabProgress) -> None:
+        message.stop()
+        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
+
+    def on_tab_read(self, message: TabRead) -> None:
+        message.stop()
+        self._done()
+        report = message.report
+        view = self.query_one(ActivityView)
+        view.show_stats(message.stats, self.address, report)
+        view.show_messages(message.messages)
+        count = len(message.messages)
+        text = (
+            f"Send log {report.start:%m-%d %H:%M} to {report.end:%m-%d %H:%M}: "
+            f"{count} recent message{'s' if count != 1 else ''} · Enter shows one · F5 reads again"
+        )
+        if message.warning:
+            text += f" · {message.warning}"
+        self._status(text)
+
+    def on_tab_failed(self, message: TabFailed) -> None:
+        message.stop()
+        self._done()
+        self._status(message.text, error=True)
+        self.query_one(ActivityView).show_text("")
+
+    def _done(self) -> None:
+        self.reading = False
+        self.query_one(ProgressBar).add_class("-idle")
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#activity-tab-status", Static)
+        status.update(escape(text))
+        status.set_class(error, "-error")
