@@ -198,7 +198,7 @@ class ActivityView(Vertical):
 
     DEFAULT_CSS = """
     ActivityView { height: 1fr; }
-    ActivityView > #activity-summary { height: auto; max-height: 3; padding: 0 1; }
+    ActivityView > #activity-summary { height: auto; max-height: 4; padding: 0 1; }
     ActivityView > #activity-spark-label { height: 1; padding: 0 1; color: $text-muted; }
     ActivityView > Sparkline { height: 1; margin: 0 1; }
     ActivityView > #activity-ips { height: auto; max-height: 2; padding: 0 1; }
@@ -217,17 +217,18 @@ class ActivityView(Vertical):
         yield DataTable(id="activity-messages", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self.query_one(Sparkline).display = False
         table = self.query_one(DataTable)
         table.add_column("When", key="when")
-        table.add_column("Fate", key="fate")
-        table.add_column("To", key="to", width=30)
-        table.add_column("Subject", key="subject", width=40)
+        table.add_column("Fate", key="fate", width=10)
+        table.add_column("To", key="to", width=28)
+        table.add_column("Subject", key="subject", width=19)
 
     def show_text(self, text: str) -> None:
         """No user to show: say why (nothing selected, no log, ...)."""
         self.query_one("#activity-summary", Static).update(text)
         self.query_one("#activity-spark-label", Static).update("")
-        self.query_one(Sparkline).data = []
+        self.query_one(Sparkline).display = False
         self.query_one("#activity-ips", Static).update("")
         self.show_messages([], note=None)
 
@@ -245,7 +246,9 @@ class ActivityView(Vertical):
         end = max(report.end, datetime.now().replace(microsecond=0))
         self.query_one("#activity-summary", Static).update(summary_text(stats, user, sending))
         series = activity_series(stats, report.start, end) if stats is not None else []
-        self.query_one(Sparkline).data = [n for _, n in series]
+        spark = self.query_one(Sparkline)
+        spark.data = [n for _, n in series]
+        spark.display = bool(series)
         label = f"Messages per 5 minutes, {report.start:%m-%d %H:%M} to {end:%m-%d %H:%M}"
         if stats is not None and stats.peak_5min:
             label += f" · peak {stats.peak_5min:,} at {seconds_to_datetime(stats.peak_at):%H:%M}"
@@ -263,7 +266,7 @@ class ActivityView(Vertical):
         table.clear()
         for i, m in enumerate(self.messages):
             table.add_row(
-                f"{m.time:%m-%d %H:%M:%S}",
+                f"{m.time:%m-%d %H:%M}",
                 m.fate,
                 Text(_recipients(m)),
                 Text(m.subject or (m.refused or "")),

@@ -169,6 +169,7 @@ class SendLogScreen(Screen[None]):
         bar.update(total=100, progress=0)
         bar.display = True
         self._status("Reading the send log … (c cancels)")
+        self.query_one(ActivityView).show_text("Reading the send log …")
         self.read(self.serial)
 
     def action_cancel(self) -> None:
@@ -441,9 +442,11 @@ class SendLogScreen(Screen[None]):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self._fill()
-        self._status(self._summary())
-        self._show_selected()
+        self.notify("Showing every sender." if self.show_all else "Showing suspicious senders.")
+        if self.report is not None:
+            self._fill()
+            self._status(self._summary())
+            self._show_selected()
 
     def action_open_mailbox(self) -> None:
         if self.selected is None:
