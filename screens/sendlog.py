@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
-from helpdesk.errors import HelpdeskError
+from helpdesk.errors import HelpdeskError, NotFound
 from screens.activity import (
     RECENT_MESSAGES,
     ActivityView,
@@ -135,6 +135,7 @@ class SendLogScreen(Screen[None]):
         self._follow_timer: Timer | None = None
         self._detail_timer: Timer | None = None
         self._follow_busy = False
+        self._beyond = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -206,6 +207,9 @@ class SendLogScreen(Screen[None]):
         except HelpdeskError as exc:
             post(ReadFailed(serial, str(exc)))
             return
+        except Exception as exc:  # noqa: BLE001 - never leave the screen saying "reading"
+            post(ReadFailed(serial, f"Reading the log failed: {type(exc).__name__}: {exc}"))
+            return
         follower = None
         if not partial:
             # Follow from where this read ended: the newest file is the one Exim writes to.
@@ -262,6 +266,8 @@ class SendLogScreen(Screen[None]):
         )
         if not self.show_all and not suspicious and report.users:
             text += " (a shows all)"
+        if self._beyond > 0:
+            text += f" · the worst {MAX_ROWS:,} shown"
         if self.following:
             text += " · following"
         notes = [self.note] if self.note else []
@@ -276,6 +282,7 @@ class SendLogScreen(Screen[None]):
         users = self.report.users if self.report else []
         shown = users if self.show_all else [u for u in users if u.score > 0]
         self.rows = shown[:MAX_ROWS]
+        self._beyond = len(shown) - MAX_ROWS
         table.clear()
         for u in self.rows:
             table.add_row(
@@ -345,8 +352,10 @@ class SendLogScreen(Screen[None]):
             if self.app.db is not None:
                 with self.app.db.connect() as conn:
                     sending = sending_text(get_mailbox(conn, user))
-        except HelpdeskError:
+        except NotFound:
             sending = sending_text(None)
+        except Exception:  # noqa: BLE001 - the log evidence matters more than this badge
+            sending = ""
         try:
             found = user_detail(
                 files,

@@ -403,3 +403,18 @@ async def test_suspending_from_the_screen_stops_the_offender_on_the_stack(stack,
         if app.db is not None:
             app.db.dispose()
         stack.add_mailbox(user, password, smtp_enabled=True)
+
+
+async def test_a_generated_day_of_mail_is_a_bounded_list(sqlite_db, tmp_path):
+    from tests.test_offenders import _bench_module
+
+    truth = _bench_module().generate(tmp_path / "mainlog", 3 << 20, seed=4)
+    app = make_app(sqlite_db, tmp_path / "mainlog")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_send_log(app, pilot)
+        assert users_in(screen)[0] == truth["victim"]
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert len(screen.report.users) > 200
+        assert screen.query_one("#sendlog-offenders", DataTable).row_count == 200
+        assert "the worst 200 shown" in text_of(screen, "#sendlog-status")
