@@ -395,8 +395,10 @@ class SendLogScreen(Screen[None]):
             self.notify("Follow needs a finished read of the log.", severity="warning")
             return
         self.following = on
-        if self._follow_timer is not None:
-            self._follow_timer.resume() if on else self._follow_timer.pause()
+        if self._follow_timer is not None and on:
+            self._follow_timer.resume()
+        elif self._follow_timer is not None:
+            self._follow_timer.pause()
         if not quiet:
             self.notify("Following the log." if on else "Stopped following the log.")
             self._status(self._summary())
