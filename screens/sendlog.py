@@ -10,7 +10,6 @@ the password reset, `o` (or Enter) the mailbox. `f` follows the log as Exim writ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -18,7 +17,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
@@ -33,6 +31,15 @@ from screens.activity import (
     open_logs,
 )
 from screens.messages import ActionDone, Failed
+from screens.sendlog_messages import (
+    DetailReady,
+    FollowUpdate,
+    MailboxFetched,
+    ReadFailed,
+    ReadProgress,
+    ReportReady,
+    sending_text,
+)
 from screens.ticket import TicketAnswer, TicketDialog
 
 if TYPE_CHECKING:
@@ -44,62 +51,6 @@ if TYPE_CHECKING:
 MAX_ROWS = 200  # the list is for finding the worst; --json has everyone
 FOLLOW_SECONDS = 1.0
 DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messages
-
-
-# --------------------------------------------------------------------------- worker messages
-
-
-@dataclass
-class ReadProgress(Message):
-    serial: int
-    done: int
-    total: int
-
-
-@dataclass
-class ReportReady(Message):
-    serial: int
-    report: Report
-    note: str | None
-    analysis: Analysis
-    files: list[LogFile]
-    follower: Follower | None
-
-
-@dataclass
-class ReadFailed(Message):
-    serial: int
-    text: str
-
-
-@dataclass
-class DetailReady(Message):
-    serial: int
-    user: str
-    messages: list[SentMessage]
-    sending: str
-
-
-@dataclass
-class FollowUpdate(Message):
-    serial: int
-    report: Report
-    lines: int
-    new_messages: dict[str, list[SentMessage]] = field(default_factory=dict)
-
-
-@dataclass
-class MailboxFetched(Message):
-    mailbox: Mailbox
-    purpose: str  # suspend, reinstate, reset
-
-
-def sending_text(mailbox: Mailbox | None) -> str:
-    if mailbox is None:
-        return " · [yellow]no such mailbox here[/]"
-    if not mailbox.smtp_enabled:
-        return " · [b red]sending SUSPENDED[/]"
-    return ""
 
 
 class SendLogScreen(Screen[None]):
