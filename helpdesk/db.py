@@ -41,8 +41,6 @@ _POSTGRES_SEARCH = [
     "(local_part varchar_pattern_ops)",
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_customer_ref_pattern ON mailboxes "
     "(customer_ref varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_mailbox_name_words_pattern ON mailbox_name_words "
-    "(word varchar_pattern_ops, mailbox_id)",
 ]
 _MARIADB_SEARCH = [
     "ALTER TABLE mailboxes ADD FULLTEXT INDEX ix_mailboxes_address_ft (address)",

@@ -88,7 +88,13 @@ forwards = Table(
 mailbox_name_words = Table(
     "mailbox_name_words",
     metadata,
-    Column("word", String(100), primary_key=True),
+    # Byte order on PostgreSQL, so the primary key serves both the prefix range and its
+    # ORDER BY (its default collation would need a pattern_ops index that cannot sort).
+    Column(
+        "word",
+        String(100).with_variant(String(100, collation="C"), "postgresql"),
+        primary_key=True,
+    ),
     Column(
         "mailbox_id",
         Integer,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, literal_column, select, text
+from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.engine import Connection
 
 from helpdesk.folding import fold
@@ -147,8 +147,14 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
     if dialect == "sqlite":
         return _fts_ids("address", q)
     if dialect == "postgresql":
+        # pg_trgm intersects the posting lists of every trigram in the pattern, ".de" and "er@"
+        # included: give it the rare ones alone, and check the whole string on what they find.
         return select(mailboxes.c.id).where(
-            mailboxes.c.address.like("%" + _like_escape(q) + "%", escape="\\")
+            *(
+                mailboxes.c.address.like("%" + _like_escape(g) + "%", escape="\\")
+                for g in _sample_trigrams(q)
+            ),
+            func.strpos(mailboxes.c.address, q) > 0,
         )
     words = _mysql_words(q)
     if not words:
