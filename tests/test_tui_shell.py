@@ -103,3 +103,28 @@ async def test_palette_offers_the_screen_actions(db):
         titles = [c.title for c in app.get_system_commands(MailboxScreen("x@y.de"))]
         assert "Suspend sending" in titles and "Reinstate" in titles
         assert "Search" in titles
+
+
+async def test_every_screen_is_reachable_by_key_and_back(db):
+    from screens.blocked import BlockedScreen
+    from screens.campaign import CampaignScreen
+
+    seed(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key, screen_type in (("ctrl+b", BlockedScreen), ("f7", CampaignScreen)):
+            await pilot.press(key)
+            await settle(app, pilot)
+            assert isinstance(app.screen, screen_type), key
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, SearchScreen), key
+        # The mailbox screen carries the features' tabs.
+        await pilot.press(*"paul")
+        await pilot.pause(0.3)
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        tabs = [str(t.label) for t in app.screen.query("Tab")]
+        assert {"Overview", "Audit", "Spam", "Activity", "Blocked mail"} <= set(tabs)
