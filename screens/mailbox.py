@@ -15,16 +15,15 @@ from helpdesk.mailboxes import (
     get_mailbox,
     mailbox_aliases,
     mailbox_forwards,
-    set_sending,
 )
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
 from screens.messages import ActionDone, Failed, MailboxLoaded
+from screens.sending import SendingActions
 from screens.spam import SpamTab
-from screens.ticket import TicketAnswer, TicketDialog
 
 
-class MailboxScreen(Screen[None]):
+class MailboxScreen(SendingActions, Screen[None]):
     CSS_PATH = ["mailbox.tcss", "spam.tcss", "blocked.tcss"]
     BINDINGS = [
         Binding("escape", "back", "Back", id="mailbox.back"),
@@ -146,41 +145,5 @@ class MailboxScreen(Screen[None]):
         self.app.push_screen(ResetPasswordScreen(self.mailbox), closed)
 
     def _ask_sending(self, allowed: bool) -> None:
-        m = self.mailbox
-        if m is None:
-            return
-        if m.smtp_enabled == allowed:
-            self.notify(f"{m.address} is {'allowed to send' if allowed else 'already suspended'}.")
-            return
-        verb = "Reinstate sending" if allowed else "Suspend sending"
-        question = (
-            f"{m.address} may send mail again."
-            if allowed
-            else f"{m.address} can no longer send mail. Mail still arrives."
-        )
-
-        def answered(answer: TicketAnswer | None) -> None:
-            if answer is not None:
-                self.change_sending(m, allowed, answer)
-
-        self.app.push_screen(TicketDialog(verb, question, confirm=verb), answered)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="mailbox-write", name="sending")
-    def change_sending(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
-        from helpdesk.audit import current_operator
-
-        try:
-            with self.app.db.begin() as conn:
-                updated = set_sending(
-                    conn,
-                    mailbox,
-                    allowed,
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    operator=self.app.operator or current_operator(),
-                )
-        except HelpdeskError as exc:
-            self.post_message(Failed("mailbox-write", str(exc)))
-            return
-        state = "may send again" if allowed else "can no longer send"
-        self.post_message(ActionDone(f"{updated.address} {state}.", updated))
+        if self.mailbox is not None:
+            self.ask_sending(self.mailbox, allowed)

@@ -31,6 +31,7 @@ from screens.activity import (
     open_logs,
 )
 from screens.messages import ActionDone, Failed
+from screens.sending import SendingActions
 from screens.sendlog_messages import (
     DetailReady,
     FollowUpdate,
@@ -40,11 +41,9 @@ from screens.sendlog_messages import (
     ReportReady,
     sending_text,
 )
-from screens.ticket import TicketAnswer, TicketDialog
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import Follower, LogFile
-    from helpdesk.mailboxes import Mailbox
     from helpdesk.offenders import Analysis, Report, UserStats
     from helpdesk.trails import SentMessage
 
@@ -53,7 +52,7 @@ FOLLOW_SECONDS = 1.0
 DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messages
 
 
-class SendLogScreen(Screen[None]):
+class SendLogScreen(SendingActions, Screen[None]):
     CSS_PATH = "sendlog.tcss"
     TITLE = "Send log"
     BINDINGS = [
@@ -458,43 +457,7 @@ class SendLogScreen(Screen[None]):
 
             self.app.push_screen(ResetPasswordScreen(m), closed)
             return
-        allowed = message.purpose == "reinstate"
-        if m.smtp_enabled == allowed:
-            self.notify(f"{m.address} is {'allowed to send' if allowed else 'already suspended'}.")
-            return
-        verb = "Reinstate sending" if allowed else "Suspend sending"
-        question = (
-            f"{m.address} may send mail again."
-            if allowed
-            else f"{m.address} can no longer send mail. Mail still arrives."
-        )
-
-        def answered(answer: TicketAnswer | None) -> None:
-            if answer is not None:
-                self.change_sending(m, allowed, answer)
-
-        self.app.push_screen(TicketDialog(verb, question, confirm=verb), answered)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog-write", name="sending")
-    def change_sending(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
-        from helpdesk.audit import current_operator
-        from helpdesk.mailboxes import set_sending
-
-        try:
-            with self.app.db.begin() as conn:
-                updated = set_sending(
-                    conn,
-                    mailbox,
-                    allowed,
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    operator=self.app.operator or current_operator(),
-                )
-        except HelpdeskError as exc:
-            self.post_message(Failed("sendlog-write", str(exc)))
-            return
-        state = "may send again" if allowed else "can no longer send"
-        self.post_message(ActionDone(f"{updated.address} {state}.", updated))
+        self.ask_sending(m, allowed=message.purpose == "reinstate")
 
     def on_action_done(self, message: ActionDone) -> None:
         m = message.mailbox
