@@ -106,9 +106,12 @@ def _fts_phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _mysql_words(value: str) -> str:
+def _mysql_words(value: str, most: int = 2) -> str:
+    """The longest words of the query as FULLTEXT prefixes: each one read is a posting list, and
+    "de" or "info" are in half the addresses; the whole string is checked afterwards."""
     words = [w for w in "".join(c if c.isalnum() else " " for c in value).split() if len(w) >= 3]
-    return " ".join(f"+{w}*" for w in words)
+    longest = sorted(dict.fromkeys(words), key=len, reverse=True)[:most]
+    return " ".join(f"+{w}*" for w in longest)
 
 
 def _sample_trigrams(q: str, most: int = 2) -> list[str]:
@@ -161,7 +164,8 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
         return None
     # MariaDB has no trigram index: FULLTEXT finds words of the address by prefix (docs/schema.md).
     return select(mailboxes.c.id).where(
-        text("MATCH (mailboxes.address) AGAINST (:w IN BOOLEAN MODE)").bindparams(w=words)
+        text("MATCH (mailboxes.address) AGAINST (:w IN BOOLEAN MODE)").bindparams(w=words),
+        func.locate(q, mailboxes.c.address) > 0,
     )
 
 
