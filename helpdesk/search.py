@@ -192,6 +192,11 @@ def _name_ids(dialect: str, q: str) -> Select | None:
     return query.order_by(w.word, w.mailbox_id)
 
 
+# The other tiers arrive in the order of their own index (address, local part, name word,
+# customer number), which is the order to show them in.
+_UNORDERED = {"address contains"}
+
+
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:
     """Ranked: exact address, address prefix, local-part prefix, address substring,
     real-name word prefix (umlaut-insensitive), customer number; bounded, total known.
@@ -222,7 +227,9 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         ("name", _name_ids(dialect, raw)),
         (
             "customer number",
-            select(c.id).where(_prefix(c.customer_ref, ref, dialect)).order_by(c.customer_ref),
+            select(c.id)
+            .where(_prefix(c.customer_ref, ref, dialect))
+            .order_by(c.customer_ref, c.address),
         ),
     ]
     ranked: dict[int, str] = {}
@@ -238,9 +245,12 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         room = limit - len(ranked)
         if room <= 0 or not fresh:
             continue
-        rows = conn.execute(select(c.id, c.address).where(c.id.in_(fresh))).all()
-        for row in sorted(rows, key=lambda r: r.address)[:room]:
-            ranked[row.id] = name
+        if name in _UNORDERED:
+            # Trigram and FULLTEXT matches come in no useful order: sort them by address.
+            rows = conn.execute(select(c.id, c.address).where(c.id.in_(fresh))).all()
+            fresh = [row.id for row in sorted(rows, key=lambda r: r.address)]
+        for mailbox_id in fresh[:room]:
+            ranked[mailbox_id] = name
     found = {}
     if ranked:
         found = {

@@ -46,14 +46,17 @@ async def test_search_open_back_suspend(db):
         table = app.screen.query_one(DataTable)
         assert table.row_count == 2
         first = table.get_row_at(0)
-        assert first[0] == "info@schaefer-bau.de"  # address contains before name
+        # Both match the name word "schafer"; equal words list the older mailbox first.
+        assert first[0] == "k.schaefer@baeckerei-koeln.de"
         assert "2 matches" in str(app.screen.query_one("#search-status", Static).render())
 
         await pilot.press("down", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
-        assert app.screen.address == "k.schaefer@baeckerei-koeln.de"
-        assert "Käthe Schäfer" in str(app.screen.query_one("#mailbox-title", Static).render())
+        assert app.screen.address == "info@schaefer-bau.de"
+        assert "Bauunternehmen Schäfer" in str(
+            app.screen.query_one("#mailbox-title", Static).render()
+        )
 
         await pilot.press("escape")
         await pilot.pause()
@@ -78,8 +81,10 @@ async def test_search_open_back_suspend(db):
         assert "SUSPENDED" in str(app.screen.query_one("#mailbox-details", Static).render())
 
     with db.connect() as conn:
-        assert get_mailbox(conn, "k.schaefer@baeckerei-koeln.de").smtp_enabled is False
-        [entry] = read(conn, target="k.schaefer@baeckerei-koeln.de")
+        # Back on the search screen the cursor stayed on the row opened before.
+        assert get_mailbox(conn, "info@schaefer-bau.de").smtp_enabled is False
+        assert get_mailbox(conn, "k.schaefer@baeckerei-koeln.de").smtp_enabled is True
+        [entry] = read(conn, target="info@schaefer-bau.de")
         assert entry.reason == "spam wave"
 
 
