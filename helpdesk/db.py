@@ -42,6 +42,9 @@ _POSTGRES_SEARCH = [
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_customer_ref_pattern ON mailboxes "
     "(customer_ref varchar_pattern_ops)",
 ]
+_MARIADB_SEARCH = [
+    "ALTER TABLE mailboxes ADD FULLTEXT INDEX ix_mailboxes_address_ft (address)",
+]
 
 
 class Database:
@@ -100,8 +103,11 @@ class Database:
             return _SQLITE_SEARCH
         if self.dialect == "postgresql":
             return _POSTGRES_SEARCH
-        # MariaDB needs nothing beyond the tables: its substring search uses
-        # mailbox_address_words (docs/schema.md, "Search").
+        if self.dialect == "mysql":
+            existing = {
+                row[2] for row in conn.execute(text("SHOW INDEX FROM mailboxes")).fetchall()
+            }
+            return [s for s in _MARIADB_SEARCH if s.split()[6] not in existing]
         return []
 
     @contextmanager

@@ -17,14 +17,8 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.db import Database
 from helpdesk.errors import PolicyError
-from helpdesk.folding import address_words, name_words, search_name
-from helpdesk.schema import (
-    aliases,
-    domains,
-    mailbox_address_words,
-    mailbox_name_words,
-    mailboxes,
-)
+from helpdesk.folding import name_words, search_name
+from helpdesk.schema import aliases, domains, mailbox_name_words, mailboxes
 
 FIRST_DE = (
     "Jürgen Jörg Björn Günther Käthe Bärbel Hans Klaus Peter Wolfgang Michael Thomas Andreas "
@@ -208,7 +202,6 @@ def generate(
     batch: list[dict] = []
     alias_batch: list[dict] = []
     words_batch: list[dict] = []
-    address_batch: list[dict] = []
     for domain, size in zip(domain_rows, sizes, strict=True):
         customer_ref = f"KD-{refs[domain['id'] - 1]}"
         taken: set[str] = set()
@@ -246,14 +239,10 @@ def generate(
                 }
             )
             words_batch.extend({"word": w, "mailbox_id": mailbox_id} for w in _name_words(realname))
-            address_batch.extend(
-                {"word": w, "mailbox_id": mailbox_id} for w in address_words(address)
-            )
             if len(batch) >= 10000:
                 yield "mailboxes", batch
                 yield "mailbox_name_words", words_batch
-                yield "mailbox_address_words", address_batch
-                batch, words_batch, address_batch = [], [], []
+                batch, words_batch = [], []
         if owner_address and rng.random() < 0.8:
             for role in rng.sample(ROLE_ADDRESSES, rng.randint(1, 2)):
                 if role in taken:
@@ -274,7 +263,6 @@ def generate(
     if batch:
         yield "mailboxes", batch
         yield "mailbox_name_words", words_batch
-        yield "mailbox_address_words", address_batch
     if alias_batch:
         yield "aliases", alias_batch
 
@@ -284,7 +272,6 @@ _TABLES = {
     "mailboxes": mailboxes,
     "aliases": aliases,
     "mailbox_name_words": mailbox_name_words,
-    "mailbox_address_words": mailbox_address_words,
 }
 
 

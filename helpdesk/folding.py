@@ -28,11 +28,3 @@ def search_name(realname: str) -> str:
 def name_words(realname: str) -> list[str]:
     """The distinct words of the folded name, as the word index holds them."""
     return list(dict.fromkeys(word[:100] for word in fold(realname).split()))
-
-
-_NON_WORD = re.compile(r"[^a-z0-9]+")
-
-
-def address_words(address: str) -> list[str]:
-    """The distinct words of an address, split at every character that is not a letter or digit."""
-    return list(dict.fromkeys(w[:100] for w in _NON_WORD.split(address.lower()) if w))

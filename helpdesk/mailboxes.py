@@ -11,15 +11,8 @@ from sqlalchemy.engine import Connection, Row
 
 from helpdesk.audit import Operator, record, utcnow
 from helpdesk.errors import Conflict, NotFound, PolicyError
-from helpdesk.folding import address_words, name_words, search_name
-from helpdesk.schema import (
-    aliases,
-    domains,
-    forwards,
-    mailbox_address_words,
-    mailbox_name_words,
-    mailboxes,
-)
+from helpdesk.folding import name_words, search_name
+from helpdesk.schema import aliases, domains, forwards, mailbox_name_words, mailboxes
 
 
 @dataclass(frozen=True)
@@ -180,16 +173,7 @@ def create_mailbox(
         )
     ).inserted_primary_key[0]
     _index_name(conn, mailbox_id, realname)
-    index_address(conn, mailbox_id, address)
     return mailbox_id
-
-
-def index_address(conn: Connection, mailbox_id: int, address: str) -> None:
-    table = mailbox_address_words
-    conn.execute(delete(table).where(table.c.mailbox_id == mailbox_id))
-    words = [{"word": w, "mailbox_id": mailbox_id} for w in address_words(address)]
-    if words:
-        conn.execute(insert(table), words)
 
 
 def _index_name(conn: Connection, mailbox_id: int, realname: str) -> None:
@@ -235,8 +219,6 @@ def update_mailbox(
         )
     if "realname" in changes:
         _index_name(conn, mailbox.id, changes["realname"])
-    if "address" in changes:
-        index_address(conn, mailbox.id, changes["address"])
     before = audit_before if audit_before is not None else _old_values(mailbox, changes)
     after = audit_after if audit_after is not None else dict(changes)
     record(

@@ -104,28 +104,6 @@ mailbox_name_words = Table(
     Index("ix_mailbox_name_words_mailbox_id", "mailbox_id"),
 )
 
-# The words of each address ("hans", "mueller", "firma", "de"): MariaDB has no trigram index
-# and its FULLTEXT reads whole posting lists, so there "address contains" is a range scan here.
-# Byte order on every server, so ç is not c and the range is exactly the prefix.
-mailbox_address_words = Table(
-    "mailbox_address_words",
-    metadata,
-    Column(
-        "word",
-        String(100)
-        .with_variant(String(100, collation="C"), "postgresql")
-        .with_variant(String(100, collation="utf8mb4_bin"), "mysql", "mariadb"),
-        primary_key=True,
-    ),
-    Column(
-        "mailbox_id",
-        Integer,
-        ForeignKey("mailboxes.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Index("ix_mailbox_address_words_mailbox_id", "mailbox_id"),
-)
-
 audit_log = Table(
     "audit_log",
     metadata,

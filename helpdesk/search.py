@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, literal_column, select, text
 from sqlalchemy.engine import Connection
 
-from helpdesk.folding import address_words, fold
+from helpdesk.folding import fold
 from helpdesk.mailboxes import Mailbox, from_row, mailbox_query
-from helpdesk.schema import mailbox_address_words, mailbox_name_words, mailboxes
+from helpdesk.schema import mailbox_name_words, mailboxes
 
 # Trigram indexes need three characters; a shorter query only uses the prefix tiers.
 MIN_SUBSTRING = 3
@@ -106,6 +106,14 @@ def _fts_phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
+def _mysql_words(value: str, most: int = 2) -> str:
+    """The longest words of the query as FULLTEXT prefixes: each one read is a posting list, and
+    "de" or "info" are in half the addresses; the whole string is checked afterwards."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in value).split() if len(w) >= 3]
+    longest = sorted(dict.fromkeys(words), key=len, reverse=True)[:most]
+    return " ".join(f"+{w}*" for w in longest)
+
+
 def _sample_trigrams(q: str, most: int = 2) -> list[str]:
     """The few trigrams of q that are likely rarest. FTS5 reads the whole doclist of every
     trigram it is given, and trigrams such as ".de" or "er@" are in most rows; letters that
@@ -151,19 +159,13 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
             ),
             func.strpos(mailboxes.c.address, q) > 0,
         )
-    # MariaDB has no trigram index and its FULLTEXT reads whole posting lists: there, a
-    # word of the query's is a prefix range in mailbox_address_words, walked in index order,
-    # and the whole string is checked on each row until enough are found (docs/schema.md).
-    words = address_words(q)
+    words = _mysql_words(q)
     if not words:
         return None
-    lead = max(words, key=len)
-    w = mailbox_address_words.c
-    return (
-        select(w.mailbox_id)
-        .join(mailboxes, mailboxes.c.id == w.mailbox_id)
-        .where(_prefix(w.word, lead, dialect), func.locate(q, mailboxes.c.address) > 0)
-        .order_by(w.word, w.mailbox_id)
+    # MariaDB has no trigram index: FULLTEXT finds words of the address by prefix (docs/schema.md).
+    return select(mailboxes.c.id).where(
+        text("MATCH (mailboxes.address) AGAINST (:w IN BOOLEAN MODE)").bindparams(w=words),
+        func.locate(q, mailboxes.c.address) > 0,
     )
 
 
