@@ -17,13 +17,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 from textual.worker import get_current_worker
 
 from helpdesk.errors import HelpdeskError
+from screens.detail import DetailScreen
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import LogFile
@@ -162,33 +162,6 @@ def message_text(m: SentMessage) -> str:
     return "\n".join(lines)
 
 
-class MessageScreen(ModalScreen[None]):
-    """One recent message in full: every recipient and what became of it."""
-
-    DEFAULT_CSS = """
-    MessageScreen { align: center middle; }
-    MessageScreen > VerticalScroll {
-        width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
-    """
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="activity.message.close"),
-        Binding("enter", "close", "Close", show=False, id="activity.message.enter"),
-    ]
-
-    def __init__(self, message: SentMessage) -> None:
-        super().__init__()
-        self.sent = message
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(message_text(self.sent), id="message-detail")
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-
 # --------------------------------------------------------------------------- the view
 
 
@@ -279,7 +252,9 @@ class ActivityView(Vertical):
         event.stop()
         row = event.cursor_row
         if 0 <= row < len(self.messages):
-            self.app.push_screen(MessageScreen(self.messages[row]))
+            self.app.push_screen(
+                DetailScreen(message_text(self.messages[row]), text_id="message-detail")
+            )
 
 
 # --------------------------------------------------------------------------- the mailbox tab

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from helpdesk.blocked import BlockedMessage, BlockedReport
 from helpdesk.errors import HelpdeskError
+from screens.detail import DetailScreen
 from screens.ticket import TicketAnswer, TicketDialog
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
@@ -87,31 +88,12 @@ def verdict_text(item: BlockedMessage) -> str:
     return "\n".join(lines)
 
 
-class VerdictScreen(ModalScreen[None]):
+class VerdictScreen(DetailScreen):
     """rspamd's verdict on one message, in full."""
 
-    DEFAULT_CSS = """
-    VerdictScreen { align: center middle; }
-    VerdictScreen > VerticalScroll {
-        width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
-    """
-    BINDINGS = [
-        Binding("escape", "dismiss_verdict", "Close", id="blocked.verdict.close"),
-        Binding("enter", "dismiss_verdict", "Close", show=False, id="blocked.verdict.enter"),
-    ]
-
     def __init__(self, item: BlockedMessage) -> None:
-        super().__init__()
+        super().__init__(verdict_text(item), text_id="verdict")
         self.item = item
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(verdict_text(self.item), id="verdict")
-
-    def action_dismiss_verdict(self) -> None:
-        self.dismiss(None)
 
 
 @dataclass(frozen=True)

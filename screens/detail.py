@@ -1,0 +1,35 @@
+"""A modal that shows one long text in full (a verdict, a message's fate) until dismissed."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class DetailScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    DetailScreen { align: center middle; }
+    DetailScreen > VerticalScroll {
+        width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="detail.close"),
+        Binding("enter", "close", "Close", show=False, id="detail.enter"),
+    ]
+
+    def __init__(self, text: str, *, text_id: str) -> None:
+        super().__init__()
+        self._text = text
+        self._text_id = text_id
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._text, id=self._text_id)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
