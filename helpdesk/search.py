@@ -195,6 +195,7 @@ def _name_ids(dialect: str, q: str) -> Select | None:
 # The other tiers arrive in the order of their own index (address, local part, name word,
 # customer number), which is the order to show them in.
 _UNORDERED = {"address contains"}
+_ADDRESS_TIERS = {"exact address", "address prefix", "local part prefix", "address contains"}
 
 
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:
@@ -232,6 +233,11 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             .order_by(c.customer_ref, c.address),
         ),
     ]
+    if not q.isascii():
+        # Addresses are stored in ASCII (international domains as punycode), so a query with
+        # umlauts or accents is a name. MariaDB's collation would also read "çelik" as
+        # "celik" and answer with addresses the caller did not say.
+        tiers = [(name, sel) for name, sel in tiers if name not in _ADDRESS_TIERS]
     ranked: dict[int, str] = {}
     matched: set[int] = set()
     capped = False

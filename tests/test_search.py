@@ -182,3 +182,13 @@ def test_mailboxes_written_by_another_program_are_indexed_by_db_init(db, config_
         assert addresses(find_mailboxes(conn, "Kühn")) == ["h.kuehn@altbestand.de"]
     again = run_cli("db", "reindex", "--json", config=config_file)
     assert again.returncode == 0 and '"indexed": 0' in again.stdout
+
+
+def test_accented_query_is_a_name_not_an_address(db):
+    with db.begin() as conn:
+        create_mailbox(conn, "celik@bau.de", realname="Mehmet Yilmaz")
+        create_mailbox(conn, "m.y@bau.de", realname="Ayşe Çelik")
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "Çelik")
+        assert [(h.mailbox.address, h.match) for h in result.hits] == [("m.y@bau.de", "name")]
+        assert addresses(find_mailboxes(conn, "celik")) == ["celik@bau.de", "m.y@bau.de"]
