@@ -52,15 +52,6 @@ _LETTER_FREQUENCY = {
     "q": 0.1,
 }
 
-TIERS = (
-    "exact address",
-    "address prefix",
-    "local part prefix",
-    "address contains",
-    "name",
-    "customer number",
-)
-
 
 @dataclass(frozen=True)
 class Hit:
