@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from helpdesk.errors import ConfigError, HelpdeskError, Unreachable
-from helpdesk.schema import metadata
+from helpdesk.schema import ADDRESS, PART_SEPARATORS, metadata
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -34,17 +34,80 @@ _POSTGRES_SEARCH = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS ix_mailboxes_address_trgm ON mailboxes "
     "USING gin (address gin_trgm_ops)",
-    # The default collation ignores punctuation, so LIKE 'prefix%' needs pattern_ops.
-    "CREATE INDEX IF NOT EXISTS ix_mailboxes_address_pattern ON mailboxes "
-    "(address varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_mailboxes_local_part_pattern ON mailboxes "
-    "(local_part varchar_pattern_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_mailboxes_customer_ref_pattern ON mailboxes "
-    "(customer_ref varchar_pattern_ops)",
+    # Byte order ("C"): LIKE 'prefix%' is a range on these, and the same index gives the
+    # ORDER BY, so a one-letter query reads a thousand entries and stops. Under any other
+    # collation the planner walks the whole unique index in order and filters.
+    "DROP INDEX IF EXISTS ix_mailboxes_address_pattern",
+    "DROP INDEX IF EXISTS ix_mailboxes_local_part_pattern",
+    "DROP INDEX IF EXISTS ix_mailboxes_customer_ref_pattern",
+    'CREATE INDEX IF NOT EXISTS ix_mailboxes_address_c ON mailboxes (address COLLATE "C")',
+    "CREATE INDEX IF NOT EXISTS ix_mailboxes_local_part_c ON mailboxes "
+    '(local_part COLLATE "C", id)',
+    "CREATE INDEX IF NOT EXISTS ix_mailboxes_customer_ref_c ON mailboxes "
+    '(customer_ref COLLATE "C", id)',
 ]
-_MARIADB_SEARCH = [
-    "ALTER TABLE mailboxes ADD FULLTEXT INDEX ix_mailboxes_address_ft (address)",
+
+_SEPARATORS_SQL = ", ".join(f"'{ch}'" for ch in PART_SEPARATORS)
+
+
+def _parts_of(address: str, length: str, source: str = "search_positions") -> str:
+    """SELECT the (part, mailbox_id, lead) rows of one address expression: every suffix that
+    starts after a separator."""
+    return (
+        f"SELECT substr({address}, n + 1), {{id}}, substr({address}, n, 1) FROM {source} "
+        f"WHERE n < {length}({address}) AND substr({address}, n, 1) IN ({_SEPARATORS_SQL})"
+    )
+
+
+_INSERT_PARTS = "INSERT INTO mailbox_address_parts (part, mailbox_id, lead) "
+_SQLITE_PARTS = [
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ai AFTER INSERT ON mailboxes BEGIN "
+    + _INSERT_PARTS
+    + _parts_of("new.address", "length").format(id="new.id")
+    + "; END",
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_au AFTER UPDATE OF address ON mailboxes BEGIN "
+    "DELETE FROM mailbox_address_parts WHERE mailbox_id = old.id; "
+    + _INSERT_PARTS
+    + _parts_of("new.address", "length").format(id="new.id")
+    + "; END",
+    # Another program may write with foreign keys off, and SQLite reuses a deleted row's id.
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ad AFTER DELETE ON mailboxes BEGIN "
+    "DELETE FROM mailbox_address_parts WHERE mailbox_id = old.id; END",
 ]
+_POSTGRES_PARTS = [
+    "CREATE OR REPLACE FUNCTION mailbox_address_parts_sync() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP = 'UPDATE' THEN DELETE FROM mailbox_address_parts WHERE mailbox_id = OLD.id; "
+    "END IF; "
+    + _INSERT_PARTS
+    + _parts_of("NEW.address", "length").format(id="NEW.id")
+    + "; RETURN NULL; END $$",
+    "CREATE OR REPLACE TRIGGER mailboxes_address_parts AFTER INSERT OR UPDATE OF address "
+    "ON mailboxes FOR EACH ROW EXECUTE FUNCTION mailbox_address_parts_sync()",
+]
+_MARIADB_PARTS = [
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ai AFTER INSERT ON mailboxes FOR EACH ROW "
+    + _INSERT_PARTS
+    + _parts_of("NEW.address", "char_length").format(id="NEW.id"),
+    "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_au AFTER UPDATE ON mailboxes FOR EACH ROW "
+    "BEGIN IF NOT (NEW.address <=> OLD.address) THEN "
+    "DELETE FROM mailbox_address_parts WHERE mailbox_id = OLD.id; "
+    + _INSERT_PARTS
+    + _parts_of("NEW.address", "char_length").format(id="NEW.id")
+    + "; END IF; END",
+]
+
+
+def refill_address_parts(conn: Connection) -> None:
+    """Rebuild mailbox_address_parts from every address in one statement."""
+    length = "char_length" if conn.dialect.name in ("mysql", "mariadb") else "length"
+    conn.execute(text("DELETE FROM mailbox_address_parts"))
+    conn.execute(
+        text(
+            _INSERT_PARTS
+            + _parts_of("m.address", length, "mailboxes m, search_positions").format(id="m.id")
+        )
+    )
 
 
 class Database:
@@ -94,20 +157,26 @@ class Database:
             metadata.create_all(conn)
             for statement in self._search_ddl(conn):
                 conn.execute(text(statement))
+            _fill_positions(conn)
+            # Mailboxes from before the triggers existed (an older schema, another program).
+            if _has_rows(conn, "mailboxes") and not _has_rows(conn, "mailbox_address_parts"):
+                refill_address_parts(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     def _search_ddl(self, conn: Connection) -> list[str]:
         if self.dialect == "sqlite":
-            return _SQLITE_SEARCH
+            return _SQLITE_SEARCH + _SQLITE_PARTS
         if self.dialect == "postgresql":
-            return _POSTGRES_SEARCH
+            return _POSTGRES_SEARCH + _POSTGRES_PARTS
         if self.dialect == "mysql":
             existing = {
                 row[2] for row in conn.execute(text("SHOW INDEX FROM mailboxes")).fetchall()
             }
-            return [s for s in _MARIADB_SEARCH if s.split()[6] not in existing]
+            # Earlier versions searched addresses with FULLTEXT; the parts table replaced it.
+            drop = ["ALTER TABLE mailboxes DROP INDEX ix_mailboxes_address_ft"]
+            return (drop if "ix_mailboxes_address_ft" in existing else []) + _MARIADB_PARTS
         return []
 
     @contextmanager
@@ -125,6 +194,20 @@ class Database:
             raise HelpdeskError(f"database error: {_first_line(exc.orig)}") from None
         except SQLAlchemyError as exc:
             raise HelpdeskError(f"database error: {_first_line(exc)}") from None
+
+
+def _fill_positions(conn: Connection) -> None:
+    have = conn.execute(text("SELECT count(*) FROM search_positions")).scalar_one()
+    if have != ADDRESS:
+        conn.execute(text("DELETE FROM search_positions"))
+        conn.execute(
+            text("INSERT INTO search_positions (n) VALUES (:n)"),
+            [{"n": n} for n in range(1, ADDRESS + 1)],
+        )
+
+
+def _has_rows(conn: Connection, table: str) -> bool:
+    return conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

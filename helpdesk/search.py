@@ -11,18 +11,18 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.folding import fold
 from helpdesk.mailboxes import Mailbox, from_row, mailbox_query
-from helpdesk.schema import mailbox_name_words, mailboxes
+from helpdesk.schema import PART_SEPARATORS, mailbox_address_parts, mailbox_name_words, mailboxes
 
-# Trigram indexes need three characters; a shorter query only uses the prefix tiers.
+# Substring tiers need three characters (a trigram; two letters start a part of almost every
+# address); a shorter query only uses the prefix tiers.
 MIN_SUBSTRING = 3
 # Counting every match of "bau" in a million mailboxes costs as much as a scan; past this
 # many, the total is reported as a lower bound ("1000+").
 COUNT_CAP = 1000
 
 # Letter frequencies (percent) in German and English text; a trigram of rare letters has a
-# short doclist. Punctuation is as common as it gets in addresses.
+# short doclist.
 _LETTER_FREQUENCY = {
-    **dict.fromkeys(".@-_ ", 20.0),
     **{ch: 1.0 for ch in "0123456789"},
     "e": 16.0,
     "n": 9.8,
@@ -86,63 +86,68 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _ordered(column, dialect: str):
+    """The column as its prefix index orders it: byte order on PostgreSQL (helpdesk/db.py)."""
+    return column.collate("C") if dialect == "postgresql" else column
+
+
 def _prefix(column, value: str, dialect: str):
     if dialect == "sqlite":
         # A binary range instead of LIKE: SQLite only uses an index for LIKE on NOCASE columns.
         return (column >= value) & (column < value + "\U0010ffff")
-    return column.like(_like_escape(value) + "%", escape="\\")
+    return _ordered(column, dialect).like(_like_escape(value) + "%", escape="\\")
 
 
 def _fts_phrase(value: str) -> str:
     return '"' + value.replace('"', '""') + '"'
 
 
-def _mysql_words(value: str, most: int = 2) -> str:
-    """The longest words of the query as FULLTEXT prefixes: each one read is a posting list, and
-    "de" or "info" are in half the addresses; the whole string is checked afterwards."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in value).split() if len(w) >= 3]
-    longest = sorted(dict.fromkeys(words), key=len, reverse=True)[:most]
-    return " ".join(f"+{w}*" for w in longest)
-
-
 def _sample_trigrams(q: str, most: int = 2) -> list[str]:
     """The few trigrams of q that are likely rarest. FTS5 reads the whole doclist of every
-    trigram it is given, and trigrams such as ".de" or "er@" are in most rows; letters that
-    are rare in German and English names make rare trigrams. The exact substring is checked
-    afterwards on the candidates alone."""
+    trigram it is given, and letters that are rare in German and English names make rare
+    trigrams. The exact substring is checked afterwards on the candidates alone."""
     grams = list(dict.fromkeys(q[i : i + 3] for i in range(len(q) - 2)))
-    words = [g for g in grams if g.isalnum()] or grams
 
     def commonness(gram: str) -> float:
         return sum(_LETTER_FREQUENCY.get(ch, 0.5) for ch in gram)
 
-    return sorted(words, key=commonness)[:most]
+    return sorted(grams, key=commonness)[:most]
 
 
-def _fts_ids(column: str, q: str) -> Select:
-    """Ids whose `column` contains q, found through the trigram table. The exact check sits in
-    the same query so that LIMIT stops reading as soon as enough rows are found."""
-    terms = " AND ".join(_fts_phrase(g) for g in _sample_trigrams(q))
-    return (
-        select(literal_column("rowid").label("id"))
-        .select_from(text("mailbox_search"))
-        .where(
-            text(f"mailbox_search MATCH :m AND instr({column}, :q) > 0").bindparams(
-                m=f"{column} : ({terms})", q=q
-            )
-        )
-    )
+def _part_ids(dialect: str, q: str) -> Select | None:
+    """Ids whose address has a part (what follows a separator) starting with q, in the order
+    of that part: a range scan of mailbox_address_parts that reads no mailbox row."""
+    p = mailbox_address_parts.c
+    if q[0] in PART_SEPARATORS:
+        # ".de" or "@bau-koeln.de": the part after the separator, with that separator in front.
+        rest = q[1:]
+        if not rest:
+            return None
+        where = [_prefix(p.part, rest, dialect), p.lead == q[0]]
+    else:
+        where = [_prefix(p.part, q, dialect)]
+    return select(p.mailbox_id).where(*where).order_by(_ordered(p.part, dialect), p.mailbox_id)
 
 
-def _substring_ids(dialect: str, q: str) -> Select | None:
-    """Ids whose address contains q."""
-    if len(q) < MIN_SUBSTRING:
+def _inside_word_ids(dialect: str, q: str) -> Select | None:
+    """Ids whose address holds the single word q anywhere, inside a word too ("mueller" in
+    "hansmueller@"): the trigram index, on SQLite and PostgreSQL. MariaDB has none."""
+    if len(q) < MIN_SUBSTRING or not q.isalnum():
         return None
     if dialect == "sqlite":
-        return _fts_ids("address", q)
+        terms = " AND ".join(_fts_phrase(g) for g in _sample_trigrams(q))
+        return (
+            select(literal_column("rowid").label("id"))
+            .select_from(text("mailbox_search"))
+            .where(
+                text("mailbox_search MATCH :m AND instr(address, :q) > 0").bindparams(
+                    m=f"address : ({terms})", q=q
+                )
+            )
+        )
     if dialect == "postgresql":
-        # pg_trgm intersects the posting lists of every trigram in the pattern, ".de" and "er@"
-        # included: give it the rare ones alone, and check the whole string on what they find.
+        # pg_trgm intersects the posting lists of every trigram in the pattern: give it the
+        # rare ones alone, and check the whole string on what they find.
         return select(mailboxes.c.id).where(
             *(
                 mailboxes.c.address.like("%" + _like_escape(g) + "%", escape="\\")
@@ -150,14 +155,7 @@ def _substring_ids(dialect: str, q: str) -> Select | None:
             ),
             func.strpos(mailboxes.c.address, q) > 0,
         )
-    words = _mysql_words(q)
-    if not words:
-        return None
-    # MariaDB has no trigram index: FULLTEXT finds words of the address by prefix (docs/schema.md).
-    return select(mailboxes.c.id).where(
-        text("MATCH (mailboxes.address) AGAINST (:w IN BOOLEAN MODE)").bindparams(w=words),
-        func.locate(q, mailboxes.c.address) > 0,
-    )
+    return None
 
 
 def _name_ids(dialect: str, q: str) -> Select | None:
@@ -180,13 +178,21 @@ def _name_ids(dialect: str, q: str) -> Select | None:
                 for o in others
             )
         )
-    return query.order_by(w.word, w.mailbox_id)
+    return query.order_by(_ordered(w.word, dialect), w.mailbox_id)
 
 
 # The other tiers arrive in the order of their own index (address, local part, name word,
 # customer number), which is the order to show them in.
-_UNORDERED = {"address contains"}
-_ADDRESS_TIERS = {"exact address", "address prefix", "local part prefix", "address contains"}
+# The second half of "address contains", asked only when it could change what is shown.
+_INSIDE_WORD = "inside a word"
+_UNORDERED = {_INSIDE_WORD}
+_ADDRESS_TIERS = {
+    "exact address",
+    "address prefix",
+    "local part prefix",
+    "address contains",
+    _INSIDE_WORD,
+}
 
 
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:
@@ -209,19 +215,24 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         ("exact address", select(c.id).where(c.address == q)),
         (
             "address prefix",
-            select(c.id).where(_prefix(c.address, q, dialect)).order_by(c.address),
+            select(c.id)
+            .where(_prefix(c.address, q, dialect))
+            .order_by(_ordered(c.address, dialect)),
         ),
         (
             "local part prefix",
-            select(c.id).where(_prefix(c.local_part, q, dialect)).order_by(c.local_part),
+            select(c.id)
+            .where(_prefix(c.local_part, q, dialect))
+            .order_by(_ordered(c.local_part, dialect), c.id),
         ),
-        ("address contains", _substring_ids(dialect, q)),
+        ("address contains", _part_ids(dialect, q) if len(q) >= MIN_SUBSTRING else None),
+        (_INSIDE_WORD, None),
         ("name", _name_ids(dialect, raw)),
         (
             "customer number",
             select(c.id)
             .where(_prefix(c.customer_ref, ref, dialect))
-            .order_by(c.customer_ref, c.address),
+            .order_by(_ordered(c.customer_ref, dialect), c.id),
         ),
     ]
     if not q.isascii():
@@ -233,10 +244,18 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
     matched: set[int] = set()
     capped = False
     for name, sel in tiers:
+        if capped and len(ranked) >= limit:
+            # Past the cap with the page full, later tiers change neither the page nor the
+            # total ("1000+"); reading their thousand ids is what would grow with the table.
+            break
+        if name == _INSIDE_WORD:
+            sel = _inside_word_ids(dialect, q)
         if sel is None:
             continue
-        ids = list(conn.execute(sel.limit(COUNT_CAP + 1)).scalars())
-        capped = capped or len(ids) > COUNT_CAP
+        fetched = conn.execute(sel.limit(COUNT_CAP + 1)).scalars().all()
+        capped = capped or len(fetched) > COUNT_CAP
+        # An address can hold the query in two parts ("mueller.hans@mueller-bau.de").
+        ids = list(dict.fromkeys(fetched))
         matched.update(ids)
         fresh = [i for i in ids if i not in ranked]
         room = limit - len(ranked)
@@ -247,7 +266,7 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             rows = conn.execute(select(c.id, c.address).where(c.id.in_(fresh))).all()
             fresh = [row.id for row in sorted(rows, key=lambda r: r.address)]
         for mailbox_id in fresh[:room]:
-            ranked[mailbox_id] = name
+            ranked[mailbox_id] = "address contains" if name == _INSIDE_WORD else name
     found = {}
     if ranked:
         found = {
@@ -257,5 +276,5 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
     hits = [Hit(found[i], kind) for i, kind in ranked.items() if i in found]
     if capped:
         # "1000+": more than the cap, however far past it the tiers happened to read.
-        return SearchResult(raw, COUNT_CAP, hits, total_is_lower_bound=True)
+        return SearchResult(raw, min(COUNT_CAP, len(matched)), hits, total_is_lower_bound=True)
     return SearchResult(query=raw, total=len(matched), hits=hits)

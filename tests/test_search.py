@@ -192,3 +192,112 @@ def test_accented_query_is_a_name_not_an_address(db):
         result = find_mailboxes(conn, "Çelik")
         assert [(h.mailbox.address, h.match) for h in result.hits] == [("m.y@bau.de", "name")]
         assert addresses(find_mailboxes(conn, "celik")) == ["celik@bau.de", "m.y@bau.de"]
+
+
+def _raw_mailbox(conn, address: str, realname: str = "") -> None:
+    """A mailbox as the hoster's admin panel writes it: plain SQL, no helpdesk code."""
+    from sqlalchemy import insert, select
+
+    from helpdesk.mailboxes import create_domain
+    from helpdesk.schema import domains, mailboxes
+
+    local, domain = address.split("@")
+    domain_id = conn.execute(select(domains.c.id).where(domains.c.name == domain)).scalar()
+    if domain_id is None:
+        domain_id = create_domain(conn, domain)
+    conn.execute(
+        insert(mailboxes).values(
+            domain_id=domain_id,
+            local_part=local,
+            address=address,
+            realname=realname,
+            password_hash="",
+            must_change_password=False,
+            enabled=True,
+            smtp_enabled=True,
+            quota_mb=1,
+            customer_ref="",
+            version=1,
+        )
+    )
+
+
+def _contains(conn, query):
+    return [
+        h.mailbox.address for h in find_mailboxes(conn, query).hits if h.match == "address contains"
+    ]
+
+
+def test_address_parts_follow_other_programs_writes(db):
+    from sqlalchemy import delete, func, select, update
+
+    from helpdesk.schema import mailbox_address_parts, mailboxes
+
+    with db.begin() as conn:
+        _raw_mailbox(conn, "h.kuehn@altbestand-koeln.de")
+    with db.connect() as conn:
+        assert _contains(conn, "kuehn@altbestand") == ["h.kuehn@altbestand-koeln.de"]
+        assert _contains(conn, "koeln.de") == ["h.kuehn@altbestand-koeln.de"]
+    with db.begin() as conn:
+        conn.execute(
+            update(mailboxes)
+            .where(mailboxes.c.address == "h.kuehn@altbestand-koeln.de")
+            .values(address="h.kuehn@neubau-bonn.de")
+        )
+    with db.connect() as conn:
+        assert _contains(conn, "koeln.de") == []
+        assert _contains(conn, "bonn.de") == ["h.kuehn@neubau-bonn.de"]
+    with db.begin() as conn:
+        conn.execute(delete(mailboxes).where(mailboxes.c.address == "h.kuehn@neubau-bonn.de"))
+    with db.connect() as conn:
+        assert _contains(conn, "bonn.de") == []
+        left = conn.execute(select(func.count()).select_from(mailbox_address_parts)).scalar()
+        assert left == 0
+
+
+def test_query_starting_with_a_separator_needs_that_separator(db):
+    with db.begin() as conn:
+        create_mailbox(conn, "info@mueller-bau.de")
+        create_mailbox(conn, "chef@bau.de")
+        create_mailbox(conn, "bau.leiter@example.com")
+    with db.connect() as conn:
+        assert _contains(conn, "-bau.de") == ["info@mueller-bau.de"]
+        assert _contains(conn, "@bau.de") == ["chef@bau.de"]
+        assert sorted(_contains(conn, "bau.")) == ["chef@bau.de", "info@mueller-bau.de"]
+        assert find_mailboxes(conn, ".com").total == 1
+
+
+def test_word_inside_a_word_where_a_trigram_index_exists(db):
+    with db.begin() as conn:
+        create_mailbox(conn, "hansmueller@beispiel.de")
+        create_mailbox(conn, "info@mueller-bau.de")
+    with db.connect() as conn:
+        found = _contains(conn, "mueller")
+        # a multi-part query starts at a part
+        assert _contains(conn, "ller-bau") == []
+    if db.dialect == "mysql":
+        # MariaDB has no trigram index (docs/schema.md, "Search").
+        assert found == ["info@mueller-bau.de"]
+    else:
+        assert found == ["info@mueller-bau.de", "hansmueller@beispiel.de"]
+
+
+def test_db_init_fills_address_parts_for_an_older_schema(db, config_file):
+    from sqlalchemy import text
+
+    from tests.conftest import run_cli
+
+    with db.begin() as conn:
+        create_mailbox(conn, "anna@praxis-koenig.de")
+        conn.execute(text("DELETE FROM mailbox_address_parts"))
+    with db.connect() as conn:
+        assert _contains(conn, "koenig.de") == []
+    assert run_cli("db", "init", config=config_file).returncode == 0
+    with db.connect() as conn:
+        assert _contains(conn, "koenig.de") == ["anna@praxis-koenig.de"]
+    with db.begin() as conn:
+        conn.execute(text("DELETE FROM mailbox_address_parts WHERE part LIKE 'de'"))
+    out = run_cli("db", "reindex", "--all", config=config_file)
+    assert out.returncode == 0 and "rebuilt the address parts" in out.stdout
+    with db.connect() as conn:
+        assert find_mailboxes(conn, ".de").total == 1

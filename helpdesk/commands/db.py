@@ -16,7 +16,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     reindex = inner.add_parser(
         "reindex", help="rebuild the name search index (after another program wrote mailboxes)"
     )
-    reindex.add_argument("--all", action="store_true", help="every mailbox, not only new ones")
+    reindex.add_argument(
+        "--all",
+        action="store_true",
+        help="every mailbox, not only new ones; the address parts are rebuilt too",
+    )
     json_flag(reindex)
     reindex.set_defaults(func=run_reindex)
     demo = inner.add_parser("demo", help="fill an empty database with realistic demo data")
@@ -40,10 +44,17 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.db import refill_address_parts
     from helpdesk.reindex import reindex_names
 
     count = reindex_names(ctx.db, only_missing=not args.all)
-    ctx.emit({"indexed": count}, f"indexed the names of {count} mailboxes")
+    text = f"indexed the names of {count} mailboxes"
+    if args.all:
+        # Triggers keep the parts; this repairs a table that someone emptied or edited.
+        with ctx.db.begin() as conn:
+            refill_address_parts(conn)
+        text += "; rebuilt the address parts"
+    ctx.emit({"indexed": count, "address_parts_rebuilt": args.all}, text)
     return 0
 
 
