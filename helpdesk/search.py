@@ -252,10 +252,15 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             sel = _inside_word_ids(dialect, q)
         if sel is None:
             continue
-        fetched = conn.execute(sel.limit(COUNT_CAP + 1)).scalars().all()
-        capped = capped or len(fetched) > COUNT_CAP
-        # An address can hold the query in two parts ("mueller.hans@mueller-bau.de").
+        rows = COUNT_CAP + 1
+        fetched = conn.execute(sel.limit(rows)).scalars().all()
+        # An address can hold the query in two parts ("mueller.hans@mueller-bau.de"): read on
+        # until the cap is passed by distinct mailboxes, or the rows run out.
+        while len(fetched) == rows and len(set(fetched)) <= COUNT_CAP and rows < 8 * COUNT_CAP:
+            rows *= 2
+            fetched = conn.execute(sel.limit(rows)).scalars().all()
         ids = list(dict.fromkeys(fetched))
+        capped = capped or len(ids) > COUNT_CAP or len(fetched) == rows
         matched.update(ids)
         fresh = [i for i in ids if i not in ranked]
         room = limit - len(ranked)

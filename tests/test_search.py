@@ -301,3 +301,16 @@ def test_db_init_fills_address_parts_for_an_older_schema(db, config_file):
     assert out.returncode == 0 and "rebuilt the address parts" in out.stdout
     with db.connect() as conn:
         assert find_mailboxes(conn, ".de").total == 1
+
+
+def test_an_address_matching_in_two_parts_counts_once(db, monkeypatch):
+    import helpdesk.search as search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    with db.begin() as conn:
+        create_mailbox(conn, "a.kasse@kasse-eins.de")
+        create_mailbox(conn, "b.kasse@kasse-zwei.de")
+    with db.connect() as conn:
+        result = find_mailboxes(conn, "kasse")
+    assert (result.total, result.total_is_lower_bound) == (2, False)
+    assert [h.match for h in result.hits] == ["address contains", "address contains"]
