@@ -60,16 +60,15 @@ def _parts_of(address: str, length: str, source: str = "search_positions") -> st
 
 
 _INSERT_PARTS = "INSERT INTO mailbox_address_parts (part, mailbox_id, lead) "
+# The parts of the row a trigger fires for; `length` counts bytes on MariaDB.
+_NEW_PARTS = _INSERT_PARTS + _parts_of("NEW.address", "length").format(id="NEW.id")
+_NEW_PARTS_MARIADB = _INSERT_PARTS + _parts_of("NEW.address", "char_length").format(id="NEW.id")
 _SQLITE_PARTS = [
     "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ai AFTER INSERT ON mailboxes BEGIN "
-    + _INSERT_PARTS
-    + _parts_of("new.address", "length").format(id="new.id")
+    + _NEW_PARTS
     + "; END",
     "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_au AFTER UPDATE OF address ON mailboxes BEGIN "
-    "DELETE FROM mailbox_address_parts WHERE mailbox_id = old.id; "
-    + _INSERT_PARTS
-    + _parts_of("new.address", "length").format(id="new.id")
-    + "; END",
+    "DELETE FROM mailbox_address_parts WHERE mailbox_id = OLD.id; " + _NEW_PARTS + "; END",
     # Another program may write with foreign keys off, and SQLite reuses a deleted row's id.
     "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ad AFTER DELETE ON mailboxes BEGIN "
     "DELETE FROM mailbox_address_parts WHERE mailbox_id = old.id; END",
@@ -78,22 +77,17 @@ _POSTGRES_PARTS = [
     "CREATE OR REPLACE FUNCTION mailbox_address_parts_sync() RETURNS trigger "
     "LANGUAGE plpgsql AS $$ BEGIN "
     "IF TG_OP = 'UPDATE' THEN DELETE FROM mailbox_address_parts WHERE mailbox_id = OLD.id; "
-    "END IF; "
-    + _INSERT_PARTS
-    + _parts_of("NEW.address", "length").format(id="NEW.id")
-    + "; RETURN NULL; END $$",
+    "END IF; " + _NEW_PARTS + "; RETURN NULL; END $$",
     "CREATE OR REPLACE TRIGGER mailboxes_address_parts AFTER INSERT OR UPDATE OF address "
     "ON mailboxes FOR EACH ROW EXECUTE FUNCTION mailbox_address_parts_sync()",
 ]
 _MARIADB_PARTS = [
     "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_ai AFTER INSERT ON mailboxes FOR EACH ROW "
-    + _INSERT_PARTS
-    + _parts_of("NEW.address", "char_length").format(id="NEW.id"),
+    + _NEW_PARTS_MARIADB,
     "CREATE TRIGGER IF NOT EXISTS mailboxes_parts_au AFTER UPDATE ON mailboxes FOR EACH ROW "
     "BEGIN IF NOT (NEW.address <=> OLD.address) THEN "
     "DELETE FROM mailbox_address_parts WHERE mailbox_id = OLD.id; "
-    + _INSERT_PARTS
-    + _parts_of("NEW.address", "char_length").format(id="NEW.id")
+    + _NEW_PARTS_MARIADB
     + "; END IF; END",
 ]
 

@@ -150,30 +150,11 @@ def test_renamed_mailbox_is_found_by_its_new_name_only(db):
 
 
 def test_mailboxes_written_by_another_program_are_indexed_by_db_init(db, config_file):
-    from sqlalchemy import insert
-
-    from helpdesk.mailboxes import create_domain
-    from helpdesk.schema import mailboxes
     from tests.conftest import run_cli
 
     # The hoster's admin panel knows nothing of search_name or the word index.
     with db.begin() as conn:
-        domain_id = create_domain(conn, "altbestand.de")
-        conn.execute(
-            insert(mailboxes).values(
-                domain_id=domain_id,
-                local_part="h.kuehn",
-                address="h.kuehn@altbestand.de",
-                realname="Heinz Kühn",
-                password_hash="",
-                must_change_password=False,
-                enabled=True,
-                smtp_enabled=True,
-                quota_mb=1,
-                customer_ref="",
-                version=1,
-            )
-        )
+        _raw_mailbox(conn, "h.kuehn@altbestand.de", realname="Heinz Kühn")
     with db.connect() as conn:
         assert find_mailboxes(conn, "kuhn").hits == []
     out = run_cli("db", "init", config=config_file)
