@@ -1,0 +1,105 @@
+"""Text from outside, made safe to show: one rule for the CLI and (through screens/) the UI.
+
+Subjects, senders, Message-IDs, real names and log lines are chosen by whoever sends mail or
+writes the database. Shown raw, an ESC byte makes the operator's terminal run a command
+(OSC 52 sets the clipboard, OSC 0 the window title) and a bidi override turns a line around.
+So every character of the Unicode categories Cc (C0 and C1 controls), Cf (bidi controls,
+zero-width characters, the BOM, tag characters), Zl, Zp and Cs (lone surrogates, which is
+what undecodable bytes become under `surrogateescape`) is *replaced* by a visible escape
+(`\\x1b`, `\\u202e`, `\\udcfc`): nothing is removed silently, so the operator sees that
+something odd is there.
+
+`--json` keeps the exact value; `json_text` writes the same characters as `\\uXXXX` escapes,
+so the JSON is safe on a terminal and parses back to the original.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+ELLIPSIS = "…"
+
+
+def is_unsafe(ch: str) -> bool:
+    """True for a character that must never reach a terminal as itself."""
+    return unicodedata.category(ch) in UNSAFE_CATEGORIES
+
+
+def escape_char(ch: str) -> str:
+    """The visible stand-in for one unsafe character, in Python's own escape notation."""
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+class _Table(dict):
+    """A `str.translate` table that decides each character once, on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        value = escape_char(ch) if is_unsafe(ch) else ch
+        self[code] = value
+        return value
+
+
+_TABLE = _Table()
+# Printable ASCII is by far the common case: no lookup at all for a string made only of it.
+_PLAIN_ASCII = re.compile(r"[\x20-\x7e]*")
+
+
+def printable(value: object) -> str:
+    """`value` as a string with every unsafe character replaced by its visible escape."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    if _PLAIN_ASCII.fullmatch(text):
+        return text
+    return text.translate(_TABLE)
+
+
+def clip(value: object, width: int) -> str:
+    """`printable(value)` cut to `width` characters, the last one `…` when anything was cut."""
+    text = printable(value)
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + ELLIPSIS
+
+
+def printable_lines(value: object) -> list[str]:
+    """A multi-line text (a log excerpt, a verdict) as safe lines: only LF splits it."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return [printable(line) for line in text.split("\n")]
+
+
+# json.dumps already writes C0 controls inside strings as escapes; what is left raw is the
+# layout's own newlines and everything from DEL up.
+_NOT_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group(0)
+    if not is_unsafe(ch):
+        return ch
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    # JSON has no escape beyond the BMP: a surrogate pair, as json.dumps writes one.
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """JSON of `data`: readable non-ASCII text, but every unsafe character as a `\\uXXXX` escape.
+
+    Outside strings JSON is plain ASCII, so escaping the output text only ever touches the
+    inside of strings; `json.loads` gives back exactly the original values.
+    """
+    raw = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    return _NOT_ASCII.sub(_json_escape, raw)
