@@ -1,0 +1,70 @@
+"""Text from outside, on screen: the one way a screen shows a value it did not write itself.
+
+Subjects, senders, Message-IDs, real names, log lines and error texts come from people who may
+be hostile. Textual parses a plain `str` given to `DataTable.add_row`, `Static`, `Label` or
+`notify` as markup: `[/]` raises and ends the app, `[@click=app.quit]` becomes a live action,
+and a `Text` keeps ESC bytes that the terminal then runs. So:
+
+- `plain(value)`: an outside value as `Text`, never markup, every unsafe character replaced by
+  its visible escape (`helpdesk.plaintext.printable`).
+- `cell(value, width)`: the same for a table cell, cut to the column with `…`.
+- `line(template, **values)`: the app's own markup with outside values as `$name`; the values
+  are inserted as text (Textual's template variables), after `printable`.
+- `notify(node, text)`: a notification that is never markup.
+- `PlainStatic`: a Static whose string content is text, not markup.
+
+Text and Content objects built with these pass through untouched; a bare `str` is always text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.content import Content
+from textual.widgets import Static
+
+from helpdesk.plaintext import clip, printable
+
+__all__ = ["PlainStatic", "cell", "line", "notify", "plain", "safe"]
+
+
+def plain(value: object, *, style: str = "") -> Text:
+    """`value` as text that is shown exactly, with unsafe characters made visible."""
+    return Text(printable(value), style=style, end="")
+
+
+def cell(value: object, width: int, *, style: str = "") -> Text:
+    """A table cell: `plain(value)` on one line, cut to `width` with `…` (whole in a detail)."""
+    return Text(clip(value, width), style=style, end="", no_wrap=True, overflow="ellipsis")
+
+
+def line(template: str, **values: object) -> Content:
+    """The app's markup `template` with `$name` placeholders filled by outside `values`.
+
+    `line("[b]$user[/b] is suspended", user=address)`: the brackets, dollars and escapes in
+    `address` are shown as they are; only the template is markup.
+    """
+    return Content.from_markup(template, **{k: printable(v) for k, v in values.items()})
+
+
+def safe(content: object) -> Text | Content:
+    """Anything a screen wants to show: `Text`/`Content` as built, every other value as plain."""
+    if isinstance(content, Text | Content):
+        return content
+    return plain(content)
+
+
+def notify(node: Any, text: object, *, severity: str = "information", **kwargs: Any) -> None:
+    """`node.notify(...)` with `text` shown as text, never markup."""
+    node.notify(printable(text), markup=False, severity=severity, **kwargs)
+
+
+class PlainStatic(Static):
+    """A Static for outside text: a `str` given to it is text, never markup."""
+
+    def __init__(self, content: object = "", **kwargs: Any) -> None:
+        super().__init__(safe(content), markup=False, **kwargs)
+
+    def update(self, content: object = "", *, layout: bool = True) -> None:
+        super().update(safe(content), layout=layout)
