@@ -7,13 +7,14 @@ Module top levels stay light so that `helpdesk --help` answers at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import HelpdeskError
+from helpdesk.errors import HelpdeskError, PolicyError
+from helpdesk.plaintext import json_text, printable
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -61,24 +62,40 @@ class Context:
         return self._db
 
     def emit(self, data: Any, text: str | None = None) -> None:
-        """JSON on stdout with --json, else the human text."""
+        """JSON on stdout with --json, else the human text (made terminal-safe line by line)."""
         if self.json:
-            json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
-            sys.stdout.write("\n")
+            sys.stdout.write(json_text(data) + "\n")
         elif text is not None:
-            print(text)
+            sys.stdout.write(safe_text(text) + "\n")
 
     def say(self, message: str) -> None:
         """A message for the person, never for the pipe: stderr."""
-        print(message, file=sys.stderr)
+        sys.stderr.write(safe_text(message) + "\n")
 
     def close(self) -> None:
         if self._db is not None:
             self._db.dispose()
 
 
+def safe_text(text: str) -> str:
+    """The app's own layout (newlines, tabs) kept; every other unsafe character escaped.
+
+    Values are made printable where they are formatted; this is the net under that, so that
+    a value someone forgot can still never reach the terminal as a control sequence.
+    """
+    return "\n".join("\t".join(map(printable, line.split("\t"))) for line in text.split("\n"))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes the operator's arguments in its errors: those lines are made safe too."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            (file or sys.stderr).write(safe_text(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="helpdesk",
         description="Mailcenter Helpdesk: find mailboxes, reset passwords, release blocked "
         "mail, tune spam ladders, review send logs. Without a command: the terminal UI.",
@@ -103,19 +120,65 @@ def json_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def has_undecodable(value: str) -> bool:
+    """True for an argument that held bytes which are not UTF-8 (Python keeps them as lone
+    surrogates, `surrogateescape`)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def as_latin1(value: str) -> str:
+    """An argument that is not UTF-8, read as Latin-1: what a Latin-1 terminal sends."""
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+# Arguments taken as bytes (paths) or re-read on purpose (the search text, in `find`).
+_BYTES_ARGUMENTS = frozenset({"config", "log", "query"})
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Text that is stored (ticket, reason) or looked up (an address) is refused when it is
+    not UTF-8: guessing would write or match something the operator did not type."""
+    for name, value in vars(args).items():
+        if name in _BYTES_ARGUMENTS:
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and has_undecodable(v) for v in values):
+            option = name if name in ("address", "target", "message_id", "id") else f"--{name}"
+            raise PolicyError(
+                f"{option.replace('_', '-')} is not UTF-8 text; set the terminal to UTF-8 "
+                "and type it again (nothing was changed)"
+            )
+
+
+def _tolerant_output() -> None:
+    """On a terminal that is not UTF-8 (Latin-1), a character it cannot show becomes an
+    escape instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.errors or "strict") == "strict":
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(safe_text(f"helpdesk: {message}") + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         return _run_tui(args)
+    _tolerant_output()
     ctx = Context(args)
     try:
+        _check_arguments(args)
         return int(args.func(args, ctx) or 0)
     except HelpdeskError as exc:
-        print(f"helpdesk: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("helpdesk: interrupted", file=sys.stderr)
+        _error("interrupted")
         return 130
     except BrokenPipeError:
         # The reader (`| head`) has gone: not an error of ours. Point stdout at /dev/null so
@@ -132,7 +195,7 @@ def _run_tui(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
     except HelpdeskError as exc:
-        print(f"helpdesk: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
     # The one place the core reaches into the UI, lazily, so no other command loads Textual.
     from screens.app import run_app

@@ -20,13 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import read, utcnow
     from helpdesk.durations import parse_duration
+    from helpdesk.plaintext import clip, printable
 
     since = utcnow() - parse_duration(args.since) if args.since else None
     with ctx.db.connect() as conn:
         entries = read(conn, target=args.target, since=since, action=args.action, limit=args.limit)
     lines = [
-        f"{e.at:%Y-%m-%d %H:%M:%S} {e.operator:<12} {e.action:<16} {e.target:<40} "
-        f"{e.ticket or '-':<12} {e.summary()}"
+        f"{e.at:%Y-%m-%d %H:%M:%S} {printable(e.operator):<12} {printable(e.action):<16} "
+        f"{printable(e.target):<40} {printable(e.ticket or '-'):<12} {printable(e.summary())}"
+        + (f"  why: {clip(e.reason, 200)}" if e.reason else "")
         for e in entries
     ]
     ctx.emit([e.as_json() for e in entries], "\n".join(lines) if lines else "no audit entries")

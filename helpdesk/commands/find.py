@@ -19,14 +19,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.cli import as_latin1, has_undecodable
+    from helpdesk.plaintext import clip, printable
     from helpdesk.search import find_mailboxes
 
+    query = args.query
+    if has_undecodable(query):
+        # A terminal set to Latin-1 sends `müller` as b"m\xfcller"; that is what it meant.
+        query = as_latin1(query)
+        ctx.say(f"note: the search text is not UTF-8; searching for it read as Latin-1: {query}")
     limit = max(1, min(args.limit, 1000))
     with ctx.db.connect() as conn:
-        result = find_mailboxes(conn, args.query, limit=limit)
+        result = find_mailboxes(conn, query, limit=limit)
     lines = [
-        f"{h.mailbox.address:<45} {h.mailbox.realname:<28} {h.mailbox.customer_ref:<10} "
-        f"{h.mailbox.status:<11} {h.match}"
+        f"{clip(h.mailbox.address, 45):<45} {clip(h.mailbox.realname, 28):<28} "
+        f"{clip(h.mailbox.customer_ref, 10):<10} {printable(h.mailbox.status):<11} {h.match}"
         for h in result.hits
     ]
     shown = f"{len(result.hits)} of {result.total}" if result.total > len(result.hits) else ""

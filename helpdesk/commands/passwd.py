@@ -7,6 +7,7 @@ import sys
 
 from helpdesk.cli import Context, json_flag
 from helpdesk.errors import HelpdeskError, PolicyError
+from helpdesk.plaintext import printable
 
 USAGE = """
   helpdesk passwd ADDRESS (--generate | --password-stdin) [--force-change | --no-force-change]
@@ -87,13 +88,39 @@ def _read_password(ctx: Context) -> str:
     if sys.stdin.isatty():
         import getpass
 
-        first = getpass.getpass("New password: ")
-        if getpass.getpass("Again: ") != first:
+        try:
+            first = getpass.getpass("New password: ")
+            again = getpass.getpass("Again: ")
+        except UnicodeDecodeError:
+            raise PolicyError(_NOT_UTF8) from None
+        if again != first:
             raise PolicyError("the two entries differ; nothing was changed")
+        _refuse_undecodable(first)
         return first
-    line = sys.stdin.readline()
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is not None:
+        data = raw.readline()
+        try:
+            line = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise PolicyError(_NOT_UTF8) from None
+    else:
+        line = sys.stdin.readline()
+    _refuse_undecodable(line)
     # only the line end is ours to strip: spaces inside or around are the policy's business
     return line[:-1] if line.endswith("\n") else line
+
+
+# A password in another encoding would be stored as bytes the customer's mail program never
+# sends: refuse it rather than guess.
+_NOT_UTF8 = "--password-stdin: the password is not UTF-8 text; nothing was changed"
+
+
+def _refuse_undecodable(text: str) -> None:
+    from helpdesk.cli import has_undecodable
+
+    if has_undecodable(text):
+        raise PolicyError(_NOT_UTF8)
 
 
 def _reset(args, ctx: Context, settings, password: str | None) -> int:
@@ -137,7 +164,7 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
             "",
             follow,
         ]
-        print("\n".join(lines))
+        ctx.emit(None, "\n".join(lines))
     else:
         ctx.say(f"Password of {result.mailbox.address} changed. {follow}")
     return 0
@@ -151,8 +178,8 @@ def _campaign(args, ctx: Context, settings) -> int:
         with ctx.db.connect() as conn:
             rows = progress(conn, args.campaign)
         text = "\n".join(
-            f"{p.campaign}  before {p.before}  {p.changed}/{p.flagged} changed "
-            f"({p.percent:.0f}%)  by {p.operator}, ticket {p.ticket}"
+            f"{printable(p.campaign)}  before {p.before}  {p.changed}/{p.flagged} changed "
+            f"({p.percent:.0f}%)  by {printable(p.operator)}, ticket {printable(p.ticket)}"
             for p in rows
         )
         ctx.emit([p.as_json() for p in rows], text or "no password campaigns yet")
@@ -189,9 +216,13 @@ def _campaign(args, ctx: Context, settings) -> int:
     if ctx.json:
         ctx.emit(data)
         return 0
+    rows = []
     for c in found:
         when = c.password_changed_at.strftime("%Y-%m-%d") if c.password_changed_at else "never"
-        print(f"{c.address}\t{when}\t{'must-change' if c.must_change_password else ''}".rstrip())
+        flag = "must-change" if c.must_change_password else ""
+        rows.append(f"{printable(c.address)}\t{when}\t{flag}".rstrip())
+    if rows:
+        ctx.emit(None, "\n".join(rows))
     ctx.say(
         f"{len(found)} mailboxes with a password set before {before:%Y-%m-%d}"
         + (f" in {args.domain}" if args.domain else "")

@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import current_operator
     from helpdesk.mailboxes import get_mailbox, set_sending
+    from helpdesk.plaintext import printable
 
     with ctx.db.begin() as conn:
         mailbox = get_mailbox(conn, args.address)
@@ -35,5 +36,5 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             operator=current_operator(),
         )
     state = "may send again" if updated.smtp_enabled else "can no longer send (mail still arrives)"
-    ctx.emit(updated.as_json(), f"{updated.address} {state}")
+    ctx.emit(updated.as_json(), f"{printable(updated.address)} {state}")
     return 0

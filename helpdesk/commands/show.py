@@ -17,6 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import read
     from helpdesk.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
+    from helpdesk.plaintext import printable
 
     with ctx.db.connect() as conn:
         mailbox = get_mailbox(conn, args.address)
@@ -30,15 +31,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "forwards": forward_rows,
         "recent_audit": [e.as_json() for e in recent],
     }
-    lines = [f"{k:<22} {v}" for k, v in mailbox.as_json().items()]
-    lines.append(f"{'status':<22} {mailbox.status}")
+    # A detail view: values whole, but every one made terminal-safe.
+    lines = [f"{k:<22} {printable(v)}" for k, v in mailbox.as_json().items()]
+    lines.append(f"{'status':<22} {printable(mailbox.status)}")
     for a in alias_rows:
-        lines.append(f"{'alias':<22} {a['address']} → {a['target']}")
+        lines.append(f"{'alias':<22} {printable(a['address'])} → {printable(a['target'])}")
     for f in forward_rows:
-        lines.append(f"{'forward':<22} → {f['target']}")
+        lines.append(f"{'forward':<22} → {printable(f['target'])}")
     for e in recent:
         lines.append(
-            f"{'audit':<22} {e.at:%Y-%m-%d %H:%M} {e.operator} {e.action} {e.ticket or ''}"
+            f"{'audit':<22} {e.at:%Y-%m-%d %H:%M} {printable(e.operator)} "
+            f"{printable(e.action)} {printable(e.ticket or '')}"
         )
     ctx.emit(data, "\n".join(lines))
     return 0
