@@ -12,6 +12,7 @@ from helpdesk.audit import current_operator
 from helpdesk.config import Config
 from helpdesk.db import Database, open_database
 from helpdesk.errors import HelpdeskError
+from helpdesk.plaintext import printable
 from screens.search import SearchScreen
 
 
@@ -41,7 +42,8 @@ class HelpdeskApp(App[None]):
 
     def on_mount(self) -> None:
         where = self.db.display_url if self.db else "no database"
-        self.sub_title = f"{_short(where)} · {self.operator}"
+        # The header shows the title as Content without markup, but control bytes would pass.
+        self.sub_title = f"{_short(printable(where))} · {printable(self.operator)}"
         self.push_screen(SearchScreen())
 
     def action_toggle_keys(self) -> None:

@@ -1,12 +1,19 @@
-"""A modal that shows one long text in full (a verdict, a message's fate) until dismissed."""
+"""A modal that shows one long text in full (a verdict, a message's fate) until dismissed.
+
+The text is whole here (tables cut long values with `…`): a `str` is shown as plain text, a
+`Content` built with `screens.widgets.line` keeps the app's own markup.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from screens.widgets import PlainStatic
 
 
 class DetailScreen(ModalScreen[None]):
@@ -22,14 +29,14 @@ class DetailScreen(ModalScreen[None]):
         Binding("enter", "close", "Close", show=False, id="detail.enter"),
     ]
 
-    def __init__(self, text: str, *, text_id: str) -> None:
+    def __init__(self, text: str | Text | Content, *, text_id: str) -> None:
         super().__init__()
         self._text = text
         self._text_id = text_id
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(self._text, id=self._text_id)
+            yield PlainStatic(self._text, id=self._text_id)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from helpdesk.audit import read
+from helpdesk.audit import AuditEntry, read
 from helpdesk.errors import HelpdeskError
 from helpdesk.mailboxes import (
     Mailbox,
@@ -16,11 +17,14 @@ from helpdesk.mailboxes import (
     mailbox_aliases,
     mailbox_forwards,
 )
+from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
+from screens.detail import DetailScreen
 from screens.messages import ActionDone, Failed, MailboxLoaded
 from screens.sending import SendingActions
 from screens.spam import SpamTab
+from screens.widgets import PlainStatic, cell, line, lines, notify
 
 
 class MailboxScreen(SendingActions, Screen[None]):
@@ -37,11 +41,12 @@ class MailboxScreen(SendingActions, Screen[None]):
         super().__init__()
         self.address = address
         self.mailbox: Mailbox | None = None
+        self._audit: list[AuditEntry] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(self.address, id="mailbox-title")
-        yield Static("Loading …", id="mailbox-status", classes="status")
+        yield PlainStatic(clip(self.address, 78), id="mailbox-title")
+        yield PlainStatic("Loading …", id="mailbox-status", classes="status")
         with TabbedContent(id="mailbox-tabs"):
             with TabPane("Overview", id="tab-overview"):
                 yield Static("", id="mailbox-details")
@@ -81,38 +86,64 @@ class MailboxScreen(SendingActions, Screen[None]):
 
     def on_mailbox_loaded(self, message: MailboxLoaded) -> None:
         self.mailbox = m = message.mailbox
+        # The header line is cut to fit; the Overview tab below has every value whole.
         self.query_one("#mailbox-title", Static).update(
-            f"[b]{m.address}[/b]  {m.realname}  ·  {m.customer_ref}  ·  {m.status}"
+            line(
+                "[b]$address[/b]  $name  ·  $ref  ·  $status",
+                address=clip(m.address, 40),
+                name=clip(m.realname, 24),
+                ref=clip(m.customer_ref, 12),
+                status=m.status,
+            )
         )
         sending = "yes" if m.smtp_enabled else "[b red]SUSPENDED[/] (mail still arrives)"
         changed = f"{m.password_changed_at:%Y-%m-%d}" if m.password_changed_at else "never"
-        lines = [
-            f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}",
-            f"Sending           {sending}",
-            f"Password set      {changed}"
-            + ("  [b yellow]must change at next login[/]" if m.must_change_password else ""),
-            f"Quota             {m.quota_mb} MB",
-            f"Domain            {m.domain}" + ("" if m.domain_enabled else " [red](disabled)[/]"),
+        rows = [
+            line("Name              $v", v=m.realname or "—"),
+            line("Customer          $v", v=m.customer_ref or "—"),
+            line(f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}"),
+            line(f"Sending           {sending}"),
+            line(
+                f"Password set      {changed}"
+                + ("  [b yellow]must change at next login[/]" if m.must_change_password else "")
+            ),
+            line(f"Quota             {m.quota_mb} MB"),
+            line(
+                "Domain            $v" + ("" if m.domain_enabled else " [red](disabled)[/]"),
+                v=m.domain,
+            ),
             f"Created           {m.created_at:%Y-%m-%d}" if m.created_at else "Created",
         ]
         for alias in message.aliases:
-            lines.append(f"Alias             {alias['address']} → {alias['target']}")
+            rows.append(f"Alias             {alias['address']} → {alias['target']}")
         for fwd in message.forwards:
-            lines.append(f"Forward           → {fwd['target']}")
-        self.query_one("#mailbox-details", Static).update("\n".join(lines))
+            rows.append(f"Forward           → {fwd['target']}")
+        self.query_one("#mailbox-details", Static).update(lines(rows))
         table = self.query_one("#mailbox-audit", DataTable)
         table.clear()
         for e in message.audit:
             table.add_row(
-                f"{e.at:%Y-%m-%d %H:%M}", e.operator, e.action, e.ticket or "", e.summary()
+                f"{e.at:%Y-%m-%d %H:%M}",
+                cell(e.operator, 10),
+                cell(e.action, 10),
+                cell(e.ticket or "", 10),
+                cell(e.summary(), 22),
             )
+        self._audit = list(message.audit)
         self._status("s suspend · r reinstate · p password · ? keys · Esc back")
+
+    @on(DataTable.RowSelected, "#mailbox-audit")
+    def _audit_selected(self, event: DataTable.RowSelected) -> None:
+        """The table cuts long values; Enter shows the row whole."""
+        if 0 <= event.cursor_row < len(self._audit):
+            e = self._audit[event.cursor_row]
+            self.app.push_screen(DetailScreen(audit_text(e), text_id="audit-detail"))
 
     def on_failed(self, message: Failed) -> None:
         self._status(message.text, error=True)
 
     def on_action_done(self, message: ActionDone) -> None:
-        self.notify(message.text)
+        notify(self, message.text)
         self.load()
 
     def _status(self, text: str, *, error: bool = False) -> None:
@@ -139,7 +170,7 @@ class MailboxScreen(SendingActions, Screen[None]):
 
         def closed(outcome: ResetOutcome | None) -> None:
             if outcome is not None:
-                self.notify(f"New password set for {outcome.address}.")
+                notify(self, f"New password set for {outcome.address}.")
                 self.load()
 
         self.app.push_screen(ResetPasswordScreen(self.mailbox), closed)
@@ -147,3 +178,17 @@ class MailboxScreen(SendingActions, Screen[None]):
     def _ask_sending(self, allowed: bool) -> None:
         if self.mailbox is not None:
             self.ask_sending(self.mailbox, allowed)
+
+
+def audit_text(e: AuditEntry) -> Content:
+    return lines(
+        [
+            line("[b]When[/b]      $v UTC", v=f"{e.at:%Y-%m-%d %H:%M:%S}"),
+            line("[b]Operator[/b]  $v", v=e.operator)
+            + (line(" from $v", v=e.client_addr) if e.client_addr else Content()),
+            line("[b]Action[/b]    $v on $t", v=e.action, t=e.target),
+            line("[b]Ticket[/b]    $v", v=e.ticket or "—"),
+            line("[b]Reason[/b]    $v", v=e.reason or "—"),
+            line("[b]Change[/b]    $v", v=e.summary()),
+        ]
+    )

@@ -13,10 +13,14 @@ from textual.worker import get_current_worker
 from helpdesk.errors import HelpdeskError
 from helpdesk.search import find_mailboxes
 from screens.messages import Failed, SearchDone
+from screens.widgets import PlainStatic, cell
 
 # Long enough to skip the keystrokes of a fast typist, short enough to feel instant.
 DEBOUNCE_SECONDS = 0.15
 PAGE = 50
+_COLUMNS = (("Address", "address"), ("Name", "name"), ("Customer", "ref"), ("Status", "status"))
+# Widths that fit 80 columns with the scrollbar; longer values are cut with "…", not wrapped.
+_WIDTHS = (34, 17, 9, 10)
 
 
 class SearchScreen(Screen[None]):
@@ -44,7 +48,7 @@ class SearchScreen(Screen[None]):
                 placeholder="Name, address, part of one, domain or customer number",
                 id="query",
             )
-            yield Static("Type to search.", id="search-status", classes="status")
+            yield PlainStatic("Type to search.", id="search-status", classes="status")
         table = DataTable(id="results", cursor_type="row", zebra_stripes=True)
         table.can_focus = False
         yield table
@@ -52,11 +56,8 @@ class SearchScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        # Widths that fit 80 columns with the scrollbar; longer values are cut, not wrapped.
-        table.add_column("Address", key="address", width=34)
-        table.add_column("Name", key="name", width=17)
-        table.add_column("Customer", key="ref", width=9)
-        table.add_column("Status", key="status", width=10)
+        for (label, key), width in zip(_COLUMNS, _WIDTHS, strict=True):
+            table.add_column(label, key=key, width=width)
         self.focus_search()
         if self.app.db_error:
             self._status(self.app.db_error, error=True)
@@ -116,7 +117,7 @@ class SearchScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
-            table.add_row(*row, key=row[0])
+            table.add_row(*(cell(v, w) for v, w in zip(row, _WIDTHS, strict=True)), key=row[0])
         self._addresses = [row[0] for row in rows]
         self._status(text)
 

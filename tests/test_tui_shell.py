@@ -47,7 +47,7 @@ async def test_search_open_back_suspend(db):
         assert table.row_count == 2
         first = table.get_row_at(0)
         # Both match the name word "schafer"; equal words list the older mailbox first.
-        assert first[0] == "k.schaefer@baeckerei-koeln.de"
+        assert str(first[0]) == "k.schaefer@baeckerei-koeln.de"
         assert "2 matches" in str(app.screen.query_one("#search-status", Static).render())
 
         await pilot.press("down", "enter")
@@ -77,7 +77,7 @@ async def test_search_open_back_suspend(db):
         audit = app.screen.query_one("#mailbox-audit", DataTable)
         assert audit.row_count == 1
         row = audit.get_row_at(0)
-        assert row[2] == "suspend" and row[3] == "T-4711"
+        assert str(row[2]) == "suspend" and str(row[3]) == "T-4711"
         assert "SUSPENDED" in str(app.screen.query_one("#mailbox-details", Static).render())
 
     with db.connect() as conn:

@@ -10,6 +10,7 @@ and a `Text` keeps ESC bytes that the terminal then runs. So:
 - `cell(value, width)`: the same for a table cell, cut to the column with `…`.
 - `line(template, **values)`: the app's own markup with outside values as `$name`; the values
   are inserted as text (Textual's template variables), after `printable`.
+- `lines(parts)`: several of these (or plain values) as one multi-line Content.
 - `notify(node, text)`: a notification that is never markup.
 - `PlainStatic`: a Static whose string content is text, not markup.
 
@@ -18,6 +19,7 @@ Text and Content objects built with these pass through untouched; a bare `str` i
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rich.text import Text
@@ -26,7 +28,7 @@ from textual.widgets import Static
 
 from helpdesk.plaintext import clip, printable
 
-__all__ = ["PlainStatic", "cell", "line", "notify", "plain", "safe"]
+__all__ = ["PlainStatic", "cell", "line", "lines", "notify", "plain", "safe"]
 
 
 def plain(value: object, *, style: str = "") -> Text:
@@ -46,6 +48,17 @@ def line(template: str, **values: object) -> Content:
     `address` are shown as they are; only the template is markup.
     """
     return Content.from_markup(template, **{k: printable(v) for k, v in values.items()})
+
+
+def lines(parts: Iterable[object]) -> Content:
+    """Several lines as one Content: `Content`/`Text` parts as built, any other value as plain."""
+    return Content("\n").join(_content(part) for part in parts)
+
+
+def _content(part: object) -> Content:
+    if isinstance(part, Content):
+        return part
+    return Content.from_rich_text(safe(part))
 
 
 def safe(content: object) -> Text | Content:
