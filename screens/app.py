@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+import threading
 from collections.abc import Iterable
 
-from textual.app import App, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Label, Static
 
 from helpdesk.audit import current_operator
 from helpdesk.config import Config
 from helpdesk.db import Database, open_database
 from helpdesk.errors import HelpdeskError
 from helpdesk.plaintext import printable
+from screens.background import DaemonExecutor
 from screens.search import SearchScreen
 
 
@@ -25,7 +32,8 @@ class HelpdeskApp(App[None]):
         Binding("ctrl+b", "blocked", "Blocked mail", id="app.blocked"),
         Binding("f6", "send_log", "Send log", id="app.send_log"),
         Binding("f7", "campaigns", "Password campaigns", id="app.campaigns"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit"),
+        # Priority: no screen, dialog or input field may keep the operator from quitting.
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
     ]
 
     def __init__(self, config: Config, db: Database | None = None) -> None:
@@ -39,12 +47,49 @@ class HelpdeskApp(App[None]):
                 self.db = open_database(config)
             except HelpdeskError as exc:
                 self.db_error = str(exc)
+        self._quit_question: QuitDialog | None = None
+
+    @property
+    def database(self) -> Database | MissingDatabase:
+        """What a job gets to work with: the database, or one that says why there is none."""
+        if self.db is not None:
+            return self.db
+        return MissingDatabase(self.db_error or "no database configured")
+
+    def on_load(self) -> None:
+        asyncio.get_running_loop().set_default_executor(DaemonExecutor())
 
     def on_mount(self) -> None:
         where = self.db.display_url if self.db else "no database"
         # The header shows the title as Content without markup, but control bytes would pass.
         self.sub_title = f"{_short(printable(where))} · {printable(self.operator)}"
         self.push_screen(SearchScreen())
+
+    async def action_quit(self) -> None:
+        """Quit at once, unless there are unsaved edits: then ask, and a second Ctrl+Q quits."""
+        edits = [] if self._quit_question is not None else self.unsaved_edits()
+        if not edits:
+            self.exit()
+            return
+
+        def answered(quit_: bool | None) -> None:
+            self._quit_question = None
+            if quit_:
+                self.exit()
+
+        self._quit_question = QuitDialog(edits)
+        self.push_screen(self._quit_question, answered)
+
+    def unsaved_edits(self) -> list[str]:
+        """What would be lost by quitting now, one phrase each."""
+        from screens.spam import SpamTab
+
+        return [
+            f"spam settings of {tab.address}"
+            for screen in self.screen_stack
+            for tab in screen.query(SpamTab)
+            if tab.dirty
+        ]
 
     def action_toggle_keys(self) -> None:
         if self.screen.query("HelpPanel"):
@@ -115,6 +160,66 @@ def _short(url: str) -> str:
     return url if len(url) <= 48 else "…" + url[-47:]
 
 
+class MissingDatabase:
+    """Stands in for the database when it could not be opened: every use says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def connect(self):
+        raise HelpdeskError(f"No database: {self.reason}")
+
+    begin = connect
+
+
+class QuitDialog(ModalScreen[bool]):
+    """Asked only when quitting would lose edits; Ctrl+Q again quits (the app's binding)."""
+
+    DEFAULT_CSS = """
+    QuitDialog { align: center middle; }
+    QuitDialog > Vertical {
+        width: 64; max-width: 100%; height: auto;
+        border: thick $warning; background: $panel; padding: 1 2;
+    }
+    QuitDialog #quit-buttons { height: auto; margin-top: 1; }
+    """
+    BINDINGS = [Binding("escape", "stay", "Stay", id="quit.stay")]
+
+    def __init__(self, edits: list[str]) -> None:
+        super().__init__()
+        self.edits = edits
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Quit without saving?", id="quit-title")
+            yield Static(
+                f"Unsaved: {printable('; '.join(self.edits))}.\nCtrl+Q quits · Esc stays",
+                markup=False,
+                id="quit-question",
+            )
+            with Horizontal(id="quit-buttons"):
+                yield Button("Quit", variant="error", id="quit-confirm")
+                yield Button("Stay", id="quit-stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#quit-stay", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "quit-confirm")
+
+    def action_stay(self) -> None:
+        self.dismiss(False)
+
+
 def run_app(config: Config) -> int:
-    HelpdeskApp(config).run()
-    return 0
+    app = HelpdeskApp(config)
+    app.run()
+    # The driver has restored the terminal. Jobs run in daemon threads and do not hold the
+    # process; any other thread still running is stuck in a read nobody waits for: end here
+    # rather than hang (the database server rolls back what its connection left open).
+    main = threading.main_thread()
+    if any(t.is_alive() and not t.daemon and t is not main for t in threading.enumerate()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(app.return_code or 0)
+    return app.return_code or 0
