@@ -48,33 +48,37 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def format_blocked(items: list[Any]) -> str:
+    from helpdesk.plaintext import printable
+
     if not items:
         return "no blocked outbound mail"
     lines = []
     for b in items:
         score = f"{b.score:.1f}/{b.required_score:.1f}" if b.score is not None else "-"
-        user = b.user + ("…" if b.user_truncated else "")
-        lines.append(f"{b.time:%Y-%m-%d %H:%M:%S}  {user}  {b.action}  score {score}")
+        user = printable(b.user) + ("…" if b.user_truncated else "")
+        lines.append(f"{b.time:%Y-%m-%d %H:%M:%S}  {user}  {printable(b.action)}  score {score}")
         lines.append(
-            f"    Message-ID: <{b.message_id}>" if b.message_id else "    Message-ID: unknown"
+            f"    Message-ID: <{printable(b.message_id)}>"
+            if b.message_id
+            else "    Message-ID: unknown"
         )
         if b.subject:
-            lines.append(f"    Subject: {b.subject}")
+            lines.append(f"    Subject: {printable(b.subject)}")
         if b.ip:
-            lines.append(f"    client: {b.ip}")
+            lines.append(f"    client: {printable(b.ip)}")
         if b.attempts > 1:
             lines.append(f"    attempts: {b.attempts}")
         symbols = ", ".join(
-            s.name if s.score is None else f"{s.name}({s.score:g})"
+            printable(s.name) if s.score is None else f"{printable(s.name)}({s.score:g})"
             for s in b.symbols
             if s.score is None or s.score > 0
         )
         if symbols:
             lines.append(f"    symbols: {symbols}")
         for reason in b.reasons:
-            lines.append(f"    why: {reason}")
+            lines.append(f"    why: {printable(reason)}")
         if b.exim_text:
-            lines.append(f"    Exim: {b.exim_text}")
+            lines.append(f"    Exim: {printable(b.exim_text)}")
         if b.release_state:
             lines.append(f"    release #{b.release_id}: {b.release_state}")
     return "\n".join(lines)

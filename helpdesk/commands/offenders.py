@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.plaintext import clip, printable
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -122,7 +123,7 @@ def summary_line(report: Report, took: float) -> str:
     if report.unreadable or report.too_long:
         parts.append(f"{report.unreadable + report.too_long:,} unreadable lines skipped")
     if report.broken_files:
-        parts.append("cut short: " + ", ".join(report.broken_files))
+        parts.append("cut short: " + ", ".join(map(printable, report.broken_files)))
     return "; ".join(parts)
 
 
@@ -143,11 +144,11 @@ def format_report(report: Report, *, limit: int, top: int) -> str:
         shown = report.users[:limit]
         for u in shown:
             out.append(
-                f"  {u.score:>5}  {u.user[:36]:<36} {u.messages:>6,} {u.rejected:>7,} "
+                f"  {u.score:>5}  {clip(u.user, 36):<36} {u.messages:>6,} {u.rejected:>7,} "
                 f"{u.recipients:>7,} {u.peak_5min:>7,} {len(u.new_ips):>7} {u.auth_failures:>6,}"
             )
             if u.reasons:
-                out.append(f"         {', '.join(u.reasons)}")
+                out.append(f"         {printable(', '.join(u.reasons))}")
         rest = len(report.users) - len(shown)
         if rest > 0:
             out.append(f"  … {rest:,} more senders (--limit, or --json for all)")
@@ -163,7 +164,7 @@ def _guess_lines(report: Report, limit: int) -> list[str]:
     for g in report.guessers[:limit]:
         d = g.as_dict()
         lines.append(
-            f"  {g.ip:<39} {g.failures:>6,} failed logins on {d['users']:,} "
+            f"  {printable(g.ip):<39} {g.failures:>6,} failed logins on {d['users']:,} "
             f"account{'s' if d['users'] != 1 else ''}, {d['first'][:16]} to {d['last'][:16]}"
         )
     return lines

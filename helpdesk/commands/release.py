@@ -109,6 +109,7 @@ def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.plaintext import clip, printable
     from helpdesk.releases import list_releases
     from helpdesk.rspamd import RspamdError
 
@@ -127,8 +128,8 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.db.connect() as conn:
         releases = list_releases(conn, address=args.user, include_inactive=not args.active)
     text = "\n".join(
-        f"#{r.id:<5} {r.label():<14} {r.address}  <{r.message_id}>  "
-        f"until {r.expires_at:%Y-%m-%d %H:%M}  {r.ticket}  by {r.operator}"
+        f"#{r.id:<5} {r.label():<14} {printable(r.address)}  <{clip(r.message_id, 80)}>  "
+        f"until {r.expires_at:%Y-%m-%d %H:%M}  {printable(r.ticket)}  by {printable(r.operator)}"
         for r in releases
     )
     ctx.emit({"releases": [r.as_json() for r in releases]}, text or "no releases")

@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.plaintext import clip, printable
     from helpdesk.rspamd import Cluster, RspamdError, filter_rows
 
     with Cluster.from_config(ctx.config) as cluster:
@@ -38,11 +39,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     lines = []
     for s in statuses:
         if not s.ok:
-            lines.append(f"{s.name}  DOWN  {s.error}")
+            lines.append(f"{printable(s.name)}  DOWN  {printable(s.error)}")
             continue
         thresholds = ", ".join(f"{a} {v:g}" for a, v in s.actions if v is not None)
         counted = s.stat.get("actions", {})
-        lines.append(f"{s.name}  ok  rspamd {s.version}  up {s.uptime}s  {s.url}")
+        lines.append(
+            f"{printable(s.name)}  ok  rspamd {printable(s.version)}  up {s.uptime}s  "
+            f"{printable(s.url)}"
+        )
         lines.append(f"    thresholds: {thresholds}")
         lines.append(
             f"    scanned {s.stat.get('scanned', 0)}, "
@@ -53,8 +57,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for r in rows:
         score = f"{r.score:.1f}" if r.score is not None else "-"
         lines.append(
-            f"  {r.time:%m-%d %H:%M:%S} {r.controller} {r.action:<12} {score:>6}  "
-            f"{r.user or '-'}  <{r.message_id or '?'}>"
+            f"  {r.time:%m-%d %H:%M:%S} {printable(r.controller)} {printable(r.action):<12} "
+            f"{score:>6}  {clip(r.user or '-', 60)}  <{clip(r.message_id or '?', 100)}>"
         )
     ctx.emit(data, "\n".join(lines))
     for s in statuses:

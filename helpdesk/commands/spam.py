@@ -7,7 +7,6 @@ default (`*`, quoted in the shell).
 from __future__ import annotations
 
 import argparse
-import sys
 
 from helpdesk.cli import Context, json_flag
 
@@ -71,17 +70,19 @@ def _options(ctx: Context):
 
 
 def _text(settings) -> str:
-    lines = [f"{settings.scope.target}"]
+    from helpdesk.plaintext import printable
+
+    lines = [printable(settings.scope.target)]
     if settings.inherited:
         source = settings.inherited_from or "nothing (no default set)"
-        lines.append(f"  ladder inherited from {source}")
+        lines.append(f"  ladder inherited from {printable(source)}")
     if not settings.ladder:
         lines.append("  no rules: every message is delivered normally")
     for rule in settings.ladder:
-        lines.append(f"  {rule.describe()}")
+        lines.append(f"  {printable(rule.describe())}")
     if settings.scope.kind == "mailbox":
-        lines.append(f"  allow: {', '.join(settings.allow) or '-'}")
-        lines.append(f"  block: {', '.join(settings.block) or '-'}")
+        lines.append(f"  allow: {', '.join(map(printable, settings.allow)) or '-'}")
+        lines.append(f"  block: {', '.join(map(printable, settings.block)) or '-'}")
     return "\n".join(lines)
 
 
@@ -139,13 +140,16 @@ def run_sieve(args: argparse.Namespace, ctx: Context) -> int:
 
     with ctx.db.connect() as conn:
         script = stored_script(conn, args.address, _options(ctx))
-    sys.stdout.write(script)
+    # The script quotes what operators typed (sender lists, forward targets): shown, it is
+    # made terminal-safe like any other output.
+    ctx.emit(None, script.removesuffix("\n"))
     return 0
 
 
 def run_preview(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.errors import PolicyError
     from helpdesk.ladder import parse_rule, validate
+    from helpdesk.plaintext import clip, printable
     from helpdesk.preview import judge, recent_scores
     from helpdesk.sendlog_settings import SendlogSettings
     from helpdesk.spamsettings import load
@@ -172,8 +176,8 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
         m = v.message
         extra = f" + copy to {v.forwarded_to}" if v.forwarded_to else ""
         lines.append(
-            f"  {m.time:%Y-%m-%d %H:%M} {m.score:6.1f} {v.where:<7}{extra}  "
-            f"{m.sender or '<>'}  {m.subject or ''}"
+            f"  {m.time:%Y-%m-%d %H:%M} {m.score:6.1f} {v.where:<7}{printable(extra)}  "
+            f"{clip(m.sender or '<>', 60)}  {clip(m.subject or '', 120)}"
         )
     ctx.emit(result.as_json(), "\n".join(lines))
     return 0

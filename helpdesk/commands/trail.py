@@ -19,19 +19,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.commands.offenders import log_files
     from helpdesk.errors import NotFound
+    from helpdesk.plaintext import printable
     from helpdesk.trails import trail
 
     files, _settings = log_files(ctx, args.log)
     lines = trail(files, args.id)
     if not lines:
-        raise NotFound(f"no log line mentions {args.id}")
+        raise NotFound(f"no log line mentions {printable(args.id)}")
     text: list[str] = []
     current = None
     many = len({t.file for t in lines}) > 1
     for t in lines:
         if many and t.file != current:
             current = t.file
-            text.append(f"== {t.file}")
-        text.append(t.text)
+            text.append(f"== {printable(t.file)}")
+        text.append(printable(t.text))
     ctx.emit([t.as_dict() for t in lines], "\n".join(text))
     return 0
