@@ -4,40 +4,58 @@ Lines come out in batches (lists of bytes without the newline) read in large chu
 the per-line cost of the readers low and memory bounded by the chunk size, whatever the log's
 size. A line longer than MAX_LINE is dropped and counted, so one runaway line (binary garbage
 without a newline) cannot grow memory either.
+
+A log path is whatever the config or the operator named, so it may be anything: every file is
+opened through open_regular(), which follows symlinks, opens without blocking and refuses what
+is not a regular file (a FIFO would block the reader for ever). Compressed files are
+decompressed here, chunk by chunk, so that a truncated or corrupt one gives what it holds up to
+the damage instead of nothing.
 """
 
 from __future__ import annotations
 
 import bz2
 import glob
-import gzip
+import grp
 import lzma
 import os
 import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from helpdesk.errors import HelpdeskError, NotFound
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20
+# Compressed input is fed in pieces this size: a cancel is noticed after at most one of them.
+_RAW_PIECE = 1 << 16
 # Compression is recognised by the first bytes, not by the name (logrotate's own choice).
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"))
-_OPENERS = {
-    "gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
-    "bzip2": lambda raw: bz2.BZ2File(raw, "rb"),
-    "xz": lambda raw: lzma.LZMAFile(raw, "rb"),  # noqa: SIM115 - closed with the raw file
+_DECOMPRESSORS: dict[str, Callable[[], object]] = {
+    "gzip": lambda: zlib.decompressobj(wbits=31),
+    "bzip2": bz2.BZ2Decompressor,
+    "xz": lzma.LZMADecompressor,
 }
+_BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
 
 
 def _compression(head: bytes) -> str | None:
     return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
 
 
-_ROTATION = re.compile(r"\.(\d+)(?:\.gz)?$")
+_ROTATION = re.compile(r"\.(\d+)(?:\.(?:gz|bz2|xz))?$")
 _FIRST_TIME = re.compile(rb"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 
@@ -56,17 +74,140 @@ class LogFile:
         return self.compression is not None
 
 
-def _has_magic(pattern: str) -> bool:
-    return glob.has_magic(pattern)
+# --------------------------------------------------------------------------- opening
+
+
+def _group_hint(path: Path) -> str:
+    """`; members of group adm may read it` for the nearest existing part of the path."""
+    for candidate in (path, *path.parents):
+        try:
+            gid = os.stat(candidate).st_gid
+        except OSError:
+            continue
+        try:
+            name = grp.getgrgid(gid).gr_name
+        except KeyError:
+            name = str(gid)
+        if gid == 0:
+            return ""
+        return f" (group {name} may read it: ask to be added to that group)"
+    return ""
+
+
+def permission_denied(path: str | os.PathLike[str]) -> HelpdeskError:
+    """The one line for a log the operator may not read, naming the group that would help."""
+    p = Path(path)
+    blocked = p
+    for parent in reversed(p.parents):  # the first folder that cannot be entered, if any
+        if not os.access(parent, os.X_OK):
+            blocked = parent
+            break
+    what = "" if blocked == p else f" (in {blocked})"
+    return HelpdeskError(f"cannot read {p}{what}: permission denied{_group_hint(blocked)}")
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """The file at path, opened for reading, if it is a regular file; else one clear error.
+
+    Symlinks are followed first; the file is opened with O_NONBLOCK (a FIFO would otherwise
+    block the open itself) and its type is checked on the opened descriptor, so a path swapped
+    for something else between a check and the open is caught too.
+    """
+    shown = str(path)
+    real = os.path.realpath(path)
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except PermissionError:
+        raise permission_denied(real) from None
+    except FileNotFoundError:
+        raise NotFound(f"log file not found: {shown}") from None
+    except OSError as exc:
+        raise HelpdeskError(f"cannot read {shown}: {exc.strerror}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise HelpdeskError(f"cannot read {shown}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise HelpdeskError(f"{shown} is {kind}, not a log file")
+    return os.fdopen(fd, "rb")
+
+
+class _Decompressed:
+    """read(n) over a compressed file that survives damage: what decompresses is returned,
+    and at a truncated end or a corrupt block the stream just ends, with `error` saying why.
+    Concatenated members (gzip, bzip2, xz all allow them) are read one after the other."""
+
+    def __init__(self, raw: BinaryIO, kind: str) -> None:
+        self.raw = raw
+        self.kind = kind
+        self.dec = _DECOMPRESSORS[kind]()
+        self.buf = b""
+        self.done = False
+        self.error: str | None = None
+        self.good_raw = 0  # compressed bytes that decompressed without error
+
+    def _finished_member(self) -> bool:
+        return bool(getattr(self.dec, "eof", False))
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) < n and not self.done:
+            piece = self.raw.read(_RAW_PIECE)
+            if not piece:
+                self.done = True
+                if not self._finished_member() and self.error is None:
+                    self.error = "the compressed data ends early (truncated)"
+                break
+            self._feed(piece)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _feed(self, data: bytes) -> None:
+        while data:
+            try:
+                self.buf += self.dec.decompress(data)
+            except _BROKEN:
+                self.error = "the compressed data is corrupt"
+                self.done = True
+                return
+            if not self._finished_member():
+                self.good_raw += len(data)
+                return
+            rest = self.dec.unused_data
+            self.good_raw += len(data) - len(rest)
+            data = rest
+            if data.strip(b"\x00"):  # another member follows (trailing zeros are padding)
+                self.dec = _DECOMPRESSORS[self.kind]()
+            else:
+                self.good_raw += len(data)
+                data = b""
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+def open_log(path: str | os.PathLike[str]) -> BinaryIO | _Decompressed:
+    """A binary reader with read(n), decompressing if the content is compressed."""
+    f = open_regular(path)
+    kind = _compression(f.read(6))
+    f.seek(0)
+    return f if kind is None else _Decompressed(f, kind)
 
 
 def first_time(path: Path) -> datetime | None:
     """The first `YYYY-MM-DD HH:MM:SS` in the file's first 64 kB, if any."""
     try:
-        with open_log(path) as f:
-            head = f.read(65536)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError):
+        f = open_log(path)
+    except HelpdeskError:
         return None
+    try:
+        head = f.read(65536)
+    except _BROKEN:
+        return None
+    finally:
+        (f.raw if isinstance(f, _Decompressed) else f).close()
     m = _FIRST_TIME.search(head)
     if m is None:
         return None
@@ -81,56 +222,69 @@ def _order_key(path: Path) -> tuple:
     if start is None:
         try:
             start = datetime.fromtimestamp(path.stat().st_mtime)
-        except OSError:
+        except (OSError, ValueError, OverflowError):
             start = datetime.min
     m = _ROTATION.search(path.name)
     # Same first second: mainlog.2.gz is older than mainlog.1, which is older than mainlog.
     return (start, -(int(m.group(1)) if m else -1), path.name)
 
 
+def _glob(text: str) -> list[Path]:
+    matches = sorted(glob.glob(text))
+    if matches:
+        return [Path(p) for p in matches if not os.path.isdir(p)]
+    # glob says nothing about folders it may not read: say so instead of "no file matches"
+    folder = Path(text)
+    while glob.has_magic(str(folder)) and folder != folder.parent:
+        folder = folder.parent
+    for part in (*reversed(folder.parents), folder):
+        need = os.R_OK | os.X_OK if part == folder else os.X_OK
+        if os.path.exists(part) and not os.access(part, need):
+            raise HelpdeskError(f"cannot list {folder}: permission denied{_group_hint(part)}")
+    return []
+
+
 def expand(patterns: Iterable[str | os.PathLike[str]]) -> list[LogFile]:
-    """Paths and globs -> existing files, oldest first. Nothing found is a clear error."""
-    seen: set[Path] = set()
+    """Paths and globs -> readable regular files, oldest first. Anything else is one clear
+    error: nothing found, permission denied, a folder, a FIFO or another non-file."""
+    seen: set[str] = set()
     found: list[Path] = []
     for pattern in patterns:
         text = os.path.expanduser(str(pattern))
-        if _has_magic(text):
-            matches = [Path(p) for p in sorted(glob.glob(text)) if os.path.isfile(p)]
+        if glob.has_magic(text):
+            matches = _glob(text)
             if not matches:
                 raise NotFound(f"no log file matches {text}")
         else:
             p = Path(text)
-            if not p.exists():
-                raise NotFound(f"log file not found: {text}")
-            if p.is_dir():
+            try:
+                st = p.stat()
+            except PermissionError:
+                raise permission_denied(p) from None
+            except FileNotFoundError:
+                raise NotFound(f"log file not found: {text}") from None
+            except OSError as exc:
+                raise HelpdeskError(f"cannot read {text}: {exc.strerror}") from None
+            if stat.S_ISDIR(st.st_mode):
                 raise HelpdeskError(f"{text} is a folder; name the log files (a glob works)")
             matches = [p]
         for p in matches:
-            real = p.resolve()
+            real = os.path.realpath(p)
             if real not in seen:
                 seen.add(real)
                 found.append(p)
-    found.sort(key=_order_key)
     out = []
     for p in found:
-        try:
-            with open(p, "rb") as f:
-                kind = _compression(f.read(6))
-            out.append(LogFile(p, p.stat().st_size, kind))
-        except PermissionError:
-            raise HelpdeskError(f"cannot read {p}: permission denied") from None
+        with open_regular(p) as f:  # refuses FIFOs and the like before anything reads them
+            kind = _compression(f.read(6))
+            size = os.fstat(f.fileno()).st_size
+        out.append(LogFile(p, size, kind))
+    order = {lf.path: _order_key(lf.path) for lf in out}
+    out.sort(key=lambda lf: order[lf.path])
     return out
 
 
-def open_log(path: Path):
-    """A binary file object, decompressing if the content is compressed."""
-    f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-    kind = _compression(f.read(6))
-    if kind is None:
-        f.seek(0)
-        return f
-    f.close()
-    return {"gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}[kind](path, "rb")
+# --------------------------------------------------------------------------- reading
 
 
 @dataclass(slots=True)
@@ -142,6 +296,17 @@ class ReadState:
     file: str = ""
     too_long: int = 0
     broken: list[str] | None = None
+    # per damaged compressed file: what was wrong and how much of it could not be read
+    damage: dict[str, str] = field(default_factory=dict)
+
+
+def _damage(lf: LogFile, reader: _Decompressed) -> str:
+    lost = max(lf.size - reader.good_raw, 0)
+    return (
+        f"{reader.error}: {lost:,} of {lf.size:,} compressed bytes unreadable"
+        if lost
+        else f"{reader.error}: the end of the file is missing"
+    )
 
 
 def chunks(
@@ -153,33 +318,35 @@ def chunks(
 ) -> Iterator[tuple[LogFile, int, bytes]]:
     """(file, number of the first line, data) where data is whole lines joined by newlines.
 
-    A truncated or corrupt gzip file ends its own read (it is named in state.broken); the
-    next files are still read. `cancelled()` is asked between chunks and raises Cancelled.
+    A truncated or corrupt compressed file is read up to the damage and then ends its own read
+    (it is named in state.broken, with what was lost in state.damage); the next files are still
+    read. `cancelled()` is asked before every read and raises Cancelled.
     """
     state = state if state is not None else ReadState()
     if state.broken is None:
         state.broken = []
     state.total_bytes = sum(f.size for f in files)
     base = 0
+
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise Cancelled("reading the log was cancelled")
+
     for lf in files:
+        check()
         state.file = str(lf.path)
         line_no = 1
-        try:
-            raw = open(lf.path, "rb")  # noqa: SIM115 - closed by the with below
-        except OSError as exc:
-            raise HelpdeskError(f"cannot read {lf.path}: {exc.strerror}") from None
+        raw = open_regular(lf.path)
         with raw:
-            stream = _OPENERS[lf.compression](raw) if lf.compression else raw
+            stream = _Decompressed(raw, lf.compression) if lf.compression else raw
             carry = b""
             skipping = False  # inside an over-long line: drop until the next newline
             while True:
-                if cancelled is not None and cancelled():
-                    raise Cancelled("reading the log was cancelled")
+                check()
                 try:
                     chunk = stream.read(CHUNK)
-                except (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError):
-                    state.broken.append(str(lf.path))
-                    chunk = b""
+                except OSError as exc:
+                    raise HelpdeskError(f"cannot read {lf.path}: {exc.strerror}") from None
                 if not chunk:
                     break
                 last = chunk.rfind(b"\n")
@@ -206,6 +373,9 @@ def chunks(
                 state.done_bytes = base + raw.tell()
                 if progress is not None:
                     progress(state.done_bytes, state.total_bytes)
+            if isinstance(stream, _Decompressed) and stream.error is not None:
+                state.broken.append(str(lf.path))
+                state.damage[str(lf.path)] = _damage(lf, stream)
             if skipping:
                 state.too_long += 1
             elif carry:
@@ -255,7 +425,7 @@ class Follower:
             self.inode, self.offset = st.st_ino, 0
         if st.st_size == self.offset:
             return b""
-        with open(self.path, "rb") as f:
+        with open_regular(self.path) as f:
             f.seek(self.offset)
             data = f.read(min(st.st_size - self.offset, CHUNK * 8))
         last = data.rfind(b"\n")
