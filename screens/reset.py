@@ -20,6 +20,7 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.mailboxes import Mailbox
 from helpdesk.passwords import PasswordSettings, ResetResult
 from helpdesk.strength import Strength
+from screens.widgets import PlainStatic, line, lines, plain
 
 _SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
 _SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
@@ -78,7 +79,7 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
     def compose(self) -> ComposeResult:
         m = self.mailbox
         with Vertical(id="reset-form"):
-            yield Label(f"Reset password · {m.address}", id="reset-title")
+            yield Label(plain(f"Reset password · {m.address}"), id="reset-title")
             with RadioSet(id="reset-mode"):
                 yield RadioButton("Generate a passphrase", value=True, id="mode-generate")
                 yield RadioButton("Type one", id="mode-type")
@@ -88,14 +89,14 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
             yield Static("", id="reset-meter")
             yield Input(placeholder="Ticket reference (required)", id="reset-ticket")
             yield Checkbox("Customer must change it at next login", True, id="reset-force")
-            yield Static("", id="reset-error", classes="status -error")
+            yield PlainStatic("", id="reset-error", classes="status -error")
             with Horizontal(id="reset-buttons"):
                 yield Button("Reset password", variant="warning", id="reset-confirm")
                 yield Button("Cancel", id="reset-cancel")
         with Vertical(id="reset-result"):
             yield Label("", id="result-title")
-            yield Static("", id="result-password")
-            yield Static("", id="result-spelling")
+            yield PlainStatic("", id="result-password")
+            yield PlainStatic("", id="result-spelling")
             yield Static("", id="result-copy", classes="status")
             yield Static("c copy · Enter or Esc close (it is not shown again)", classes="status")
             with Horizontal(id="result-buttons"):
@@ -168,9 +169,10 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         bar = "█" * (s.score + 1) + "░" * (4 - s.score)
         verdict = "[green]enough[/]" if s.score >= needed else f"[red]{needed} needed[/]"
         text = f"Strength: {bar} {s.score}/4 {_SCORE_NAMES[s.score]} · {verdict}"
+        meter = line(text)
         if s.warning:
-            text += f"\n[yellow]{s.warning}[/]"
-        self.query_one("#reset-meter", Static).update(text)
+            meter = lines([meter, line("[yellow]$w[/]", w=s.warning)])
+        self.query_one("#reset-meter", Static).update(meter)
 
     @on(Input.Submitted, "#reset-password")
     def _to_ticket(self) -> None:
@@ -231,8 +233,10 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         self._password = result.password
         must = "must change it at next login" if result.mailbox.must_change_password else ""
         self.query_one("#result-title", Label).update(
-            f"New password for {result.mailbox.address} · read it out now"
-            + (f" · {must}" if must else "")
+            plain(
+                f"New password for {result.mailbox.address} · read it out now"
+                + (f" · {must}" if must else "")
+            )
         )
         self.query_one("#result-password", Static).update(result.password or "")
         from helpdesk.spelling import spell, spell_grouped

@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from screens.widgets import PlainStatic, plain
+
 
 @dataclass(frozen=True)
 class TicketAnswer:
@@ -32,8 +34,9 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self._title, id="dialog-title")
-            yield Static(self._question, id="dialog-question")
+            # Both name the mailbox or message: outside text, shown as it is.
+            yield Label(plain(self._title), id="dialog-title")
+            yield PlainStatic(self._question, id="dialog-question")
             yield Input(placeholder="Ticket reference (required)", id="ticket")
             yield Input(placeholder="Reason (optional)", id="reason")
             yield Static("", id="dialog-error", classes="status -error")

@@ -192,5 +192,5 @@ async def test_campaign_screen_shows_progress(db):
         table = app.screen.query_one("#campaign-table")
         assert table.row_count == 1
         row = table.get_row_at(0)
-        assert row[2] == "1/2" and row[3].endswith("50%") and row[4] == "C-77"
+        assert row[2] == "1/2" and row[3].endswith("50%") and str(row[4]) == "C-77"
         assert "1 mailboxes still to change" in text_of(app.screen, "#campaign-status")
