@@ -17,6 +17,12 @@ from helpdesk.errors import PolicyError
 ACTIONS = ("none", "mark", "junk", "forward", "delete")
 MAX_TENTHS = 9999  # 999.9: rspamd scores beyond that only come from deliberate rules
 DELETE_WARN_TENTHS = 90
+# Bounds that keep a mailbox's generated script inside its share of the Sieve budget
+# (helpdesk/sieve.py PART_BUDGETS; docs/spam.md "Limits"): the largest ladder and lists these
+# allow, with the longest [spam] texts, stay inside it (tests/test_sieve.py builds them).
+MAX_RULES = 10
+MAX_SENDERS = 100  # allow and block entries of one mailbox together
+MAX_ENTRY_LENGTH = 100  # characters of one sender entry or forward target
 
 _ADDRESS_RE = re.compile(
     r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,255}$)"
@@ -29,6 +35,21 @@ _DOMAIN_RE = re.compile(
 
 class LadderError(PolicyError):
     """A ladder or sender entry that cannot be saved; nothing was written."""
+
+
+def _plain_entry(what: str, value: str) -> None:
+    """Refuse what would make the script longer than planned or be read by Sieve as code.
+
+    Sieve's `variables` extension expands `${...}` in every string of the script, test keys
+    and redirect targets included (`${1}@x.example` became `70@x.example` in a test delivery),
+    so `${` is refused outright; the generator neutralises it as well (helpdesk/sieve.py).
+    """
+    if len(value) > MAX_ENTRY_LENGTH:
+        raise LadderError(
+            f"{what} is {len(value)} characters long; at most {MAX_ENTRY_LENGTH} are allowed"
+        )
+    if "${" in value:
+        raise LadderError(f"{what} {value!r} contains ${{, which Sieve would expand")
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,7 @@ def make_rule(score: str | float | int, action: str, arg: str | None = None) -> 
         if not arg or not arg.strip():
             raise LadderError("forward needs a target address: SCORE:forward:ADDRESS")
         arg = arg.strip().lower()
+        _plain_entry("forward target", arg)
         if not _ADDRESS_RE.match(arg):
             raise LadderError(f"forward target {arg!r} is not a valid mail address")
     elif arg:
@@ -128,6 +150,8 @@ def ladder_to_json(ladder: Ladder) -> list[dict[str, Any]]:
 def validate(ladder: Ladder, mailbox_address: str | None = None) -> list[str]:
     """Refuse what cannot work (LadderError); return warnings for what is merely unwise."""
     warnings: list[str] = []
+    if len(ladder) > MAX_RULES:
+        raise LadderError(f"a ladder has at most {MAX_RULES} rules; this one has {len(ladder)}")
     for lower, upper in zip(ladder, ladder[1:], strict=False):
         if upper.tenths <= lower.tenths:
             raise LadderError(
@@ -186,6 +210,7 @@ def shift(ladder: Ladder, index: int, delta_tenths: int) -> Ladder:
 def parse_sender(entry: str) -> str:
     """A sender list entry: a full address or `@domain`, lowercased."""
     value = entry.strip().lower()
+    _plain_entry("sender entry", value)
     if value.startswith("@"):
         if not _DOMAIN_RE.match(value[1:]):
             raise LadderError(f"sender entry {entry!r} is not @domain.tld")
@@ -203,6 +228,12 @@ def parse_senders(entries: list[str]) -> tuple[str, ...]:
 
 
 def validate_senders(allow: tuple[str, ...], block: tuple[str, ...]) -> None:
+    total = len(allow) + len(block)
+    if total > MAX_SENDERS:
+        raise LadderError(
+            f"the allow and block lists hold at most {MAX_SENDERS} senders together; "
+            f"this would be {total} ({len(allow)} allow, {len(block)} block)"
+        )
     both = sorted(set(allow) & set(block))
     if both:
         raise LadderError(f"{both[0]} is on both the allow and the block list")

@@ -10,13 +10,40 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import ConfigError
+from helpdesk.errors import ConfigError, PolicyError
 from helpdesk.ladder import Ladder, Rule, placement
+from helpdesk.plaintext import clip
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
 
 SCRIPT_NAME = "helpdesk-spam"
+
+# The whole script Dovecot runs for one mailbox stays under this many bytes, whatever the
+# settings: MariaDB's TEXT holds 65,535 bytes (a non-strict sql_mode cuts the rest silently),
+# and Dovecot's sieve_max_script_size (1 MiB) stays far away. Each part of the script gets a
+# share; the parts written later (scheduled forwards, auto-replies) take theirs from here.
+SCRIPT_BUDGET = 60_000
+PART_BUDGETS = {"spam": 34_000, "forwards": 6_000, "autoreply": 20_000}
+assert sum(PART_BUDGETS.values()) <= SCRIPT_BUDGET
+# Text options of [spam] end up in every script: bounded like everything else in it.
+OPTION_MAX_BYTES = 100
+# What `${` in a value becomes: `${dollar}` expands to "$" and the rest stays literal, because
+# Sieve expands a string once, not again on the result (RFC 5229, section 3).
+DOLLAR_VARIABLE = "dollar"
+
+
+class ScriptTooLarge(PolicyError):
+    """A generated script over its budget; nothing was written."""
+
+
+def check_size(script: str, *, part: str = "spam", what: str = "the Sieve script") -> int:
+    """The script's size in bytes; ScriptTooLarge when it is over the part's budget."""
+    size = len(script.encode("utf-8"))
+    limit = PART_BUDGETS[part]
+    if size > limit:
+        raise ScriptTooLarge(f"{what} would be {size} bytes, over the limit of {limit} bytes")
+    return size
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,8 @@ class SpamOptions:
             value = getattr(self, key)
             if not isinstance(value, str) or any(c in value for c in '\r\n"\\') or "${" in value:
                 raise ConfigError(f"[spam] {key} must be text without quotes, backslashes or ${{")
+            if len(value.encode("utf-8", "surrogatepass")) > OPTION_MAX_BYTES:
+                raise ConfigError(f"[spam] {key} is longer than {OPTION_MAX_BYTES} bytes")
         if not self.subject_prefix and not self.mark_header:
             raise ConfigError("[spam] mark needs a subject_prefix, a mark_header, or both")
         if not self.junk_folder:
@@ -60,7 +89,14 @@ class SpamOptions:
 
 
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A Sieve string that means exactly `value` at delivery, `${` included."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("${", "${" + DOLLAR_VARIABLE + "}{") + '"'
+
+
+def _comment(value: str) -> str:
+    """Text for a `#` comment: one line (a newline would end it and start code), bounded."""
+    return clip(value, 120)
 
 
 def _string_list(values: list[str]) -> str:
@@ -143,10 +179,16 @@ def generate(
     options: SpamOptions | None = None,
     label: str = "",
 ) -> str:
-    """The whole script: allow list, block list, then the ladder, highest threshold first."""
+    """The whole script: allow list, block list, then the ladder, highest threshold first.
+
+    Raises ScriptTooLarge when it would be over its share of SCRIPT_BUDGET.
+    """
     options = options or SpamOptions()
     w = _Writer(options)
     body: list[str] = []
+    values = [*allow, *block, *(rule.arg or "" for rule in ladder)]
+    if any("${" in value for value in values):
+        body.append(f'set "{DOLLAR_VARIABLE}" "$";')
     body.append("# A valid score is plain digits; anything else (absent, negative: i;ascii-numeric")
     body.append('# would read "-12" as infinitely large) counts as 0, below every threshold.')
     body.append('set "score" "0";')
@@ -154,45 +196,46 @@ def generate(
         f'if header :regex {_quote(options.score_header)} "^([0-9]{{1,6}})$" '
         '{ set "score" "${1}"; }'
     )
-    branches: list[tuple[str, list[str]]] = []
+    branches: list[tuple[str, list[str], str]] = []  # test, actions, comment
     if allow or block:
         w.extensions.add("envelope")
     if allow:
-        branches.append((_sender_test(allow), ["  keep;"]))
+        branches.append((_sender_test(allow), ["  keep;"], ""))
     if block:
         if options.block_action == "discard":
-            branches.append((_sender_test(block), ["  discard;"]))
+            branches.append((_sender_test(block), ["  discard;"], ""))
         else:
-            branches.append((_sender_test(block), w.junk("  ")))
+            branches.append((_sender_test(block), w.junk("  "), ""))
     for rule in sorted(ladder, key=lambda r: r.tenths, reverse=True):
         test = f'string :value "ge" :comparator "i;ascii-numeric" "${{score}}" "{rule.tenths}"'
-        branches.append((f"{test}  # {rule.describe()}", w.rule_body(ladder, rule, "  ")))
-    for index, (test, lines) in enumerate(branches):
+        branches.append((test, w.rule_body(ladder, rule, "  "), _comment(rule.describe())))
+    for index, (test, lines, comment) in enumerate(branches):
         keyword = "if" if index == 0 else "elsif"
         prefix = "" if index == 0 else "} "
         # A trailing comment on the test line must come after the opening brace.
-        if "  # " in test:
-            cond, comment = test.split("  # ", 1)
-            body.append(f"{prefix}{keyword} {cond} {{  # {comment}")
-        else:
-            body.append(f"{prefix}{keyword} {test} {{")
+        after = f"  # {comment}" if comment else ""
+        body.append(f"{prefix}{keyword} {test} {{{after}")
         body.extend(lines)
     if branches:
         body.append("}")
     header = [
-        f"# Spam ladder{' for ' + label if label else ''}, generated by helpdesk.",
+        f"# Spam ladder{' for ' + _comment(label) if label else ''}, generated by helpdesk.",
         "# Change it with `helpdesk spam set`; edits made here are overwritten.",
     ]
     for rule in ladder:
-        header.append(f"#   {rule.describe()}")
+        header.append(f"#   {_comment(rule.describe())}")
+    # The entries themselves are in the tests below; listing them here too would cost a third
+    # of the sender lists' share of the budget.
     if allow:
-        header.append(f"#   always to the inbox: {', '.join(allow)}")
+        header.append(f"#   always to the inbox: {len(allow)} sender(s)")
     if block:
-        header.append(f"#   blocked ({options.block_action}): {', '.join(block)}")
+        header.append(f"#   blocked ({options.block_action}): {len(block)} sender(s)")
     if not ladder and not allow and not block:
         header.append("#   (no rules: every message is delivered normally)")
     require = f"require {_string_list(sorted(w.extensions))};"
-    return "\n".join([*header, require, "", *body]) + "\n"
+    script = "\n".join([*header, require, "", *body]) + "\n"
+    check_size(script, what=f"the spam script{' of ' + _comment(label) if label else ''}")
+    return script
 
 
 def script_id(script: str) -> str:

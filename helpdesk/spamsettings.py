@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.audit import Operator, record, utcnow
-from helpdesk.errors import Conflict, NotFound, PolicyError
+from helpdesk.errors import Conflict, HelpdeskError, NotFound, PolicyError
 from helpdesk.ladder import (
     Ladder,
     ladder_from_json,
@@ -34,6 +34,28 @@ from helpdesk.schema import domains, mailboxes, spam_senders, spam_settings
 from helpdesk.sieve import SpamOptions, generate, script_id
 
 SITE = "*"
+
+
+class ScriptNotStored(HelpdeskError):
+    """The database gave back another script than was written; the transaction rolls back."""
+
+
+def _read_back(conn: Connection, where: Any, script: str, target: str) -> None:
+    """Compare the stored script with the one written, inside the writing transaction.
+
+    A MariaDB with a non-strict sql_mode cuts text at the column's size with only a warning,
+    and a column charset without a character replaces it: Dovecot would then fail to compile
+    the script (or run another one) while the write looked successful.
+    """
+    stored = conn.execute(select(spam_settings.c.script).where(where)).scalar()
+    if stored == script:
+        return
+    size = len(script.encode("utf-8"))
+    got = "nothing" if stored is None else f"{len(stored.encode('utf-8', 'surrogatepass'))} bytes"
+    raise ScriptNotStored(
+        f"{target}: the database gave back {got} for the {size}-byte spam script written "
+        "(a non-strict MariaDB sql_mode cuts long text); nothing was written"
+    )
 
 
 @dataclass(frozen=True)
@@ -324,6 +346,7 @@ def _write_scope(
                 f"the spam settings of {scope.target} were changed by someone else meanwhile; "
                 "nothing was written. Reload and try again."
             )
+        _read_back(conn, spam_settings.c.scope_key == scope.key, script, scope.target)
         return
     try:
         conn.execute(
@@ -340,6 +363,7 @@ def _write_scope(
             f"the spam settings of {scope.target} were created by someone else meanwhile; "
             "nothing was written. Reload and try again."
         ) from None
+    _read_back(conn, spam_settings.c.scope_key == scope.key, script, scope.target)
 
 
 def _refresh_inheritors(conn: Connection, scope: Scope, options: SpamOptions) -> None:
@@ -364,6 +388,7 @@ def _refresh_inheritors(conn: Connection, scope: Scope, options: SpamOptions) ->
             .where(spam_settings.c.id == row.id)
             .values(script=script, script_id=script_id(script), updated_at=utcnow())
         )
+        _read_back(conn, spam_settings.c.id == row.id, script, row.address)
 
 
 def regenerate_all(conn: Connection, options: SpamOptions) -> int:
@@ -393,6 +418,7 @@ def regenerate_all(conn: Connection, options: SpamOptions) -> int:
                 .where(spam_settings.c.id == row.id)
                 .values(script=script, script_id=script_id(script), updated_at=utcnow())
             )
+            _read_back(conn, spam_settings.c.id == row.id, script, settings.scope.target)
             changed += 1
     return changed
 
