@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,33 +10,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from helpdesk.operator import CLAIMED, Operator, current_operator
 from helpdesk.schema import audit_log
+
+__all__ = ["CLAIMED", "AuditEntry", "Operator", "current_operator", "read", "record", "utcnow"]
 
 # Keys whose values must never reach the audit log, whatever a caller passes in.
 _SECRET_KEYS = {"password", "password_hash", "new_password", "secret"}
-
-
-@dataclass(frozen=True)
-class Operator:
-    user: str
-    client_addr: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.user} from {self.client_addr}" if self.client_addr else self.user
-
-
-def current_operator() -> Operator:
-    """The OS user (the one behind sudo where there is one) and the SSH client address."""
-    user = os.environ.get("SUDO_USER") or _login_name()
-    ssh = os.environ.get("SSH_CONNECTION") or os.environ.get("SSH_CLIENT")
-    return Operator(user=user, client_addr=ssh.split()[0] if ssh else None)
-
-
-def _login_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid{os.getuid()}"
 
 
 def utcnow() -> datetime:
