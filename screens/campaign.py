@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from helpdesk.campaign import Progress, progress
-from helpdesk.errors import HelpdeskError
+from screens.background import Background
+from screens.widgets import cell
+from screens.widgets.status import StatusLine
 
 _BAR = 12
-
-
-@dataclass
-class CampaignsLoaded(Message):
-    rows: list[Progress]
-
-
-@dataclass
-class CampaignsFailed(Message):
-    text: str
 
 
 def bar(percent: float) -> str:
@@ -32,8 +22,15 @@ def bar(percent: float) -> str:
     return "█" * filled + "░" * (_BAR - filled)
 
 
-class CampaignScreen(Screen[None]):
+def load_campaigns(db: Any) -> list[Progress]:
+    with db.connect() as conn:
+        return progress(conn)
+
+
+class CampaignScreen(Background, Screen[None]):
     """Read-only: campaigns are started from the command line (`helpdesk passwd campaign`)."""
+
+    STATUS = "#campaign-status"
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="campaign.back"),
@@ -47,7 +44,7 @@ class CampaignScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Password campaigns", id="campaign-title")
-        yield Static("Loading …", id="campaign-status", classes="status")
+        yield StatusLine("Loading …", id="campaign-status")
         yield DataTable(id="campaign-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -57,42 +54,27 @@ class CampaignScreen(Screen[None]):
             table.add_column(label)
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="campaigns", name="campaigns")
     def load(self) -> None:
-        try:
-            with self.app.db.connect() as conn:
-                rows = progress(conn)
-        except HelpdeskError as exc:
-            self.post_message(CampaignsFailed(str(exc)))
-            return
-        self.post_message(CampaignsLoaded(rows))
+        self.background("load", load_campaigns, self.app.database)
 
-    def on_campaigns_loaded(self, message: CampaignsLoaded) -> None:
+    def load_done(self, rows: list[Progress]) -> None:
         table = self.query_one("#campaign-table", DataTable)
         table.clear()
-        for p in message.rows:
+        for p in rows:
             table.add_row(
                 f"{p.started_at:%Y-%m-%d %H:%M}",
-                p.before,
+                cell(p.before, 12),
                 f"{p.changed}/{p.flagged}",
                 f"{bar(p.percent)} {p.percent:3.0f}%",
-                p.ticket or "",
+                cell(p.ticket or "", 20),
                 key=p.campaign,
             )
-        if message.rows:
-            pending = sum(p.flagged - p.changed for p in message.rows)
-            text = f"{len(message.rows)} campaigns · {pending} mailboxes still to change"
+        if rows:
+            pending = sum(p.flagged - p.changed for p in rows)
+            text = f"{len(rows)} campaigns · {pending} mailboxes still to change"
         else:
             text = "No campaigns yet: helpdesk passwd campaign --before DATE --apply --ticket T"
-        self._status(text + " · F5 reload · Esc back")
-
-    def on_campaigns_failed(self, message: CampaignsFailed) -> None:
-        self._status(message.text, error=True)
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#campaign-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
+        self.show_status(text + " · F5 reload · Esc back")
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
@@ -10,7 +13,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from helpdesk.audit import AuditEntry, read
-from helpdesk.errors import HelpdeskError
 from helpdesk.mailboxes import (
     Mailbox,
     get_mailbox,
@@ -21,13 +23,33 @@ from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
 from screens.detail import DetailScreen
-from screens.messages import ActionDone, Failed, MailboxLoaded
 from screens.sending import SendingActions
 from screens.spam import SpamTab
 from screens.widgets import PlainStatic, cell, line, lines, notify
+from screens.widgets.status import StatusLine
+
+
+@dataclass
+class MailboxData:
+    mailbox: Mailbox
+    aliases: list[dict]
+    forwards: list[dict]
+    audit: list[AuditEntry]
+
+
+def load_mailbox(db: Any, address: str) -> MailboxData:
+    with db.connect() as conn:
+        mailbox = get_mailbox(conn, address)
+        return MailboxData(
+            mailbox,
+            mailbox_aliases(conn, mailbox),
+            mailbox_forwards(conn, mailbox),
+            read(conn, target=mailbox.address, limit=20),
+        )
 
 
 class MailboxScreen(SendingActions, Screen[None]):
+    STATUS = "#mailbox-status"
     CSS_PATH = ["mailbox.tcss", "spam.tcss", "blocked.tcss"]
     BINDINGS = [
         Binding("escape", "back", "Back", id="mailbox.back"),
@@ -46,7 +68,7 @@ class MailboxScreen(SendingActions, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield PlainStatic(clip(self.address, 78), id="mailbox-title")
-        yield PlainStatic("Loading …", id="mailbox-status", classes="status")
+        yield StatusLine("Loading …", id="mailbox-status")
         with TabbedContent(id="mailbox-tabs"):
             with TabPane("Overview", id="tab-overview"):
                 yield Static("", id="mailbox-details")
@@ -68,23 +90,10 @@ class MailboxScreen(SendingActions, Screen[None]):
             table.add_column(label)
         self.load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="mailbox", name="load mailbox")
     def load(self) -> None:
-        try:
-            with self.app.db.connect() as conn:
-                mailbox = get_mailbox(conn, self.address)
-                message = MailboxLoaded(
-                    mailbox,
-                    mailbox_aliases(conn, mailbox),
-                    mailbox_forwards(conn, mailbox),
-                    read(conn, target=mailbox.address, limit=20),
-                )
-        except HelpdeskError as exc:
-            self.post_message(Failed("mailbox", str(exc)))
-            return
-        self.post_message(message)
+        self.background("load", load_mailbox, self.app.database, self.address)
 
-    def on_mailbox_loaded(self, message: MailboxLoaded) -> None:
+    def load_done(self, message: MailboxData) -> None:
         self.mailbox = m = message.mailbox
         # The header line is cut to fit; the Overview tab below has every value whole.
         self.query_one("#mailbox-title", Static).update(
@@ -130,7 +139,7 @@ class MailboxScreen(SendingActions, Screen[None]):
                 cell(e.summary(), 22),
             )
         self._audit = list(message.audit)
-        self._status("s suspend · r reinstate · p password · ? keys · Esc back")
+        self.show_status("s suspend · r reinstate · p password · ? keys · Esc back")
 
     @on(DataTable.RowSelected, "#mailbox-audit")
     def _audit_selected(self, event: DataTable.RowSelected) -> None:
@@ -139,17 +148,14 @@ class MailboxScreen(SendingActions, Screen[None]):
             e = self._audit[event.cursor_row]
             self.app.push_screen(DetailScreen(audit_text(e), text_id="audit-detail"))
 
-    def on_failed(self, message: Failed) -> None:
-        self._status(message.text, error=True)
-
-    def on_action_done(self, message: ActionDone) -> None:
-        notify(self, message.text)
+    def sending_changed(self, text: str, mailbox: Mailbox) -> None:
+        notify(self, text)
         self.load()
 
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#mailbox-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
+    def on_spam_tab_saved(self, message: SpamTab.Saved) -> None:
+        # The version moved and the audit tab grew: show both.
+        notify(self, message.text)
+        self.load()
 
     def action_back(self) -> None:
         self.app.pop_screen()

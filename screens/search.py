@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from typing import Any
+
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import get_current_worker
+from textual.widgets import DataTable, Footer, Header, Input
 
-from helpdesk.errors import HelpdeskError
-from helpdesk.search import find_mailboxes
-from screens.messages import Failed, SearchDone
-from screens.widgets import PlainStatic, cell
+from helpdesk.search import SearchResult, find_mailboxes
+from screens.background import Background
+from screens.widgets import cell
+from screens.widgets.status import StatusLine
 
 # Long enough to skip the keystrokes of a fast typist, short enough to feel instant.
 DEBOUNCE_SECONDS = 0.15
@@ -23,7 +24,13 @@ _COLUMNS = (("Address", "address"), ("Name", "name"), ("Customer", "ref"), ("Sta
 _WIDTHS = (34, 17, 9, 10)
 
 
-class SearchScreen(Screen[None]):
+def search(db: Any, query: str) -> SearchResult:
+    with db.connect() as conn:
+        return find_mailboxes(conn, query, limit=PAGE)
+
+
+class SearchScreen(Background, Screen[None]):
+    STATUS = "#search-status"
     CSS_PATH = "search.tcss"
     BINDINGS = [
         Binding("down", "move(1)", "Next", show=False, id="search.next"),
@@ -48,7 +55,7 @@ class SearchScreen(Screen[None]):
                 placeholder="Name, address, part of one, domain or customer number",
                 id="query",
             )
-            yield PlainStatic("Type to search.", id="search-status", classes="status")
+            yield StatusLine("Type to search.", id="search-status")
         table = DataTable(id="results", cursor_type="row", zebra_stripes=True)
         table.can_focus = False
         yield table
@@ -60,7 +67,7 @@ class SearchScreen(Screen[None]):
             table.add_column(label, key=key, width=width)
         self.focus_search()
         if self.app.db_error:
-            self._status(self.app.db_error, error=True)
+            self.show_status(self.app.db_error, error=True)
 
     def focus_search(self) -> None:
         self.query_one("#query", Input).focus()
@@ -69,32 +76,17 @@ class SearchScreen(Screen[None]):
     def _typed(self, event: Input.Changed) -> None:
         if self._timer is not None:
             self._timer.stop()
+        # Each keystroke asks a new question: the answer to the last one is not wanted any more.
+        self.forget("search")
         query = event.value.strip()
         if not query:
-            self.workers.cancel_group(self, "search")
             self._show([], "Type to search.")
             return
-        self._timer = self.set_timer(DEBOUNCE_SECONDS, lambda: self.run_search(query))
+        self._timer = self.set_timer(
+            DEBOUNCE_SECONDS, lambda: self.background("search", search, self.app.database, query)
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="search", name="search")
-    def run_search(self, query: str) -> None:
-        db = self.app.db
-        if db is None:
-            self.post_message(Failed("search", self.app.db_error or "no database configured"))
-            return
-        try:
-            with db.connect() as conn:
-                result = find_mailboxes(conn, query, limit=PAGE)
-        except HelpdeskError as exc:
-            self.post_message(Failed("search", str(exc)))
-            return
-        if not get_current_worker().is_cancelled:
-            self.post_message(SearchDone(query, result))
-
-    def on_search_done(self, message: SearchDone) -> None:
-        if message.query != self.query_one("#query", Input).value.strip():
-            return  # an answer to a question nobody is asking any more
-        result = message.result
+    def search_done(self, result: SearchResult) -> None:
         rows = [
             (h.mailbox.address, h.mailbox.realname, h.mailbox.customer_ref, h.mailbox.status)
             for h in result.hits
@@ -109,22 +101,13 @@ class SearchScreen(Screen[None]):
             )
         self._show(rows, text)
 
-    def on_failed(self, message: Failed) -> None:
-        if message.group == "search":
-            self._status(message.text, error=True)
-
     def _show(self, rows: list[tuple[str, str, str, str]], text: str) -> None:
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
             table.add_row(*(cell(v, w) for v, w in zip(row, _WIDTHS, strict=True)), key=row[0])
         self._addresses = [row[0] for row in rows]
-        self._status(text)
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#search-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
+        self.show_status(text)
 
     def action_move(self, delta: int) -> None:
         table = self.query_one(DataTable)

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
-from textual import work
+from typing import Any
 
-from helpdesk.audit import current_operator
-from helpdesk.errors import HelpdeskError
 from helpdesk.mailboxes import Mailbox, set_sending
-from screens.messages import ActionDone, Failed
+from screens.background import Background
 from screens.ticket import TicketAnswer, TicketDialog
+from screens.widgets import notify
 
 
-class SendingActions:
-    """Mixed into a Screen: asks for the ticket, then writes in a thread worker and posts
-    ActionDone or Failed back to the screen (group "sending")."""
+def change_sending(
+    db: Any, mailbox: Mailbox, allowed: bool, answer: TicketAnswer, operator: str
+) -> tuple[str, Mailbox]:
+    """The one-line outcome and the fresh copy of the mailbox."""
+    with db.begin() as conn:
+        updated = set_sending(
+            conn,
+            mailbox,
+            allowed,
+            ticket=answer.ticket,
+            reason=answer.reason or None,
+            operator=operator,
+        )
+    state = "may send again" if allowed else "can no longer send"
+    return f"{updated.address} {state}.", updated
+
+
+class SendingActions(Background):
+    """Mixed into a Screen: asks for the ticket, then writes in the background; the screen's
+    `sending_changed(text, mailbox)` shows the outcome, its status line an error."""
 
     def ask_sending(self, mailbox: Mailbox, allowed: bool) -> None:
         if mailbox.smtp_enabled == allowed:
             state = "allowed to send" if allowed else "already suspended"
-            self.notify(f"{mailbox.address} is {state}.")
+            notify(self, f"{mailbox.address} is {state}.")
             return
         verb = "Reinstate sending" if allowed else "Suspend sending"
         question = (
@@ -29,24 +45,16 @@ class SendingActions:
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
-                self.change_sending(mailbox, allowed, answer)
+                self._change(mailbox, allowed, answer)
 
         self.app.push_screen(TicketDialog(verb, question, confirm=verb), answered)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sending", name="sending")
-    def change_sending(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
-        try:
-            with self.app.db.begin() as conn:
-                updated = set_sending(
-                    conn,
-                    mailbox,
-                    allowed,
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    operator=self.app.operator or current_operator(),
-                )
-        except HelpdeskError as exc:
-            self.post_message(Failed("sending", str(exc)))
-            return
-        state = "may send again" if allowed else "can no longer send"
-        self.post_message(ActionDone(f"{updated.address} {state}.", updated))
+    def _change(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
+        args = (self.app.database, mailbox, allowed, answer, self.app.operator)
+        self.background("sending", change_sending, *args)
+
+    def sending_done(self, result: tuple[str, Mailbox]) -> None:
+        self.sending_changed(*result)
+
+    def sending_changed(self, text: str, mailbox: Mailbox) -> None:
+        raise NotImplementedError

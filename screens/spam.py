@@ -7,8 +7,9 @@ from the mailbox's recent scored mail (read once, in a worker). Saving asks for 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -28,29 +29,80 @@ from helpdesk.ladder import (
 )
 from helpdesk.preview import Scored, judge
 from helpdesk.spamsettings import SpamSettings
-from screens.messages import ActionDone
+from screens.background import Background
 from screens.ticket import TicketAnswer, TicketDialog
+from screens.widgets import PlainStatic, cell, notify, plain
+from screens.widgets.status import StatusLine
 
 PREVIEW_ROWS = 50
+# Cells are cut with "…" to these widths; the sender lists and the ladder hold whole values.
+SENDER_WIDTH = 28
+SUBJECT_WIDTH = 30
+ACTION_WIDTH = 30
 
 
 @dataclass
-class SpamLoaded(Message):
+class SpamData:
     settings: SpamSettings
     messages: list[Scored]
-    inherited: Ladder = ()
-    note: str = ""
+    inherited: Ladder
+    note: str
+    block_action: str
 
 
-@dataclass
-class SpamSaved(Message):
+@dataclass(frozen=True)
+class Draft:
+    """What the operator wants saved, taken from the tab on the event loop."""
+
     settings: SpamSettings
-    warnings: list[str]
+    ladder: Ladder | None
+    inherit: bool
+    allow: list[str]
+    block: list[str]
 
 
-@dataclass
-class SpamFailed(Message):
-    text: str
+def load_spam(db: Any, config: Any, address: str) -> SpamData:
+    from helpdesk.preview import recent_scores
+    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.sieve import SpamOptions
+    from helpdesk.spamsettings import inherited_ladder, load
+
+    with db.connect() as conn:
+        settings = load(conn, address)
+        inherited, _ = inherited_ladder(conn, settings)
+    options = SpamOptions.from_config(config)
+    patterns = SendlogSettings.from_config(config).paths
+    note = ""
+    try:
+        messages = recent_scores(patterns, settings.scope.target, limit=options.preview_limit)
+    except HelpdeskError as exc:
+        # The ladder stays editable without a log; the preview says why it is empty.
+        messages, note = [], f"no preview: {exc}"
+    if not messages and not note:
+        note = "no scored mail for this mailbox in the Exim log"
+    return SpamData(settings, messages, inherited, note, options.block_action)
+
+
+def save_spam(
+    db: Any, config: Any, draft: Draft, answer: TicketAnswer, operator: str
+) -> tuple[SpamSettings, list[str]]:
+    from helpdesk.sieve import SpamOptions
+    from helpdesk.spamsettings import save
+
+    options = SpamOptions.from_config(config)
+    with db.begin() as conn:
+        return save(
+            conn,
+            draft.settings,
+            ladder=draft.ladder,
+            inherit=draft.inherit,
+            allow=draft.allow,
+            block=draft.block,
+            ticket=answer.ticket,
+            reason=answer.reason or None,
+            operator=operator,
+            options=options,
+        )
 
 
 class PromptDialog(ModalScreen[str | None]):
@@ -74,9 +126,9 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title)
+            yield Label(plain(self._title))
             yield Input(placeholder=self._placeholder, id="prompt-input")
-            yield Static("", id="prompt-error")
+            yield PlainStatic("", id="prompt-error")
 
     def on_mount(self) -> None:
         self.query_one("#prompt-input", Input).focus()
@@ -99,9 +151,16 @@ class PromptDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class SpamTab(Vertical):
+class SpamTab(Background, Vertical):
     """Tab content for one mailbox; `SpamTab(address)`."""
 
+    @dataclass
+    class Saved(Message):
+        """Settings were saved: the mailbox screen says so and reloads."""
+
+        text: str
+
+    STATUS = "#spam-state"
     DEFAULT_CLASSES = "spam-tab"
     BINDINGS = [
         Binding("a", "add_rule", "Add rule", id="spam.add_rule"),
@@ -131,11 +190,11 @@ class SpamTab(Vertical):
         self.inherited_ladder: Ladder = ()
 
     def compose(self) -> ComposeResult:
-        yield Static("Loading …", id="spam-state")
+        yield StatusLine("Loading …", id="spam-state")
         with Horizontal(id="spam-top"):
             yield DataTable(id="spam-ladder", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="spam-senders", cursor_type="row")
-        yield Static("", id="spam-preview-summary")
+        yield PlainStatic("", id="spam-preview-summary")
         yield DataTable(id="spam-preview", cursor_type="row")
         yield Static(
             "a add  x del  ⇧↑↓ move  +/− 0.5  l allow  b block  i default  ^s save",
@@ -150,89 +209,42 @@ class SpamTab(Vertical):
         )
         self.load()
 
-    # --- workers ------------------------------------------------------------------------
+    # --- background work ----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="spam", name="load spam")
     def load(self) -> None:
-        from helpdesk.preview import recent_scores
-        from helpdesk.sendlog_settings import SendlogSettings
-        from helpdesk.sieve import SpamOptions
-        from helpdesk.spamsettings import inherited_ladder, load
+        self.background("load", load_spam, self.app.database, self.app.config, self.address)
 
-        try:
-            with self.app.db.connect() as conn:
-                settings = load(conn, self.address)
-                inherited, _ = inherited_ladder(conn, settings)
-            options = SpamOptions.from_config(self.app.config)
-            self.block_action = options.block_action
-            patterns = SendlogSettings.from_config(self.app.config).paths
-        except HelpdeskError as exc:
-            self.post_message(SpamFailed(str(exc)))
-            return
-        note = ""
-        try:
-            messages = recent_scores(patterns, settings.scope.target, limit=options.preview_limit)
-        except HelpdeskError as exc:
-            # The ladder stays editable without a log; the preview says why it is empty.
-            messages, note = [], f"no preview: {exc}"
-        if not messages and not note:
-            note = "no scored mail for this mailbox in the Exim log"
-        self.post_message(SpamLoaded(settings, messages, inherited, note))
+    def load_done(self, data: SpamData) -> None:
+        self.messages = data.messages
+        self.inherited_ladder = data.inherited
+        self.block_action = data.block_action
+        self._take(data.settings)
+        if data.note:
+            self.query_one("#spam-preview-summary", Static).update(data.note)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="spam-write", name="save spam")
     def write(self, answer: TicketAnswer) -> None:
-        from helpdesk.sieve import SpamOptions
-        from helpdesk.spamsettings import save
-
-        current = self.settings
-        if current is None:
+        if self.settings is None:
             return
-        try:
-            options = SpamOptions.from_config(self.app.config)
-            with self.app.db.begin() as conn:
-                updated, warnings = save(
-                    conn,
-                    current,
-                    ladder=None if self.inherit else self.ladder,
-                    inherit=self.inherit,
-                    allow=list(self.allow),
-                    block=list(self.block),
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    operator=self.app.operator,
-                    options=options,
-                )
-        except HelpdeskError as exc:
-            self.post_message(SpamFailed(str(exc)))
-            return
-        self.post_message(SpamSaved(updated, warnings))
+        draft = Draft(
+            self.settings,
+            None if self.inherit else self.ladder,
+            self.inherit,
+            list(self.allow),
+            list(self.block),
+        )
+        args = (self.app.database, self.app.config, draft, answer, self.app.operator)
+        self.background("save", save_spam, *args)
 
-    # --- messages -----------------------------------------------------------------------
-
-    def on_spam_loaded(self, message: SpamLoaded) -> None:
-        message.stop()
-        self.messages = message.messages
-        self.inherited_ladder = message.inherited
-        self._take(message.settings)
-        if message.note:
-            self.query_one("#spam-preview-summary", Static).update(message.note)
-
-    def on_spam_saved(self, message: SpamSaved) -> None:
-        message.stop()
-        self._take(message.settings)
+    def save_done(self, result: tuple[SpamSettings, list[str]]) -> None:
+        settings, warnings = result
+        self._take(settings)
         text = "Spam settings saved: the next delivered message follows them."
-        if message.warnings:
-            text += " Warning: " + "; ".join(message.warnings)
-        mailbox = message.settings.scope.mailbox
-        if mailbox is not None:
-            # The mailbox screen notifies and reloads: the version moved, the audit tab grew.
-            self.post_message(ActionDone(text, mailbox))
+        if warnings:
+            text += " Warning: " + "; ".join(warnings)
+        if settings.scope.mailbox is not None:
+            self.post_message(self.Saved(text))
         else:
-            self.app.notify(text)
-
-    def on_spam_failed(self, message: SpamFailed) -> None:
-        message.stop()
-        self._state(message.text, error=True)
+            notify(self.app, text)
 
     def _take(self, settings: SpamSettings) -> None:
         self.settings = settings
@@ -260,16 +272,16 @@ class SpamTab(Vertical):
         keep = table.cursor_row if cursor is None else cursor
         table.clear()
         for rule in self.ladder:
-            table.add_row(rule.score_text, _action_text(rule))
+            table.add_row(rule.score_text, cell(_action_text(rule), ACTION_WIDTH))
         if self.ladder:
             table.move_cursor(row=max(0, min(keep, len(self.ladder) - 1)))
         senders = self.query_one("#spam-senders", DataTable)
         keep_sender = senders.cursor_row
         senders.clear()
         for sender in self.allow:
-            senders.add_row("allow", sender)
+            senders.add_row("allow", cell(sender, SENDER_WIDTH))
         for sender in self.block:
-            senders.add_row("block", sender)
+            senders.add_row("block", cell(sender, SENDER_WIDTH))
         if senders.row_count:
             senders.move_cursor(row=min(keep_sender, senders.row_count - 1))
         self._validate()
@@ -281,7 +293,7 @@ class SpamTab(Vertical):
             validate_senders(self.allow, self.block)
         except HelpdeskError as exc:
             self.error = str(exc)
-            self._state(f"Cannot save: {exc}", error=True)
+            self.show_status(f"Cannot save: {exc}", error=True)
             return
         self.error = None
         if self.inherit and self.settings is not None:
@@ -291,7 +303,7 @@ class SpamTab(Vertical):
             origin = "own ladder"
         parts = [origin + (" · unsaved changes" if self.dirty else "")]
         parts += [f"warning: {w}" for w in warnings]
-        self._state(" · ".join(parts), error=False)
+        self.show_status(" · ".join(parts))
 
     def _preview(self) -> None:
         result = judge(
@@ -306,14 +318,9 @@ class SpamTab(Vertical):
             m = verdict.message
             where = verdict.where + (" +fwd" if verdict.forwarded_to else "")
             table.add_row(
-                f"{m.time:%m-%d %H:%M}", f"{m.score:.1f}", where, m.sender or "<>",
-                (m.subject or "")[:40],
+                f"{m.time:%m-%d %H:%M}", f"{m.score:.1f}", where,
+                cell(m.sender or "<>", SENDER_WIDTH), cell(m.subject or "", SUBJECT_WIDTH),
             )  # fmt: skip
-
-    def _state(self, text: str, *, error: bool) -> None:
-        state = self.query_one("#spam-state", Static)
-        state.update(text)
-        state.set_class(error, "-error")
 
     # --- actions ------------------------------------------------------------------------
 
@@ -347,11 +354,12 @@ class SpamTab(Vertical):
         senders = self.query_one("#spam-senders", DataTable)
         if senders.has_focus and senders.row_count:
             row = senders.cursor_row
-            kind, sender = senders.get_row_at(row)
-            if kind == "allow":
-                self.allow = tuple(s for s in self.allow if s != sender)
+            # Rows are the allow list, then the block list (cells are cut: not the value).
+            if row < len(self.allow):
+                self.allow = self.allow[:row] + self.allow[row + 1 :]
             else:
-                self.block = tuple(s for s in self.block if s != sender)
+                row -= len(self.allow)
+                self.block = self.block[:row] + self.block[row + 1 :]
             self.refresh_all()
             return
         index = self._selected()
@@ -406,10 +414,10 @@ class SpamTab(Vertical):
         if self.settings is None:
             return
         if self.error:
-            self.app.notify(self.error, severity="error")
+            notify(self.app, self.error, severity="error")
             return
         if not self.dirty:
-            self.app.notify("Nothing changed.")
+            notify(self.app, "Nothing changed.")
             return
         if self.inherit:
             what = "Back to the domain default ladder."
