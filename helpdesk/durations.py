@@ -7,12 +7,15 @@ from helpdesk.errors import HelpdeskError
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+# How far back a review may reach: logs are rotated away long before, and a longer window
+# only turns into date arithmetic that overflows.
+MAX_SINCE = timedelta(days=400)
 
 
 def parse_duration(text: str) -> timedelta:
     """Parse '24h', '30m', '7d', '1h30m'; a bare number means minutes."""
     raw = str(text).strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+", raw):
+    if re.fullmatch(r"\d{1,12}", raw):
         return timedelta(minutes=int(raw))
     parts = _PART.findall(raw)
     if not raw or "".join(n + u for n, u in parts) != raw:
@@ -20,7 +23,22 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise HelpdeskError(f"duration must be positive: {text!r}")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise HelpdeskError(f"duration too long: {text!r}") from None
+
+
+def parse_since(text: str, what: str = "--since") -> timedelta:
+    """A look-back window: a duration of at most MAX_SINCE (400 days)."""
+    if len(str(text)) > 40:
+        raise HelpdeskError(f"{what}: not a duration (use e.g. 30m, 24h, 7d)")
+    delta = parse_duration(text)
+    if delta > MAX_SINCE:
+        raise HelpdeskError(
+            f"{what} {str(text).strip()} is too long: at most {MAX_SINCE.days} days"
+        )
+    return delta
 
 
 def format_duration(delta: timedelta) -> str:

@@ -8,14 +8,25 @@ without a zone is taken as local time of the machine reading the log (normally t
 a line with a zone is converted to that local time. Syslog lines (`Jun 29 16:04:19 host
 exim[123]: ...`) carry no year: the year is the one that puts the line not more than a day in
 the future.
+
+A line's time decides which window it falls in, so a time that cannot be true makes the line
+unreadable (never an error): an impossible date or clock time, a zone that overflows, a time
+before 1970 or more than a day after now. key_ok() is the one check, cheap enough for every line.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 _EPOCH = date(1970, 1, 1)
+OLDEST_KEY = b"1970-01-01 00:00:00"
+# Clocks of the mail server and of the reader may differ, and zones shift local time: a day.
+FUTURE_SLACK = timedelta(days=1)
+_HOURS = frozenset(b"%02d" % i for i in range(24))
+_SIXTY = frozenset(b"%02d" % i for i in range(60))
+_DAY = re.compile(rb"\d{4}-\d\d-\d\d")
 _MONTHS = {
     m: i + 1
     for i, m in enumerate(
@@ -42,6 +53,49 @@ _ISO_TIME = re.compile(
     rb"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?"
     rb"(?: ?(Z|[+\-]\d\d:?\d\d))? "
 )
+
+
+def _real_day(day: bytes, _days: dict[bytes, bool] = {}) -> bool:  # noqa: B006 - a cache
+    ok = _days.get(day)
+    if ok is None:
+        ok = _DAY.fullmatch(day) is not None
+        if ok:
+            try:
+                date(int(day[0:4]), int(day[5:7]), int(day[8:10]))
+            except ValueError:
+                ok = False
+        if len(_days) < 4096:
+            _days[day] = ok
+    return ok
+
+
+def key_ok(key: bytes, newest: bytes) -> bool:
+    """True if key is a real date and clock time from 1970 up to newest (see newest_key)."""
+    return (
+        OLDEST_KEY <= key <= newest
+        and key[13:14] == b":"
+        and key[16:17] == b":"
+        and key[11:13] in _HOURS
+        and key[14:16] in _SIXTY
+        and key[17:19] in _SIXTY
+        and _real_day(key[:10])
+    )
+
+
+_WALL: list = [float("-inf"), b""]
+
+
+def newest_key(now: datetime | None = None) -> bytes:
+    """The latest time a line may carry: a day after now (and after the clock, if later)."""
+    tick = time.monotonic()
+    if tick - _WALL[0] > 1.0:
+        _WALL[0], _WALL[1] = tick, datetime_to_key(datetime.now() + FUTURE_SLACK)
+    if now is None:
+        return _WALL[1]
+    try:
+        return max(_WALL[1], datetime_to_key(now + FUTURE_SLACK))
+    except OverflowError:
+        return _WALL[1]
 
 
 def key_to_datetime(key: bytes) -> datetime:
@@ -107,7 +161,10 @@ def split_line(line: bytes, now: datetime | None = None) -> tuple[bytes, int] | 
         pos = m.end()
         key = line[:10] + b" " + line[11:19]
         if m.group(7):
-            key = _zoned_key(*(int(g) for g in m.groups()[:6]), m.group(7))
+            try:
+                key = _zoned_key(*(int(g) for g in m.groups()[:6]), m.group(7))
+            except (ValueError, OverflowError):
+                return None  # an impossible date, or a zone that takes it out of range
         # `2019-10-22 03:39:17 mx1 exim[29786]: ...` (syslog-ng with an ISO stamp)
         t = _SYSLOG_TAG.match(line, pos)
         if t is not None:

@@ -19,10 +19,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from helpdesk.logmask import mask_credentials_bytes
 from helpdesk.logtime import (  # noqa: F401 - part of this module's interface
     datetime_to_key,
+    key_ok,
     key_seconds,
     key_to_datetime,
+    newest_key,
     seconds_to_datetime,
     split_line,
 )
@@ -384,10 +387,13 @@ _PARSERS = {
 
 
 def parse_line(line: bytes | str, now: datetime | None = None) -> Event | None:
-    """One log line -> Event, or None when it has no recognisable time (unreadable)."""
+    """One log line -> Event, or None when it has no time that can be true (unreadable).
+
+    Credentials a line may hold (a logged AUTH command) are masked before anything is taken
+    from it, so no field and no `text` of an Event carries them."""
     if isinstance(line, str):
         line = line.encode("utf-8", "surrogateescape")
-    line = line.rstrip(b"\r\n")
+    line = mask_credentials_bytes(line.rstrip(b"\r\n"))
     if len(line) > 19 and line[4] == 45 and line[10] == 32 and line[19] == 32:
         key, pos = line[:19], 20
         if line[pos : pos + 1] in (b"+", b"-") and line[pos + 5 : pos + 6] == b" ":
@@ -400,10 +406,9 @@ def parse_line(line: bytes | str, now: datetime | None = None) -> Event | None:
         if sp is None:
             return None
         key, pos = sp
-    try:
-        when = key_to_datetime(key)
-    except ValueError:
+    if not key_ok(key, newest_key(now)):
         return None
+    when = key_to_datetime(key)
     pid, eid, pos = split_id(line, pos)
     rest = line[pos:]
     kind = classify(rest, eid is not None)

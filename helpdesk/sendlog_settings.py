@@ -1,16 +1,21 @@
 """The `[sendlog]` section of the config: where the logs are and what counts as suspicious.
 
 Every key has a default, so a config without the section works; helpdesk.toml.example and
-docs/sendlog.md describe each key.
+docs/sendlog.md describe each key. This is the one place that reads the section: every reader
+of the Exim log (offenders, trail, the spam preview, the Activity tab, the blocked list) gets
+its paths from here, relative paths already resolved against the config file's folder.
 """
 
 from __future__ import annotations
 
+import glob
+import os
 from dataclasses import dataclass, fields
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.durations import parse_duration
+from helpdesk.durations import parse_since
 from helpdesk.errors import ConfigError, HelpdeskError
 
 if TYPE_CHECKING:
@@ -39,12 +44,16 @@ class SendlogSettings:
 
     @classmethod
     def from_config(cls, config: Config | None) -> SendlogSettings:
+        """The section of the config; paths relative to the config file's folder."""
         table = config.section("sendlog") if config is not None else {}
         where = f"{config.path}: [sendlog]" if config is not None and config.path else "[sendlog]"
-        return cls.from_dict(table, where)
+        base = config.path.parent if config is not None and config.path is not None else None
+        return cls.from_dict(table, where, base=base)
 
     @classmethod
-    def from_dict(cls, table: dict[str, Any], where: str = "[sendlog]") -> SendlogSettings:
+    def from_dict(
+        cls, table: dict[str, Any], where: str = "[sendlog]", *, base: Path | None = None
+    ) -> SendlogSettings:
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, raw in table.items():
@@ -53,7 +62,7 @@ class SendlogSettings:
             default = getattr(cls, key)
             try:
                 if isinstance(default, timedelta):
-                    values[key] = parse_duration(str(raw))
+                    values[key] = parse_since(str(raw), key)
                 elif isinstance(default, tuple):
                     if isinstance(raw, str):
                         raw = [raw]
@@ -70,4 +79,28 @@ class SendlogSettings:
                     values[key] = int(raw)
             except (ValueError, TypeError, OverflowError, HelpdeskError):
                 raise ConfigError(f"{where}: {key} has a wrong value: {raw!r}") from None
+        if "paths" in values:
+            if not values["paths"] or not all(p.strip() for p in values["paths"]):
+                raise ConfigError(f"{where}: paths must name at least one file or glob")
+            values["paths"] = tuple(resolve_path(p, base) for p in values["paths"])
         return cls(**values)
+
+    @property
+    def paths_configured(self) -> bool:
+        return self.paths != DEFAULT_PATHS
+
+    def existing_paths(self) -> tuple[str, ...]:
+        """The paths to read where the log is only one source of several (the blocked list):
+        configured paths as they are (a wrong one must be reported), the default only if it
+        matches a file on this machine."""
+        if self.paths_configured:
+            return self.paths
+        return tuple(p for p in self.paths if glob.glob(p))
+
+
+def resolve_path(value: str, base: Path | None) -> str:
+    """`~` expanded; a relative path is relative to base (the config file's folder)."""
+    text = os.path.expanduser(value)
+    if base is not None and not os.path.isabs(text):
+        text = str(base / text)
+    return text

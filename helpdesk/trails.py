@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.logfiles import LogFile, chunks
+from helpdesk.logmask import mask_credentials_bytes
 from helpdesk.sendlog import (
     ARRIVAL,
     BOUNCE,
@@ -91,9 +92,8 @@ def trail(
                     "give a whole Exim id or Message-ID"
                 )
             ev = parse_line(line)
-            found[k] = TrailLine(
-                str(lf.path), no, ev.time if ev else None, line.decode("utf-8", "replace")
-            )
+            text = mask_credentials_bytes(line).decode("utf-8", "replace")
+            found[k] = TrailLine(str(lf.path), no, ev.time if ev else None, text)
 
     for lf, first, data in chunks(files, progress=progress, cancelled=cancelled):
         wanted = [needle, *ids]

@@ -58,15 +58,8 @@ def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], Sen
     from helpdesk.logfiles import expand
     from helpdesk.sendlog_settings import SendlogSettings
 
-    config = optional_config(ctx)
-    settings = SendlogSettings.from_config(config)
-    if given:
-        patterns = given
-    elif config is not None:
-        patterns = [str(config.relative(p)) for p in settings.paths]
-    else:
-        patterns = list(settings.paths)
-    return expand(patterns), settings
+    settings = SendlogSettings.from_config(optional_config(ctx))
+    return expand(given or settings.paths), settings
 
 
 def local_domains(ctx: Context) -> list[str] | None:
@@ -95,11 +88,12 @@ def local_domains(ctx: Context) -> list[str] | None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     import time
 
-    from helpdesk.durations import parse_duration
+    from helpdesk.durations import parse_since
     from helpdesk.offenders import analyze
 
+    since = parse_since(args.since) if args.since else None
     files, settings = log_files(ctx, args.log)
-    since = parse_duration(args.since) if args.since else settings.since
+    since = since or settings.since
     domains = None if settings.local_domains else local_domains(ctx)
     t0 = time.perf_counter()
     report = analyze(files, settings, since=since, local_domains=domains)
