@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from helpdesk.logmask import mask_credentials
 from helpdesk.rspamd import HistoryRow, Symbol, user_matches
 from helpdesk.rspamd_symbols import explanations
 
@@ -58,17 +59,21 @@ def parse_reject_line(line: str) -> EximReject | None:
     auth = _FIELD["auth"].search(rest)
     if not auth:
         return None
-    stamp = datetime.strptime(m.group("date"), "%Y-%m-%d %H:%M:%S")
-    if m.group("tz"):
-        stamp = datetime.strptime(m.group("date") + " " + m.group("tz"), "%Y-%m-%d %H:%M:%S %z")
-    else:
-        stamp = stamp.astimezone()  # Exim logs local time unless told otherwise
-    text = (m.group("text") or "").strip()
+    try:  # an impossible date or a zone that overflows is a line not understood
+        stamp = datetime.strptime(m.group("date"), "%Y-%m-%d %H:%M:%S")
+        if m.group("tz"):
+            stamp = datetime.strptime(f"{m.group('date')} {m.group('tz')}", "%Y-%m-%d %H:%M:%S %z")
+        else:
+            stamp = stamp.astimezone()  # Exim logs local time unless told otherwise
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+    text = mask_credentials((m.group("text") or "").strip())
     sender = _FIELD["sender"].search(rest)
     ip = _FIELD["ip"].search(rest)
     mid = _MESSAGE_ID.search(text)
     return EximReject(
-        time=stamp.astimezone(UTC).replace(tzinfo=None),
+        time=stamp,
         user=auth.group("v"),
         sender=sender.group("v") if sender else "",
         ip=ip.group("v") if ip else "",
@@ -80,10 +85,10 @@ def parse_reject_line(line: str) -> EximReject | None:
 
 
 def configured_mainlogs(config: Any) -> list[str]:
-    """The mainlogs the send-log review reads ([sendlog] paths: paths or globs)."""
-    value: Any = config.section("sendlog").get("paths") or []
-    paths = [value] if isinstance(value, str) else list(value)
-    return [str(config.relative(str(p))) for p in paths]
+    """The mainlogs the send-log review reads ([sendlog] paths, or the default where it exists)."""
+    from helpdesk.sendlog_settings import SendlogSettings
+
+    return list(SendlogSettings.from_config(config).existing_paths())
 
 
 def read_exim_rejects(
