@@ -7,16 +7,52 @@ the file, reads it, and resolves secrets, so that a config holding just `[databa
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
 
 from helpdesk.errors import ConfigError
+from helpdesk.plaintext import printable
 
 SECRET_KEYS = ("password", "enable_password", "url")
+
+# A key whose value is a secret, in the file or in a URL's query string (`?password=`,
+# `sslpassword`, `passwd`, `api_token`…). `*_env` and `*_file` name where a secret is, not it.
+_SECRET_NAME = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_NAME.search(key)) and not key.endswith(("_env", "_file"))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets written into a URL: the user-info password and secret query values, each
+    as written and decoded (an error message may quote either)."""
+    # By hand rather than urlsplit, which gives up on a malformed host ("[::1") before the
+    # password has been found.
+    rest, _, query = url.partition("?")
+    netloc = rest.split("://", 1)[-1].split("/", 1)[0]
+    userinfo = netloc.rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    found: list[str] = []
+    if password:
+        found += [password, unquote(password)]
+    for key, value in parse_qsl(query.split("#", 1)[0], keep_blank_values=False):
+        if is_secret_key(key) and value:
+            found += [value, quote(value, safe="")]
+    return sorted({v for v in found if v}, key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: list[str]) -> str:
+    """`text` with every one of `secrets` replaced by `***` (longest first)."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def default_config_path(explicit: str | None = None) -> Path | None:
@@ -124,16 +160,13 @@ def _holds_secret(data: dict[str, Any]) -> bool:
             return True
         if isinstance(value, list) and any(isinstance(v, dict) and _holds_secret(v) for v in value):
             return True
-        if key in ("password", "enable_password") and value:
+        if not value:
+            continue
+        if is_secret_key(key) and not isinstance(value, (dict, list)):
             return True
-        if key == "url" and isinstance(value, str) and _url_has_password(value):
+        if isinstance(value, str) and "://" in value and url_secrets(value):
             return True
     return False
-
-
-def _url_has_password(url: str) -> bool:
-    netloc = url.split("://", 1)[-1].split("/", 1)[0]
-    return "@" in netloc and ":" in netloc.split("@", 1)[0]
 
 
 def _warn_if_exposed(config: Config) -> None:
@@ -142,7 +175,9 @@ def _warn_if_exposed(config: Config) -> None:
     mode = config.path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         print(
-            f"warning: {config.path} holds a password and is readable by other users "
-            f"(chmod 600 it, or use *_env / *_file keys)",
+            printable(
+                f"warning: {config.path} holds a password and is readable by other users "
+                f"(chmod 600 it, or use *_env / *_file keys)"
+            ),
             file=sys.stderr,
         )

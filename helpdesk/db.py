@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from helpdesk.config import is_secret_key, mask_secrets, url_secrets
 from helpdesk.errors import ConfigError, HelpdeskError, Unreachable
-from helpdesk.schema import ADDRESS, PART_SEPARATORS, metadata
+from helpdesk.schema import ADDRESS, PART_SEPARATORS, add_later_columns, metadata
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -108,10 +109,9 @@ class Database:
     """One Mailcenter database. Writes go through `begin()`: one transaction each."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        try:
-            self.url = make_url(url)
-        except ArgumentError:
-            raise ConfigError("[database] url is not a valid SQLAlchemy URL") from None
+        self.url = parse_url(url)
+        # Everything said about this database is scrubbed of these, whatever quoted them.
+        self._secrets = _secrets_of(url, self.url)
         kwargs: dict = {"echo": echo, "pool_pre_ping": True}
         if self.url.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"timeout": 10}
@@ -122,7 +122,7 @@ class Database:
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
-            raise ConfigError(f"[database] url: {exc}") from None
+            raise ConfigError(self._masked(f"[database] url: {_first_line(exc)}")) from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -133,8 +133,16 @@ class Database:
 
     @property
     def display_url(self) -> str:
-        """The URL with its password hidden: the only form that may be shown or logged."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL with its password hidden, in the user info and in the query string
+        (`?password=`): the only form that may be shown or logged."""
+        query = {
+            key: ("***" if is_secret_key(key) else value) for key, value in self.url.query.items()
+        }
+        shown = self.url.set(query=query).render_as_string(hide_password=True)
+        return self._masked(shown.replace("=%2A%2A%2A", "=***"))
+
+    def _masked(self, text: str) -> str:
+        return mask_secrets(text, self._secrets)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -149,6 +157,7 @@ class Database:
     def create_schema(self) -> None:
         with self.begin() as conn:
             metadata.create_all(conn)
+            add_later_columns(conn)
             for statement in self._search_ddl(conn):
                 conn.execute(text(statement))
             _fill_positions(conn)
@@ -183,11 +192,17 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated or _is_connect_error(exc):
                 raise Unreachable(
-                    f"cannot reach the database {self.display_url}: {_first_line(exc.orig)}"
+                    self._masked(
+                        f"cannot reach the database {self.display_url}: {_first_line(exc.orig)}"
+                    )
                 ) from None
-            raise HelpdeskError(f"database error: {_first_line(exc.orig)}") from None
+            raise HelpdeskError(self._masked(f"database error: {_first_line(exc.orig)}")) from None
         except SQLAlchemyError as exc:
-            raise HelpdeskError(f"database error: {_first_line(exc)}") from None
+            raise HelpdeskError(self._masked(f"database error: {_first_line(exc)}")) from None
+        except (ValueError, TypeError) as exc:
+            # A driver that rejects a setting from the URL (a port out of its range, an
+            # unknown option) before it connects.
+            raise ConfigError(self._masked(f"[database] url: {_first_line(exc)}")) from None
 
 
 def _fill_positions(conn: Connection) -> None:
@@ -236,6 +251,35 @@ def _is_connect_error(exc: DBAPIError) -> bool:
 def _first_line(exc: object) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def parse_url(url: str) -> URL:
+    """The `[database] url`, checked: a malformed one is one ConfigError line that never
+    repeats the URL (it may hold the password)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "[database] url is not a valid SQLAlchemy URL "
+            "(dialect+driver://user:password@host:port/database)"
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            "[database] url: the host or port cannot be read (the port must be a number)"
+        ) from None
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigError(f"[database] url: port {parsed.port} is out of range (1-65535)")
+    return parsed
+
+
+def _secrets_of(raw: str, url: URL) -> list[str]:
+    found = set(url_secrets(raw))
+    if url.password:
+        found.add(str(url.password))
+    for key, value in url.query.items():
+        if is_secret_key(key):
+            found.update(v for v in ((value,) if isinstance(value, str) else value) if v)
+    return sorted(found, key=len, reverse=True)
 
 
 def open_database(config: Config) -> Database:

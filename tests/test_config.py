@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -80,3 +81,91 @@ def test_world_readable_secret_warns(tmp_path):
     assert "pw@" not in out.stderr
     os.chmod(path, 0o600)
     assert "readable by other users" not in run_cli("find", "x", config=path).stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+psycopg://u:pw@127.0.0.1:abc/x", "the port must be a number"),
+        ("postgresql+psycopg://u:pw@127.0.0.1:/x", "the port must be a number"),
+        ("postgresql+psycopg://u:pw@[::1/x", "the host or port cannot be read"),
+        ("postgresql+psycopg://u:pw@127.0.0.1:99999/x", "port 99999 is out of range"),
+        ("mysql+pymysql://u:pw@127.0.0.1:0/x", "port 0 is out of range"),
+        ("nosuchdb://u:pw@127.0.0.1/x", "[database] url"),
+    ],
+    ids=["letters", "empty", "bracket", "too-big", "zero", "dialect"],
+)
+def test_malformed_database_url_is_one_line_without_the_password(tmp_path, url, expected):
+    out = run_cli("find", "x", config=write(tmp_path, f'[database]\nurl = "{url}"\n'))
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("helpdesk: ") and out.stderr.count("\n") == 1
+    assert expected in out.stderr and "Traceback" not in out.stderr
+    assert ":pw@" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        (
+            "postgresql+psycopg://nobody@127.0.0.1:1/x?password=hunter2%21s&sslmode=disable",
+            "password",
+        ),
+        (
+            "postgresql+psycopg://nobody@127.0.0.1:1/x?sslmode=disable&sslpassword=hunter2",
+            "sslpassword",
+        ),
+        ("mysql+pymysql://nobody@127.0.0.1:1/x?passwd=hunter2&charset=utf8mb4", "passwd"),
+    ],
+    ids=["password", "sslpassword", "passwd"],
+)
+def test_a_password_in_the_query_string_is_masked(tmp_path, url, key):
+    out = run_cli("find", "x", config=write(tmp_path, f'[database]\nurl = "{url}"\n'))
+    assert out.returncode != 0 and "cannot reach the database" in out.stderr, out.stderr
+    assert f"{key}=***" in out.stderr
+    assert "hunter2" not in out.stderr
+    # The TUI header shows display_url.
+    from helpdesk.db import Database
+
+    shown = Database(url).display_url
+    assert f"{key}=***" in shown and "hunter2" not in shown
+    assert "sslmode=disable" in shown or "charset=utf8mb4" in shown
+
+
+def test_json_shows_the_database_without_its_query_password(db, tmp_path):
+    if db.dialect != "postgresql":
+        pytest.skip("trust authentication ignores the password: PostgreSQL connects with it")
+    url = db.url.render_as_string(hide_password=False) + "?password=hunter2"
+    out = run_cli("db", "init", "--json", config=write(tmp_path, f'[database]\nurl = "{url}"\n'))
+    assert out.returncode == 0, out.stderr
+    assert "hunter2" not in out.stdout
+    assert json.loads(out.stdout)["database"].endswith("?password=***")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '[database]\nurl = "postgresql+psycopg://u@127.0.0.1:1/x?password=pw"\n',
+        '[database]\nurl = "postgresql+psycopg://u@127.0.0.1:1/x?sslpassword=pw"\n',
+        '[database]\nurl = "sqlite:///x"\n[mail]\napi_token = "t0ken"\n',
+        '[database]\nurl = "sqlite:///x"\n[rspamd]\ncontrollers = [{ url = "http://a", '
+        'password = "pw" }]\n',
+        '[database]\nurl = "sqlite:///x"\n[ldap]\nbind_secret = "s"\n',
+    ],
+    ids=["query-password", "query-sslpassword", "token", "controller", "secret"],
+)
+def test_any_secret_in_a_readable_config_warns(tmp_path, text):
+    path = write(tmp_path, text, 0o644)
+    out = run_cli("find", "x", config=path)
+    assert "readable by other users" in out.stderr
+    assert "pw" not in out.stderr.replace("password", "")
+
+
+def test_secret_files_and_variables_are_no_secret_in_the_config(tmp_path):
+    path = write(
+        tmp_path,
+        '[database]\nurl_env = "DB"\n[rspamd]\ncontrollers = [{ url = "http://a", '
+        'password_file = "/etc/helpdesk/rspamd" }]\n',
+        0o644,
+    )
+    out = run_cli("find", "x", config=path, env={"DB": "sqlite:////nonexistent/x"})
+    assert "readable by other users" not in out.stderr
