@@ -10,17 +10,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from helpdesk.blocked import BlockedMessage, BlockedReport
 from helpdesk.errors import HelpdeskError
+from helpdesk.plaintext import clip
 from screens.detail import DetailScreen
 from screens.ticket import TicketAnswer, TicketDialog
+from screens.widgets import PlainStatic, cell, line, lines, notify, plain
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
 MAX_ROWS = 300
+# Column widths at 80 columns: sender and subject are cut with "…", whole in the verdict.
+USER_WIDTH = 24
+WHAT_WIDTH = 40
 
 
 # --------------------------------------------------------------------------- worker messages
@@ -46,46 +52,58 @@ class BlockedChanged(Message):
 # --------------------------------------------------------------------------- dialogs
 
 
-def verdict_text(item: BlockedMessage) -> str:
+def verdict_text(item: BlockedMessage) -> Content:
+    """The whole verdict: every value from rspamd, the log or the sender inserted as text."""
     score = (
         f"{item.score:.2f} (reject at {item.required_score:g})"
         if item.score is not None and item.required_score is not None
         else "unknown (only Exim's log line is left)"
     )
-    lines = [
-        f"[b]When[/b]        {item.time:%Y-%m-%d %H:%M:%S} UTC"
-        + (f"  ({item.attempts} attempts)" if item.attempts > 1 else ""),
-        f"[b]Sender[/b]      {item.user}"
-        + (" [yellow](cut by rspamd: full address unknown)[/]" if item.user_truncated else ""),
-        f"[b]Message-ID[/b]  <{item.message_id}>" if item.message_id else "[b]Message-ID[/b]  —",
-        f"[b]Subject[/b]     {item.subject or '—'}",
-        f"[b]Verdict[/b]     {item.action}, score {score}",
-        f"[b]Client[/b]      {item.ip or '—'}"
-        + (f"   [b]node[/b] {item.controller}" if item.controller else ""),
+    rows: list[object] = [
+        line(
+            "[b]When[/b]        $v UTC" + ("  ($n attempts)" if item.attempts > 1 else ""),
+            v=f"{item.time:%Y-%m-%d %H:%M:%S}",
+            n=item.attempts,
+        ),
+        line(
+            "[b]Sender[/b]      $v"
+            + (" [yellow](cut by rspamd: full address unknown)[/]" if item.user_truncated else ""),
+            v=item.user,
+        ),
+        line("[b]Message-ID[/b]  $v", v=f"<{item.message_id}>" if item.message_id else "—"),
+        line("[b]Subject[/b]     $v", v=item.subject or "—"),
+        line("[b]Verdict[/b]     $v, score $s", v=item.action, s=score),
+        line(
+            "[b]Client[/b]      $v" + ("   [b]node[/b] $c" if item.controller else ""),
+            v=item.ip or "—",
+            c=item.controller,
+        ),
     ]
     if item.recipients:
-        lines.append(f"[b]To[/b]          {', '.join(item.recipients)}")
+        rows.append(line("[b]To[/b]          $v", v=", ".join(item.recipients)))
     if item.reasons:
-        lines.append("")
-        lines.append("[b]Why, in plain words[/b]")
-        lines.extend(f"  • {reason}" for reason in item.reasons)
+        rows += ["", line("[b]Why, in plain words[/b]")]
+        rows += [f"  • {reason}" for reason in item.reasons]
     shown = [s for s in item.symbols if s.score is None or s.score != 0]
     if shown:
-        lines.append("")
-        lines.append("[b]Symbols[/b]" + (" (configured weights)" if shown[0].estimated else ""))
+        rows.append("")
+        rows.append(
+            line("[b]Symbols[/b]" + (" (configured weights)" if shown[0].estimated else ""))
+        )
         for s in shown[:15]:
             score_text = "   ?" if s.score is None else f"{s.score:>6.2f}"
-            lines.append(f"  {score_text}  {s.name}")
+            rows.append(f"  {score_text}  {s.name}")
     if item.exim_text:
-        lines.append("")
-        lines.append(f"[b]The customer saw[/b]  {item.exim_text}")
+        rows += ["", line("[b]The customer saw[/b]  $v", v=item.exim_text)]
     if item.release_state:
-        lines.append("")
-        lines.append(f"[b]Release[/b] #{item.release_id}: {item.release_state}")
+        rows.append("")
+        rows.append(line("[b]Release[/b] #$i: $v", i=item.release_id, v=item.release_state))
     elif not item.releasable:
-        lines.append("")
-        lines.append("[yellow]Cannot be released from here: Message-ID or full sender unknown.[/]")
-    return "\n".join(lines)
+        rows.append("")
+        rows.append(
+            line("[yellow]Cannot be released from here: Message-ID or full sender unknown.[/]")
+        )
+    return lines(rows)
 
 
 class VerdictScreen(DetailScreen):
@@ -117,9 +135,9 @@ class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="release-dialog"):
             yield Label("Release this message", id="release-title")
-            yield Static(
-                f"Only <{self.item.message_id}> from {self.item.user} will pass rspamd; "
-                "everything else from this account is still checked.",
+            yield PlainStatic(
+                f"Only <{clip(self.item.message_id, 200)}> from {clip(self.item.user, 200)} "
+                "will pass rspamd; everything else from this account is still checked.",
                 id="release-question",
             )
             yield Input(placeholder="Ticket reference (required)", id="release-ticket")
@@ -127,7 +145,7 @@ class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
             with Horizontal(id="release-ttl-row"):
                 yield Label("Expires after", id="release-ttl-label")
                 yield Input(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
-            yield Static("", id="release-error", classes="status -error")
+            yield PlainStatic("", id="release-error", classes="status -error")
             with Horizontal(id="release-buttons"):
                 yield Button("Release", variant="warning", id="release-confirm")
                 yield Button("Cancel", id="release-cancel")
@@ -206,7 +224,7 @@ class BlockedList(Vertical):
     def compose(self) -> ComposeResult:
         if self.user is None:
             yield Input(placeholder="Filter: address, subject, Message-ID", id="blocked-filter")
-        yield Static("Asking rspamd …", id="blocked-status", classes="status")
+        yield PlainStatic("Asking rspamd …", id="blocked-status", classes="status")
         yield DataTable(id="blocked-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -268,7 +286,7 @@ class BlockedList(Vertical):
 
     def on_blocked_changed(self, message: BlockedChanged) -> None:
         message.stop()
-        self.notify(message.text)
+        notify(self, message.text)
         self.load()
 
     @on(Input.Changed, "#blocked-filter")
@@ -290,10 +308,14 @@ class BlockedList(Vertical):
         for index, item in enumerate(self.shown):
             score = f"{item.score:.1f}" if item.score is not None else "—"
             what = item.subject or (f"<{item.message_id}>" if item.message_id else item.exim_text)
-            cells = [f"{item.time:%m-%d %H:%M}"]
+            # Cut to the column, whole in the verdict (Enter).
+            cells: list[object] = [f"{item.time:%m-%d %H:%M}"]
             if self.user is None:
-                cells.append(item.user + ("…" if item.user_truncated else ""))
-            cells += [score, item.release_state or "", what]
+                user = clip(item.user, USER_WIDTH)
+                cells.append(
+                    plain(user + ("…" if item.user_truncated and user == item.user else ""))
+                )
+            cells += [score, cell(item.release_state or "", 14), cell(what, WHAT_WIDTH)]
             table.add_row(*cells, key=str(index))
 
     def _status(self, text: str, *, error: bool = False) -> None:
@@ -328,18 +350,19 @@ class BlockedList(Vertical):
         if item is None:
             return
         if not item.releasable:
-            self.notify(
+            notify(
+                self,
                 "This entry has no Message-ID or full sender: it cannot be released.",
                 severity="warning",
             )
             return
         if item.release_state.startswith("active"):
-            self.notify(f"Already released (#{item.release_id}).", severity="warning")
+            notify(self, f"Already released (#{item.release_id}).", severity="warning")
             return
         try:
             ttl = RspamdSettings.from_config(self.app.config).release_ttl
         except HelpdeskError as exc:
-            self.notify(str(exc), severity="error")
+            notify(self, str(exc), severity="error")
             return
 
         def answered(answer: ReleaseAnswer | None) -> None:
@@ -359,7 +382,7 @@ class BlockedList(Vertical):
     def action_revoke(self) -> None:
         item = self.current()
         if item is None or item.release_id is None or not item.release_state.startswith("active"):
-            self.notify("This message has no release in force.", severity="warning")
+            notify(self, "This message has no release in force.", severity="warning")
             return
         release_id = item.release_id
 

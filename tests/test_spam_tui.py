@@ -143,7 +143,7 @@ async def test_edit_preview_save_and_cli_sees_it(db, tmp_path, config_file):
         assert "own ladder" in state(tab) and "unsaved" not in state(tab)
         # the screen reloaded the mailbox: its audit tab shows the change
         audit = app.screen.query_one("#mailbox-audit", DataTable)
-        assert any(audit.get_row_at(i)[2] == "spam.set" for i in range(audit.row_count))
+        assert any(str(audit.get_row_at(i)[2]) == "spam.set" for i in range(audit.row_count))
 
     out = run_cli("spam", "show", ADDRESS, "--json", config=config_file)
     data = json.loads(out.stdout)
