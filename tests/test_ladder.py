@@ -4,6 +4,9 @@ import pytest
 
 from helpdesk.errors import PolicyError
 from helpdesk.ladder import (
+    MAX_ENTRY_LENGTH,
+    MAX_RULES,
+    MAX_SENDERS,
     LadderError,
     Rule,
     effective_action,
@@ -113,6 +116,74 @@ def test_senders():
     assert parse_senders(["b@x.de", "a@x.de", "B@x.de"]) == ("a@x.de", "b@x.de")
     with pytest.raises(LadderError, match="both"):
         validate_senders(("@x.de",), ("@x.de", "a@y.de"))
+
+
+def long_address(length: int) -> str:
+    local = "a" * 60
+    return local + "@" + "d" * (length - len(local) - 5) + ".org"
+
+
+def test_rule_count_is_bounded_and_the_refusal_says_limit_and_count():
+    most = tuple(parse_rule(f"{n}:mark") for n in range(1, MAX_RULES + 1))
+    assert validate(most) == []
+    with pytest.raises(LadderError) as caught:
+        validate((*most, parse_rule(f"{MAX_RULES + 1}:junk")))
+    assert str(caught.value) == (
+        f"a ladder has at most {MAX_RULES} rules; this one has {MAX_RULES + 1}"
+    )
+
+
+def test_sender_count_is_bounded_over_both_lists():
+    allow = tuple(f"a{n}@x.example" for n in range(MAX_SENDERS // 2))
+    block = tuple(f"b{n}@y.example" for n in range(MAX_SENDERS - len(allow)))
+    validate_senders(allow, block)
+    with pytest.raises(LadderError) as caught:
+        validate_senders(allow, (*block, "@z.example"))
+    message = str(caught.value)
+    assert f"at most {MAX_SENDERS} senders" in message and f"{MAX_SENDERS + 1}" in message
+    assert "\n" not in message
+
+
+def test_entry_length_is_bounded_for_senders_and_forward_targets():
+    fits, too_long = long_address(MAX_ENTRY_LENGTH), long_address(MAX_ENTRY_LENGTH + 1)
+    assert parse_sender(fits) == fits
+    assert parse_rule(f"8:forward:{fits}").arg == fits
+    limit = f"{MAX_ENTRY_LENGTH + 1} characters long; at most {MAX_ENTRY_LENGTH}"
+    with pytest.raises(LadderError, match=limit):
+        parse_sender(too_long)
+    with pytest.raises(LadderError, match=limit):
+        parse_rule(f"8:forward:{too_long}")
+    # A huge entry is refused by its length, not echoed back whole.
+    with pytest.raises(LadderError) as caught:
+        parse_sender("x" * 100_000 + "@x.example")
+    assert len(str(caught.value)) < 100
+
+
+DOLLAR_VARIANTS = [
+    "${1}@x.example",
+    "a${score}@x.example",
+    "${SUBJECT}@x.example",
+    "$${1}@x.example",
+    "${{1}}@x.example",
+    "${hex:24}{1}@x.example",
+    "x${@x.example",
+]
+
+
+@pytest.mark.parametrize("value", DOLLAR_VARIANTS)
+def test_dollar_brace_is_refused_in_sender_entries_and_forward_targets(value):
+    with pytest.raises(LadderError, match=r"contains \$\{, which Sieve would expand"):
+        parse_sender(value)
+    with pytest.raises(LadderError, match=r"contains \$\{, which Sieve would expand"):
+        parse_rule(f"8:forward:{value}")
+    with pytest.raises(LadderError, match=r"contains \$\{"):
+        parse_sender("@" + value.split("@")[0] + ".example")
+
+
+def test_dollar_or_braces_alone_stay_allowed():
+    # Both are legal in an address and harmless to Sieve without the other.
+    assert parse_sender("a$b@x.example") == "a$b@x.example"
+    assert parse_rule("8:forward:{1}@x.example").arg == "{1}@x.example"
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,27 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.errors import ConfigError
-from helpdesk.ladder import effective_action, ladder_from_legacy, parse_rule, placement
-from helpdesk.sieve import SpamOptions, generate, script_id
+from helpdesk.ladder import (
+    MAX_ENTRY_LENGTH,
+    MAX_RULES,
+    MAX_SENDERS,
+    Rule,
+    effective_action,
+    ladder_from_legacy,
+    parse_rule,
+    parse_sender,
+    placement,
+    validate,
+    validate_senders,
+)
+from helpdesk.sieve import (
+    PART_BUDGETS,
+    SCRIPT_BUDGET,
+    ScriptTooLarge,
+    SpamOptions,
+    generate,
+    script_id,
+)
 from tests.sieve_tools import Outcome, SieveBench, require_tools
 
 LADDERS = {
@@ -160,6 +179,10 @@ def test_options_refuse_bad_values():
         {"junk_folder": ""},
         {"subject_prefix": "", "mark_header": ""},
         {"score_header": "X: y"},
+        {"subject_prefix": "${1}"},
+        {"junk_folder": "Junk${subject}"},
+        {"mark_header_value": "v" * 101},
+        {"junk_folder": "ü" * 51},
     ):
         with pytest.raises(ConfigError):
             SpamOptions(**bad).check()
@@ -176,3 +199,102 @@ def test_demo_scripts_compile(bench):
     for script in scripts:
         result = bench.compile(script)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- limits ---------------------------------------------------------------------------------
+
+
+def entry(n: int, length: int = MAX_ENTRY_LENGTH) -> str:
+    local = f"a{n:03d}" + "x" * 60
+    return local + "@" + "d" * (length - len(local) - 5) + ".org"
+
+
+def largest_settings():
+    """The most the model lets through: every bound at its limit, the costliest rule shape."""
+    # Forwards above a mark rule each write the mark lines, the redirect and a keep.
+    ladder = (
+        Rule(5, "mark"),
+        *(Rule(10 + n, "forward", entry(500 + n)) for n in range(MAX_RULES - 1)),
+    )
+    allow = tuple(parse_sender(entry(n)) for n in range(MAX_SENDERS // 2))
+    block = tuple(parse_sender(entry(100 + n)) for n in range(MAX_SENDERS - len(allow)))
+    validate(ladder)
+    validate_senders(allow, block)
+    options = SpamOptions(
+        subject_prefix="ü" * 50, mark_header="X-" + "h" * 98, mark_header_value="v" * 100,
+        junk_folder="ü" * 50,
+    )  # fmt: skip
+    options.check()
+    return ladder, allow, block, options
+
+
+def test_the_largest_allowed_settings_fit_the_budget_and_compile(bench):
+    ladder, allow, block, options = largest_settings()
+    script = generate(ladder, allow, block, options=options, label="ü" * 320 + "@example.org")
+    size = len(script.encode("utf-8"))
+    assert size <= PART_BUDGETS["spam"] and SCRIPT_BUDGET <= 60_000
+    assert sum(PART_BUDGETS.values()) <= SCRIPT_BUDGET
+    result = bench.compile(script)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_script_over_its_budget_is_refused_with_size_and_limit():
+    # Only reachable past the model's limits (rows written by another program, say).
+    allow = tuple(entry(n) for n in range(400))
+    with pytest.raises(ScriptTooLarge) as caught:
+        generate((parse_rule("6:junk"),), allow, label="alice@example.org")
+    message = str(caught.value)
+    assert message.startswith("the spam script of alice@example.org would be ")
+    assert f"over the limit of {PART_BUDGETS['spam']} bytes" in message
+
+
+# --- ${ never expands ----------------------------------------------------------------------
+
+# Generated past the model (which refuses `${`), as rows another program wrote would be. Each
+# is a valid local part (`$`, `{`, `}` are atext), so Sieve would accept the expanded address.
+DOLLAR_LOCALS = ["${1}", "a${score}", "${subject}", "$${1}", "${{1}}", "${dollar}", "x${"]
+
+
+@pytest.mark.parametrize("local", DOLLAR_LOCALS)
+def test_dollar_brace_in_a_forward_target_stays_literal(bench, local):
+    target = f"{local}@x.example"
+    script = generate((Rule(60, "junk"), Rule(80, "forward", target)))
+    assert bench.compile(script).returncode == 0
+    got = bench.run(script, score="80", subject="Hi")
+    assert got == Outcome(folders={"Junk"}, redirects=[target])
+
+
+@pytest.mark.parametrize("local", DOLLAR_LOCALS)
+def test_dollar_brace_in_sender_entries_matches_only_itself(bench, local):
+    literal = f"{local}@x.example"
+    # What Sieve would make of it: `${1}` and `${score}` hold the score captured just before.
+    expanded = literal.replace("${1}", "70").replace("${score}", "70")
+    ladder = (Rule(60, "junk"),)
+    allow = generate(ladder, (literal,))
+    assert bench.run(allow, score="70", sender=literal) == Outcome(folders={"INBOX"})
+    if expanded != literal:
+        assert bench.run(allow, score="70", sender=expanded) == Outcome(folders={"Junk"})
+    block = generate((), (), (literal,), options=SpamOptions(block_action="discard"))
+    assert bench.run(block, score="0", sender=literal) == Outcome(discarded=True)
+    if expanded != literal:
+        assert bench.run(block, score="0", sender=expanded) == Outcome(folders={"INBOX"})
+    if expanded.split("@")[0].isalnum():
+        # sieve-test takes no `$` in a domain, so only the expanded domain is tried.
+        domain = generate(
+            (), (), (f"@{local}.example",), options=SpamOptions(block_action="discard")
+        )
+        sender = "a@" + expanded.split("@")[0] + ".example"
+        assert bench.run(domain, score="0", sender=sender) == Outcome(folders={"INBOX"})
+
+
+def test_clean_values_need_no_neutralising():
+    script = generate(build("full"), ("a$b@x.example", "{1}@x.example"))
+    assert 'set "dollar"' not in script and "${dollar}" not in script
+
+
+def test_a_label_cannot_end_its_comment_and_add_code(bench):
+    label = 'alice@example.org\nredirect "evil@x.example";\r\nkeep;\u2028discard;'
+    script = generate(build("junk-only"), label=label)
+    assert bench.compile(script).returncode == 0
+    assert bench.run(script, score="10") == Outcome(folders={"INBOX"})
+    assert script.splitlines()[0].startswith("# Spam ladder for alice@example.org\\x0aredirect")
