@@ -7,12 +7,12 @@ dialog; `c` copies it. Nothing here logs it, and the dialog forgets it when it c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
@@ -20,7 +20,9 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.mailboxes import Mailbox
 from helpdesk.passwords import PasswordSettings, ResetResult
 from helpdesk.strength import Strength
+from screens.background import Background
 from screens.widgets import PlainStatic, line, lines, plain
+from screens.widgets.status import StatusLine
 
 _SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
 _SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
@@ -35,28 +37,39 @@ class ResetOutcome:
     mailbox: Mailbox
 
 
-@dataclass
-class StrengthMeasured(Message):
-    serial: int
-    strength: Strength
+def measure(value: str, settings: PasswordSettings, mailbox: Mailbox) -> Strength:
+    from helpdesk.passwords import customer_details, strength
+
+    return strength(value, settings, customer_details(mailbox))
 
 
-@dataclass
-class ResetFailed(Message):
-    text: str
+def reset(
+    db: Any,
+    mailbox: Mailbox,
+    settings: PasswordSettings,
+    ticket: str,
+    operator: str,
+    password: str | None,
+    force: bool,
+) -> ResetResult:
+    from helpdesk.passwords import reset_password
+
+    with db.begin() as conn:
+        return reset_password(
+            conn,
+            mailbox,
+            settings=settings,
+            ticket=ticket,
+            operator=operator,
+            password=password,
+            force_change=force,
+        )
 
 
-class ResetDone(Message):
-    def __init__(self, result: ResetResult) -> None:
-        super().__init__()
-        self.result = result
-
-    def __repr__(self) -> str:  # keep the password out of any debug output
-        return "ResetDone()"
-
-
-class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
+class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
     """Opened from the mailbox screen with the Mailbox the operator is looking at."""
+
+    STATUS = "#reset-error"
 
     CSS_PATH = "reset.tcss"
     BINDINGS = [
@@ -69,7 +82,6 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         super().__init__()
         self.mailbox = mailbox
         self._settings = settings
-        self._serial = 0
         self._password: str | None = None
         self._outcome: ResetOutcome | None = None
         self._busy = False
@@ -89,7 +101,7 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
             yield Static("", id="reset-meter")
             yield Input(placeholder="Ticket reference (required)", id="reset-ticket")
             yield Checkbox("Customer must change it at next login", True, id="reset-force")
-            yield PlainStatic("", id="reset-error", classes="status -error")
+            yield StatusLine("", id="reset-error", classes="-error")
             with Horizontal(id="reset-buttons"):
                 yield Button("Reset password", variant="warning", id="reset-confirm")
                 yield Button("Cancel", id="reset-cancel")
@@ -106,7 +118,7 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         try:
             settings = self.settings
         except HelpdeskError as exc:
-            self._error(str(exc))
+            self.show_status(exc, error=True)
             settings = PasswordSettings()
         self.query_one("#reset-force", Checkbox).value = settings.force_change
         self.query_one("#reset-result").display = False
@@ -133,7 +145,7 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
 
     @on(RadioSet.Changed, "#reset-mode")
     def _mode_changed(self) -> None:
-        self._error("")
+        self.show_status("")
         self._set_mode(typed=self._typed())
 
     @on(Input.Changed, "#reset-password")
@@ -141,30 +153,21 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         self._measure_now()
 
     def _measure_now(self) -> None:
-        self._serial += 1
+        self.forget("strength")  # the answer for the last keystroke is not wanted any more
         value = self.query_one("#reset-password", Input).value
         meter = self.query_one("#reset-meter", Static)
         if not value:
             meter.update("Strength: type a password")
             return
-        meter.update("Strength: checking …")
-        self.measure(self._serial, value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reset-strength", name="strength")
-    def measure(self, serial: int, value: str) -> None:
-        from helpdesk.passwords import customer_details, strength
-
         try:
-            verdict = strength(value, self.settings, customer_details(self.mailbox))
+            settings = self.settings
         except HelpdeskError as exc:
-            self.post_message(ResetFailed(str(exc)))
+            self.show_status(exc, error=True)
             return
-        self.post_message(StrengthMeasured(serial, verdict))
+        meter.update("Strength: checking …")
+        self.background("strength", measure, value, settings, self.mailbox)
 
-    def on_strength_measured(self, message: StrengthMeasured) -> None:
-        if message.serial != self._serial:
-            return  # an older keystroke's answer arriving late
-        s = message.strength
+    def strength_done(self, s: Strength) -> None:
         needed = self.settings.min_score
         bar = "█" * (s.score + 1) + "░" * (4 - s.score)
         verdict = "[green]enough[/]" if s.score >= needed else f"[red]{needed} needed[/]"
@@ -185,46 +188,32 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
             return
         ticket = self.query_one("#reset-ticket", Input).value.strip()
         if not ticket:
-            self._error("A ticket reference is required.")
+            self.show_status("A ticket reference is required.", error=True)
             self.query_one("#reset-ticket", Input).focus()
             return
         typed = self._typed()
         password = self.query_one("#reset-password", Input).value if typed else None
         if typed and not password:
-            self._error("Type the new password, or choose Generate.")
+            self.show_status("Type the new password, or choose Generate.", error=True)
             self.query_one("#reset-password", Input).focus()
             return
-        self._busy = True
-        self._error("Setting the password …", error=False)
-        self.reset(ticket, password, self.query_one("#reset-force", Checkbox).value)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reset-write", name="reset")
-    def reset(self, ticket: str, password: str | None, force: bool) -> None:
-        from helpdesk.passwords import reset_password
-
         try:
-            with self.app.db.begin() as conn:
-                result = reset_password(
-                    conn,
-                    self.mailbox,
-                    settings=self.settings,
-                    ticket=ticket,
-                    operator=self.app.operator,
-                    password=password,
-                    force_change=force,
-                )
+            settings = self.settings
         except HelpdeskError as exc:
-            self.post_message(ResetFailed(str(exc)))
+            self.show_status(exc, error=True)
             return
-        self.post_message(ResetDone(result))
+        self._busy = True
+        self.show_status("Setting the password …")
+        force = self.query_one("#reset-force", Checkbox).value
+        args = (self.app.database, self.mailbox, settings, ticket, self.app.operator)
+        self.background("reset", reset, *args, password, force)
 
-    def on_reset_failed(self, message: ResetFailed) -> None:
+    def reset_failed(self, text: str) -> None:
         self._busy = False
-        self._error(message.text)
+        self.show_status(text, error=True)
 
-    def on_reset_done(self, message: ResetDone) -> None:
+    def reset_done(self, result: ResetResult) -> None:
         self._busy = False
-        result = message.result
         self._outcome = ResetOutcome(result.mailbox.address, result.generated, result.mailbox)
         self.query_one("#reset-password", Input).value = ""
         if not result.generated:
@@ -250,11 +239,6 @@ class ResetPasswordScreen(ModalScreen[ResetOutcome | None]):
         self.query_one("#reset-form").display = False
         self.query_one("#reset-result").display = True
         self.query_one("#result-done", Button).focus()
-
-    def _error(self, text: str, *, error: bool = True) -> None:
-        line = self.query_one("#reset-error", Static)
-        line.update(text)
-        line.set_class(error, "-error")
 
     # --- the result ------------------------------------------------------------------------
 
