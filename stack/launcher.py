@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ if __package__ in (None, ""):  # run as a file: python stack/launcher.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stack.services import Plan, prepare
-from stack.settings import REPO, Settings, parse_database_url, write_env
+from stack.settings import REPO, Settings, parse_database_url, write_env, write_private
 from stack.supervisor import answers
 
 PACKAGES = [
@@ -115,7 +116,7 @@ def status(settings: Settings) -> dict:
     result["supervisor_pid"] = pid
     plan = Plan.load(run / "plan.json")
     if (run / "fingerprint.json").exists():
-        result["fingerprint"] = json.loads((run / "fingerprint.json").read_text())
+        result["fingerprint"] = _without_secrets(json.loads((run / "fingerprint.json").read_text()))
     healthy = (run / "ready").exists()
     for service in plan.services:
         answering = answers(service)
@@ -133,12 +134,31 @@ def _fingerprint(settings: Settings, exim_auth: str) -> dict:
     ]
     newest = max((p.stat().st_mtime for p in templates), default=0.0)
     return {
-        "database_url": settings.database_url,
+        **_database_fingerprint(settings.database_url),
         "ports": settings.ports,
         "support": settings.support,
         "exim_auth": exim_auth,
         "templates": newest,
     }
+
+
+def _database_fingerprint(url: str) -> dict:
+    """The database URL as the fingerprint keeps it: shown without its secrets, and a digest
+    of the whole URL, so that a changed password still means "other settings"."""
+    from helpdesk.config import mask_secrets, url_secrets
+
+    return {
+        "database": mask_secrets(url, url_secrets(url)),
+        "database_digest": hashlib.sha256(url.encode()).hexdigest()[:16],
+    }
+
+
+def _without_secrets(fingerprint: dict) -> dict:
+    """A fingerprint written before it left the password out reads as a current one."""
+    if "database_url" in fingerprint:
+        fingerprint = dict(fingerprint)
+        fingerprint.update(_database_fingerprint(fingerprint.pop("database_url")))
+    return fingerprint
 
 
 def ensure_database(settings: Settings) -> None:
@@ -192,10 +212,7 @@ def write_helpdesk_config(settings: Settings) -> None:
         f"paths = [{json.dumps(str(settings.mainlog))}]",
         "",
     ]
-    settings.state.mkdir(parents=True, exist_ok=True)
-    fd = os.open(settings.config_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines))
+    write_private(settings.config_path, "\n".join(lines))
 
 
 def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> dict:
@@ -206,6 +223,11 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
     wanted = _fingerprint(settings, exim_auth)
     current = status(settings)
     if current["healthy"] and current.get("fingerprint") == wanted:
+        run = _run_dir(settings)
+        written = run / "fingerprint.json" if run is not None else None
+        if written is not None and written.exists() and written.stat().st_mode & 0o077:
+            # Written by an older launcher: readable by all, with the password in the URL.
+            write_private(written, json.dumps(wanted))
         return {"started": False, **current}
     if current["running"]:
         why = "does not answer" if not current["healthy"] else "has other settings"
@@ -224,7 +246,7 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
     plan = prepare(settings, exim_auth=exim_auth)
     run = Path(plan.run_dir)
     plan.dump(run / "plan.json")
-    (run / "fingerprint.json").write_text(json.dumps(wanted))
+    write_private(run / "fingerprint.json", json.dumps(wanted))
     log = open(settings.log_dir / "launcher.log", "ab")  # noqa: SIM115 (handed to the child)
     with log:
         proc = subprocess.Popen(

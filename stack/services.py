@@ -24,6 +24,7 @@ from stack.settings import (
     parse_database_url,
     read_or_create_secret,
     render,
+    write_private,
 )
 
 RSPAMD_USER = "_rspamd"
@@ -88,9 +89,7 @@ def rspamd_hash(settings: Settings, name: str, password: str) -> str:
         ["rspamadm", "pw", "-q", "-p", password], capture_output=True, text=True, check=True
     )
     value = out.stdout.strip().splitlines()[-1]
-    fd = os.open(cache, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"{_fingerprint(password)} {value}\n")
+    write_private(cache, f"{_fingerprint(password)} {value}\n")
     return value
 
 

@@ -6,10 +6,12 @@ passwords are generated once and kept in `.stack/`, so a restart keeps them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shlex
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -195,26 +197,40 @@ class Settings:
         }
 
 
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Replace `path` with `text`, never readable by others on the way: the text goes to a
+    0600 temporary file in the same folder, gets `mode`, and is renamed over the old file
+    (which may have had a looser mode: it is replaced, not rewritten)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            os.fchmod(handle.fileno(), mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def read_or_create_secret(path: Path) -> str:
     """A random password kept in a 0600 file: created once, the same on every later start."""
     if path.exists():
         value = path.read_text().strip()
         if value:
+            if path.stat().st_mode & 0o077:
+                write_private(path, value + "\n")
             return value
     value = secrets.token_urlsafe(18)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+    write_private(path, value + "\n")
     return value
 
 
 def write_env(path: Path, values: dict[str, str]) -> None:
     """KEY=VALUE lines that both `source` (shell) and a line split on `=` read correctly."""
     lines = [f"{key}={shlex.quote(value)}" for key, value in values.items()]
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
+    write_private(path, "\n".join(lines) + "\n")
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -228,15 +244,14 @@ def read_env(path: Path) -> dict[str, str]:
 
 
 def render(template: Path, target: Path, values: dict[str, str], mode: int = 0o644) -> None:
-    """Fill `@NAME@` placeholders; a placeholder left unfilled is a bug, not a silent blank."""
+    """Fill `@NAME@` placeholders; a placeholder left unfilled is a bug, not a silent blank.
+
+    Configs may hold the database password: written through a 0600 file, `mode` set before
+    the rename."""
     text = template.read_text()
     for key, value in values.items():
         text = text.replace(f"@{key}@", value)
     leftover = re.findall(r"@[A-Z][A-Z0-9_]+@", text)
     if leftover:
         raise ValueError(f"{template.name}: no value for {', '.join(sorted(set(leftover)))}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, mode)
-    os.replace(tmp, target)
+    write_private(target, text, mode)
