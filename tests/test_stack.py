@@ -234,11 +234,13 @@ def test_release_map_lets_exactly_that_users_message_through(stack):
 def _same_settings_env() -> dict[str, str]:
     """The environment that describes the running stack, so `up` must not restart it."""
     from stack.launcher import status
-    from stack.settings import PORTS, Settings
+    from stack.settings import PORTS, Settings, read_env
 
-    running = status(Settings.from_env())["fingerprint"]
+    settings = Settings.from_env()
+    running = status(settings)["fingerprint"]
     env = dict(os.environ)
-    env["DATABASE_URL"] = running["database_url"]
+    # The fingerprint keeps the URL without its password; .stack/env (0600) has it whole.
+    env["DATABASE_URL"] = read_env(settings.env_path)["DATABASE_URL"]
     env["STACK_EXIM_AUTH"] = running["exim_auth"]
     env["STACK_SUPPORT_CONTACT"] = running["support"]
     for name, var, _default in PORTS:
