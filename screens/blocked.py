@@ -5,22 +5,24 @@ nothing here blocks the event loop or the rest of the app."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from helpdesk.blocked import BlockedMessage, BlockedReport
 from helpdesk.errors import HelpdeskError
 from helpdesk.plaintext import clip
+from screens.background import Background
 from screens.detail import DetailScreen
 from screens.ticket import TicketAnswer, TicketDialog
 from screens.widgets import PlainStatic, cell, line, lines, notify, plain
+from screens.widgets.status import StatusLine
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
 MAX_ROWS = 300
@@ -29,24 +31,49 @@ USER_WIDTH = 24
 WHAT_WIDTH = 40
 
 
-# --------------------------------------------------------------------------- worker messages
+# --------------------------------------------------------------------------- background jobs
 
 
-@dataclass
-class BlockedLoaded(Message):
-    report: BlockedReport
+def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
+    from helpdesk.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd import Cluster
+
+    logs = configured_mainlogs(config)
+    with Cluster.from_config(config) as cluster:
+        return collect_blocked(cluster, db, user=user, logs=logs, recent_only=True)
 
 
-@dataclass
-class BlockedFailed(Message):
-    text: str
+def release(
+    config: Any, db: Any, item: BlockedMessage, answer: ReleaseAnswer, operator: str
+) -> str:
+    from helpdesk.durations import parse_duration
+    from helpdesk.releases import ReleaseService
+    from helpdesk.rspamd import Cluster
+
+    with Cluster.from_config(config) as cluster:
+        done = ReleaseService(db, cluster).release(
+            item.message_id,
+            item.user,
+            ticket=answer.ticket,
+            reason=answer.reason or None,
+            ttl=parse_duration(answer.ttl),
+            operator=operator,
+        )
+    return (
+        f"Released #{done.id} until {done.expires_at:%Y-%m-%d %H:%M} UTC: "
+        "the customer can send it again now."
+    )
 
 
-@dataclass
-class BlockedChanged(Message):
-    """A release or revoke went through: say so, then reload."""
+def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
+    from helpdesk.releases import ReleaseService
+    from helpdesk.rspamd import Cluster
 
-    text: str
+    with Cluster.from_config(config) as cluster:
+        ReleaseService(db, cluster).revoke(
+            release_id, ticket=answer.ticket, reason=answer.reason or None, operator=operator
+        )
+    return f"Release #{release_id} revoked."
 
 
 # --------------------------------------------------------------------------- dialogs
@@ -194,13 +221,15 @@ class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
 # --------------------------------------------------------------------------- the list
 
 
-class BlockedList(Vertical):
+class BlockedList(Background, Vertical):
     """Blocked outbound mail: every user's (`user=None`), or one mailbox's.
 
     Put it in a TabPane: `BlockedList(user="anna@example.org", id="mailbox-blocked")`.
     It asks rspamd the first time it is shown (so a hidden tab costs nothing) and on F5;
-    Enter shows the verdict, `l` releases, `x` revokes.
+    Enter shows the verdict, `l` releases, `x` revokes, `c` stops waiting for rspamd.
     """
+
+    STATUS = "#blocked-status"
 
     DEFAULT_CSS = """
     BlockedList { height: 1fr; }
@@ -212,6 +241,7 @@ class BlockedList(Vertical):
         Binding("l", "release", "Release", id="blocked.release"),
         Binding("x", "revoke", "Revoke release", id="blocked.revoke"),
         Binding("f5", "reload", "Reload", id="blocked.reload"),
+        Binding("c", "cancel", "Stop waiting", id="blocked.cancel"),
     ]
 
     def __init__(self, user: str | None = None, *, id: str | None = None) -> None:
@@ -224,7 +254,7 @@ class BlockedList(Vertical):
     def compose(self) -> ComposeResult:
         if self.user is None:
             yield Input(placeholder="Filter: address, subject, Message-ID", id="blocked-filter")
-        yield PlainStatic("Asking rspamd …", id="blocked-status", classes="status")
+        yield StatusLine("Asking rspamd …", id="blocked-status")
         yield DataTable(id="blocked-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -246,48 +276,43 @@ class BlockedList(Vertical):
 
     # Loading ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked", name="blocked mail")
     def load(self) -> None:
-        from helpdesk.blocked import collect_blocked, configured_mainlogs
-        from helpdesk.rspamd import Cluster
-
         app = self.app
-        try:
-            logs = configured_mainlogs(app.config)
-            with Cluster.from_config(app.config) as cluster:
-                report = collect_blocked(
-                    cluster, app.db, user=self.user, logs=logs, recent_only=True
-                )
-        except HelpdeskError as exc:
-            self.post_message(BlockedFailed(str(exc)))
-            return
-        self.post_message(BlockedLoaded(report))
+        self.background("load", load_blocked, app.config, app.db, self.user)
 
-    def on_blocked_loaded(self, message: BlockedLoaded) -> None:
-        message.stop()
-        self.items = message.report.items
+    def action_cancel(self) -> None:
+        if not self.running("load"):
+            notify(self, "Nothing is being read.")
+            return
+        self.forget("load")
+        self.show_status("Stopped waiting for rspamd · F5 asks again", error=True)
+
+    def load_done(self, report: BlockedReport) -> None:
+        self.items = report.items
         self._fill()
         count = len(self.items)
         text = f"{count} blocked message{'s' if count != 1 else ''}" + (
             f" from {self.user}" if self.user else ""
         )
-        if message.report.warnings:
-            self._status(
-                f"{text}; not everything could be read: {message.report.warnings[0]}", error=True
+        if report.warnings:
+            self.show_status(
+                f"{text}; not everything could be read: {report.warnings[0]}", error=True
             )
         else:
-            self._status(f"{text} · Enter verdict · l release · x revoke · F5 reload")
+            self.show_status(f"{text} · Enter verdict · l release · x revoke · F5 reload")
 
-    def on_blocked_failed(self, message: BlockedFailed) -> None:
-        message.stop()
+    def load_failed(self, text: str) -> None:
         self.items = []
         self._fill()
-        self._status(f"Blocked mail unavailable: {message.text}", error=True)
+        self.show_status(f"Blocked mail unavailable: {text}", error=True)
 
-    def on_blocked_changed(self, message: BlockedChanged) -> None:
-        message.stop()
-        notify(self, message.text)
+    release_failed = revoke_failed = load_failed
+
+    def release_done(self, text: str) -> None:
+        notify(self, text)
         self.load()
+
+    revoke_done = release_done
 
     @on(Input.Changed, "#blocked-filter")
     def _filter(self) -> None:
@@ -318,11 +343,6 @@ class BlockedList(Vertical):
             cells += [score, cell(item.release_state or "", 14), cell(what, WHAT_WIDTH)]
             table.add_row(*cells, key=str(index))
 
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#blocked-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
-
     # Actions --------------------------------------------------------------------------
 
     def current(self) -> BlockedMessage | None:
@@ -339,7 +359,7 @@ class BlockedList(Vertical):
             self.app.push_screen(VerdictScreen(item))
 
     def action_reload(self) -> None:
-        self._status("Asking rspamd …")
+        self.show_status("Asking rspamd …")
         self.load()
 
     def action_release(self) -> None:
@@ -367,8 +387,9 @@ class BlockedList(Vertical):
 
         def answered(answer: ReleaseAnswer | None) -> None:
             if answer is not None:
-                self._status("Releasing …")
-                self.do_release(item, answer)
+                self.show_status("Releasing …")
+                args = (self.app.config, self.app.database, item, answer, self.app.operator)
+                self.background("release", release, *args, group="write")
 
         seconds = int(ttl.total_seconds())
         # "24h" reads better on the phone than "1d"; longer ones as days and hours.
@@ -388,8 +409,9 @@ class BlockedList(Vertical):
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
-                self._status("Revoking …")
-                self.do_revoke(release_id, answer)
+                self.show_status("Revoking …")
+                args = (self.app.config, self.app.database, release_id, answer)
+                self.background("revoke", revoke, *args, self.app.operator, group="write")
 
         self.app.push_screen(
             TicketDialog(
@@ -399,50 +421,6 @@ class BlockedList(Vertical):
             ),
             answered,
         )
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked-write", name="release")
-    def do_release(self, item: BlockedMessage, answer: ReleaseAnswer) -> None:
-        from helpdesk.durations import parse_duration
-        from helpdesk.releases import ReleaseService
-        from helpdesk.rspamd import Cluster
-
-        try:
-            with Cluster.from_config(self.app.config) as cluster:
-                release = ReleaseService(self.app.db, cluster).release(
-                    item.message_id,
-                    item.user,
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    ttl=parse_duration(answer.ttl),
-                    operator=self.app.operator,
-                )
-        except HelpdeskError as exc:
-            self.post_message(BlockedFailed(str(exc)))
-            return
-        self.post_message(
-            BlockedChanged(
-                f"Released #{release.id} until {release.expires_at:%Y-%m-%d %H:%M} UTC: "
-                "the customer can send it again now."
-            )
-        )
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="blocked-write", name="revoke")
-    def do_revoke(self, release_id: int, answer: TicketAnswer) -> None:
-        from helpdesk.releases import ReleaseService
-        from helpdesk.rspamd import Cluster
-
-        try:
-            with Cluster.from_config(self.app.config) as cluster:
-                ReleaseService(self.app.db, cluster).revoke(
-                    release_id,
-                    ticket=answer.ticket,
-                    reason=answer.reason or None,
-                    operator=self.app.operator,
-                )
-        except HelpdeskError as exc:
-            self.post_message(BlockedFailed(str(exc)))
-            return
-        self.post_message(BlockedChanged(f"Release #{release_id} revoked."))
 
 
 class BlockedScreen(Screen[None]):
@@ -455,6 +433,7 @@ class BlockedScreen(Screen[None]):
         Binding("x", "revoke", "Revoke release", id="blocked.screen.revoke"),
         Binding("f5", "reload", "Reload", id="blocked.screen.reload"),
         Binding("slash", "filter", "Filter", id="blocked.filter"),
+        Binding("c", "cancel", "Stop waiting", id="blocked.screen.cancel"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -481,6 +460,9 @@ class BlockedScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self._list().action_reload()
+
+    def action_cancel(self) -> None:
+        self._list().action_cancel()
 
     def action_filter(self) -> None:
         self.query_one("#blocked-filter", Input).focus()
