@@ -27,7 +27,9 @@ from helpdesk.logfiles import LogFile, ReadState, chunks
 from helpdesk.offender_score import score_user
 from helpdesk.sendlog import (
     datetime_to_key,
+    key_ok,
     key_seconds,
+    newest_key,
     parse_auth_fail,
     parse_reject,
     protocol_has_tls,
@@ -161,6 +163,7 @@ class Report:
     broken_files: list[str]
     local_domains_source: str
     baseline_covered: bool
+    damage: dict[str, str] = field(default_factory=dict)  # damaged file -> what was lost
 
     def offenders_json(self) -> list[dict]:
         return [u.as_dict() for u in self.users]
@@ -195,6 +198,7 @@ class _Scan:
         self.unreadable = 0
         self.earliest: bytes | None = None
         self.now = datetime.now()
+        self.newest = newest_key(self.now)  # a line dated later cannot be true: unreadable
 
     def stats(self, user: str) -> UserStats:
         """The user's totals, created when they first send (with any failed logins so far)."""
@@ -212,6 +216,7 @@ class _Scan:
         pending = self.pending
         delivery_tags = _DELIVERY_TAGS
         last_key, last_secs = b"", 0
+        good_key, newest = b"", self.newest
         self.lines += len(lines)
         for line in lines:
             # Fast form: `YYYY-MM-DD HH:MM:SS 1abcDe-000123-Ab ...` (or the 23-character id)
@@ -240,6 +245,11 @@ class _Scan:
                     key, pos = sp
                 _pid, eid, pos = split_id(line, pos)
                 tag = line[pos : pos + 3]
+            if key != good_key:  # lines of one second share the check
+                if not key_ok(key, newest):
+                    self.unreadable += 1
+                    continue
+                good_key = key
             if self.earliest is None:
                 self.earliest = key
             if tag == b"<= ":
@@ -320,10 +330,11 @@ class _Scan:
         arrival lines), so those are found with bytes.find and the rest is never looked at.
         A chunk with lines that do not start with a year takes the careful per-line path,
         which also counts unreadable lines."""
+        self.newest = newest_key(self.now)
         if self.earliest is None:
             for line in data[:65536].split(b"\n"):
                 sp = split_line(line, self.now)
-                if sp is not None:
+                if sp is not None and key_ok(sp[0], self.newest):
                     self.earliest = sp[0]
                     break
         self.chunk_no += 1
@@ -504,6 +515,7 @@ class Analysis:
             broken_files=list(self.state.broken or []),
             local_domains_source=self.source,
             baseline_covered=covered,
+            damage=dict(self.state.damage),
         )
 
 

@@ -9,7 +9,7 @@ rspamd's own history has no recipients without redis, so it is not used here.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -85,22 +85,31 @@ class Preview:
         )
 
 
-def _lines(patterns: Iterable[str]) -> Iterator[bytes]:
+def _lines(patterns: Iterable[str], cancelled: Callable[[], bool] | None = None) -> Iterator[bytes]:
     # Rotated sets oldest first, gzip or plain, in bounded chunks (helpdesk/logfiles.py).
-    for _file, _number, line in iter_lines(expand(patterns)):
+    for _file, _number, line in iter_lines(expand(patterns), cancelled=cancelled):
         yield line
 
 
-def recent_scores(patterns: Iterable[str], address: str, *, limit: int = 200) -> list[Scored]:
+def recent_scores(
+    patterns: Iterable[str],
+    address: str,
+    *,
+    limit: int = 200,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[Scored]:
     """The last `limit` scored messages for `address`, oldest first, in bounded memory.
 
-    Raises NotFound when no log file matches the patterns.
+    patterns: SendlogSettings.paths (already resolved against the config's folder) or the
+    operator's --log. A line without a time that can be true is skipped (parse_line); its
+    AUTH arguments are masked before any field is taken from it.
+    Raises NotFound when no log file matches the patterns, Cancelled when cancelled() says so.
     """
     address = address.lower()
     kept: deque[Scored] = deque(maxlen=limit)
     # Arrival lines follow the DATA ACL's score line; only ids already kept are remembered.
     pending: OrderedDict[str, Scored] = OrderedDict()
-    for event in iter_events(_lines(patterns)):
+    for event in iter_events(_lines(patterns, cancelled)):
         if event.kind == SPAM_SCORE and event.exim_id and event.score is not None:
             if address not in (r.lower() for r in event.recipients):
                 continue

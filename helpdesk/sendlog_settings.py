@@ -104,3 +104,24 @@ def resolve_path(value: str, base: Path | None) -> str:
     if base is not None and not os.path.isabs(text):
         text = str(base / text)
     return text
+
+
+def database_domains(db: Any) -> tuple[list[str] | None, str | None]:
+    """The hoster's own domains from the database (None: the log decides), and a warning.
+
+    Used where [sendlog] local_domains is not set; a broken database never stops the review.
+    """
+    if db is None:
+        return None, "no database: local domains taken from the log"
+    try:
+        from sqlalchemy import select
+
+        from helpdesk.schema import domains
+
+        with db.connect() as conn:
+            names = [r[0].lower() for r in conn.execute(select(domains.c.name))]
+    except HelpdeskError as exc:
+        return None, f"local domains taken from the log: {exc}"
+    except Exception as exc:  # noqa: BLE001 - a broken database must not stop the review
+        return None, f"local domains taken from the log: database: {type(exc).__name__}"
+    return names or None, None

@@ -65,24 +65,20 @@ def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], Sen
 def local_domains(ctx: Context) -> list[str] | None:
     """The hoster's domains from the database, or None (then the log decides)."""
     from helpdesk.errors import HelpdeskError
+    from helpdesk.sendlog_settings import database_domains
 
     config = optional_config(ctx)
     if config is None or not config.section("database"):
         return None
     try:
-        from sqlalchemy import select
-
-        from helpdesk.schema import domains
-
-        with ctx.db.connect() as conn:
-            names = [r[0].lower() for r in conn.execute(select(domains.c.name))]
+        db = ctx.db
     except HelpdeskError as exc:
         ctx.say(f"warning: local domains taken from the log: {exc}")
         return None
-    except Exception as exc:  # noqa: BLE001 - a broken database must not stop the review
-        ctx.say(f"warning: local domains taken from the log: database: {type(exc).__name__}")
-        return None
-    return names or None
+    names, warning = database_domains(db)
+    if warning:
+        ctx.say(f"warning: {warning}")
+    return names
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -116,8 +112,8 @@ def summary_line(report: Report, took: float) -> str:
     ]
     if report.unreadable or report.too_long:
         parts.append(f"{report.unreadable + report.too_long:,} unreadable lines skipped")
-    if report.broken_files:
-        parts.append("cut short: " + ", ".join(map(printable, report.broken_files)))
+    for path in report.broken_files:
+        parts.append(f"{printable(path)} cut short ({report.damage.get(path, 'damaged')})")
     return "; ".join(parts)
 
 
