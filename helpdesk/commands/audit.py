@@ -19,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import read, utcnow
-    from helpdesk.durations import parse_duration
+    from helpdesk.durations import parse_since
     from helpdesk.plaintext import clip, printable
 
-    since = utcnow() - parse_duration(args.since) if args.since else None
+    since = utcnow() - parse_since(args.since) if args.since else None
     with ctx.db.connect() as conn:
         entries = read(conn, target=args.target, since=since, action=args.action, limit=args.limit)
     lines = [

@@ -26,10 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.audit import utcnow
     from helpdesk.blocked import collect_blocked, configured_mainlogs
-    from helpdesk.durations import parse_duration
+    from helpdesk.durations import parse_since
     from helpdesk.rspamd import Cluster
 
-    since = utcnow() - parse_duration(args.since) if args.since else None
+    since = utcnow() - parse_since(args.since) if args.since else None
     with Cluster.from_config(ctx.config) as cluster:
         report = collect_blocked(
             cluster,
