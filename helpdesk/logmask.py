@@ -4,7 +4,7 @@ Exim logs whole SMTP commands in a few messages (always for "too many syntax or 
 and with `+smtp_protocol_error` / `+smtp_syntax_error` for every such error), and a
 synchronisation error logs the input that came too soon. An `AUTH PLAIN <base64>` command holds
 the user's password in base64, an `AUTH LOGIN` exchange sends user and password as separate
-base64 lines. The forms (Exim's smtp_in.c):
+base64 lines. The forms (Exim's smtp_in.c, and transports/smtp.c for the client side):
 
     SMTP protocol error in "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==" H=... AUTH command used when ...
     SMTP syntax error in "AUTH LOGIN aW5mb0BleGFtcGxlLm9yZw==" H=... unrecognized command
@@ -12,6 +12,8 @@ base64 lines. The forms (Exim's smtp_in.c):
     SMTP call from H dropped: too many unrecognized commands (last was "cGFzc3dvcmQ=")
     SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised):
         rejected "AUTH LOGIN" H=... next input="dXNlcg==\\r\\ncGFzcw==\\r\\n"
+    == a@x R=smarthost T=remote_smtp defer (-42): SMTP error from remote mail server after
+        AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==: 535 5.7.8 Authentication credentials invalid
 
 mask_credentials() replaces the argument of such an AUTH command, and a base64 line sent in
 its place or after it, by `***`; the mechanism name stays, so the line still says what happened.
@@ -22,8 +24,13 @@ from __future__ import annotations
 import re
 
 MASK = b"***"
-# the argument of an AUTH command that starts a logged command (after a quote or a logged \n)
-_AUTH_ARG = re.compile(rb'(?i)((?:"|\\n)[ \t]*AUTH[ \t]+[A-Za-z0-9_-]{1,40}[ \t]+)([^\s"\\]+)')
+# the argument of an AUTH command where a logged command starts: after a quote, a logged \n,
+# or the client side's "SMTP error from remote mail server after AUTH PLAIN ...: 535 ..."
+_AUTH_ARG = re.compile(
+    rb'(?i)((?:"|\\n|\bafter |\bresponse to )[ \t]*AUTH[ \t]+[A-Za-z0-9_-]{1,40}[ \t]+)'
+    rb'([^\s"\\:]+)'
+)
+_AUTH_WORD = re.compile(rb"(?i)auth[ \t]")
 _AUTH_CMD = re.compile(rb'(?i)(?:"|\\n)[ \t]*AUTH[ \t]')
 # a whole logged command or input line that is one base64 token (a continuation line)
 _B64_LINE = re.compile(
@@ -43,7 +50,7 @@ def _b64_line(m: re.Match[bytes]) -> bytes:
 
 def mask_credentials_bytes(line: bytes) -> bytes:
     """line with every logged AUTH argument and base64 continuation line replaced by ***."""
-    if b'"' not in line:  # every form above quotes the command
+    if b'"' not in line and _AUTH_WORD.search(line) is None:
         return line
     line = _AUTH_ARG.sub(rb"\1***", line)
     if _CONTEXT.search(line) is not None or _AUTH_CMD.search(line) is not None:
@@ -53,8 +60,6 @@ def mask_credentials_bytes(line: bytes) -> bytes:
 
 def mask_credentials(line: str) -> str:
     """The str form of mask_credentials_bytes, for lines already decoded."""
-    if '"' not in line:
-        return line
     raw = line.encode("utf-8", "surrogateescape")
     masked = mask_credentials_bytes(raw)
     return line if masked == raw else masked.decode("utf-8", "surrogateescape")
