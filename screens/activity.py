@@ -12,18 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 from textual.worker import get_current_worker
 
 from helpdesk.errors import HelpdeskError
 from screens.detail import DetailScreen
+from screens.widgets import PlainStatic, cell, line, lines
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import LogFile
@@ -102,35 +102,40 @@ def cancelled_check():
 # --------------------------------------------------------------------------- text
 
 
-def summary_text(stats: UserStats | None, user: str, sending: str = "") -> str:
+def summary_text(stats: UserStats | None, user: str, sending: str = "") -> Content:
+    """`sending` is the app's own markup (sendlog_messages.sending_text); the rest is data."""
     if stats is None:
-        return f"[b]{escape(user)}[/b]{sending}\nNothing sent in the window."
-    head = f"[b]{escape(stats.user)}[/b] (score {stats.score}){sending}"
+        return line(f"[b]$user[/b]{sending}\nNothing sent in the window.", user=user)
+    head = f"[b]$user[/b] (score {stats.score}){sending}"
     if not stats.reasons:
-        return (
+        return line(
             f"{head}: nothing unusual, {stats.messages:,} messages to "
-            f"{stats.recipients:,} recipients."
+            f"{stats.recipients:,} recipients.",
+            user=stats.user,
         )
-    return f"{head}: {escape(', '.join(stats.reasons))}"
+    return line(f"{head}: $reasons", user=stats.user, reasons=", ".join(stats.reasons))
 
 
-def addresses_text(stats: UserStats | None, baseline_covered: bool) -> str:
+def addresses_text(stats: UserStats | None, baseline_covered: bool) -> Content:
+    values: dict[str, object] = {}
     if stats is None or not stats.ips:
         ips = "Client addresses: none in the window"
     else:
         new = set(stats.new_ips)
-        parts = [
-            f"{ip} ({n:,}{', [b yellow]new[/]' if ip in new else ''})"
-            for ip, n in list(stats.ip_counts.items())[:6]
-        ]
+        parts = []
+        for i, (ip, n) in enumerate(list(stats.ip_counts.items())[:6]):
+            values[f"ip{i}"] = ip
+            parts.append(f"$ip{i} ({n:,}{', [b yellow]new[/]' if ip in new else ''})")
         more = len(stats.ips) - 6
         ips = "Client addresses: " + " · ".join(parts) + (f" · {more} more" if more > 0 else "")
         if not baseline_covered:
             ips += " (log starts in the window: none called new)"
     if stats is not None and stats.auth_failures:
-        where = ", ".join(f"{ip} ({n})" for ip, n in stats.auth_failure_ips.most_common(3))
-        ips += f"\nFailed logins: {stats.auth_failures:,} from {where}"
-    return ips
+        values["failed"] = ", ".join(
+            f"{ip} ({n})" for ip, n in stats.auth_failure_ips.most_common(3)
+        )
+        ips += f"\nFailed logins: {stats.auth_failures:,} from $failed"
+    return line(ips, **values)
 
 
 def _recipients(m: SentMessage) -> str:
@@ -141,25 +146,25 @@ def _recipients(m: SentMessage) -> str:
     return first + (f" +{len(rcpts) - 1}" if len(rcpts) > 1 else "")
 
 
-def message_text(m: SentMessage) -> str:
-    lines = [
-        f"[b]When[/b]        {m.time:%Y-%m-%d %H:%M:%S}",
-        f"[b]Fate[/b]        {m.fate}",
-        f"[b]Exim id[/b]     {m.exim_id or '—'}",
-        f"[b]Sender[/b]      {escape(m.sender or '—')}",
-        f"[b]Message-ID[/b]  {escape('<' + m.message_id + '>' if m.message_id else '—')}",
-        f"[b]Subject[/b]     {escape(m.subject or '—')}",
-        f"[b]Client[/b]      {m.ip or '—'} {'TLS' if m.tls else 'without TLS'}",
+def message_text(m: SentMessage) -> Content:
+    """One message whole (the table cuts it): every value from the log inserted as text."""
+    rows: list[object] = [
+        line("[b]When[/b]        $v", v=f"{m.time:%Y-%m-%d %H:%M:%S}"),
+        line("[b]Fate[/b]        $v", v=m.fate),
+        line("[b]Exim id[/b]     $v", v=m.exim_id or "—"),
+        line("[b]Sender[/b]      $v", v=m.sender or "—"),
+        line("[b]Message-ID[/b]  $v", v=f"<{m.message_id}>" if m.message_id else "—"),
+        line("[b]Subject[/b]     $v", v=m.subject or "—"),
+        line("[b]Client[/b]      $v $t", v=m.ip or "—", t="TLS" if m.tls else "without TLS"),
     ]
     if m.refused is not None:
-        lines.append(f"[b]Refused[/b]     {escape(m.refused)}")
+        rows.append(line("[b]Refused[/b]     $v", v=m.refused))
     if m.recipients:
-        lines.append("")
-        lines.append("[b]Recipients[/b]")
+        rows += ["", line("[b]Recipients[/b]")]
         for r in m.recipients.values():
-            detail = f" ({escape(r.detail)})" if r.detail else ""
-            lines.append(f"  {escape(r.address)}: {r.fate}{detail}")
-    return "\n".join(lines)
+            detail = f" ({r.detail})" if r.detail else ""
+            rows.append(f"  {r.address}: {r.fate}{detail}")
+    return lines(rows)
 
 
 # --------------------------------------------------------------------------- the view
@@ -183,10 +188,10 @@ class ActivityView(Vertical):
         self.messages: list[SentMessage] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="activity-summary")
-        yield Static("", id="activity-spark-label")
+        yield PlainStatic("", id="activity-summary")
+        yield PlainStatic("", id="activity-spark-label")
         yield Sparkline([], summary_function=max, id="activity-spark")
-        yield Static("", id="activity-ips")
+        yield PlainStatic("", id="activity-ips")
         yield DataTable(id="activity-messages", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -197,8 +202,8 @@ class ActivityView(Vertical):
         table.add_column("To", key="to", width=28)
         table.add_column("Subject", key="subject", width=19)
 
-    def show_text(self, text: str) -> None:
-        """No user to show: say why (nothing selected, no log, ...)."""
+    def show_text(self, text: str | Content) -> None:
+        """No user to show: say why (nothing selected, no log, ...); a `str` is plain text."""
         self.query_one("#activity-summary", Static).update(text)
         self.query_one("#activity-spark-label", Static).update("")
         self.query_one(Sparkline).display = False
@@ -240,9 +245,9 @@ class ActivityView(Vertical):
         for i, m in enumerate(self.messages):
             table.add_row(
                 f"{m.time:%m-%d %H:%M}",
-                m.fate,
-                Text(_recipients(m)),
-                Text(m.subject or (m.refused or "")),
+                cell(m.fate, 10),
+                cell(_recipients(m), 28),
+                cell(m.subject or (m.refused or ""), 19),
                 key=str(i),
             )
         table.border_title = note
@@ -300,7 +305,7 @@ class ActivityTab(Vertical):
         self.reading = False
 
     def compose(self) -> ComposeResult:
-        yield Static("Opened on first view.", id="activity-tab-status", classes="status")
+        yield PlainStatic("Opened on first view.", id="activity-tab-status", classes="status")
         yield ProgressBar(total=100, show_eta=False, id="activity-progress", classes="-idle")
         yield ActivityView(id="activity-view")
 
@@ -386,5 +391,5 @@ class ActivityTab(Vertical):
 
     def _status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#activity-tab-status", Static)
-        status.update(escape(text))
+        status.update(text)
         status.set_class(error, "-error")

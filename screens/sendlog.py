@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -41,6 +39,7 @@ from screens.sendlog_messages import (
     ReportReady,
     sending_text,
 )
+from screens.widgets import PlainStatic, cell, line, notify
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import Follower, LogFile
@@ -48,6 +47,7 @@ if TYPE_CHECKING:
     from helpdesk.trails import SentMessage
 
 MAX_ROWS = 200  # the list is for finding the worst; --json has everyone
+USER_WIDTH = 34  # longer addresses cut with "…"; whole in the evidence below
 FOLLOW_SECONDS = 1.0
 DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messages
 
@@ -89,7 +89,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Reading the send log …", id="sendlog-status", classes="status")
+        yield PlainStatic("Reading the send log …", id="sendlog-status", classes="status")
         yield ProgressBar(total=100, show_eta=False, id="sendlog-progress")
         yield DataTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
         yield ActivityView(id="sendlog-detail")
@@ -98,7 +98,7 @@ class SendLogScreen(SendingActions, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#sendlog-offenders", DataTable)
         table.add_column("Score", key="score")
-        table.add_column("User", key="user", width=34)
+        table.add_column("User", key="user", width=USER_WIDTH)
         for label, key in (
             ("Msgs", "msgs"),
             ("Refused", "refused"),
@@ -127,7 +127,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         if self.reading:
             self.workers.cancel_group(self, "sendlog")
         else:
-            self.notify("Nothing is being read.")
+            notify(self, "Nothing is being read.")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog", name="send log")
     def read(self, serial: int) -> None:
@@ -182,7 +182,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         self._fill()
         self._status(message.text, error=True)
         self.query_one(ActivityView).show_text(
-            f"[b red]{escape(message.text)}[/]\n\nF5 reads again once the log is there."
+            line("[b red]$text[/]\n\nF5 reads again once the log is there.", text=message.text)
         )
 
     def on_report_ready(self, message: ReportReady) -> None:
@@ -237,7 +237,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         for u in self.rows:
             table.add_row(
                 str(u.score),
-                Text(u.user),
+                cell(u.user, USER_WIDTH),
                 f"{u.messages:,}",
                 f"{u.rejected:,}",
                 f"{u.peak_5min:,}",
@@ -342,7 +342,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _set_follow(self, on: bool, *, quiet: bool = False) -> None:
         if on and (self.reading or self._follower is None):
-            self.notify("Follow needs a finished read of the log.", severity="warning")
+            notify(self, "Follow needs a finished read of the log.", severity="warning")
             return
         self.following = on
         if self._follow_timer is not None and on:
@@ -350,7 +350,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         elif self._follow_timer is not None:
             self._follow_timer.pause()
         if not quiet:
-            self.notify("Following the log." if on else "Stopped following the log.")
+            notify(self, "Following the log." if on else "Stopped following the log.")
             self._status(self._summary())
 
     def _follow_tick(self) -> None:
@@ -403,7 +403,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        self.notify("Showing every sender." if self.show_all else "Showing suspicious senders.")
+        notify(self, "Showing every sender." if self.show_all else "Showing suspicious senders.")
         if self.report is not None:
             self._fill()
             self._status(self._summary())
@@ -427,7 +427,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _fetch(self, purpose: str) -> None:
         if self.selected is None:
-            self.notify("No sender selected.", severity="warning")
+            notify(self, "No sender selected.", severity="warning")
             return
         self.fetch_mailbox(self.selected, purpose)
 
@@ -453,7 +453,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
             def closed(outcome: ResetOutcome | None) -> None:
                 if outcome is not None:
-                    self.notify(f"New password set for {outcome.address}.")
+                    notify(self, f"New password set for {outcome.address}.")
 
             self.app.push_screen(ResetPasswordScreen(m), closed)
             return
@@ -461,7 +461,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def on_action_done(self, message: ActionDone) -> None:
         m = message.mailbox
-        self.notify(message.text)
+        notify(self, message.text)
         self.sending[m.address] = sending_text(m)
         if m.address == self.selected and self.report is not None:
             self.query_one(ActivityView).set_sending(
@@ -471,5 +471,5 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#sendlog-status", Static)
-        status.update(escape(text))
+        status.update(text)
         status.set_class(error, "-error")

@@ -132,8 +132,9 @@ def text_of(screen, selector: str) -> str:
 
 
 def users_in(screen) -> list[str]:
+    """The ranked users, in order (by row key: a long address is cut with … in its cell)."""
     table = screen.query_one("#sendlog-offenders", DataTable)
-    return [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+    return [row.key.value for row in table.ordered_rows]
 
 
 async def test_ranks_the_taken_over_account_first_and_suspends_it(db, tmp_path):
