@@ -4,17 +4,19 @@ databases: inheritance, the view Dovecot reads, audit rows, refusals, conflicts,
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select, text
 
+from helpdesk import ladder as ladder_model
 from helpdesk.audit import Operator
 from helpdesk.errors import Conflict
-from helpdesk.ladder import parse_rule
+from helpdesk.ladder import LadderError, parse_rule
 from helpdesk.mailboxes import create_mailbox
 from helpdesk.schema import audit_log, spam_senders, spam_settings
-from helpdesk.sieve import SpamOptions
-from helpdesk.spamsettings import demo_rows, load, save
+from helpdesk.sieve import PART_BUDGETS, ScriptTooLarge, SpamOptions, generate
+from helpdesk.spamsettings import ScriptNotStored, demo_rows, load, save
 from tests.conftest import run_cli
 from tests.sieve_tools import SieveBench, require_tools
 
@@ -154,6 +156,18 @@ def test_audit_rows_carry_before_and_after(mailcenter, config_file):
         (["--allow", "not an address"], "neither"),
         (["--rule", "6:junk", "--inherit"], "not both"),
         ([], "nothing to set"),
+        (
+            [a for n in range(1, 12) for a in ("--rule", f"{n}:mark")],
+            "a ladder has at most 10 rules; this one has 11",
+        ),
+        (
+            [a for n in range(101) for a in ("--allow", f"p{n}@partner.example")],
+            "hold at most 100 senders together; this would be 101 (101 allow, 0 block)",
+        ),
+        (["--block", "x" * 95 + "@y.example"], "105 characters long; at most 100"),
+        (["--rule", "8:forward:${1}@x.example"], "contains ${, which Sieve would expand"),
+        (["--allow", "${1}@x.example"], "contains ${, which Sieve would expand"),
+        (["--block", "a${score}@x.example"], "contains ${, which Sieve would expand"),
     ],
 )
 def test_refusals_change_nothing(mailcenter, config_file, args, words):
@@ -167,6 +181,76 @@ def test_refusals_change_nothing(mailcenter, config_file, args, words):
     with mailcenter.connect() as conn:
         assert audit_count(conn) == before_audit
         assert dovecot_script(conn, "alice@example.org") == before_script
+
+
+def test_the_sender_limit_counts_what_is_stored(mailcenter, config_file):
+    allow = [a for n in range(100) for a in ("--allow", f"p{n:03d}@partner.example")]
+    assert spam(config_file, "set", "bob@example.org", *allow, "--ticket", "T-1").returncode == 0
+    with mailcenter.connect() as conn:
+        before = (audit_count(conn), dovecot_script(conn, "bob@example.org"))
+    out = spam(config_file, "set", "bob@example.org", "--block", "x@y.example", "--ticket", "T-2")
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith(
+        "the allow and block lists hold at most 100 senders together; "
+        "this would be 101 (100 allow, 1 block)"
+    )
+    with mailcenter.connect() as conn:
+        assert (audit_count(conn), dovecot_script(conn, "bob@example.org")) == before
+        assert len(dovecot_script(conn, "bob@example.org").encode()) < PART_BUDGETS["spam"]
+
+
+def stored_rows(conn):
+    return (
+        audit_count(conn),
+        conn.execute(select(spam_settings.c.scope_key, spam_settings.c.script)).all(),
+        conn.execute(select(func.count()).select_from(spam_senders)).scalar_one(),
+    )
+
+
+def test_a_script_the_database_cuts_is_refused_by_the_read_back(mailcenter, monkeypatch):
+    big = [f"partner{n:05d}@allowed-sender.example" for n in range(900)]
+    with mailcenter.begin() as conn:
+        save(conn, load(conn, "alice@example.org"), ladder=(parse_rule("6:junk"),),
+             allow=["a@b.example"], ticket="T-0", operator=OP, options=OPTS)  # fmt: skip
+    with mailcenter.connect() as conn:
+        before = stored_rows(conn)
+
+    def attempt(address):
+        with mailcenter.begin() as conn:
+            if mailcenter.dialect == "mysql":
+                # What a server configured without STRICT_TRANS_TABLES does: cut, warn, go on.
+                conn.execute(text("SET SESSION sql_mode=''"))
+            save(conn, load(conn, address), ladder=None, allow=big, ticket="T-1",
+                 operator=OP, options=OPTS)  # fmt: skip
+
+    # The limits alone refuse it on every database: the model's count, then the script budget.
+    for address in ("alice@example.org", "bob@example.org"):
+        with pytest.raises(LadderError, match="at most 100 senders"):
+            attempt(address)
+    monkeypatch.setattr(ladder_model, "MAX_SENDERS", 10_000)
+    with pytest.raises(ScriptTooLarge, match=f"over the limit of {PART_BUDGETS['spam']} bytes"):
+        attempt("alice@example.org")
+    monkeypatch.setitem(PART_BUDGETS, "spam", 1_000_000)
+    script = generate((parse_rule("6:junk"),), tuple(sorted(big)), label="alice@example.org")
+    assert len(script.encode()) > 65_535
+    if mailcenter.dialect != "mysql":
+        # TEXT on SQLite and PostgreSQL holds it whole: the read-back finds what was written.
+        attempt("alice@example.org")
+        with mailcenter.connect() as conn:
+            assert dovecot_script(conn, "alice@example.org") == script
+        return
+    # MariaDB, non-strict: the update (alice) and the insert (bob) are cut at 65,535 bytes.
+    for address in ("alice@example.org", "bob@example.org"):
+        with pytest.raises(ScriptNotStored) as caught:
+            attempt(address)
+        assert re.fullmatch(
+            rf"{address}: the database gave back 65535 bytes for the 7\d{{4}}-byte spam script "
+            r"written \(a non-strict MariaDB sql_mode cuts long text\); nothing was written",
+            str(caught.value),
+        ), caught.value
+    with mailcenter.connect() as conn:
+        assert stored_rows(conn) == before
 
 
 def test_unknown_mailbox_and_missing_ticket(mailcenter, config_file):
