@@ -161,7 +161,8 @@ def _tolerant_output() -> None:
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(safe_text(f"helpdesk: {message}") + "\n")
+    # One line, whatever the message quotes: a newline in it is shown as \x0a.
+    sys.stderr.write(printable(f"helpdesk: {message}") + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -199,10 +199,11 @@ class Database:
             raise HelpdeskError(self._masked(f"database error: {_first_line(exc.orig)}")) from None
         except SQLAlchemyError as exc:
             raise HelpdeskError(self._masked(f"database error: {_first_line(exc)}")) from None
-        except (ValueError, TypeError) as exc:
-            # A driver that rejects a setting from the URL (a port out of its range, an
-            # unknown option) before it connects.
-            raise ConfigError(self._masked(f"[database] url: {_first_line(exc)}")) from None
+        except UnicodeEncodeError:
+            # Bytes that were not UTF-8 (kept by Python as lone surrogates) cannot be sent.
+            raise HelpdeskError(
+                "database error: text that is not UTF-8 cannot be stored or looked up"
+            ) from None
 
 
 def _fill_positions(conn: Connection) -> None:

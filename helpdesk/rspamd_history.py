@@ -119,7 +119,12 @@ class HistoryRow:
 
 def user_may_be_truncated(user: str) -> bool:
     # A cut inside a multi-byte character may leave a replacement char or a shorter string.
-    return len(user.rstrip("\ufffd").encode("utf-8")) >= USER_FIELD_BYTES - 3
+    return _bytes(user.rstrip("\ufffd")) >= USER_FIELD_BYTES - 3
+
+
+def _bytes(text: str) -> int:
+    # A JSON reply may carry a lone surrogate (`"\udcfc"`): counted, never a traceback.
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def user_matches(reported: str, address: str) -> bool:
@@ -132,7 +137,7 @@ def user_matches(reported: str, address: str) -> bool:
     if not user_may_be_truncated(reported):
         return False
     stem = reported.rstrip("\ufffd")
-    return len(address.encode("utf-8")) > len(stem.encode("utf-8")) and address.startswith(stem)
+    return _bytes(address) > _bytes(stem) and address.startswith(stem)
 
 
 def as_text(value: Any) -> str:

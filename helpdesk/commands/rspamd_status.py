@@ -41,7 +41,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         if not s.ok:
             lines.append(f"{printable(s.name)}  DOWN  {printable(s.error)}")
             continue
-        thresholds = ", ".join(f"{a} {v:g}" for a, v in s.actions if v is not None)
+        thresholds = ", ".join(f"{printable(a)} {v:g}" for a, v in s.actions if v is not None)
         counted = s.stat.get("actions", {})
         lines.append(
             f"{printable(s.name)}  ok  rspamd {printable(s.version)}  up {s.uptime}s  "
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         lines.append(f"    thresholds: {thresholds}")
         lines.append(
             f"    scanned {s.stat.get('scanned', 0)}, "
-            + ", ".join(f"{k} {v}" for k, v in counted.items())
+            + ", ".join(f"{printable(k)} {printable(v)}" for k, v in counted.items())
         )
     if rows:
         lines.append("recent verdicts (newest first):")
