@@ -8,22 +8,23 @@ time it is shown, in a thread worker, with a cancellable progress bar.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
-from textual.worker import get_current_worker
 
 from helpdesk.errors import HelpdeskError
+from screens.background import Background, Progress
 from screens.detail import DetailScreen
 from screens.widgets import PlainStatic, cell, line, lines
+from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import LogFile
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 RECENT_MESSAGES = 50
 
 
-# --------------------------------------------------------------------------- reading (threads)
+# --------------------------------------------------------------------------- reading (jobs)
 
 
 def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
@@ -74,36 +75,11 @@ def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
     return names or None, None
 
 
-class Throttle:
-    """Progress callback for a worker thread: posts a message only when the percentage moves,
-    so a fast read does not flood the event loop. `part` of `parts` passes over the logs."""
-
-    def __init__(self, post, make, part: int = 0, parts: int = 1) -> None:
-        self.post, self.make = post, make
-        self.part, self.parts = part, parts
-        self.last = -1
-
-    def __call__(self, done: int, total: int) -> None:
-        total = max(total, 1)
-        grand = total * self.parts
-        done += self.part * total
-        pct = done * 100 // grand
-        if pct != self.last:
-            self.last = pct
-            self.post(self.make(done, grand))
-
-
-def cancelled_check():
-    """`cancelled()` for the log readers: true once the running worker has been cancelled."""
-    worker = get_current_worker()
-    return lambda: worker.is_cancelled
-
-
 # --------------------------------------------------------------------------- text
 
 
 def summary_text(stats: UserStats | None, user: str, sending: str = "") -> Content:
-    """`sending` is the app's own markup (sendlog_messages.sending_text); the rest is data."""
+    """`sending` is the app's own markup (sendlog_jobs.sending_text); the rest is data."""
     if stats is None:
         return line(f"[b]$user[/b]{sending}\nNothing sent in the window.", user=user)
     head = f"[b]$user[/b] (score {stats.score}){sending}"
@@ -266,26 +242,49 @@ class ActivityView(Vertical):
 
 
 @dataclass
-class TabProgress(Message):
-    done: int
-    total: int
-
-
-@dataclass
-class TabRead(Message):
+class TabData:
     report: Report
     stats: UserStats | None
     messages: list[SentMessage]
     warning: str | None
 
 
-@dataclass
-class TabFailed(Message):
-    text: str
+def read_activity(
+    config: Any,
+    db: Any,
+    address: str,
+    cancelled: Callable[[], bool],
+    progress: tuple[Progress, Progress],
+) -> TabData:
+    """The window's ranking, then `address`'s recent messages: two passes over the logs."""
+    from helpdesk.logfiles import Cancelled
+    from helpdesk.offenders import Analysis
+    from helpdesk.trails import user_detail
+
+    try:
+        files, settings = open_logs(config)
+        domains, warning = (None, None) if settings.local_domains else local_domains(db)
+        analysis = Analysis(settings, local_domains=domains)
+        analysis.read(files, progress=progress[0], cancelled=cancelled)
+        report = analysis.report()
+        detail = user_detail(
+            files,
+            address,
+            start=report.start,
+            end=report.end,
+            limit=RECENT_MESSAGES,
+            progress=progress[1],
+            cancelled=cancelled,
+        )
+    except Cancelled:
+        raise HelpdeskError("Reading cancelled. F5 reads the log again.") from None
+    return TabData(report, report.user(address), detail.messages, warning)
 
 
-class ActivityTab(Vertical):
+class ActivityTab(Background, Vertical):
     """The mailbox screen's "Activity" tab: `ActivityTab(address)`."""
+
+    STATUS = "#activity-tab-status"
 
     DEFAULT_CSS = """
     ActivityTab { height: 1fr; }
@@ -305,7 +304,7 @@ class ActivityTab(Vertical):
         self.reading = False
 
     def compose(self) -> ComposeResult:
-        yield PlainStatic("Opened on first view.", id="activity-tab-status", classes="status")
+        yield StatusLine("Opened on first view.", id="activity-tab-status")
         yield ProgressBar(total=100, show_eta=False, id="activity-progress", classes="-idle")
         yield ActivityView(id="activity-view")
 
@@ -316,55 +315,21 @@ class ActivityTab(Vertical):
 
     def action_reread(self) -> None:
         self.reading = True
-        self._status("Reading the send log … (c cancels)")
+        self.show_status("Reading the send log … (c cancels)")
         bar = self.query_one(ProgressBar)
         bar.update(total=100, progress=0)
         bar.remove_class("-idle")
-        self.read()
+        progress = (Progress(self, 0, 2), Progress(self, 1, 2))
+        args = (self.app.config, self.app.db, self.address, self.stop_flag("read"), progress)
+        self.background("read", read_activity, *args)
 
     def action_cancel(self) -> None:
-        if self.reading:
-            self.workers.cancel_group(self, "activity")
+        self.stop("read")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="activity", name="activity")
-    def read(self) -> None:
-        from helpdesk.logfiles import Cancelled
-        from helpdesk.offenders import Analysis
-        from helpdesk.trails import user_detail
+    def read_progress(self, done: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=total, progress=done)
 
-        post = self.post_message
-        cancelled = cancelled_check()
-        try:
-            files, settings = open_logs(self.app.config)
-            domains, warning = (
-                (None, None) if settings.local_domains else local_domains(self.app.db)
-            )
-            analysis = Analysis(settings, local_domains=domains)
-            analysis.read(files, progress=Throttle(post, TabProgress, 0, 2), cancelled=cancelled)
-            report = analysis.report()
-            detail = user_detail(
-                files,
-                self.address,
-                start=report.start,
-                end=report.end,
-                limit=RECENT_MESSAGES,
-                progress=Throttle(post, TabProgress, 1, 2),
-                cancelled=cancelled,
-            )
-        except Cancelled:
-            post(TabFailed("Reading cancelled. F5 reads the log again."))
-            return
-        except HelpdeskError as exc:
-            post(TabFailed(str(exc)))
-            return
-        post(TabRead(report, report.user(self.address), detail.messages, warning))
-
-    def on_tab_progress(self, message: TabProgress) -> None:
-        message.stop()
-        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
-
-    def on_tab_read(self, message: TabRead) -> None:
-        message.stop()
+    def read_done(self, message: TabData) -> None:
         self._done()
         report = message.report
         view = self.query_one(ActivityView)
@@ -377,19 +342,13 @@ class ActivityTab(Vertical):
         )
         if message.warning:
             text += f" · {message.warning}"
-        self._status(text)
+        self.show_status(text)
 
-    def on_tab_failed(self, message: TabFailed) -> None:
-        message.stop()
+    def read_failed(self, text: str) -> None:
         self._done()
-        self._status(message.text, error=True)
+        self.show_status(text, error=True)
         self.query_one(ActivityView).show_text("")
 
     def _done(self) -> None:
         self.reading = False
         self.query_one(ProgressBar).add_class("-idle")
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#activity-tab-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")

@@ -12,37 +12,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, ProgressBar
 
-from helpdesk.errors import HelpdeskError, NotFound
-from screens.activity import (
-    RECENT_MESSAGES,
-    ActivityView,
-    Throttle,
-    cancelled_check,
-    local_domains,
-    open_logs,
-)
-from screens.messages import ActionDone, Failed
+from screens.activity import RECENT_MESSAGES, ActivityView
+from screens.background import Progress
 from screens.sending import SendingActions
-from screens.sendlog_messages import (
-    DetailReady,
+from screens.sendlog_jobs import (
+    Detail,
     FollowUpdate,
-    MailboxFetched,
-    ReadFailed,
-    ReadProgress,
-    ReportReady,
+    ReadResult,
+    fetch_mailbox,
+    follow_log,
+    read_detail,
+    read_log,
     sending_text,
 )
-from screens.widgets import PlainStatic, cell, line, notify
+from screens.widgets import cell, line, notify
+from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import Follower, LogFile
+    from helpdesk.mailboxes import Mailbox
     from helpdesk.offenders import Analysis, Report, UserStats
     from helpdesk.trails import SentMessage
 
@@ -53,6 +48,7 @@ DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messag
 
 
 class SendLogScreen(SendingActions, Screen[None]):
+    STATUS = "#sendlog-status"
     CSS_PATH = "sendlog.tcss"
     TITLE = "Send log"
     BINDINGS = [
@@ -69,7 +65,6 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.serial = 0
         self.reading = False
         self.show_all = False
         self.following = False
@@ -89,7 +84,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield PlainStatic("Reading the send log …", id="sendlog-status", classes="status")
+        yield StatusLine("Reading the send log …", id="sendlog-status")
         yield ProgressBar(total=100, show_eta=False, id="sendlog-progress")
         yield DataTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
         yield ActivityView(id="sendlog-detail")
@@ -113,81 +108,40 @@ class SendLogScreen(SendingActions, Screen[None]):
     # Reading ------------------------------------------------------------------------------
 
     def action_reload(self) -> None:
-        self.serial += 1
         self.reading = True
         self._set_follow(False, quiet=True)
+        # Answers about the last read are not wanted any more.
+        self.forget("detail")
+        self.forget("follow")
+        self._follow_busy = False
         bar = self.query_one(ProgressBar)
         bar.update(total=100, progress=0)
         bar.display = True
-        self._status("Reading the send log … (c cancels)")
+        self.show_status("Reading the send log … (c cancels)")
         self.query_one(ActivityView).show_text("Reading the send log …")
-        self.read(self.serial)
+        args = (self.app.config, self.app.db, self.stop_flag("read"), Progress(self))
+        self.background("read", read_log, *args)
 
     def action_cancel(self) -> None:
         if self.reading:
-            self.workers.cancel_group(self, "sendlog")
+            self.stop("read")
         else:
             notify(self, "Nothing is being read.")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog", name="send log")
-    def read(self, serial: int) -> None:
-        from helpdesk.logfiles import Cancelled, Follower
-        from helpdesk.offenders import Analysis
+    def read_progress(self, done: int, total: int) -> None:
+        self.query_one(ProgressBar).update(total=total, progress=done)
 
-        post = self.post_message
-        try:
-            files, settings = open_logs(self.app.config)
-            domains, warning = (
-                (None, None) if settings.local_domains else local_domains(self.app.db)
-            )
-            analysis = Analysis(settings, local_domains=domains)
-        except HelpdeskError as exc:
-            post(ReadFailed(serial, str(exc)))
-            return
-        partial = False
-        try:
-            analysis.read(
-                files,
-                progress=Throttle(lambda m: post(m), lambda d, t: ReadProgress(serial, d, t)),
-                cancelled=cancelled_check(),
-            )
-        except Cancelled:
-            partial = True
-            warning = "reading cancelled: the list covers only the part read (F5 reads again)"
-        except HelpdeskError as exc:
-            post(ReadFailed(serial, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - never leave the screen saying "reading"
-            post(ReadFailed(serial, f"Reading the log failed: {type(exc).__name__}: {exc}"))
-            return
-        follower = None
-        if not partial:
-            # Follow from where this read ended: the newest file is the one Exim writes to.
-            try:
-                follower = Follower(files[-1].path)
-            except OSError:
-                follower = None
-        post(ReportReady(serial, analysis.report(), warning, analysis, files, follower))
-
-    def on_read_progress(self, message: ReadProgress) -> None:
-        if message.serial == self.serial:
-            self.query_one(ProgressBar).update(total=message.total, progress=message.done)
-
-    def on_read_failed(self, message: ReadFailed) -> None:
-        if message.serial != self.serial:
-            return
+    def read_failed(self, text: str) -> None:
         self._stop_reading()
         self.report = None
         self._analysis = self._follower = None
         self._fill()
-        self._status(message.text, error=True)
+        self.show_status(text, error=True)
         self.query_one(ActivityView).show_text(
-            line("[b red]$text[/]\n\nF5 reads again once the log is there.", text=message.text)
+            line("[b red]$text[/]\n\nF5 reads again once the log is there.", text=text)
         )
 
-    def on_report_ready(self, message: ReportReady) -> None:
-        if message.serial != self.serial:
-            return
+    def read_done(self, message: ReadResult) -> None:
         self._stop_reading()
         self.note = message.note
         self._analysis, self._files = message.analysis, message.files
@@ -202,7 +156,7 @@ class SendLogScreen(SendingActions, Screen[None]):
     def _show_report(self, report: Report) -> None:
         self.report = report
         self._fill()
-        self._status(self._summary())
+        self.show_status(self._summary())
         self._show_selected()
 
     def _summary(self) -> str:
@@ -289,51 +243,18 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _read_detail(self) -> None:
         if self.selected is not None and self.report is not None and not self.reading:
-            self.detail(self.serial, self.selected, self.report, list(self._files))
+            args = (self.app.db, self.selected, self.report, list(self._files))
+            self.background("detail", read_detail, *args, self.stop_flag("detail"))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog-detail", name="detail")
-    def detail(self, serial: int, user: str, report: Report, files: list[LogFile]) -> None:
-        from helpdesk.logfiles import Cancelled
-        from helpdesk.mailboxes import get_mailbox
-        from helpdesk.trails import user_detail
-
-        sending = ""
-        try:
-            if self.app.db is not None:
-                with self.app.db.connect() as conn:
-                    sending = sending_text(get_mailbox(conn, user))
-        except NotFound:
-            sending = sending_text(None)
-        except Exception:  # noqa: BLE001 - the log evidence matters more than this badge
-            sending = ""
-        try:
-            found = user_detail(
-                files,
-                user,
-                start=report.start,
-                end=report.end,
-                limit=RECENT_MESSAGES,
-                cancelled=cancelled_check(),
-            )
-        except Cancelled:
-            return
-        except HelpdeskError as exc:
-            self.post_message(Failed("sendlog-detail", str(exc)))
-            return
-        self.post_message(DetailReady(serial, user, found.messages, sending))
-
-    def on_detail_ready(self, message: DetailReady) -> None:
-        if message.serial != self.serial:
-            return
+    def detail_done(self, message: Detail | None) -> None:
+        if message is None:
+            return  # cancelled
         self.messages[message.user] = message.messages
         self.sending[message.user] = message.sending
         if message.user == self.selected and self.report is not None:
             view = self.query_one(ActivityView)
             view.set_sending(message.user, self.report.user(message.user), message.sending)
             view.show_messages(message.messages)
-
-    def on_failed(self, message: Failed) -> None:
-        self._status(message.text, error=True)
 
     # Follow mode --------------------------------------------------------------------------
 
@@ -351,42 +272,17 @@ class SendLogScreen(SendingActions, Screen[None]):
             self._follow_timer.pause()
         if not quiet:
             notify(self, "Following the log." if on else "Stopped following the log.")
-            self._status(self._summary())
+            self.show_status(self._summary())
 
     def _follow_tick(self) -> None:
         if self.following and not self._follow_busy and not self.reading:
             self._follow_busy = True
-            self.follow(self.serial, self.selected)
+            args = (self._analysis, self._follower, self.selected)
+            self.background("follow", follow_log, *args)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog-follow", name="follow")
-    def follow(self, serial: int, user: str | None) -> None:
-        from helpdesk.sendlog import iter_events
-        from helpdesk.trails import user_messages
-
-        analysis, follower = self._analysis, self._follower
-        try:
-            if analysis is None or follower is None:
-                return
-            lines, new = 0, {}
-            for _ in range(8):  # at most 64 MiB a tick; the rest on the next one
-                data = follower.poll()
-                if not data:
-                    break
-                lines += data.count(b"\n") + 1
-                analysis.feed(data)
-                if user is not None:
-                    found = user_messages(iter_events(data.split(b"\n")), user)
-                    if found:
-                        new.setdefault(user, [])[:0] = found
-            if lines:
-                self.post_message(FollowUpdate(serial, analysis.report(), lines, new))
-        except (OSError, HelpdeskError) as exc:
-            self.post_message(Failed("sendlog-follow", f"Following the log: {exc}"))
-        finally:
-            self._follow_busy = False
-
-    def on_follow_update(self, message: FollowUpdate) -> None:
-        if message.serial != self.serial:
+    def follow_done(self, message: FollowUpdate | None) -> None:
+        self._follow_busy = False
+        if message is None:
             return
         for user, found in message.new_messages.items():
             if user in self.messages:
@@ -395,10 +291,14 @@ class SendLogScreen(SendingActions, Screen[None]):
                 self.messages[user] = (found + old)[:RECENT_MESSAGES]
         self._show_report(message.report)
 
+    def follow_failed(self, text: str) -> None:
+        self._follow_busy = False
+        self.show_status(text, error=True)
+
     # Actions on the highlighted sender ----------------------------------------------------
 
     def action_back(self) -> None:
-        self.workers.cancel_group(self, "sendlog")
+        self.forget("read")
         self.app.pop_screen()
 
     def action_toggle_all(self) -> None:
@@ -406,7 +306,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         notify(self, "Showing every sender." if self.show_all else "Showing suspicious senders.")
         if self.report is not None:
             self._fill()
-            self._status(self._summary())
+            self.show_status(self._summary())
             self._show_selected()
 
     def action_open_mailbox(self) -> None:
@@ -429,26 +329,12 @@ class SendLogScreen(SendingActions, Screen[None]):
         if self.selected is None:
             notify(self, "No sender selected.", severity="warning")
             return
-        self.fetch_mailbox(self.selected, purpose)
+        self.background("mailbox", fetch_mailbox, self.app.database, self.selected, purpose)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="sendlog-mailbox", name="mbox")
-    def fetch_mailbox(self, address: str, purpose: str) -> None:
-        from helpdesk.mailboxes import get_mailbox
-
-        try:
-            if self.app.db is None:
-                raise HelpdeskError(self.app.db_error or "no database")
-            with self.app.db.connect() as conn:
-                mailbox = get_mailbox(conn, address)
-        except HelpdeskError as exc:
-            self.post_message(Failed("sendlog-mailbox", str(exc)))
-            return
-        self.post_message(MailboxFetched(mailbox, purpose))
-
-    def on_mailbox_fetched(self, message: MailboxFetched) -> None:
-        m = message.mailbox
+    def mailbox_done(self, result: tuple[Mailbox, str]) -> None:
+        m, purpose = result
         self.sending[m.address] = sending_text(m)
-        if message.purpose == "reset":
+        if purpose == "reset":
             from screens.reset import ResetOutcome, ResetPasswordScreen
 
             def closed(outcome: ResetOutcome | None) -> None:
@@ -457,19 +343,13 @@ class SendLogScreen(SendingActions, Screen[None]):
 
             self.app.push_screen(ResetPasswordScreen(m), closed)
             return
-        self.ask_sending(m, allowed=message.purpose == "reinstate")
+        self.ask_sending(m, allowed=purpose == "reinstate")
 
-    def on_action_done(self, message: ActionDone) -> None:
-        m = message.mailbox
-        notify(self, message.text)
+    def sending_changed(self, text: str, m: Mailbox) -> None:
+        notify(self, text)
         self.sending[m.address] = sending_text(m)
         if m.address == self.selected and self.report is not None:
             self.query_one(ActivityView).set_sending(
                 m.address, self.report.user(m.address), self.sending[m.address]
             )
-        self._status(f"{message.text} · {self._summary()}")
-
-    def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#sendlog-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
+        self.show_status(f"{text} · {self._summary()}")

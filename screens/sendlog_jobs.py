@@ -1,11 +1,14 @@
-"""What the send-log screen's workers post back: the only way their results reach the UI."""
+"""What the send-log screen does in the background: plain functions that take their inputs as
+arguments and return their result (screens/background.py brings it back to the screen)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual.message import Message
+from helpdesk.errors import HelpdeskError, NotFound
+from screens.activity import RECENT_MESSAGES, local_domains, open_logs
 
 if TYPE_CHECKING:
     from helpdesk.logfiles import Follower, LogFile
@@ -13,17 +16,11 @@ if TYPE_CHECKING:
     from helpdesk.offenders import Analysis, Report
     from helpdesk.trails import SentMessage
 
-
-@dataclass
-class ReadProgress(Message):
-    serial: int
-    done: int
-    total: int
+CANCELLED_NOTE = "reading cancelled: the list covers only the part read (F5 reads again)"
 
 
 @dataclass
-class ReportReady(Message):
-    serial: int
+class ReadResult:
     report: Report
     note: str | None
     analysis: Analysis
@@ -31,32 +28,108 @@ class ReportReady(Message):
     follower: Follower | None
 
 
-@dataclass
-class ReadFailed(Message):
-    serial: int
-    text: str
+def read_log(
+    config: Any,
+    db: Any,
+    cancelled: Callable[[], bool],
+    progress: Callable[[int, int], None],
+) -> ReadResult:
+    """Rank the window's senders. Cancelled, it ranks what was read so far (and cannot follow)."""
+    from helpdesk.logfiles import Cancelled, Follower
+    from helpdesk.offenders import Analysis
+
+    files, settings = open_logs(config)
+    domains, warning = (None, None) if settings.local_domains else local_domains(db)
+    analysis = Analysis(settings, local_domains=domains)
+    try:
+        analysis.read(files, progress=progress, cancelled=cancelled)
+    except Cancelled:
+        return ReadResult(analysis.report(), CANCELLED_NOTE, analysis, files, None)
+    except HelpdeskError:
+        raise
+    except Exception as exc:
+        raise HelpdeskError(f"Reading the log failed: {type(exc).__name__}: {exc}") from exc
+    # Follow from where this read ended: the newest file is the one Exim writes to.
+    try:
+        follower = Follower(files[-1].path)
+    except OSError:
+        follower = None
+    return ReadResult(analysis.report(), warning, analysis, files, follower)
 
 
 @dataclass
-class DetailReady(Message):
-    serial: int
+class Detail:
     user: str
     messages: list[SentMessage]
     sending: str
 
 
+def read_detail(
+    db: Any, user: str, report: Report, files: list[LogFile], cancelled: Callable[[], bool]
+) -> Detail | None:
+    """One sender's recent messages and sending state; None when cancelled."""
+    from helpdesk.logfiles import Cancelled
+    from helpdesk.mailboxes import get_mailbox
+    from helpdesk.trails import user_detail
+
+    sending = ""
+    try:
+        if db is not None:
+            with db.connect() as conn:
+                sending = sending_text(get_mailbox(conn, user))
+    except NotFound:
+        sending = sending_text(None)
+    except Exception:  # noqa: BLE001 - the log evidence matters more than this badge
+        sending = ""
+    try:
+        found = user_detail(
+            files,
+            user,
+            start=report.start,
+            end=report.end,
+            limit=RECENT_MESSAGES,
+            cancelled=cancelled,
+        )
+    except Cancelled:
+        return None
+    return Detail(user, found.messages, sending)
+
+
 @dataclass
-class FollowUpdate(Message):
-    serial: int
+class FollowUpdate:
     report: Report
     lines: int
     new_messages: dict[str, list[SentMessage]] = field(default_factory=dict)
 
 
-@dataclass
-class MailboxFetched(Message):
-    mailbox: Mailbox
-    purpose: str  # suspend, reinstate, reset
+def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> FollowUpdate | None:
+    """What Exim wrote since the last tick, fed into the ranking; None when nothing came."""
+    from helpdesk.sendlog import iter_events
+    from helpdesk.trails import user_messages
+
+    try:
+        lines, new = 0, {}
+        for _ in range(8):  # at most 64 MiB a tick; the rest on the next one
+            data = follower.poll()
+            if not data:
+                break
+            lines += data.count(b"\n") + 1
+            analysis.feed(data)
+            if user is not None:
+                found = user_messages(iter_events(data.split(b"\n")), user)
+                if found:
+                    new.setdefault(user, [])[:0] = found
+    except (OSError, HelpdeskError) as exc:
+        raise HelpdeskError(f"Following the log: {exc}") from exc
+    return FollowUpdate(analysis.report(), lines, new) if lines else None
+
+
+def fetch_mailbox(db: Any, address: str, purpose: str) -> tuple[Mailbox, str]:
+    """The mailbox to act on, fresh, and what for (suspend, reinstate, reset)."""
+    from helpdesk.mailboxes import get_mailbox
+
+    with db.connect() as conn:
+        return get_mailbox(conn, address), purpose
 
 
 def sending_text(mailbox: Mailbox | None) -> str:
