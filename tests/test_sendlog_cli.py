@@ -4,14 +4,16 @@ local stack's own mainlog after a round of realistic traffic."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import HELPDESK_BIN, run_cli
 
 CONTRACT = {
     "user",
@@ -143,6 +145,51 @@ def test_clear_errors(mainlog, tmp_path):
     assert unknown.returncode == 1 and "no log line mentions 1zzzzz-000000-Zz" in unknown.stderr
     bad = run_cli("offenders", "--log", str(mainlog), "--since", "soon", env=NO_CONFIG)
     assert bad.returncode == 1 and "not a duration" in bad.stderr
+
+
+def _from(cwd: Path, *args: str, config: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HELPDESK_CONFIG": ""}
+    return subprocess.run(
+        [str(HELPDESK_BIN), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_relative_paths_mean_the_same_files_from_any_working_directory(tmp_path, config_file, db):
+    from helpdesk.mailboxes import create_mailbox
+
+    with db.begin() as conn:
+        create_mailbox(conn, VICTIM, realname="Victim")
+    now = datetime.now().replace(microsecond=0)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = _log(logs / "mainlog", now)
+    t = f"{now - timedelta(minutes=5):%Y-%m-%d %H:%M:%S}"
+    with log.open("a") as f:
+        f.write(f"{t} 1xSpmA-000001-Ab spam-score=7.5 action=add header rcpt={VICTIM}\n")
+        f.write(
+            f"{t} 1xSpmA-000001-Ab <= s@x.example H=([127.0.0.1]) [127.0.0.1] P=esmtp S=5 "
+            f'id=s1@x T="offer" for {VICTIM}\n'
+        )
+    cfg = Path(config_file)
+    cfg.write_text(cfg.read_text() + '\n[sendlog]\npaths = ["logs/main*"]\nsince = "3h"\n')
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "logs").mkdir(parents=True)  # a decoy the working directory would find
+    (elsewhere / "logs" / "mainlog").write_text("2026-01-01 00:00:00 1xDecoy-000001-Ab Completed\n")
+    offenders = _from(elsewhere, "offenders", "--json", config=cfg)
+    assert offenders.returncode == 0, offenders.stderr
+    assert json.loads(offenders.stdout)[0]["user"] == VICTIM
+    trail = _from(elsewhere, "trail", "1xCli3-000003-Ab", "--json", config=cfg)
+    assert trail.returncode == 0, trail.stderr
+    assert {d["file"] for d in json.loads(trail.stdout)} == {str(log)}
+    preview = _from(elsewhere, "spam", "preview", VICTIM, "--json", config=cfg)
+    assert preview.returncode == 0, preview.stderr
+    assert [m["exim_id"] for m in json.loads(preview.stdout)["messages"]] == ["1xSpmA-000001-Ab"]
 
 
 @pytest.mark.stack
