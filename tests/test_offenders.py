@@ -273,9 +273,15 @@ def test_settings_from_config_are_checked():
         {"no_tls": 2},
         {"nonsense": 1},
         {"paths": [1]},
+        {"paths": []},
+        {"since": "401d"},
+        {"baseline": "1000000d"},
     ):
         with pytest.raises(ConfigError):
             SendlogSettings.from_dict(bad)
+    # relative paths belong to the config file's folder, ~ to the operator's home
+    rel = SendlogSettings.from_dict({"paths": ["logs/main*", "~/m", "/abs/m"]}, base=Path("/etc/h"))
+    assert rel.paths == ("/etc/h/logs/main*", str(Path("~/m").expanduser()), "/abs/m")
 
 
 def test_activity_and_recent_messages_for_one_user(mainlog):
@@ -403,6 +409,17 @@ def test_follow_mode_feeds_new_lines_into_the_analysis(tmp_path):
     more.write(path)
     analysis.feed(follow.poll())
     assert analysis.report().user(NORMAL).rejected == 4
+    # a line dated far ahead (a broken clock, or a forged line) is counted, not ranked
+    before = analysis.report().unreadable
+    with open(path, "a") as f:
+        bad = Log()
+        bad.seq = 200
+        bad.refuse(datetime(9999, 12, 31, 23, 59, 59), NORMAL, "192.0.2.7")
+        bad.refuse(NOW, NORMAL, "192.0.2.7")
+        f.write("\n".join(t for _, t in bad.lines) + "\n")
+    analysis.feed(follow.poll())
+    report = analysis.report()
+    assert report.user(NORMAL).rejected == 5 and report.unreadable == before + 1
 
 
 def test_trail_by_message_id_finds_earlier_lines_in_the_chunk_before(tmp_path, monkeypatch):

@@ -271,8 +271,18 @@ def test_unreadable_lines_are_none_not_errors():
         b"******** SERVER ********",
         b"\x00\xff\xfe garbage \x80",
         b"2026-13-45 99:99:99 x",
+        # times that cannot be true: impossible dates, a zone past year 9999, far future or past
+        b"2026-11-31 10:00:00 1abcDe-000001-Ab Completed",
+        b"2026-02-29 10:00:00 1abcDe-000001-Ab Completed",
+        b"2026-11-27 24:00:00 1abcDe-000001-Ab Completed",
+        b"9999-12-31 23:59:59 -1200 1abcDe-000001-Ab Completed",
+        b"2026-11-27 10:00:00 +9959 1abcDe-000001-Ab Completed",
+        b"9999-12-31 23:59:59 1abcDe-000001-Ab Completed",
+        b"0001-01-01 00:00:00 1abcDe-000001-Ab Completed",
+        b"1969-12-31 23:59:59 1abcDe-000001-Ab Completed",
+        b"Feb 30 10:00:00 mx exim[1]: 1abcDe-000001-Ab Completed",
     ]:
-        assert parse_line(junk) is None
+        assert parse_line(junk) is None, junk
     assert parse_line(b"2026-11-27 10:00:00 something Exim said").kind == OTHER
 
 
@@ -360,3 +370,18 @@ def test_bzip2_and_xz_rotations_are_read_too(tmp_path):
     files = expand([tmp_path / "mainlog*"])
     assert [f.compression for f in files] == ["xz", "bzip2", None]
     assert [parse_line(x).time.day for _lf, _n, x in iter_lines(files)] == [24, 25, 26]
+
+
+def test_auth_arguments_are_masked_in_every_field():
+    secret = "dXNlcgB1c2VyAHNlY3JldA=="
+    ev = parse_line(
+        f"2026-11-27 10:00:00 1abcDe-000001-Ab == a@r.example R=smarthost T=remote_smtp defer (-42)"
+        f": SMTP error from remote mail server after AUTH PLAIN {secret}: 535 5.7.8 failed"
+    )
+    assert ev.kind == DEFER and secret not in ev.text and secret not in ev.reason
+    assert ev.reason.startswith("SMTP error from remote mail server after AUTH PLAIN ***: 535")
+    other = parse_line(
+        f'2026-11-27 10:00:00 SMTP protocol error in "AUTH PLAIN {secret}" H=(x) [192.0.2.1] '
+        "AUTH command used when not advertised"
+    )
+    assert other.kind == OTHER and secret not in other.text and '"AUTH PLAIN ***"' in other.text
