@@ -31,6 +31,7 @@ from helpdesk.rspamd_history import (
     user_matches,
     with_weights,
 )
+from helpdesk.rspamd_http import DeadlinePassed, DeadlineTransport, Reply, TooLarge, fetch
 
 # Re-exported: callers read rows and parse replies through this module.
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ControllerStatus",
     "HistoryRow",
     "MapInfo",
+    "Reply",
     "RspamdError",
     "RspamdSettings",
     "Symbol",
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 DEFAULT_URL = "http://127.0.0.1:11334"
+MIB = 1024 * 1024
 
 
 class RspamdError(Unreachable):
@@ -82,6 +85,7 @@ class ControllerSettings:
 class RspamdSettings:
     controllers: tuple[ControllerSettings, ...] = (ControllerSettings("rspamd", DEFAULT_URL),)
     timeout: float = 5.0
+    max_reply_mb: float = 64.0
     release_map: str = ""
     release_ttl: timedelta = timedelta(hours=24)
 
@@ -101,9 +105,8 @@ class RspamdSettings:
                     raise ConfigError(f"{where} controllers entry {index} must be a table")
                 name = str(entry.get("name") or f"rspamd{index}")
                 url = str(entry.get("url") or DEFAULT_URL).rstrip("/")
-                if not url.startswith(("http://", "https://")):
-                    raise ConfigError(f"{where} controller {name}: url must start with http(s)://")
                 here = f"{where} controller {name}"
+                _check_url(url, here)
                 controllers.append(
                     ControllerSettings(
                         name=name,
@@ -119,15 +122,36 @@ class RspamdSettings:
             timeout = float(section.get("timeout", cls.timeout))
         except (TypeError, ValueError):
             raise ConfigError(f"{where} timeout must be a number of seconds") from None
-        if not timeout > 0:
-            raise ConfigError(f"{where} timeout must be positive")
+        if not 0 < timeout <= 600:
+            raise ConfigError(f"{where} timeout must be between 0 and 600 seconds")
+        try:
+            max_reply_mb = float(section.get("max_reply_mb", cls.max_reply_mb))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} max_reply_mb must be a number of MiB") from None
+        if not 0 < max_reply_mb <= 4096:
+            raise ConfigError(f"{where} max_reply_mb must be between 0 and 4096")
         ttl = section.get("release_ttl")
         return cls(
             controllers=tuple(controllers),
             timeout=timeout,
+            max_reply_mb=max_reply_mb,
             release_map=str(section.get("release_map") or ""),
             release_ttl=parse_duration(ttl) if ttl else cls.release_ttl,
         )
+
+
+def _check_url(url: str, where: str) -> None:
+    """A URL httpx can use, or one ConfigError line (never the URL: it may hold a password)."""
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: url must start with http(s)://")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number 0-65535
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        raise ConfigError(f"{where}: url is not a valid URL (host, or port 1-65535)") from None
+    if not parts.hostname:
+        raise ConfigError(f"{where}: url has no host")
 
 
 @dataclass(frozen=True)
@@ -153,13 +177,21 @@ class Controller:
         settings: ControllerSettings,
         timeout: float = 5.0,
         *,
+        max_reply_mb: float = RspamdSettings.max_reply_mb,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.name
         self.timeout = timeout
+        self.max_bytes = int(max_reply_mb * MIB)
+        # A read that ran into the deadline: the node is not asked again by this command
+        # (each further call would only wait out its own deadline).
+        self.stalled: str | None = None
         self._http = httpx.Client(
-            base_url=settings.url, timeout=timeout, transport=transport, trust_env=False
+            base_url=settings.url,
+            timeout=timeout,
+            transport=transport or DeadlineTransport(),
+            trust_env=False,
         )
 
     def close(self) -> None:
@@ -183,7 +215,10 @@ class Controller:
         write: bool = False,
         headers: dict[str, str] | None = None,
         content: bytes | None = None,
-    ) -> httpx.Response:
+    ) -> Reply:
+        """The whole reply within `timeout` seconds (connect included) and the size cap."""
+        if self.stalled and not write:
+            raise RspamdError(self.stalled)
         sent = dict(headers or {})
         secret = self.settings.enable_password if write else self.settings.password
         if write and secret is None:
@@ -192,10 +227,23 @@ class Controller:
         if secret:
             sent["Password"] = secret
         try:
-            response = self._http.request(method, path, headers=sent, content=content)
-        except httpx.TimeoutException:
+            response = fetch(
+                self._http,
+                method,
+                path,
+                seconds=self.timeout,
+                max_bytes=self.max_bytes,
+                headers=sent,
+                content=content,
+            )
+        except (httpx.TimeoutException, DeadlinePassed):
+            message = f"{self.label} did not answer {path} within {self.timeout:g} s"
+            if not write:
+                self.stalled = message
+            raise RspamdError(message) from None
+        except TooLarge:
             raise RspamdError(
-                f"{self.label} did not answer {path} within {self.timeout:g} s"
+                f"{self.label} sent more than {self.max_bytes / MIB:g} MiB for {path}"
             ) from None
         except httpx.ConnectError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
@@ -205,7 +253,7 @@ class Controller:
         self._check(response, path, write)
         return response
 
-    def _check(self, response: httpx.Response, path: str, write: bool) -> None:
+    def _check(self, response: Reply, path: str, write: bool) -> None:
         status = response.status_code
         if status == 401 or status == 403:
             if write:
@@ -235,7 +283,7 @@ class Controller:
         method = "POST" if kwargs.get("content") is not None else "GET"
         response = self.request(method, path, write=write, **kwargs)
         try:
-            return loads_lenient(response.content.decode("utf-8", errors="replace"))
+            return loads_lenient(response.text)
         except ValueError:
             raise RspamdError(f"{self.label} sent a reply to {path} that is not JSON") from None
 
@@ -341,7 +389,7 @@ class Controller:
             raise RspamdError(f"{self.label} did not confirm saving map {map_id}")
 
 
-def _error_text(response: httpx.Response) -> str:
+def _error_text(response: Reply) -> str:
     text = response.text.strip()
     try:
         data = json.loads(text)
@@ -394,7 +442,8 @@ class Cluster:
     ) -> None:
         self.settings = settings
         self.controllers = [
-            Controller(c, settings.timeout, transport=transport) for c in settings.controllers
+            Controller(c, settings.timeout, max_reply_mb=settings.max_reply_mb, transport=transport)
+            for c in settings.controllers
         ]
 
     @classmethod

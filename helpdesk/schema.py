@@ -164,7 +164,9 @@ audit_log = Table(
 # --- Outbound releases (helpdesk/releases.py; docs/schema.md "Outbound releases") ---
 
 # One row per "let this message from this user through rspamd"; the rspamd map is rebuilt
-# from the active rows (not revoked, not expired) after every change.
+# from the confirmed rows that are neither revoked nor expired after every change.
+# `state`: pending (written, not yet on every controller), confirmed, or withdrawn (taken off
+# every controller again because the push failed); docs/schema.md "Outbound releases".
 outbound_releases = Table(
     "outbound_releases",
     metadata,
@@ -183,12 +185,13 @@ outbound_releases = Table(
     Column("revoke_ticket", String(64), nullable=True),
     # First time rspamd's history showed the message passing after the release.
     Column("used_at", DateTime, nullable=True),
+    Column("state", String(16), nullable=False, server_default="confirmed"),
     Index("ix_outbound_releases_address", "address"),
     Index("ix_outbound_releases_expires_at", "expires_at"),
 )
 
-# A single row (id = 1) every map rebuild locks first, so that rebuilds run one at a time and
-# the last map saved always holds every committed release.
+# A single row (id = 1): `generation` is the number of the last map built; every map carries
+# its number in a `# generation N` line, and a newer one is never replaced by an older one.
 outbound_release_map = Table(
     "outbound_release_map",
     metadata,
@@ -196,6 +199,22 @@ outbound_release_map = Table(
     Column("generation", Integer, nullable=False, default=0),
     Column("saved_at", DateTime, nullable=True),
 )
+
+# Columns added after a table first shipped: `db init` adds them to an existing database.
+LATER_COLUMNS = [
+    ("outbound_releases", "state", "VARCHAR(16) NOT NULL DEFAULT 'confirmed'"),
+]
+
+
+def add_later_columns(conn) -> None:
+    """ALTER TABLE ... ADD COLUMN for every LATER_COLUMNS entry the database lacks."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(conn)
+    for table, column, ddl in LATER_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
 
 # --- Spam ladders and sender lists (helpdesk/spamsettings.py; docs/schema.md "Spam ladders") ---
 

@@ -20,6 +20,7 @@ from helpdesk.mailboxes import create_mailbox
 from helpdesk.releases import (
     MAP_HEADER,
     ReleaseService,
+    ReleaseWithdrawn,
     list_releases,
     map_text,
     normalize_message_id,
@@ -27,6 +28,7 @@ from helpdesk.releases import (
 from helpdesk.rspamd import Cluster, ControllerSettings, RspamdError, RspamdSettings
 from helpdesk.schema import audit_log, outbound_releases
 from tests.conftest import run_cli
+from tests.fault_server import fault_server
 from tests.rspamd_tools import new_message_id, spam_from
 
 OPERATOR = Operator("anna", "203.0.113.9")
@@ -122,8 +124,10 @@ def test_release_records_audits_and_writes_the_map(db, stack):
     assert release.expires_at - release.created_at == timedelta(hours=24)
     assert release.state() == "active" and release.used_at is None
     assert f"kunde@firma.de|{mid}" in _map_lines(stack)
+    assert release.map_state == "confirmed"
     with db.connect() as conn:
-        (entry,) = read(conn, target="kunde@firma.de")
+        entry, pending = read(conn, target="kunde@firma.de")
+    assert pending.action == "release-pending" and pending.after["release_id"] == release.id
     assert entry.action == "release-outbound" and entry.ticket == "T-100"
     assert entry.operator == "anna" and entry.reason == "Angebot"
     assert entry.after["message_id"] == mid and entry.after["release_id"] == release.id
@@ -151,13 +155,13 @@ def test_revoke_and_expiry_drop_the_line(db, stack):
                 .values(expires_at=r2.created_at - timedelta(seconds=1))
             )
         assert f"kunde@firma.de|{second}" in _map_lines(stack)  # until the next rebuild
-        assert service.sync() == 0
+        assert service.sync(OPERATOR).lines == 0
     assert not any(line.startswith("kunde@firma.de|") for line in _map_lines(stack))
     with db.connect() as conn:
         states = {r.id: r.state() for r in list_releases(conn)}
         actions = [e.action for e in read(conn, target="kunde@firma.de")]
     assert states == {r1.id: "revoked", r2.id: "expired"}
-    assert actions == ["revoke-release", "release-outbound", "release-outbound"]
+    assert actions == ["revoke-release"] + ["release-outbound", "release-pending"] * 2
 
 
 @pytest.mark.stack
@@ -178,10 +182,15 @@ def test_duplicate_unknown_mailbox_and_missing_ticket_change_nothing(db, stack):
     assert _counts(db) == before
 
 
+def _states(db: Database) -> list[str]:
+    with db.connect() as conn:
+        return list(conn.execute(select(outbound_releases.c.state)).scalars())
+
+
 @pytest.mark.stack
 @pytest.mark.usefixtures("stack_map")
 @pytest.mark.parametrize("fault", ["read-password-as-enable", "wrong-enable", "down"])
-def test_controller_faults_leave_no_record(db, stack, fault):
+def test_controller_faults_never_leave_a_release_in_force(db, stack, fault):
     _mailbox(db, "kunde@firma.de")
     bad = {
         "read-password-as-enable": ControllerSettings(
@@ -197,29 +206,48 @@ def test_controller_faults_leave_no_record(db, stack, fault):
     with Cluster(_settings(stack, bad)) as cluster, pytest.raises(RspamdError) as info:
         ReleaseService(db, cluster).release(mid, "kunde@firma.de", ticket="T-1", operator=OPERATOR)
     message = str(info.value)
-    assert "nothing changed" in message and "\n" not in message
+    assert "\n" not in message
     for secret in (stack.password, stack.enable_password, "not-the-enable-pw"):
         assert secret not in message
-    assert _counts(db) == (0, 0)
+    if fault == "down":
+        # /maps failed: refused before anything was written.
+        assert "nothing changed" in message and _counts(db) == (0, 0)
+    else:
+        # The save was refused: the pending row is withdrawn, and says why.
+        assert isinstance(info.value, ReleaseWithdrawn) and "enable_password" in message
+        assert _states(db) == ["withdrawn"]
+        with db.connect() as conn:
+            actions = [e.action for e in read(conn, target="kunde@firma.de")]
+        assert actions == ["release-withdrawn", "release-pending"]
     assert _map_lines(stack) == lines_before
 
 
 @pytest.mark.stack
 @pytest.mark.usefixtures("stack_map")
-def test_second_controller_failing_restores_the_first_ones_map(db, stack):
-    """Both names point at the one stack controller; the second has a wrong enable password."""
+def test_second_controller_failing_takes_the_release_off_the_first_again(db, stack):
+    """mx1 is the stack's controller; mx2 a controller that answers /savemap with a 500."""
     _mailbox(db, "kunde@firma.de")
     keep = new_message_id("keep")
     with Cluster(_settings(stack)) as cluster:
         ReleaseService(db, cluster).release(keep, "kunde@firma.de", ticket="T", operator=OPERATOR)
     before = _map_lines(stack)
     mx1 = ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password)
-    mx2 = ControllerSettings("mx2", stack.controller_url, stack.password, "wrong")
     mid = new_message_id("partial")
-    with Cluster(_settings(stack, mx1, mx2)) as cluster, pytest.raises(RspamdError, match="mx2"):
-        ReleaseService(db, cluster).release(mid, "kunde@firma.de", ticket="T", operator=OPERATOR)
+    with fault_server() as broken:
+        broken.rules["/savemap"] = "500"
+        broken.map_uri = str(stack.release_map)
+        mx2 = ControllerSettings("mx2", broken.url, "x", "y")
+        with (
+            Cluster(_settings(stack, mx1, mx2)) as cluster,
+            pytest.raises(ReleaseWithdrawn) as info,
+        ):
+            ReleaseService(db, cluster).release(
+                mid, "kunde@firma.de", ticket="T", operator=OPERATOR
+            )
+        assert mid not in broken.map_text
+    assert "mx2" in str(info.value) and "HTTP 500" in str(info.value)
     assert _map_lines(stack) == before
-    assert _counts(db) == (1, 1)
+    assert sorted(_states(db)) == ["confirmed", "withdrawn"]
 
 
 class _Garbage(httpx.BaseTransport):
@@ -240,14 +268,16 @@ class _Garbage(httpx.BaseTransport):
 @pytest.mark.stack
 @pytest.mark.usefixtures("stack_map")
 @pytest.mark.parametrize("broken, expected", [("/maps", "not JSON"), ("/savemap", "HTTP 500")])
-def test_malformed_or_failing_replies_leave_no_record(db, stack, broken, expected):
+def test_malformed_or_failing_replies_leave_nothing_in_force(db, stack, broken, expected):
     _mailbox(db, "kunde@firma.de")
+    before = _map_lines(stack)
     cluster = Cluster(_settings(stack), transport=_Garbage(broken))
     with cluster, pytest.raises(RspamdError, match=expected):
         ReleaseService(db, cluster).release(
             new_message_id(), "kunde@firma.de", ticket="T-1", operator=OPERATOR
         )
-    assert _counts(db) == (0, 0)
+    assert _states(db) == ([] if broken == "/maps" else ["withdrawn"])
+    assert _map_lines(stack) == before
 
 
 @pytest.mark.stack
@@ -276,6 +306,7 @@ def test_two_releases_at_the_same_time_both_land(db, stack):
     assert not errors, errors
     lines = _map_lines(stack)
     assert {f"{a}|{m}" for a, m in jobs} <= lines
+    assert _states(db) == ["confirmed"] * len(jobs)
 
 
 # --------------------------------------------------------------------------- effect in rspamd
@@ -373,8 +404,9 @@ def test_cli_with_wrong_enable_password_says_so_and_writes_nothing(stack, custom
     assert out.returncode == 1
     assert out.stderr.count("\n") == 1 and "enable_password" in out.stderr
     assert "definitely-wrong" not in out.stderr and stack.password not in out.stderr
+    assert "withdrawn from every controller" in out.stderr
     listed = run_cli("releases", "--user", a, "--json", config=config, env=env)
-    assert json.loads(listed.stdout)["releases"] == []
+    assert [r["state"] for r in json.loads(listed.stdout)["releases"]] == ["withdrawn"]
     env["T_RSPAMD_PW"] = "wrong-read"
     out = run_cli("blocked", "--user", a, config=config, env=env)
     assert out.returncode == 1 and "wrong or missing password" in out.stderr

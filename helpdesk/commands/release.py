@@ -109,6 +109,7 @@ def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.audit import current_operator
     from helpdesk.plaintext import clip, printable
     from helpdesk.releases import list_releases
     from helpdesk.rspamd import RspamdError
@@ -116,8 +117,16 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
     service = _service(ctx)
     with service.cluster:
         if args.sync:
-            lines = service.sync()
-            ctx.say(f"rspamd map rewritten: {lines} active release(s)")
+            outcome = service.sync(current_operator())
+            for r in outcome.withdrawn:
+                ctx.say(
+                    f"release #{r.id} withdrawn from every controller: it was never confirmed "
+                    f"(<{r.message_id}> from {r.address} stays blocked)"
+                )
+            if outcome.errors:
+                still = f"; {len(outcome.pending)} release(s) still pending" * bool(outcome.pending)
+                raise RspamdError(f"{outcome.errors[0]}; the map there is not current{still}")
+            ctx.say(f"rspamd map rewritten: {outcome.lines} active release(s)")
         try:
             rows, failed = service.cluster.history()
             service.refresh_used(rows)
