@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "set",
         help="replace the ladder and/or sender lists",
         description="Rules replace the whole ladder; --allow/--block replace that list. "
-        "Actions: none, mark, junk, forward:ADDRESS, delete.",
+        "Actions: none, mark, junk, forward:ADDRESS, delete. At most 10 rules and 100 senders "
+        "(allow and block together), each address at most 100 characters (docs/spam.md, Limits).",
     )
     set_.add_argument("address", metavar="ADDRESS")
     set_.add_argument(
