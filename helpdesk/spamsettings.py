@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from helpdesk.audit import Operator, record, utcnow
 from helpdesk.errors import Conflict, HelpdeskError, NotFound, PolicyError
 from helpdesk.ladder import (
+    MAX_ENTRY_LENGTH,
+    MAX_SENDERS,
     Ladder,
     ladder_from_json,
     ladder_from_legacy,
@@ -96,6 +98,22 @@ class SpamSettings:
             "allow": list(self.allow),
             "block": list(self.block),
         }
+
+
+def _for_audit(view: dict[str, Any]) -> dict[str, Any]:
+    """The audit row's copy of a view, bounded so that it fits a MariaDB TEXT column.
+
+    A list within the limits is kept exactly. One from before them (5,000 entries made a
+    125 kB row that MariaDB refused, or cut without a word when not strict) is recorded as
+    its first MAX_SENDERS entries, each cut to MAX_ENTRY_LENGTH characters, and its total.
+    """
+    out = dict(view)
+    for key in ("allow", "block"):
+        entries = view[key]
+        if len(entries) > MAX_SENDERS or any(len(e) > MAX_ENTRY_LENGTH for e in entries):
+            out[key] = [e[:MAX_ENTRY_LENGTH] for e in entries[:MAX_SENDERS]]
+            out[f"{key}_total"] = len(entries)
+    return out
 
 
 def resolve_scope(conn: Connection, target: str) -> Scope:
@@ -286,12 +304,13 @@ def save(
         # The write goes through the mailbox's version-checked update (as suspend does), so
         # it bumps mailboxes.version; the audit row carries the spam settings before/after.
         update_mailbox(
-            conn, scope.mailbox, {}, action="spam.set", audit_before=before,
-            audit_after=after, ticket=ticket, reason=reason, operator=operator,
+            conn, scope.mailbox, {}, action="spam.set", audit_before=_for_audit(before),
+            audit_after=_for_audit(after), ticket=ticket, reason=reason, operator=operator,
         )  # fmt: skip
     else:
-        record(conn, action="spam.set", target=scope.target, before=before, after=after,
-               ticket=ticket.strip(), reason=reason, operator=operator)  # fmt: skip
+        record(conn, action="spam.set", target=scope.target, before=_for_audit(before),
+               after=_for_audit(after), ticket=ticket.strip(), reason=reason,
+               operator=operator)  # fmt: skip
     _write_scope(conn, scope, own, new_allow, new_block, current.version, options)
     if scope.kind in ("domain", "site"):
         _refresh_inheritors(conn, scope, options)

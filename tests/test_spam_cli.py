@@ -7,13 +7,13 @@ import json
 import re
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from helpdesk import ladder as ladder_model
 from helpdesk.audit import Operator
 from helpdesk.errors import Conflict
 from helpdesk.ladder import LadderError, parse_rule
-from helpdesk.mailboxes import create_mailbox
+from helpdesk.mailboxes import create_mailbox, get_mailbox
 from helpdesk.schema import audit_log, spam_senders, spam_settings
 from helpdesk.sieve import PART_BUDGETS, ScriptTooLarge, SpamOptions, generate
 from helpdesk.spamsettings import ScriptNotStored, demo_rows, load, save
@@ -251,6 +251,60 @@ def test_a_script_the_database_cuts_is_refused_by_the_read_back(mailcenter, monk
         ), caught.value
     with mailcenter.connect() as conn:
         assert stored_rows(conn) == before
+
+
+def test_lists_over_the_limits_from_before_must_shrink_with_the_next_change(
+    mailcenter, config_file
+):
+    # 5,000 entries written past the limits (an older version, another program).
+    with mailcenter.begin() as conn:
+        alice = get_mailbox(conn, "alice@example.org").id
+        conn.execute(insert(spam_senders), [
+            {"mailbox_id": alice, "list": "allow", "sender": f"p{n:04d}@partner.example"}
+            for n in range(5000)
+        ])  # fmt: skip
+        conn.execute(insert(spam_settings).values(
+            scope_key=f"mailbox:{alice}", mailbox_id=alice, ladder=None, script="keep;\n",
+            script_id="old", version=1,
+        ))  # fmt: skip
+    with mailcenter.connect() as conn:
+        before = stored_rows(conn)
+
+    def refused(*args: str) -> str:
+        out = spam(config_file, "set", *args, "--ticket", "T-1")
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 1 and len(lines) == 1, out.stderr
+        return lines[0]
+
+    # A default that would regenerate alice's script names her and the sizes.
+    assert re.search(
+        r"the spam script of alice@example\.org would be \d{6} bytes, "
+        r"over the limit of 34000 bytes$",
+        refused("@example.org", "--rule", "6:junk"),
+    )
+    assert refused("alice@example.org", "--rule", "6:junk").endswith(
+        "this would be 5000 (5000 allow, 0 block)"
+    )
+    with mailcenter.connect() as conn:
+        assert stored_rows(conn) == before
+    # Replacing the list is the way out; then the default goes through.
+    for args in (("alice@example.org", "--allow", "p0001@partner.example"),
+                 ("@example.org", "--rule", "6:junk")):  # fmt: skip
+        out = spam(config_file, "set", *args, "--ticket", "T-2")
+        assert out.returncode == 0, out.stderr
+    with mailcenter.connect() as conn:
+        script = dovecot_script(conn, "alice@example.org")
+        shrink = conn.execute(
+            select(audit_log.c.before, audit_log.c.after)
+            .where(audit_log.c.target == "alice@example.org")
+        ).one()  # fmt: skip
+    # alice: her one entry, and the domain's new ladder (thresholds are tenths in the script).
+    assert '"p0001@partner.example"' in script and "p0002@" not in script
+    assert '"${score}" "60"' in script
+    # The audit row holds as much of the old list as fits, and says how long it was.
+    before = json.loads(shrink.before)
+    assert before["allow_total"] == 5000 and len(before["allow"]) == 100
+    assert json.loads(shrink.after)["allow"] == ["p0001@partner.example"]
 
 
 def test_unknown_mailbox_and_missing_ticket(mailcenter, config_file):
