@@ -145,3 +145,27 @@ def test_forward_sends_a_copy_and_keeps_the_message_where_the_rule_below_puts_it
     # The copy is a new SMTP transaction through Exim: wait for it to arrive.
     copy = stack.wait_for_messages(colleague, timeout=30)
     assert any(mid.encode() in m for m in copy)
+
+
+def test_the_largest_allowed_sender_lists_work_at_delivery(spam_stack):
+    # At the limits (docs/spam.md, "Limits"): 10 rules, 100 entries of 100 characters. Dovecot
+    # fetches and compiles the script at each delivery; far larger ones defer every message.
+    stack = spam_stack
+    address = stack.add_mailbox(stack.unique_address("limits"), PASSWORD)
+
+    def entry(n: int) -> str:
+        local = f"s{n:03d}" + "x" * 60
+        return f"{local}@" + "d" * (100 - len(local) - 9) + ".example"
+
+    rules = [a for n in range(10) for a in ("--rule", f"{4 + n}:junk")]
+    allow = [a for n in range(50) for a in ("--allow", entry(n))]
+    block = [a for n in range(50, 100) for a in ("--block", entry(n))]
+    set_ladder(stack, address, *rules, *allow, *block)
+    script = run_cli("spam", "sieve", address, config=stack.config_path).stdout
+    assert 20_000 < len(script.encode()) < 34_000
+    mid = send(stack, address, 9, sender=entry(7))
+    delivered(stack, mid)
+    assert folders_holding(stack, address, mid) == {"INBOX"}
+    mid = send(stack, address, 0, sender=entry(77))
+    delivered(stack, mid)
+    assert folders_holding(stack, address, mid) == {"Junk"}
