@@ -334,11 +334,14 @@ def test_a_corrupt_archive_gives_what_comes_before_the_damage(tmp_path, kind):
     import bz2
     import lzma
 
-    compress = {"gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}[kind]
+    # bzip2 in 100 kB blocks: the damage then leaves whole blocks before it
+    compress = {"gzip": gzip.compress, "bz2": lambda b: bz2.compress(b, 1), "xz": lzma.compress}[
+        kind
+    ]
     text = "".join(
         f"2026-11-27 10:{n // 60 % 60:02d}:{n % 60:02d} 1abcDe-{n:06d}-Ab Completed "
         f"{os.urandom(12).hex()}\n"
-        for n in range(60000)
+        for n in range(20000)
     )
     data = bytearray(compress(text.encode()))
     middle = len(data) // 2
@@ -347,7 +350,7 @@ def test_a_corrupt_archive_gives_what_comes_before_the_damage(tmp_path, kind):
     path.write_bytes(bytes(data))
     state = ReadState()
     got = sum(1 for _ in iter_lines(expand([path]), state=state))
-    assert 0 < got < 60000
+    assert 0 < got < 20000
     assert state.broken == [str(path)]
     assert "corrupt" in state.damage[str(path)] or "truncated" in state.damage[str(path)]
 
