@@ -7,13 +7,14 @@ import json
 import os
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from helpdesk.audit import Operator, read
+from helpdesk.audit import Operator, read, utcnow
 from helpdesk.db import Database
 from helpdesk.errors import Conflict, NotFound, PolicyError
 from helpdesk.mailboxes import create_mailbox
@@ -411,3 +412,85 @@ def test_cli_with_wrong_enable_password_says_so_and_writes_nothing(stack, custom
     out = run_cli("blocked", "--user", a, config=config, env=env)
     assert out.returncode == 1 and "wrong or missing password" in out.stderr
     assert "wrong-read" not in out.stderr
+
+
+# --------------------------------------------------------------------------- uncertain pushes
+
+
+@pytest.mark.stack
+@pytest.mark.usefixtures("stack_map")
+def test_a_controller_that_answers_late_ends_confirmed_and_the_message_passes(db, stack):
+    """A proxy in front of the stack's controller forwards /savemap at once (rspamd applies it)
+    and answers only after the deadline: the read-back finds the new generation."""
+    _mailbox(db, "kunde@firma.de")
+    mid = new_message_id("late")
+    with fault_server(stack.controller_url) as proxy:
+        proxy.rules["/savemap"] = "late"
+        proxy.late_seconds = 3 * 1.0
+        late = ControllerSettings("mx1", proxy.url, stack.password, stack.enable_password)
+        settings = _settings(stack, late)
+        settings = RspamdSettings(
+            controllers=settings.controllers, timeout=1.0, release_map=settings.release_map
+        )
+        started = time.monotonic()
+        with Cluster(settings) as cluster:
+            release = ReleaseService(db, cluster).release(
+                mid, "kunde@firma.de", ticket="T-late", operator=OPERATOR
+            )
+        took = time.monotonic() - started
+    assert took < 3 * 1.0 + 2, f"{took:.1f} s"
+    assert release.state() == "active" and _states(db) == ["confirmed"]
+    assert f"kunde@firma.de|{mid}" in _map_lines(stack)
+    with db.connect() as conn:
+        actions = [e.action for e in read(conn, target="kunde@firma.de")]
+    assert actions == ["release-outbound", "release-pending"]
+
+
+@pytest.mark.stack
+@pytest.mark.usefixtures("stack_map")
+def test_a_controller_that_swallows_the_save_ends_withdrawn_in_the_real_map(db, stack):
+    """mx2 (a controller of its own) takes /savemap without applying it and hangs; the stack's
+    controller, mx1, took the map: the release comes off it again and the row says withdrawn."""
+    _mailbox(db, "kunde@firma.de")
+    before = _map_lines(stack)
+    mid = new_message_id("lost")
+    real = ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password)
+    with fault_server() as other:
+        other.rules["/savemap"] = "drop"
+        other.map_uri = str(stack.release_map)
+        lost = ControllerSettings("mx2", other.url, "x", "y")
+        settings = _settings(stack, real, lost)
+        settings = RspamdSettings(
+            controllers=settings.controllers, timeout=1.0, release_map=settings.release_map
+        )
+        with Cluster(settings) as cluster, pytest.raises(ReleaseWithdrawn) as info:
+            ReleaseService(db, cluster).release(
+                mid, "kunde@firma.de", ticket="T-lost", operator=OPERATOR
+            )
+    assert "mx2" in str(info.value) and "did not answer /savemap within 1 s" in str(info.value)
+    assert _map_lines(stack) == before
+    assert _states(db) == ["withdrawn"]
+    assert spam_from(stack, "kunde@firma.de", mid)["action"] == "reject"
+
+
+def test_db_init_adds_the_state_column_to_an_older_database(db):
+    """A database from before releases had a state: its releases read as confirmed."""
+    from sqlalchemy import inspect, text
+
+    with db.begin() as conn:
+        conn.execute(text("ALTER TABLE outbound_releases DROP COLUMN state"))
+        conn.execute(
+            text(
+                "INSERT INTO outbound_releases (address, message_id, created_at, operator, "
+                "ticket, expires_at) VALUES ('kunde@firma.de', 'old@firma.de', :now, 'anna', "
+                "'T-0', :later)"
+            ),
+            {"now": utcnow(), "later": utcnow() + timedelta(hours=1)},
+        )
+    with db.connect() as conn:
+        assert "state" not in {c["name"] for c in inspect(conn).get_columns("outbound_releases")}
+    db.create_schema()
+    db.create_schema()  # twice: nothing to add the second time
+    with db.connect() as conn:
+        (release,) = list_releases(conn)
+    assert release.map_state == "confirmed" and release.state() == "active"
