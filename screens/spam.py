@@ -6,6 +6,7 @@ from the mailbox's recent scored mail (read once, in a worker). Saving asks for 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,7 @@ class Draft:
     block: list[str]
 
 
-def load_spam(db: Any, config: Any, address: str) -> SpamData:
+def load_spam(db: Any, config: Any, address: str, cancelled: Callable[[], bool]) -> SpamData:
     from helpdesk.preview import recent_scores
     from helpdesk.sendlog_settings import SendlogSettings
     from helpdesk.sieve import SpamOptions
@@ -74,9 +75,12 @@ def load_spam(db: Any, config: Any, address: str) -> SpamData:
     patterns = SendlogSettings.from_config(config).paths
     note = ""
     try:
-        messages = recent_scores(patterns, settings.scope.target, limit=options.preview_limit)
+        messages = recent_scores(
+            patterns, settings.scope.target, limit=options.preview_limit, cancelled=cancelled
+        )
     except HelpdeskError as exc:
-        # The ladder stays editable without a log; the preview says why it is empty.
+        # The ladder stays editable without a log (or when `c` stopped reading it); the
+        # preview says why it is empty.
         messages, note = [], f"no preview: {exc}"
     if not messages and not note:
         note = "no scored mail for this mailbox in the Exim log"
@@ -174,6 +178,7 @@ class SpamTab(Background, Vertical):
         Binding("i", "inherit", "Domain default", id="spam.inherit"),
         Binding("ctrl+s", "save", "Save", id="spam.save"),
         Binding("ctrl+z", "revert", "Undo edits", id="spam.revert"),
+        Binding("c", "cancel", "Stop reading the log", id="spam.cancel"),
     ]
 
     def __init__(self, address: str, **kwargs) -> None:
@@ -212,7 +217,12 @@ class SpamTab(Background, Vertical):
     # --- background work ----------------------------------------------------------------
 
     def load(self) -> None:
-        self.background("load", load_spam, self.app.database, self.app.config, self.address)
+        args = (self.app.database, self.app.config, self.address, self.stop_flag("load"))
+        self.background("load", load_spam, *args)
+
+    def action_cancel(self) -> None:
+        if not self.stop("load"):
+            notify(self, "Nothing is being read.")
 
     def load_done(self, data: SpamData) -> None:
         self.messages = data.messages
