@@ -123,6 +123,8 @@ class Database:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
             raise ConfigError(self._masked(f"[database] url: {_first_line(exc)}")) from None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise ConfigError(self._masked(_refused_option(exc))) from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -146,13 +148,21 @@ class Database:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self._translate(), self.engine.begin() as conn:
+        with self._translate(), self._open() as conn, conn.begin():
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self._translate(), self.engine.connect() as conn:
+        with self._translate(), self._open() as conn:
             yield conn
+
+    def _open(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
+            # The driver chokes on an option from the URL's query string
+            # (`?connect_timeout=abc`, `?ssl=yes`) before it talks to the server.
+            raise ConfigError(self._masked(_refused_option(exc))) from None
 
     def create_schema(self) -> None:
         with self.begin() as conn:
@@ -246,6 +256,13 @@ def _is_connect_error(exc: DBAPIError) -> bool:
             "lost connection",
             "server closed the connection",
         )
+    )
+
+
+def _refused_option(exc: Exception) -> str:
+    return (
+        "[database] url: the driver refuses an option in it "
+        f"({type(exc).__name__}: {_first_line(exc)})"
     )
 
 

@@ -92,8 +92,10 @@ def test_world_readable_secret_warns(tmp_path):
         ("postgresql+psycopg://u:pw@127.0.0.1:99999/x", "port 99999 is out of range"),
         ("mysql+pymysql://u:pw@127.0.0.1:0/x", "port 0 is out of range"),
         ("nosuchdb://u:pw@127.0.0.1/x", "[database] url"),
+        ("mysql+pymysql://u:pw@127.0.0.1:3306/x?connect_timeout=abc", "refuses an option"),
+        ("mysql+pymysql://u:pw@127.0.0.1:3306/x?ssl=yes", "refuses an option"),
     ],
-    ids=["letters", "empty", "bracket", "too-big", "zero", "dialect"],
+    ids=["letters", "empty", "bracket", "too-big", "zero", "dialect", "option", "ssl-option"],
 )
 def test_malformed_database_url_is_one_line_without_the_password(tmp_path, url, expected):
     out = run_cli("find", "x", config=write(tmp_path, f'[database]\nurl = "{url}"\n'))
