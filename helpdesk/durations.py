@@ -16,6 +16,8 @@ def parse_duration(text: str) -> timedelta:
     """Parse '24h', '30m', '7d', '1h30m'; a bare number means minutes."""
     raw = str(text).strip().lower().replace(" ", "")
     if re.fullmatch(r"\d{1,12}", raw):
+        if int(raw) == 0:
+            raise HelpdeskError(f"duration must be positive: {text!r}")
         return timedelta(minutes=int(raw))
     parts = _PART.findall(raw)
     if not raw or "".join(n + u for n, u in parts) != raw:
