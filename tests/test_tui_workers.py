@@ -125,10 +125,10 @@ def broken(*args, **kwargs):
     raise KeyError("x")
 
 
-def make_app(db, tmp_path) -> HelpdeskApp:
+def make_app(db, tmp_path, log_text: str = "") -> HelpdeskApp:
     url = db.url.render_as_string(hide_password=False)
     log = tmp_path / "mainlog"
-    log.write_text("")
+    log.write_text(log_text)
     config = {"database": {"url": url}, "sendlog": {"paths": [str(log)]}}
     return HelpdeskApp(Config(None, config), db=db)
 
@@ -218,6 +218,56 @@ async def test_unexpected_exception_is_shown_with_its_type(case, sqlite_db, tmp_
         text, error = await scenario(app, pilot)
         assert "KeyError: 'x'" in text and error, text
         assert app.is_running and not app._exit
+
+
+# --------------------------------------------------------------------------- c stops a long read
+
+
+@pytest.mark.parametrize(
+    ("tab", "focus", "line", "said"),
+    [
+        ("tab-spam", "#spam-ladder", "#spam-preview-summary", "no preview: reading the log was"),
+        ("tab-activity", "#activity-messages", "#activity-tab-status", "Reading cancelled."),
+    ],
+)
+async def test_c_stops_a_long_read_of_the_log(
+    tab, focus, line, said, sqlite_db, tmp_path, monkeypatch
+):
+    """The reader is held after its first chunk until the test lets it go, so `c` arrives
+    while it reads, whatever the machine's speed."""
+    import helpdesk.logfiles
+    import helpdesk.offenders
+
+    filler = f"2026-11-27 09:00:00 1xX5aa-0005Mh-25 <= a@x.example P=esmtp S=1 for {ADDRESS}\n"
+    monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 4096)
+    real_chunks = helpdesk.logfiles.chunks
+    holding, gate = threading.Event(), threading.Event()
+
+    def held_chunks(*args, **kwargs):
+        for n, chunk in enumerate(real_chunks(*args, **kwargs)):
+            if n == 1:
+                holding.set()
+                gate.wait(30)
+            yield chunk
+
+    monkeypatch.setattr(helpdesk.logfiles, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.offenders, "chunks", held_chunks)
+    app = make_app(sqlite_db, tmp_path, filler * 2000)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_mailbox(app, pilot)
+            screen.query_one(TabbedContent).active = tab
+            await until(pilot, holding.is_set)
+            assert holding.is_set()
+            screen.query_one(focus).focus()
+            await pilot.press("c")
+            await pilot.pause()
+            gate.set()
+            shown = screen.query_one(line)
+            await until(pilot, lambda: said in str(shown.render()))
+            assert said in str(shown.render())
+    finally:
+        gate.set()
 
 
 # --------------------------------------------------------------------------- the pattern itself
