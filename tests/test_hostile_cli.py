@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -448,3 +450,65 @@ def test_a_password_on_stdin_that_is_not_utf8_is_refused(world):
         err == "helpdesk: --password-stdin: the password is not UTF-8 text; nothing was changed\n"
     )
     assert _audit_count(world) == before
+
+
+# ------------------------------------------------- the stack's real rspamd: Message-IDs, users
+
+
+def _scan_raw(stack, body: bytes, user: bytes) -> str:
+    """/checkv2 over a plain socket: an HTTP client library would refuse these header bytes,
+    rspamd takes them as Exim hands them over."""
+    host, port = stack.worker_url.split("//", 1)[1].rsplit(":", 1)
+    request = (
+        b"POST /checkv2 HTTP/1.0\r\nFrom: a@b.example\r\nRcpt: c@d.example\r\n"
+        b"IP: 192.0.2.44\r\nUser: " + user + b"\r\nContent-Length: "
+        + str(len(body)).encode() + b"\r\n\r\n" + body
+    )  # fmt: skip
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(request)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    return json.loads(reply.split(b"\r\n\r\n", 1)[1])["action"]
+
+
+@pytest.fixture(scope="module")
+def scanned(stack) -> str:
+    """Every header-safe hostile value scanned as Message-ID and user; returns the run's tag."""
+    tag = uuid.uuid4().hex[:10]
+    for value in VALUES.values():
+        if any(c in value for c in "\r\n\x00") or len(value) > 200:
+            continue
+        raw = value.encode("utf-8", "surrogateescape")
+        body = (
+            b"From: a@b.example\r\nTo: c@d.example\r\nSubject: " + raw
+            + b" HELPDESK-TEST-SPAM\r\nMessage-ID: <" + raw + f"-{tag}@{DOMAIN}>".encode()
+            + b"\r\n\r\nGuten Tag\r\n"
+        )  # fmt: skip
+        assert _scan_raw(stack, body, raw + tag.encode()) == "reject"
+    return tag
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["rspamd", "status", "--limit", "5000"], ["blocked", "--since", "1h"]],
+    ids=["rspamd-status", "blocked"],
+)
+def test_the_stack_rspamd_history_is_terminal_safe(capsys, stack, scanned, args):
+    config = ["--config", str(stack.config_path)]
+    code, out, err = main([*config, *args]), *capsys.readouterr()
+    assert code == 0, err
+    _check_human(out, err, args[0])
+    assert scanned in out
+    code, out, err = main([*config, *args, "--json"]), *capsys.readouterr()
+    assert code == 0, err
+    assert_clean(out, where="--json")
+    data = json.loads(out)
+    rows = data["history"] if "history" in data else data["blocked"]
+    users = {r["user"] for r in rows if scanned in (r["message_id"] or "")}
+    # rspamd keeps users as given (cut at 31 bytes): bidi, zero-width, C1 come back exactly.
+    assert "invoice\u202egpj.exe" + scanned in users
+    assert "pay\u200bpal\ufeff\u2060" + scanned in users
+    real = run_cli(*args, config=stack.config_path)
+    assert real.returncode == 0, real.stderr
+    _check_human(real.stdout, real.stderr, f"{args[0]} (process)")
