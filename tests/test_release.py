@@ -452,7 +452,6 @@ def test_a_controller_that_swallows_the_save_ends_withdrawn_in_the_real_map(db, 
     """mx2 (a controller of its own) takes /savemap without applying it and hangs; the stack's
     controller, mx1, took the map: the release comes off it again and the row says withdrawn."""
     _mailbox(db, "kunde@firma.de")
-    before = _map_lines(stack)
     mid = new_message_id("lost")
     real = ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password)
     with fault_server() as other:
@@ -468,7 +467,7 @@ def test_a_controller_that_swallows_the_save_ends_withdrawn_in_the_real_map(db, 
                 mid, "kunde@firma.de", ticket="T-lost", operator=OPERATOR
             )
     assert "mx2" in str(info.value) and "did not answer /savemap within 1 s" in str(info.value)
-    assert _map_lines(stack) == before
+    assert not any(mid in line for line in _map_lines(stack))
     assert _states(db) == ["withdrawn"]
     assert spam_from(stack, "kunde@firma.de", mid)["action"] == "reject"
 
