@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -493,3 +493,45 @@ def _cli(
 
 def test_the_samples_are_real_files():
     assert SAMPLES.is_dir() and len(sample_files()) > 20
+
+
+# --------------------------------------------------------------------------- the screen
+
+
+@pytest.mark.tui
+async def test_the_send_log_screen_ranks_despite_bad_lines_and_refuses_a_fifo(tmp_path, fifo):
+    import asyncio
+
+    from helpdesk.db import Database
+    from tests.test_sendlog_tui import (
+        VICTIM as TUI_VICTIM,
+    )
+    from tests.test_sendlog_tui import (
+        make_app,
+        open_send_log,
+        seed,
+        text_of,
+        users_in,
+        write_log,
+    )
+
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    db.create_schema()
+    try:
+        seed(db)
+        log = tmp_path / "mainlog"
+        write_log(log, datetime.now().replace(microsecond=0))
+        with log.open("a") as f:
+            f.write("\n".join(BAD_LINES) + "\n")
+        app = make_app(db, log)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await asyncio.wait_for(open_send_log(app, pilot), 30)
+            assert users_in(screen)[0] == TUI_VICTIM
+            status = text_of(screen, "#sendlog-status")
+            assert "failed" not in status.lower() and f"{len(BAD_LINES)} unreadable lines" in status
+        app = make_app(db, fifo)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await asyncio.wait_for(open_send_log(app, pilot), 30)
+            assert "is a FIFO, not a log file" in text_of(screen, "#sendlog-status")
+    finally:
+        db.dispose()
