@@ -181,6 +181,34 @@ def test_release_state_is_attached():
     assert marked == {"m1@x": ("active, used", 7), "m2@x": ("", None)}
 
 
+@pytest.mark.parametrize("state", ["pending", "withdrawn"])
+def test_a_release_that_is_not_in_force_says_so(state):
+    """The operator sees that a release is pending or was withdrawn, and `l` may try again."""
+    from dataclasses import replace
+
+    from helpdesk.commands.blocked import format_blocked
+
+    now = datetime.utcnow()
+    release = Release(
+        id=8,
+        address="alice@example.org",
+        message_id="m1@x",
+        created_at=now,
+        operator="anna",
+        client_addr=None,
+        ticket="T",
+        reason=None,
+        expires_at=now + timedelta(hours=1),
+        map_state=state,
+    )
+    (item,) = attach_releases(merge_blocked([_row("alice@example.org", "m1@x")]), [release])
+    assert (item.release_state, item.release_id) == (state, 8)
+    assert item.as_json()["release"] == state
+    assert f"release #8: {state}" in format_blocked([item])
+    assert release.as_json()["state"] == state
+    assert replace(release, map_state="confirmed").as_json()["state"] == "active"
+
+
 # --------------------------------------------------------------------------- through Exim
 
 

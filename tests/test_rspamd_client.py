@@ -208,6 +208,43 @@ def test_timeout_is_one_clear_sentence():
     _assert_one_clean_sentence(str(info.value))
 
 
+def test_a_reply_declared_larger_than_the_cap_is_not_read():
+    body = httpx.ByteStream(b"[]")
+    big = httpx.Response(200, headers={"Content-Length": str(65 * 1024 * 1024)}, stream=body)
+    with pytest.raises(RspamdError, match="sent more than 64 MiB for /history") as info:
+        _controller(lambda request: big).history()
+    _assert_one_clean_sentence(str(info.value))
+
+
+class _Slow(httpx.SyncByteStream):
+    """A body that arrives in small pieces, 0.2 s apart, for as long as it is read."""
+
+    def __init__(self) -> None:
+        self.pieces = 0
+
+    def __iter__(self):
+        import time
+
+        for _ in range(100):
+            time.sleep(0.2)
+            self.pieces += 1
+            yield b" "
+
+
+def test_a_body_that_keeps_coming_is_cut_at_the_deadline_whatever_the_transport():
+    slow = _Slow()
+    c = _controller(lambda request: httpx.Response(200, stream=slow))
+    with pytest.raises(RspamdError, match="did not answer /history within 1 s") as info:
+        c.history()
+    _assert_one_clean_sentence(str(info.value))
+    # One deadline of pieces (about 5), not the 20 s the body would take.
+    assert 3 <= slow.pieces <= 8
+    # The controller stalled on a read: this command does not wait for it again.
+    with pytest.raises(RspamdError, match="did not answer /history"):
+        c.stat()
+    assert slow.pieces <= 8
+
+
 def test_history_survives_nan_in_a_reply():
     body = (
         '[{"unix_time": 1795816319, "id": "a@b", "action": "reject", "score": nan,'
