@@ -30,6 +30,7 @@ CONTRACT = {
 }
 NO_CONFIG = {"HELPDESK_CONFIG": "", "XDG_CONFIG_HOME": "/nonexistent", "DATABASE_URL": ""}
 VICTIM = "kontakt@gartenbau.example"
+SECRET = "dXNlcgB1c2VyAHNlY3JldA=="  # base64 of "user\0user\0secret"
 
 
 def _log(path: Path, now: datetime) -> Path:
@@ -174,8 +175,10 @@ def test_relative_paths_mean_the_same_files_from_any_working_directory(tmp_path,
         f.write(f"{t} 1xSpmA-000001-Ab spam-score=7.5 action=add header rcpt={VICTIM}\n")
         f.write(
             f"{t} 1xSpmA-000001-Ab <= s@x.example H=([127.0.0.1]) [127.0.0.1] P=esmtp S=5 "
-            f'id=s1@x T="offer" for {VICTIM}\n'
+            f'id=s1@x T="AUTH PLAIN {SECRET}" for {VICTIM}\n'
         )
+        f.write(f'{t} SMTP protocol error in "AUTH PLAIN {SECRET}" H=(pc) [192.0.2.201]:4711 '
+                "I=[192.0.2.10]:587 AUTH command used when not advertised\n")  # fmt: skip
     cfg = Path(config_file)
     cfg.write_text(cfg.read_text() + '\n[sendlog]\npaths = ["logs/main*"]\nsince = "3h"\n')
     elsewhere = tmp_path / "elsewhere"
@@ -190,6 +193,10 @@ def test_relative_paths_mean_the_same_files_from_any_working_directory(tmp_path,
     preview = _from(elsewhere, "spam", "preview", VICTIM, "--json", config=cfg)
     assert preview.returncode == 0, preview.stderr
     assert [m["exim_id"] for m in json.loads(preview.stdout)["messages"]] == ["1xSpmA-000001-Ab"]
+    human = _from(elsewhere, "spam", "preview", VICTIM, config=cfg)
+    assert "AUTH PLAIN ***" in human.stdout
+    for out in (offenders, trail, preview, human):
+        assert SECRET not in out.stdout + out.stderr
 
 
 @pytest.mark.stack
