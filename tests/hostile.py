@@ -41,6 +41,22 @@ RAW_BYTES: dict[str, bytes] = {
     "esc": b"\x1b]52;c;ZXZpbA==\x07",
 }
 
+# Credentials as Exim logs them with +smtp_protocol_error (and always for "too many ... protocol
+# errors"): base64 of "user\0user\0secret". Neither may ever reach the operator.
+AUTH_SECRET = "dXNlcgB1c2VyAHNlY3JldA=="
+AUTH_LINE = (
+    f'SMTP protocol error in "AUTH PLAIN {AUTH_SECRET}" H=(pc) [192.0.2.201]:4711 '
+    "I=[192.0.2.10]:587 AUTH command used when not advertised"
+)
+
+
+def assert_no_secret(text: str, *, where: str = "") -> None:
+    """A logged AUTH argument never reaches the operator (it is shown as ***)."""
+    assert AUTH_SECRET not in text, (
+        f"a logged password reaches the operator{' in ' + where if where else ''}"
+    )
+
+
 # Strings that are only there if markup ran: the literal brackets disappeared.
 _MARKUP_LEFTOVERS = ("CLICK-ME", "bye", "bank")
 

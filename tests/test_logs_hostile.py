@@ -26,11 +26,12 @@ from helpdesk.preview import recent_scores
 from helpdesk.sendlog_settings import SendlogSettings
 from helpdesk.trails import trail, user_detail
 from tests.conftest import HELPDESK_BIN
+from tests.hostile import AUTH_SECRET, assert_no_secret
 from tests.test_offenders import NOW, VICTIM, scenario
 from tests.test_sendlog import SAMPLES, sample_files
 
 NO_CONFIG = {"HELPDESK_CONFIG": "", "XDG_CONFIG_HOME": "/nonexistent", "DATABASE_URL": ""}
-SECRET = "dXNlcgB1c2VyAHNlY3JldA=="  # base64 of "user\0user\0secret"
+SECRET = AUTH_SECRET  # base64 of "user\0user\0secret"
 HOUR = NOW - timedelta(hours=3)
 AUTH_A = f"A=dovecot_plain:{VICTIM}"
 
@@ -414,7 +415,7 @@ def test_auth_arguments_never_reach_trail_offenders_or_details(tmp_path):
     ]
     for out in outputs:
         assert out.returncode == 0, out.stderr
-        assert SECRET not in out.stdout + out.stderr
+        assert_no_secret(out.stdout + out.stderr, where=" ".join(out.args[1:3]))
         assert "cGFzc3dvcmQ=" not in out.stdout + out.stderr
     trailed = json.loads(outputs[2].stdout)
     assert sum("***" in t["text"] for t in trailed) == len(_auth_lines(stamp, eid))
