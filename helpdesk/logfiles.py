@@ -231,8 +231,8 @@ def _order_key(path: Path) -> tuple:
 
 def _glob(text: str) -> list[Path]:
     matches = sorted(glob.glob(text))
-    if matches:
-        return [Path(p) for p in matches if not os.path.isdir(p)]
+    if matches:  # a dangling symlink in a rotated set is no file; a FIFO is refused later
+        return [Path(p) for p in matches if os.path.exists(p) and not os.path.isdir(p)]
     # glob says nothing about folders it may not read: say so instead of "no file matches"
     folder = Path(text)
     while glob.has_magic(str(folder)) and folder != folder.parent:
