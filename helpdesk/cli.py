@@ -131,8 +131,9 @@ def as_latin1(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
-# Arguments taken as bytes (paths) or re-read on purpose (the search text, in `find`).
-_BYTES_ARGUMENTS = frozenset({"config", "log", "query"})
+# Arguments taken as bytes (paths; the id `trail` looks for in a log, which may hold any
+# byte) or re-read on purpose (the search text, in `find`).
+_BYTES_ARGUMENTS = frozenset({"config", "log", "query", "id"})
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -143,7 +144,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
             continue
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and has_undecodable(v) for v in values):
-            option = name if name in ("address", "target", "message_id", "id") else f"--{name}"
+            option = name if name in ("address", "target", "message_id") else f"--{name}"
             raise PolicyError(
                 f"{option.replace('_', '-')} is not UTF-8 text; set the terminal to UTF-8 "
                 "and type it again (nothing was changed)"
