@@ -512,3 +512,14 @@ def test_the_stack_rspamd_history_is_terminal_safe(capsys, stack, scanned, args)
     real = run_cli(*args, config=stack.config_path)
     assert real.returncode == 0, real.stderr
     _check_human(real.stdout, real.stderr, f"{args[0]} (process)")
+
+
+@pytest.mark.parametrize("name", ["bidi", "c1", "osc52", "line-separators"])
+def test_argparse_errors_quoting_an_argument_are_safe(capsys, name):
+    # argparse quotes unrecognised arguments as they are, not as repr().
+    with pytest.raises(SystemExit) as exited:
+        main(["audit", VALUES[name]])
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert "unrecognized arguments" in err
+    assert_clean(out + err, where="argparse error")
