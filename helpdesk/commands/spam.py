@@ -143,7 +143,7 @@ def run_sieve(args: argparse.Namespace, ctx: Context) -> int:
         script = stored_script(conn, args.address, _options(ctx))
     # The script quotes what operators typed (sender lists, forward targets): shown, it is
     # made terminal-safe like any other output.
-    ctx.emit(None, script.removesuffix("\n"))
+    ctx.emit({"script": script}, script.removesuffix("\n"))
     return 0
 
 
