@@ -107,7 +107,15 @@ def parse_score(text: str | float | int) -> int:
     return int(tenths)
 
 
-def make_rule(score: str | float | int, action: str, arg: str | None = None) -> Rule:
+def make_rule(
+    score: str | float | int, action: str, arg: str | None = None, *, stored: bool = False
+) -> Rule:
+    """A rule from input; `stored=True` for one read back from the database.
+
+    A stored rule is not held to the entry limits: one written before them (or by another
+    program) must still load, so that it can be shown and replaced. The generator neutralises
+    its `${` and bounds the script it ends up in (helpdesk/sieve.py).
+    """
     action = action.strip().lower()
     if action not in ACTIONS:
         raise LadderError(f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
@@ -115,7 +123,8 @@ def make_rule(score: str | float | int, action: str, arg: str | None = None) -> 
         if not arg or not arg.strip():
             raise LadderError("forward needs a target address: SCORE:forward:ADDRESS")
         arg = arg.strip().lower()
-        _plain_entry("forward target", arg)
+        if not stored:
+            _plain_entry("forward target", arg)
         if not _ADDRESS_RE.match(arg):
             raise LadderError(f"forward target {arg!r} is not a valid mail address")
     elif arg:
@@ -136,7 +145,7 @@ def parse_rule(spec: str) -> Rule:
 def rule_from_json(item: dict[str, Any]) -> Rule:
     if not isinstance(item, dict) or "score" not in item or "action" not in item:
         raise LadderError(f"ladder entry {item!r} needs score and action")
-    return make_rule(item["score"], str(item["action"]), item.get("arg"))
+    return make_rule(item["score"], str(item["action"]), item.get("arg"), stored=True)
 
 
 def ladder_from_json(items: list[dict[str, Any]]) -> Ladder:
@@ -162,6 +171,8 @@ def validate(ladder: Ladder, mailbox_address: str | None = None) -> list[str]:
             raise LadderError(
                 f"delete at {rule.score_text} must be the top rule: rules above it never apply"
             )
+        if rule.action == "forward" and rule.arg:
+            _plain_entry("forward target", rule.arg)  # a stored rule kept by this change
         if rule.action == "forward" and mailbox_address and rule.arg == mailbox_address.lower():
             raise LadderError(f"forward target {rule.arg} is the mailbox itself")
         if rule.action == "delete" and rule.tenths < DELETE_WARN_TENTHS:
@@ -234,6 +245,8 @@ def validate_senders(allow: tuple[str, ...], block: tuple[str, ...]) -> None:
             f"the allow and block lists hold at most {MAX_SENDERS} senders together; "
             f"this would be {total} ({len(allow)} allow, {len(block)} block)"
         )
+    for entry in (*allow, *block):
+        _plain_entry("sender entry", entry)  # entries stored before the limits, kept as they are
     both = sorted(set(allow) & set(block))
     if both:
         raise LadderError(f"{both[0]} is on both the allow and the block list")

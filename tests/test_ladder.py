@@ -16,6 +16,7 @@ from helpdesk.ladder import (
     parse_sender,
     parse_senders,
     placement,
+    rule_from_json,
     shift,
     validate,
     validate_senders,
@@ -178,6 +179,20 @@ def test_dollar_brace_is_refused_in_sender_entries_and_forward_targets(value):
         parse_rule(f"8:forward:{value}")
     with pytest.raises(LadderError, match=r"contains \$\{"):
         parse_sender("@" + value.split("@")[0] + ".example")
+
+
+def test_stored_rules_past_the_entry_limits_still_load():
+    # Written before the limits or by another program: shown and replaceable, not a crash.
+    for arg in ("${1}@x.example", long_address(MAX_ENTRY_LENGTH + 20)):
+        rule = rule_from_json({"score": 8, "action": "forward", "arg": arg})
+        assert rule == Rule(80, "forward", arg)
+        with pytest.raises(LadderError):
+            parse_rule(f"8:forward:{arg}")
+        # Kept by the next change, it is refused with the rest of the ladder or list.
+        with pytest.raises(LadderError, match="forward target"):
+            validate((rule,))
+        with pytest.raises(LadderError, match="sender entry"):
+            validate_senders((arg,), ())
 
 
 def test_dollar_or_braces_alone_stay_allowed():
