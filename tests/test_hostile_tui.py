@@ -1,0 +1,531 @@
+"""Hostile text on every screen, tab and dialog: shown as text, never run, never sent raw.
+
+The world of tests/test_hostile_cli.py (every value of tests/hostile.py in real names, customer
+numbers, addresses, forwards, sender lists, audit rows and releases of one SQLite database; in
+subjects, senders, users and Message-IDs of an Exim mainlog written with Exim's octal escapes;
+in a recorded history_redis reply of a small rspamd controller on 127.0.0.1) is opened at 80×24
+with Pilot. After every step the screen is rendered the way the driver would write it, and
+every segment, every widget's whole content (not only the visible part), every notification and
+every dialog is checked: no unsafe character, no interpreted markup, no escape sequence that
+came from the data; the app is still running and no markup action ran. One more test runs the
+real `helpdesk` in a pseudo-terminal and scans the bytes the terminal receives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import inspect
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import termios
+import threading
+import time
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.text import Text
+from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets._data_table import default_cell_formatter
+
+from helpdesk.config import load_config
+from helpdesk.db import Database
+from helpdesk.reindex import reindex_names
+from screens.app import HelpdeskApp
+from screens.mailbox import MailboxScreen
+from tests.conftest import HELPDESK_BIN
+from tests.hostile import VALUES, assert_clean, assert_markup_shown
+from tests.test_hostile_cli import DB_VALUES, DOMAIN, USER, _Controller, _fill, _mainlog
+
+pytestmark = pytest.mark.tui
+
+SIZE = (80, 24)
+# What Textual itself writes: SGR colours and cursor moves. Anything else with ESC came from data.
+_OWN_SEQUENCES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[[0-9]+;[0-9]+H")
+
+
+# ------------------------------------------------------------------------------ the world
+
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Controller)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, controller) -> Path:
+    """The config file of the hostile world: database, mainlog and controller."""
+    folder = tmp_path_factory.mktemp("hostile-tui")
+    db = Database(f"sqlite:///{folder / 'mailcenter.sqlite'}")
+    db.create_schema()
+    _fill(db)
+    reindex_names(db)
+    db.dispose()
+    mainlog = folder / "mainlog"
+    _mainlog(mainlog)
+    config = folder / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{folder / "mailcenter.sqlite"}"\n\n'
+        f'[rspamd]\ncontrollers = [{{ url = "{controller}", password = "x" }}]\n\n'
+        f'[sendlog]\npaths = ["{mainlog}"]\nsince = "2h"\n'
+    )
+    config.chmod(0o600)
+    return config
+
+
+class WatchedApp(HelpdeskApp):
+    """The real app; it only records notifications and the actions markup could have run."""
+
+    # Textual resolves a relative CSS path beside the class's module: here, beside the app's.
+    CSS_PATH = Path(inspect.getfile(HelpdeskApp)).parent / str(HelpdeskApp.CSS_PATH)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[tuple[str, str, bool]] = []
+        self.ran: list[str] = []
+        self.seen: list[str] = []
+
+    def notify(self, message: str, *, title: str = "", markup: bool = True, **kwargs: Any):
+        self.notes.append((message, title, markup))
+        return super().notify(message, title=title, markup=markup, **kwargs)
+
+    def action_screenshot(self, *args: Any, **kwargs: Any) -> None:
+        self.ran.append(f"screenshot{args}")
+
+    async def action_quit(self) -> None:
+        self.ran.append("quit")
+
+
+# ------------------------------------------------------------------------------ checking
+
+
+def screen_output(app: HelpdeskApp) -> tuple[str, str]:
+    """The top screen (with what shows through from below) as text, and as terminal bytes."""
+    screen = app.screen
+    update = screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    text = "\n".join(
+        "".join(segment.text for strip in strips for segment in strip) for strips in update.strips
+    )
+    return text, update.render_segments(app.console)
+
+
+def widget_texts(screen) -> Iterator[tuple[str, str]]:
+    """Every Static's whole content and every table cell, also the parts scrolled out of view."""
+    for widget in screen.query(Static):
+        rendered = widget.render()
+        yield f"{type(widget).__name__}#{widget.id}", getattr(rendered, "plain", str(rendered))
+    for table in screen.query(DataTable):
+        for row_key in table.rows:
+            for value in table.get_row(row_key):
+                rendered = default_cell_formatter(value)
+                yield f"DataTable#{table.id}", getattr(rendered, "plain", str(rendered))
+
+
+def check(app: WatchedApp, where: str) -> str:
+    """Everything the operator could see now is text, safe, and the app runs on."""
+    assert app.is_running and app.return_code is None, f"the app ended at {where}"
+    assert not app.ran, f"markup ran an action at {where}: {app.ran}"
+    text, raw = screen_output(app)
+    assert_clean(text, where=f"{where}: screen")
+    assert_markup_shown(text, where=f"{where}: screen")
+    written = _OWN_SEQUENCES.sub("", raw)
+    assert "\x1b" not in written, f"{where}: an escape sequence from the data: {written!r:.300}"
+    assert_clean(written, where=f"{where}: terminal bytes")
+    for screen in app.screen_stack:
+        for name, content in widget_texts(screen):
+            assert_clean(content, where=f"{where}: {name}")
+            assert_markup_shown(content, where=f"{where}: {name}")
+    for message, title, markup in app.notes:
+        assert not markup or "[" not in message, f"{where}: notification parsed as markup"
+        assert_clean(message + title, where=f"{where}: notification")
+        assert_markup_shown(message, where=f"{where}: notification")
+    app.seen.append(text)
+    return text
+
+
+async def settle(app, pilot, pause: float = 0.0) -> None:
+    for _ in range(3):
+        await pilot.pause(pause) if pause else await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def look(app, pilot, where: str) -> str:
+    await settle(app, pilot)
+    return check(app, where)
+
+
+async def click_on(app, pilot, word: str, where: str) -> bool:
+    """Click where `word` is on the screen (a link, if markup had made one); False if absent."""
+    text, _ = screen_output(app)
+    for y, row in enumerate(text.split("\n")):
+        x = row.find(word)
+        if x >= 0:
+            await pilot.click(offset=(x + 1, y))
+            await settle(app, pilot)
+            check(app, f"{where}: after clicking {word}")
+            return True
+    return False
+
+
+async def close_dialog(app, pilot) -> None:
+    if isinstance(app.screen, ModalScreen):
+        await pilot.press("escape")
+        await pilot.pause()
+
+
+def make_app(world: Path) -> WatchedApp:
+    return WatchedApp(load_config(world))
+
+
+# ------------------------------------------------------------------------------ the screens
+
+
+async def test_search_and_mailbox_screens(world):
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await look(app, pilot, "start")
+        await pilot.press(*DOMAIN)
+        await settle(app, pilot, 0.3)
+        table = app.screen.query_one("#results", DataTable)
+        assert table.row_count >= len(DB_VALUES)
+        await look(app, pilot, "search results")
+        for page in range(6):
+            await pilot.press("pagedown")
+            await look(app, pilot, f"search results, page {page + 2}")
+
+        # Every mailbox with a hostile name or customer number, and every hostile address.
+        addresses = [str(row.key.value) for row in table.ordered_rows]
+        for address in [USER, *addresses]:
+            app.push_screen(MailboxScreen(address))
+            await look(app, pilot, f"mailbox {address!r:.60}")
+            app.pop_screen()
+            await pilot.pause()
+    assert any("hi [/] there" in seen for seen in app.seen)
+
+
+async def test_mailbox_tabs_and_dialogs(world):
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(USER))
+        text = await look(app, pilot, "mailbox overview")
+        # The real name is a would-be link: clicking it does nothing.
+        assert "[@click=app.screenshot" in text
+        assert await click_on(app, pilot, "CLICK-ME", "mailbox overview")
+        tabs = app.screen.query_one("#mailbox-tabs", TabbedContent)
+
+        tabs.active = "tab-audit"
+        await look(app, pilot, "audit tab")
+        audit = app.screen.query_one("#mailbox-audit", DataTable)
+        assert audit.row_count > 0
+        audit.focus()
+        for row in range(min(audit.row_count, 20)):
+            audit.move_cursor(row=row)
+            await pilot.press("enter")
+            await look(app, pilot, f"audit row {row}")
+            await pilot.press("escape")
+            await pilot.pause()
+
+        tabs.active = "tab-spam"
+        await look(app, pilot, "spam tab")
+        await pilot.press("a")
+        await look(app, pilot, "spam add-rule dialog")
+        await pilot.press(*"6:forward:[/]x", "enter")
+        await look(app, pilot, "spam add-rule dialog refusing markup")
+        await close_dialog(app, pilot)
+        await pilot.press("l")
+        await pilot.press(*"[b]x[/b]@evil.example", "enter")
+        await look(app, pilot, "spam sender typed")
+        await close_dialog(app, pilot)
+        await pilot.press("plus")  # an edit, so that saving asks for the ticket
+        await pilot.press("ctrl+s")
+        await look(app, pilot, "spam save")
+        await close_dialog(app, pilot)
+        assert isinstance(app.screen, MailboxScreen)
+
+        tabs.active = "tab-activity"
+        await look(app, pilot, "activity tab")
+        messages = app.screen.query_one("#activity-view #activity-messages", DataTable)
+        messages.focus()
+        for row in range(min(messages.row_count, 20)):
+            messages.move_cursor(row=row)
+            await pilot.press("enter")
+            await look(app, pilot, f"activity message {row}")
+            await pilot.press("escape")
+            await pilot.pause()
+
+        tabs.active = "tab-blocked"
+        await look(app, pilot, "blocked tab")
+
+        tabs.active = "tab-overview"
+        await settle(app, pilot)
+        app.screen.query_one("#mailbox-audit", DataTable).focus()
+        await pilot.press("s")
+        await look(app, pilot, "suspend dialog")
+        await close_dialog(app, pilot)
+        await pilot.press("r")  # already allowed to send: a notification naming the mailbox
+        await look(app, pilot, "reinstate notice")
+        await pilot.press("p")
+        await look(app, pilot, "password dialog")
+        await close_dialog(app, pilot)
+        await look(app, pilot, "back on the mailbox")
+        assert isinstance(app.screen, MailboxScreen)
+    assert app.notes, "no notification was shown: the test did not reach one"
+
+
+async def test_a_markup_quit_link_does_not_quit(world):
+    index = list(DB_VALUES).index("markup-quit")
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(f"h{index + 1}@{DOMAIN}"))
+        text = await look(app, pilot, "mailbox of [@click=app.quit]")
+        assert "[@click=app.quit]bye[/]" in text
+        assert await click_on(app, pilot, "bye[/]", "quit link")
+        assert app.is_running
+
+
+async def test_send_log_screen(world):
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f6")
+        await settle(app, pilot, 0.2)
+        await look(app, pilot, "send log")
+        offenders = app.screen.query_one("#sendlog-offenders", DataTable)
+        assert offenders.row_count > 0 or "a shows" in str(
+            app.screen.query_one("#sendlog-status", Static).render()
+        )
+        await pilot.press("a")  # every sender, not only the suspicious ones
+        await look(app, pilot, "send log, every sender")
+        assert offenders.row_count >= len(VALUES)
+        for row in range(offenders.row_count):
+            offenders.move_cursor(row=row)
+            await pilot.pause()
+            check(app, f"send log row {row}")  # the evidence from the ranking
+        for row in range(0, offenders.row_count, 3):
+            offenders.move_cursor(row=row)
+            await settle(app, pilot, 0.4)  # the user's messages, read after the cursor rests
+            check(app, f"send log row {row} with messages")
+        messages = app.screen.query_one("#activity-messages", DataTable)
+        if messages.row_count:
+            messages.focus()
+            await pilot.press("enter")
+            await look(app, pilot, "send log message detail")
+            await pilot.press("escape")
+        await pilot.press("f")
+        await look(app, pilot, "send log following")
+    # Users (A=) stay as Exim wrote them; subjects are decoded, and shown with visible escapes.
+    assert any("\\x1b" in seen for seen in app.seen), "no hostile subject was shown"
+
+
+async def test_blocked_screen_and_its_dialogs(world):
+    from screens.blocked import BlockedScreen
+
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+b")
+        await look(app, pilot, "blocked list")
+        assert isinstance(app.screen, BlockedScreen)
+        table = app.screen.query_one("#blocked-table", DataTable)
+        assert table.row_count >= len(VALUES)
+        table.focus()
+        for row in range(table.row_count):
+            table.move_cursor(row=row)
+            await pilot.press("enter")
+            await look(app, pilot, f"verdict {row}")
+            await pilot.press("escape")
+            await pilot.pause()
+            await pilot.press("l")
+            await look(app, pilot, f"release dialog {row}")
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("x")  # nothing released: a warning notification
+        await look(app, pilot, "revoke refused")
+        await pilot.press("slash", *"[/]")
+        await look(app, pilot, "blocked filter")
+    assert any("\\u202e" in seen for seen in app.seen)
+
+
+async def test_campaigns_help_and_palette(world):
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("f7")
+        await look(app, pilot, "campaigns")
+        await pilot.press("question_mark")
+        await look(app, pilot, "keys panel")
+        await pilot.press("ctrl+p")
+        await look(app, pilot, "command palette")
+        await pilot.press("escape")
+        await look(app, pilot, "palette closed")
+
+
+# ------------------------------------------------------------------------------ the real rspamd
+
+
+@pytest.mark.stack
+async def test_blocked_mail_from_the_real_rspamd(stack):
+    """Message-IDs and users with markup and escapes, scanned by the stack's own rspamd."""
+    from screens.blocked import BlockedScreen
+    from tests.rspamd_tools import message, scan, spam_from
+
+    tag = os.urandom(4).hex()
+    user = stack.add_mailbox(f"hostile.{tag}@firma.test", "Kundenpasswort-3!")
+    for name in ("markup-unbalanced", "markup-click", "markup-quit", "osc52", "csi", "bidi"):
+        # `<[/]@example.org>` once crashed the screen for every operator.
+        assert spam_from(stack, user, f"{VALUES[name]}.{tag}@example.org")["action"] == "reject"
+    for name in ("markup-click", "markup-unbalanced", "markup-balanced"):
+        # The authenticated user as Exim passes it: whatever the account is called.
+        mid = f"u{name}.{tag}@example.org"
+        body = message(mid, subject="Angebot HELPDESK-TEST-SPAM", sender=user)
+        assert scan(stack, body, user=f"{VALUES[name]}.{tag}", sender=user)["action"] == "reject"
+
+    db = Database(stack.database_url)
+    db.create_schema()
+    app = WatchedApp(load_config(stack.config_path), db=db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("ctrl+b")
+            await look(app, pilot, "blocked list (stack)")
+            assert isinstance(app.screen, BlockedScreen)
+            await pilot.press("slash", *tag)
+            await look(app, pilot, "blocked list filtered (stack)")
+            table = app.screen.query_one("#blocked-table", DataTable)
+            assert table.row_count == 9
+            table.focus()
+            for row in range(table.row_count):
+                table.move_cursor(row=row)
+                await pilot.press("enter")
+                await look(app, pilot, f"verdict {row} (stack)")
+                await close_dialog(app, pilot)
+                await pilot.press("l")
+                await look(app, pilot, f"release dialog {row} (stack)")
+                await close_dialog(app, pilot)
+        assert any(f"[/].{tag}" in seen for seen in app.seen)
+    finally:
+        db.dispose()
+
+
+# ------------------------------------------------------------------------------ the check itself
+
+
+class _Unchecked(App[None]):
+    """A screen built without the helpers: what the check must catch."""
+
+    def __init__(self, case: str) -> None:
+        super().__init__()
+        self.case = case
+        self.notes: list[tuple[str, str, bool]] = []
+        self.ran: list[str] = []
+        self.seen: list[str] = []
+
+    def compose(self):
+        if self.case == "raw-text":
+            yield Static(Text(VALUES["osc52"]))
+        else:
+            yield DataTable()
+
+    def on_mount(self) -> None:
+        if self.case == "markup-cell":
+            table = self.query_one(DataTable)
+            table.add_column("Name")
+            table.add_row(VALUES["markup-link"])
+        elif self.case == "markup-notice":
+            self.notes.append((VALUES["markup-link"], "", True))
+
+
+@pytest.mark.parametrize(
+    ("case", "complaint"),
+    [
+        ("raw-text", "unsafe characters reach the operator"),
+        ("markup-cell", "markup was interpreted"),
+        ("markup-notice", "notification parsed as markup"),
+    ],
+)
+async def test_the_check_catches_a_screen_without_the_helpers(case, complaint):
+    app = _Unchecked(case)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        with pytest.raises(AssertionError, match=complaint):
+            check(app, case)
+
+
+# ------------------------------------------------------------------------------ a real terminal
+
+
+def _read_for(fd: int, seconds: float, quiet: float = 0.7) -> bytes:
+    """What the terminal receives until it has been quiet a while (or `seconds` are over)."""
+    data = b""
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], min(left, quiet))
+        if not ready:
+            if data:
+                break
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def test_the_terminal_receives_no_escape_from_the_data(world):
+    """`helpdesk` in a pty at 80×24: search, mailbox, send log, blocked mail; then scan bytes."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the operator's shell starting the TUI
+        os.environ.update(TERM="xterm-256color", COLUMNS="80", LINES="24")
+        os.environ.pop("HELPDESK_CONFIG", None)
+        os.execv(str(HELPDESK_BIN), [str(HELPDESK_BIN), "--config", str(world)])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    received = b""
+    try:
+        received += _read_for(fd, 10.0)
+        for keys in (
+            USER.encode(),
+            b"\r",  # open the mailbox: its header and overview
+            b"\x1b[17~",  # F6: the send log
+            b"a",  # every sender
+            b"\x02",  # Ctrl+B: blocked mail
+            b"\r",  # the first verdict
+        ):
+            os.write(fd, keys)
+            received += _read_for(fd, 5.0)
+        os.write(fd, b"\x11")  # Ctrl+Q
+        received += _read_for(fd, 3.0)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(fd)
+
+    text = received.decode("utf-8", "replace")
+    assert "hostile.example" in text, f"the app never showed the data: {text[-500:]!r}"
+    for sequence in ("\x1b]52", "\x1b]0;", "\x1b]2;", "\x1b]8;", "\x9b", "\x9d", "\x1bP"):
+        assert sequence not in text, f"{sequence!r} reached the terminal"
+    for name, value in VALUES.items():
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+            assert value[:12] not in text, f"{name} reached the terminal raw"
