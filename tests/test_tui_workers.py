@@ -196,6 +196,21 @@ async def blocked_fails(app, pilot) -> tuple[str, bool]:
     return status(screen, "#blocked-status")
 
 
+async def send_log_fails(app, pilot) -> tuple[str, bool]:
+    await pilot.press("f6")
+    await pilot.pause()
+    screen = app.screen
+    await until(pilot, lambda: "KeyError" in status(screen, "#sendlog-status")[0])
+    return status(screen, "#sendlog-status")
+
+
+async def activity_fails(app, pilot) -> tuple[str, bool]:
+    screen = await open_mailbox(app, pilot)
+    screen.query_one(TabbedContent).active = "tab-activity"
+    await until(pilot, lambda: "KeyError" in status(screen, "#activity-tab-status")[0])
+    return status(screen, "#activity-tab-status")
+
+
 CASES = {
     "search": ("screens.search.find_mailboxes", search_fails),
     "campaigns": ("screens.campaign.progress", campaigns_fail),
@@ -204,6 +219,8 @@ CASES = {
     "sending": ("screens.sending.set_sending", sending_fails),
     "reset": ("helpdesk.passwords.reset_password", reset_fails),
     "blocked": ("helpdesk.blocked.collect_blocked", blocked_fails),
+    "send log": ("helpdesk.offenders.Analysis.read", send_log_fails),
+    "activity": ("helpdesk.offenders.Analysis.read", activity_fails),
 }
 
 
