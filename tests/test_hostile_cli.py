@@ -368,12 +368,20 @@ def test_hostile_arguments_come_back_safe(capsys, world):
         assert err.count("\n") == 1, err
 
 
-def test_suspend_of_a_hostile_address_is_safe(capsys, world):
+def test_writes_on_a_hostile_address_report_it_safely(capsys, world):
     index = list(DB_VALUES).index("osc-title")
     address = f"x{index}{VALUES['osc-title']}@{DOMAIN}"
     code, out, err = _in_process(capsys, world, ["suspend", address, "--ticket", "T-1"])
     assert code == 0, err
     _check_human(out, err, "suspend")
+    assert "\\x1b]0;pwned" in out
+    code, out, err = _in_process(capsys, world, ["reinstate", address, "--ticket", "T-1"])
+    assert code == 0, err
+    _check_human(out, err, "reinstate")
+    args = ["passwd", address, "--generate", "--no-force-change", "--ticket", "T-1"]
+    code, out, err = _in_process(capsys, world, args)
+    assert code == 0, err
+    _check_human(out, err, "passwd --generate")
     assert "\\x1b]0;pwned" in out
 
 
