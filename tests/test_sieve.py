@@ -183,6 +183,8 @@ def test_options_refuse_bad_values():
         {"junk_folder": "Junk${subject}"},
         {"mark_header_value": "v" * 101},
         {"junk_folder": "ü" * 51},
+        {"score_header": "X-Score${1}"},
+        {"score_header": "X-" + "s" * 99},
     ):
         with pytest.raises(ConfigError):
             SpamOptions(**bad).check()
@@ -298,3 +300,14 @@ def test_a_label_cannot_end_its_comment_and_add_code(bench):
     assert bench.compile(script).returncode == 0
     assert bench.run(script, score="10") == Outcome(folders={"INBOX"})
     assert script.splitlines()[0].startswith("# Spam ladder for alice@example.org\\x0aredirect")
+
+
+def test_the_whole_budget_is_one_shared_bound():
+    from helpdesk.sieve import check_size
+
+    assert check_size("x" * SCRIPT_BUDGET, part="whole") == SCRIPT_BUDGET
+    with pytest.raises(ScriptTooLarge, match=f"60001 bytes, over the limit of {SCRIPT_BUDGET}"):
+        check_size("x" * (SCRIPT_BUDGET + 1), part="whole")
+    # Multi-byte text counts in bytes, as the database column and Dovecot count it.
+    with pytest.raises(ScriptTooLarge):
+        check_size("ü" * (PART_BUDGETS["spam"] // 2 + 1))
