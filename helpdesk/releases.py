@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 from helpdesk import audit
 from helpdesk.audit import Operator, utcnow
 from helpdesk.db import Database
-from helpdesk.errors import Conflict, PolicyError
+from helpdesk.errors import Conflict, HelpdeskError, PolicyError
 from helpdesk.mailboxes import get_mailbox
 from helpdesk.release_map import MAP_HEADER, LockBusy, PushResult, map_text, push, push_lock
 from helpdesk.release_records import (
@@ -145,10 +145,18 @@ class ReleaseService:
                     after={"release_id": new_id, "message_id": message_id},
                 )
                 release = get_release(conn, new_id)
-            first = push(self.db, targets, lambda c: map_lines(c, also=new_id))
-            if first.ok:
-                return self._confirm(release, operator, reason)
-            self._withdraw(targets, release, first, operator)
+            try:
+                first = push(self.db, targets, lambda c: map_lines(c, also=new_id))
+                if first.ok:
+                    return self._confirm(release, operator, reason)
+                self._withdraw(targets, release, first, operator)
+            except RspamdError:
+                raise
+            except HelpdeskError as exc:  # the database failed between the steps
+                raise type(exc)(
+                    f"{exc}; release #{new_id} stays pending until `helpdesk releases --sync` "
+                    "withdraws it"
+                ) from None
         raise AssertionError("unreachable: _withdraw always raises")
 
     def revoke(
