@@ -53,11 +53,22 @@ def _read_back(conn: Connection, where: Any, script: str, target: str) -> None:
     if stored == script:
         return
     size = len(script.encode("utf-8"))
-    got = "nothing" if stored is None else f"{len(stored.encode('utf-8', 'surrogatepass'))} bytes"
-    raise ScriptNotStored(
-        f"{target}: the database gave back {got} for the {size}-byte spam script written "
-        "(a non-strict MariaDB sql_mode cuts long text); nothing was written"
-    )
+    if stored is None:
+        what = "gave back no spam script after writing it"
+    elif script.startswith(stored):
+        kept = len(stored.encode("utf-8"))
+        what = (
+            f"kept only {kept} of the {size} bytes of the spam script "
+            "(a non-strict MariaDB sql_mode cuts long text)"
+        )
+    else:
+        pairs = enumerate(zip(stored, script, strict=False))
+        same = next((i for i, (a, b) in pairs if a != b), min(len(stored), len(script)))
+        what = (
+            f"changed the spam script from character {same + 1} on "
+            "(its column's character set lacks a character of it)"
+        )
+    raise ScriptNotStored(f"{target}: the database {what}; nothing was written")
 
 
 @dataclass(frozen=True)

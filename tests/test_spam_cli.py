@@ -245,10 +245,44 @@ def test_a_script_the_database_cuts_is_refused_by_the_read_back(mailcenter, monk
         with pytest.raises(ScriptNotStored) as caught:
             attempt(address)
         assert re.fullmatch(
-            rf"{address}: the database gave back 65535 bytes for the 7\d{{4}}-byte spam script "
-            r"written \(a non-strict MariaDB sql_mode cuts long text\); nothing was written",
+            rf"{address}: the database kept only 65535 of the 7\d{{4}} bytes of the spam script "
+            r"\(a non-strict MariaDB sql_mode cuts long text\); nothing was written",
             str(caught.value),
         ), caught.value
+    with mailcenter.connect() as conn:
+        assert stored_rows(conn) == before
+
+
+def test_a_character_the_column_cannot_hold_is_refused_by_the_read_back(mailcenter):
+    options = SpamOptions(junk_folder="Junk \U0001f4e8")  # four bytes in UTF-8
+    if mailcenter.dialect == "mysql":
+        # A column left in MariaDB's three-byte utf8 by an older installation, not strict.
+        with mailcenter.begin() as conn:
+            conn.execute(text(
+                "ALTER TABLE spam_settings MODIFY script TEXT CHARACTER SET utf8mb3 NOT NULL"
+            ))  # fmt: skip
+    with mailcenter.connect() as conn:
+        before = stored_rows(conn)
+
+    def attempt():
+        with mailcenter.begin() as conn:
+            if mailcenter.dialect == "mysql":
+                conn.execute(text("SET SESSION sql_mode=''"))
+            save(conn, load(conn, "alice@example.org"), ladder=(parse_rule("6:junk"),),
+                 ticket="T-1", operator=OP, options=options)  # fmt: skip
+
+    if mailcenter.dialect != "mysql":
+        attempt()
+        with mailcenter.connect() as conn:
+            assert "Junk \U0001f4e8" in dovecot_script(conn, "alice@example.org")
+        return
+    with pytest.raises(ScriptNotStored) as caught:
+        attempt()
+    assert re.fullmatch(
+        r"alice@example\.org: the database changed the spam script from character \d+ on "
+        r"\(its column's character set lacks a character of it\); nothing was written",
+        str(caught.value),
+    ), caught.value
     with mailcenter.connect() as conn:
         assert stored_rows(conn) == before
 
