@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from helpdesk.ladder import Ladder, effective_action, placement
-from helpdesk.logfiles import expand, iter_lines
-from helpdesk.sendlog import ARRIVAL, SPAM_SCORE, iter_events
+from helpdesk.logfiles import chunks, expand
+from helpdesk.sendlog import ARRIVAL, SPAM_SCORE, parse_line
 
 OUTCOMES = ("inbox", "marked", "junk", "forwarded", "deleted")
 
@@ -85,10 +85,19 @@ class Preview:
         )
 
 
-def _lines(patterns: Iterable[str], cancelled: Callable[[], bool] | None = None) -> Iterator[bytes]:
+def _wanted(
+    patterns: Iterable[str], address: bytes, pending: dict, cancelled: Callable[[], bool] | None
+) -> Iterator[bytes]:
+    """The lines that can matter: score lines naming the address, and arrivals while a kept
+    message waits for its own. A chunk with neither is skipped whole (most of a mainlog)."""
     # Rotated sets oldest first, gzip or plain, in bounded chunks (helpdesk/logfiles.py).
-    for _file, _number, line in iter_lines(expand(patterns), cancelled=cancelled):
-        yield line
+    for _lf, _first, data in chunks(expand(patterns), cancelled=cancelled):
+        low = data.lower()
+        if address not in low and not pending:
+            continue
+        for line, lowered in zip(data.split(b"\n"), low.split(b"\n"), strict=True):
+            if (pending and b"<= " in line) or (b"spam-score=" in line and address in lowered):
+                yield line
 
 
 def recent_scores(
@@ -109,7 +118,11 @@ def recent_scores(
     kept: deque[Scored] = deque(maxlen=limit)
     # Arrival lines follow the DATA ACL's score line; only ids already kept are remembered.
     pending: OrderedDict[str, Scored] = OrderedDict()
-    for event in iter_events(_lines(patterns, cancelled)):
+    needle = address.encode("utf-8", "surrogateescape")
+    for line in _wanted(patterns, needle, pending, cancelled):
+        event = parse_line(line)
+        if event is None:
+            continue
         if event.kind == SPAM_SCORE and event.exim_id and event.score is not None:
             if address not in (r.lower() for r in event.recipients):
                 continue
