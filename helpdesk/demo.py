@@ -318,7 +318,7 @@ def _insert_spam_settings(
 ) -> None:
     """A site default, some domain defaults, and mailboxes with converted legacy settings."""
     from helpdesk.schema import spam_senders, spam_settings
-    from helpdesk.spamsettings import demo_rows
+    from helpdesk.spamsettings import demo_rows, read_back_rows
 
     rows = demo_rows(
         random.Random(seed + 6),
@@ -329,6 +329,7 @@ def _insert_spam_settings(
         batch = rows.get(key, [])
         for start in range(0, len(batch), 10000):
             conn.execute(insert(table), batch[start : start + 10000])
+    read_back_rows(conn, rows.get("spam_settings", []))
 
 
 def _reset_sequences(conn: Connection) -> None:

@@ -16,7 +16,7 @@ from helpdesk.ladder import LadderError, parse_rule
 from helpdesk.mailboxes import create_mailbox, get_mailbox
 from helpdesk.schema import audit_log, spam_senders, spam_settings
 from helpdesk.sieve import PART_BUDGETS, ScriptTooLarge, SpamOptions, generate
-from helpdesk.spamsettings import ScriptNotStored, demo_rows, load, save
+from helpdesk.spamsettings import ScriptNotStored, demo_rows, load, read_back_rows, save
 from tests.conftest import run_cli
 from tests.sieve_tools import SieveBench, require_tools
 
@@ -449,6 +449,11 @@ def test_demo_rows_insert_and_compile(mailcenter):
         conn.execute(insert(spam_settings), rows["spam_settings"])
         if rows["spam_senders"]:
             conn.execute(insert(spam_senders), rows["spam_senders"])
+        read_back_rows(conn, rows["spam_settings"])
+        # A row the database did not keep as generated is caught the same way.
+        changed = {**rows["spam_settings"][0], "script": rows["spam_settings"][0]["script"] + "#"}
+        with pytest.raises(ScriptNotStored, match="^site: the database kept only"):
+            read_back_rows(conn, [changed])
     with mailcenter.connect() as conn:
         for address in ("alice@example.org", "carol@other.example"):
             settings = load(conn, address)
