@@ -420,3 +420,26 @@ def test_two_releases_in_two_processes_both_land(db, server, tmp_path):
     assert _states(db) == {"two-1@firma.de": "confirmed", "two-2@firma.de": "confirmed"}
     generations = [line for line in server.map_text.splitlines() if "generation" in line]
     assert generations == ["# generation 2"]
+
+
+def test_a_revocation_that_does_not_reach_a_controller_is_said_and_finished_by_sync(db, server):
+    _release_db(db)
+    with Cluster(_settings(server)) as cluster:
+        release = ReleaseService(db, cluster).release(
+            "rev-1@firma.de", "kunde@firma.de", ticket="T-1", operator=OPERATOR
+        )
+    server.rules["/savemap"] = "500"
+    with Cluster(_settings(server)) as cluster, pytest.raises(RspamdError) as info:
+        ReleaseService(db, cluster).revoke(release.id, ticket="T-2", operator=OPERATOR)
+    message = str(info.value)
+    assert f"release #{release.id} is revoked in the database" in message
+    assert "HTTP 500" in message and "releases --sync" in message and "\n" not in message
+    assert "kunde@firma.de|rev-1@firma.de" in server.map_text  # still let through there
+    server.rules = {}
+    with Cluster(_settings(server)) as cluster:
+        outcome = ReleaseService(db, cluster).sync(OPERATOR)
+    assert not outcome.errors and outcome.lines == 0
+    assert "rev-1@firma.de" not in server.map_text
+    with db.connect() as conn:
+        (row,) = conn.execute(select(outbound_releases)).all()
+    assert row.revoked_at is not None and row.state == "confirmed"
