@@ -5,9 +5,10 @@ it (real names, customer numbers, addresses, forwards, sender lists, audit rows,
 an Exim mainlog carries them in subjects, senders, users and Message-IDs the way Exim writes
 them (octal escapes, plus raw bytes that are not UTF-8); a small rspamd controller answers a
 recorded history_redis reply with them in subjects, senders, users, Message-IDs and symbol
-names (the stack's built-in history has no subject). Every command runs in-process with and
-without --json, and once as a real process: stdout and stderr must be clean, and --json must
-give back the exact values.
+names (the stack's built-in history has no subject), and the stack's real rspamd worker scans
+them as Message-IDs and users. Every command runs in-process with and without --json, and
+once as a real process: stdout and stderr must be clean, and --json must give back the exact
+values. Input that is not UTF-8: tests/test_cli_encoding.py.
 """
 
 from __future__ import annotations
