@@ -61,18 +61,9 @@ def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
 
 def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
     """The hoster's domains from the database (None: the log decides), and a warning."""
-    if db is None:
-        return None, "no database: local domains taken from the log"
-    try:
-        from sqlalchemy import select
+    from helpdesk.sendlog_settings import database_domains
 
-        from helpdesk.schema import domains
-
-        with db.connect() as conn:
-            names = [r[0].lower() for r in conn.execute(select(domains.c.name))]
-    except Exception as exc:  # noqa: BLE001 - a broken database must not stop the review
-        return None, f"local domains taken from the log ({type(exc).__name__})"
-    return names or None, None
+    return database_domains(db)
 
 
 # --------------------------------------------------------------------------- text
