@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from helpdesk.logmask import mask_credentials
+from helpdesk.logtime import FUTURE_SLACK
 from helpdesk.rspamd import HistoryRow, Symbol, user_matches
 from helpdesk.rspamd_symbols import explanations
 
@@ -35,6 +36,7 @@ _FIELD = {
     "sender": re.compile(r"(?:^| )F=<(?P<v>[^>]*)>"),
     "ip": re.compile(r"(?:^| )H=.*?\[(?P<v>[0-9A-Fa-f:.]+)\]"),
 }
+_PLAUSIBLE_FROM = datetime(1970, 1, 1)
 _MESSAGE_ID = re.compile(r"<(?P<v>[^<>\s@]+@[^<>\s]+)>")
 
 
@@ -68,6 +70,8 @@ def parse_reject_line(line: str) -> EximReject | None:
         stamp = stamp.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):
         return None
+    if not _PLAUSIBLE_FROM <= stamp <= datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK:
+        return None  # a time that cannot be true (helpdesk/logtime.py)
     text = mask_credentials((m.group("text") or "").strip())
     sender = _FIELD["sender"].search(rest)
     ip = _FIELD["ip"].search(rest)

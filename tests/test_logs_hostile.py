@@ -134,6 +134,21 @@ def test_impossible_times_in_trails_details_and_preview(tmp_path):
     ]
 
 
+def test_the_blocked_list_skips_lines_whose_time_cannot_be_true(tmp_path):
+    from helpdesk.blocked import read_exim_rejects
+
+    refusal = (
+        " 1xRj{n:02d}-{n:06d}-Zz H=(pc) [192.0.2.201]:1 F=<{v}> A=dovecot_plain:{v} "
+        "rejected after DATA: blocked as SPAM"
+    )
+    stamps = ["2026-11-27 10:00:00", *BAD_TIMES, "2026-11-27 10:00:05 +0000"]
+    lines = [stamp + refusal.format(n=n, v=VICTIM) for n, stamp in enumerate(stamps)]
+    path = _write(tmp_path / "mainlog", "\n".join(lines) + "\n")
+    got = read_exim_rejects([path])
+    last = len(stamps) - 1
+    assert [r.exim_id for r in got] == ["1xRj00-000000-Zz", f"1xRj{last:02d}-{last:06d}-Zz"]
+
+
 def test_offenders_and_trail_cli_survive_bad_times_and_count_them(tmp_path):
     path = _write(tmp_path / "mainlog", _scenario_text() + "\n".join(BAD_LINES) + "\n")
     out = _cli("offenders", "--log", str(path), "--json", "--since", "400d")
