@@ -191,7 +191,7 @@ class _Decompressed:
 def open_log(path: str | os.PathLike[str]) -> BinaryIO | _Decompressed:
     """A binary reader with read(n), decompressing if the content is compressed."""
     f = open_regular(path)
-    kind = _compression(f.read(6))
+    kind = _compression(f.read(6) or b"")
     f.seek(0)
     return f if kind is None else _Decompressed(f, kind)
 
@@ -203,7 +203,7 @@ def first_time(path: Path) -> datetime | None:
     except HelpdeskError:
         return None
     try:
-        head = f.read(65536)
+        head = f.read(65536) or b""  # None: a file that would block
     except _BROKEN:
         return None
     finally:
@@ -276,7 +276,7 @@ def expand(patterns: Iterable[str | os.PathLike[str]]) -> list[LogFile]:
     out = []
     for p in found:
         with open_regular(p) as f:  # refuses FIFOs and the like before anything reads them
-            kind = _compression(f.read(6))
+            kind = _compression(f.read(6) or b"")
             size = os.fstat(f.fileno()).st_size
         out.append(LogFile(p, size, kind))
     order = {lf.path: _order_key(lf.path) for lf in out}
