@@ -41,6 +41,7 @@ from helpdesk.config import load_config
 from helpdesk.db import Database
 from helpdesk.reindex import reindex_names
 from screens.app import HelpdeskApp
+from screens.detail import DetailScreen
 from screens.mailbox import MailboxScreen
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import VALUES, assert_clean, assert_markup_shown
@@ -214,9 +215,11 @@ async def test_search_and_mailbox_screens(world):
         addresses = [str(row.key.value) for row in table.ordered_rows]
         for address in [USER, *addresses]:
             app.push_screen(MailboxScreen(address))
-            await look(app, pilot, f"mailbox {address!r:.60}")
-            app.pop_screen()
             await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            check(app, f"mailbox {address!r:.60}")
+            app.pop_screen()
     assert any("hi [/] there" in seen for seen in app.seen)
 
 
@@ -240,7 +243,8 @@ async def test_mailbox_tabs_and_dialogs(world):
             audit.move_cursor(row=row)
             await pilot.press("enter")
             await look(app, pilot, f"audit row {row}")
-            await pilot.press("escape")
+            assert isinstance(app.screen, DetailScreen)
+            await close_dialog(app, pilot)
             await pilot.pause()
 
         tabs.active = "tab-spam"
@@ -268,7 +272,8 @@ async def test_mailbox_tabs_and_dialogs(world):
             messages.move_cursor(row=row)
             await pilot.press("enter")
             await look(app, pilot, f"activity message {row}")
-            await pilot.press("escape")
+            assert isinstance(app.screen, DetailScreen)
+            await close_dialog(app, pilot)
             await pilot.pause()
 
         tabs.active = "tab-blocked"
@@ -329,7 +334,7 @@ async def test_send_log_screen(world):
             messages.focus()
             await pilot.press("enter")
             await look(app, pilot, "send log message detail")
-            await pilot.press("escape")
+            await close_dialog(app, pilot)
         await pilot.press("f")
         await look(app, pilot, "send log following")
     # Users (A=) stay as Exim wrote them; subjects are decoded, and shown with visible escapes.
@@ -352,11 +357,12 @@ async def test_blocked_screen_and_its_dialogs(world):
             table.move_cursor(row=row)
             await pilot.press("enter")
             await look(app, pilot, f"verdict {row}")
-            await pilot.press("escape")
+            assert isinstance(app.screen, DetailScreen)
+            await close_dialog(app, pilot)
             await pilot.pause()
             await pilot.press("l")
             await look(app, pilot, f"release dialog {row}")
-            await pilot.press("escape")
+            await close_dialog(app, pilot)
             await pilot.pause()
         await pilot.press("x")  # nothing released: a warning notification
         await look(app, pilot, "revoke refused")
