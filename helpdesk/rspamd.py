@@ -31,7 +31,14 @@ from helpdesk.rspamd_history import (
     user_matches,
     with_weights,
 )
-from helpdesk.rspamd_http import DeadlinePassed, DeadlineTransport, Reply, TooLarge, fetch
+from helpdesk.rspamd_http import (
+    Compressed,
+    DeadlinePassed,
+    DeadlineTransport,
+    Reply,
+    TooLarge,
+    fetch,
+)
 
 # Re-exported: callers read rows and parse replies through this module.
 __all__ = [
@@ -245,6 +252,8 @@ class Controller:
             raise RspamdError(
                 f"{self.label} sent more than {self.max_bytes / MIB:g} MiB for {path}"
             ) from None
+        except Compressed:
+            raise RspamdError(f"{self.label} sent a compressed reply for {path}") from None
         except httpx.ConnectError as exc:
             reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
             raise RspamdError(f"{self.label} cannot be reached: {reason}") from None

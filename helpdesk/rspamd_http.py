@@ -31,6 +31,10 @@ class TooLarge(Exception):
     """The reply grew past the cap."""
 
 
+class Compressed(Exception):
+    """The reply came compressed although it was asked for without."""
+
+
 class DeadlinePassed(Exception):
     """The call's deadline passed between two reads (a trickling reply)."""
 
@@ -134,9 +138,11 @@ def fetch(
     headers: dict[str, str],
     content: bytes | None = None,
 ) -> Reply:
-    """The whole reply, or TooLarge / DeadlinePassed / an httpx error; the socket is closed."""
+    """The whole reply, or TooLarge / Compressed / DeadlinePassed / an httpx error; in every
+    case the connection is closed when this returns."""
     ends = time.monotonic() + seconds
-    # identity: a compressed reply would be decoded into far more than was counted.
+    # identity: a compressed reply would be decoded into far more than arrived; one that comes
+    # compressed all the same is refused unread (rspamd itself never compresses).
     sent = {"Accept-Encoding": "identity", **headers}
     timeout = httpx.Timeout(seconds)
     with (
@@ -146,6 +152,8 @@ def fetch(
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_bytes:
             raise TooLarge(declared)
+        if response.headers.get("content-encoding", "identity").lower() != "identity":
+            raise Compressed()
         body = bytearray()
         for chunk in response.iter_bytes():
             body += chunk

@@ -216,6 +216,13 @@ def test_a_reply_declared_larger_than_the_cap_is_not_read():
     _assert_one_clean_sentence(str(info.value))
 
 
+def test_a_compressed_reply_is_refused_unread():
+    packed = httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"\x1f\x8b")
+    with pytest.raises(RspamdError, match="sent a compressed reply for /history") as info:
+        _controller(lambda request: packed).history()
+    _assert_one_clean_sentence(str(info.value))
+
+
 class _Slow(httpx.SyncByteStream):
     """A body that arrives in small pieces, 0.2 s apart, for as long as it is read."""
 
