@@ -443,3 +443,26 @@ def test_a_revocation_that_does_not_reach_a_controller_is_said_and_finished_by_s
     with db.connect() as conn:
         (row,) = conn.execute(select(outbound_releases)).all()
     assert row.revoked_at is not None and row.state == "confirmed"
+
+
+def test_a_release_waits_for_the_push_lock_a_bounded_time_and_changes_nothing(db, server):
+    """Another command holds the push lock (it blocks no table): the release gives up with one
+    line and writes nothing, while other writes to the database go on."""
+    from helpdesk.release_map import LockBusy, push_lock
+
+    _release_db(db)
+    settings = RspamdSettings(controllers=_settings(server).controllers, timeout=0.2)
+    with push_lock(db, 5):
+        with db.begin() as conn:  # the lock blocks no write
+            create_mailbox(conn, "dritte@firma.de", realname="Dritte")
+        started = time.monotonic()
+        with Cluster(settings) as cluster, pytest.raises(LockBusy) as info:
+            ReleaseService(db, cluster).release(
+                "wait-1@firma.de", "kunde@firma.de", ticket="T-1", operator=OPERATOR
+            )
+        took = time.monotonic() - started
+    assert "still saving the release map" in str(info.value)
+    assert "nothing changed" in str(info.value) and "\n" not in str(info.value)
+    assert 0.2 * 7 + 2 <= took < 0.2 * 7 + 2 + 3
+    assert _states(db) == {} and _actions(db) == []
+    assert server.seen == ["/maps"]
