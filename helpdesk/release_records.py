@@ -134,7 +134,7 @@ def map_lines(conn: Connection, also: int | None = None) -> list[str]:
     lines = [r.map_line for r in active_releases(conn)]
     if also is not None:
         mine = get_release(conn, also)
-        if mine.map_state == PENDING and mine.state() == PENDING and mine.expires_at > utcnow():
+        if mine.map_state == PENDING and mine.revoked_at is None and mine.expires_at > utcnow():
             lines.append(mine.map_line)
     return lines
 
