@@ -466,3 +466,26 @@ def test_a_release_waits_for_the_push_lock_a_bounded_time_and_changes_nothing(db
     assert 0.2 * 7 + 2 <= took < 0.2 * 7 + 2 + 3
     assert _states(db) == {} and _actions(db) == []
     assert server.seen == ["/maps"]
+
+
+@pytest.mark.parametrize("path", ["/getmap", "/savemap"])
+@pytest.mark.parametrize("rule", ["trickle", "hang", "huge", "garbage", "500", "drop", "late"])
+def test_a_release_ends_confirmed_or_withdrawn_whatever_one_step_does(
+    server, sqlite_db, tmp_path, path, rule
+):
+    config = _config(tmp_path, str(sqlite_db.url), server)
+    server.rules[path] = rule
+    server.late_seconds = 3 * TIMEOUT
+    code, out, err, took = _in_process(config, *_args("release", tmp_path))
+    assert took < BOUND, f"{rule} on {path}: {took:.1f} s"
+    state = _states(sqlite_db)["new-1@firma.de"]
+    live = "kunde@firma.de|new-1@firma.de" in server.map_text
+    if state == "confirmed":
+        assert code == 0 and live
+        assert err.startswith("note: rspamd's history shows no blocked message")  # never scanned
+    else:
+        assert state == "withdrawn" and code == 1 and not live
+        assert "withdrawn from every controller" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    # Only a late answer to a save that was applied can end confirmed.
+    assert (state == "confirmed") == (rule == "late" and path == "/savemap")
