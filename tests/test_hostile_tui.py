@@ -352,12 +352,17 @@ async def test_blocked_screen_and_its_dialogs(world):
         assert isinstance(app.screen, BlockedScreen)
         table = app.screen.query_one("#blocked-table", DataTable)
         assert table.row_count >= len(VALUES)
+        # A long subject is cut with … in its column, and whole in the verdict.
+        cells = [str(cell) for row in table.ordered_rows for cell in table.get_row(row.key)]
+        assert any(c.startswith("LLLL") and c.endswith("…") and len(c) <= 40 for c in cells)
+        verdicts = []
         table.focus()
         for row in range(table.row_count):
             table.move_cursor(row=row)
             await pilot.press("enter")
             await look(app, pilot, f"verdict {row}")
             assert isinstance(app.screen, DetailScreen)
+            verdicts.append(str(app.screen.query_one("#verdict", Static).render()))
             await close_dialog(app, pilot)
             await pilot.pause()
             await pilot.press("l")
@@ -369,6 +374,7 @@ async def test_blocked_screen_and_its_dialogs(world):
         await pilot.press("slash", *"[/]")
         await look(app, pilot, "blocked filter")
     assert any("\\u202e" in seen for seen in app.seen)
+    assert any(VALUES["long"] in verdict for verdict in verdicts)
 
 
 async def test_campaigns_help_and_palette(world):
