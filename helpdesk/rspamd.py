@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from helpdesk.config import Config, resolve_secret
-from helpdesk.durations import parse_duration
-from helpdesk.errors import ConfigError, Unreachable
+from helpdesk.config import Config
+from helpdesk.errors import Unreachable
 from helpdesk.rspamd_history import (
     REJECT_ACTIONS,
     USER_FIELD_BYTES,
@@ -39,6 +36,7 @@ from helpdesk.rspamd_http import (
     TooLarge,
     fetch,
 )
+from helpdesk.rspamd_settings import DEFAULT_URL, ControllerSettings, RspamdSettings
 
 # Re-exported: callers read rows and parse replies through this module.
 __all__ = [
@@ -48,6 +46,7 @@ __all__ = [
     "Controller",
     "ControllerSettings",
     "ControllerStatus",
+    "DEFAULT_URL",
     "HistoryRow",
     "MapInfo",
     "Reply",
@@ -60,105 +59,11 @@ __all__ = [
     "user_matches",
 ]
 
-DEFAULT_URL = "http://127.0.0.1:11334"
 MIB = 1024 * 1024
 
 
 class RspamdError(Unreachable):
     """A controller could not be reached, refused us, or answered something unusable."""
-
-
-# --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class ControllerSettings:
-    name: str
-    url: str
-    password: str | None = field(default=None, repr=False)
-    enable_password: str | None = field(default=None, repr=False)
-
-    @property
-    def display_url(self) -> str:
-        """The URL without any user:password@ part, safe for messages."""
-        parts = urlsplit(self.url)
-        host = parts.hostname or ""
-        if parts.port:
-            host = f"{host}:{parts.port}"
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-@dataclass(frozen=True)
-class RspamdSettings:
-    controllers: tuple[ControllerSettings, ...] = (ControllerSettings("rspamd", DEFAULT_URL),)
-    timeout: float = 5.0
-    max_reply_mb: float = 64.0
-    release_map: str = ""
-    release_ttl: timedelta = timedelta(hours=24)
-
-    @classmethod
-    def from_config(cls, config: Config) -> RspamdSettings:
-        section = config.section("rspamd")
-        where = f"{config.path or 'configuration'}: [rspamd]"
-        raw = section.get("controllers")
-        controllers: list[ControllerSettings] = []
-        if raw is None:
-            controllers = list(cls.controllers)
-        elif not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{where} controllers must be a non-empty list of tables")
-        else:
-            for index, entry in enumerate(raw, 1):
-                if not isinstance(entry, dict):
-                    raise ConfigError(f"{where} controllers entry {index} must be a table")
-                name = str(entry.get("name") or f"rspamd{index}")
-                url = str(entry.get("url") or DEFAULT_URL).rstrip("/")
-                here = f"{where} controller {name}"
-                _check_url(url, here)
-                controllers.append(
-                    ControllerSettings(
-                        name=name,
-                        url=url,
-                        password=resolve_secret(entry, "password", here),
-                        enable_password=resolve_secret(entry, "enable_password", here),
-                    )
-                )
-            names = [c.name for c in controllers]
-            if len(set(names)) != len(names):
-                raise ConfigError(f"{where} controller names must be unique")
-        try:
-            timeout = float(section.get("timeout", cls.timeout))
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} timeout must be a number of seconds") from None
-        if not 0 < timeout <= 600:
-            raise ConfigError(f"{where} timeout must be between 0 and 600 seconds")
-        try:
-            max_reply_mb = float(section.get("max_reply_mb", cls.max_reply_mb))
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} max_reply_mb must be a number of MiB") from None
-        if not 0 < max_reply_mb <= 4096:
-            raise ConfigError(f"{where} max_reply_mb must be between 0 and 4096")
-        ttl = section.get("release_ttl")
-        return cls(
-            controllers=tuple(controllers),
-            timeout=timeout,
-            max_reply_mb=max_reply_mb,
-            release_map=str(section.get("release_map") or ""),
-            release_ttl=parse_duration(ttl) if ttl else cls.release_ttl,
-        )
-
-
-def _check_url(url: str, where: str) -> None:
-    """A URL httpx can use, or one ConfigError line (never the URL: it may hold a password)."""
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: url must start with http(s)://")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number 0-65535
-        httpx.URL(url)
-    except (ValueError, httpx.InvalidURL):
-        raise ConfigError(f"{where}: url is not a valid URL (host, or port 1-65535)") from None
-    if not parts.hostname:
-        raise ConfigError(f"{where}: url has no host")
 
 
 @dataclass(frozen=True)
