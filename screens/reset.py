@@ -233,9 +233,9 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         alphabet = self.settings.spelling
         sep = self.settings.separator
         joiner = " ".join(spell(sep, alphabet))
-        lines = spell_grouped(result.password or "", alphabet, sep)
+        spelled = spell_grouped(result.password or "", alphabet, sep)
         head = f"{_SPELLING_NAMES[alphabet]} · between the parts: {sep} ({joiner})"
-        self.query_one("#result-spelling", Static).update("\n".join([head, *lines]))
+        self.query_one("#result-spelling", Static).update(lines([head, *spelled]))
         self.query_one("#reset-form").display = False
         self.query_one("#reset-result").display = True
         self.query_one("#result-done", Button).focus()

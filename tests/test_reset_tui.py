@@ -83,6 +83,7 @@ async def test_generated_reset_shows_password_once_and_copies_it(db):
         assert "(Bindestrich)" in spelling
         first = shown.split("-")[0]
         assert f"{first}: " + " ".join(spell(first)) in spelling
+        assert spelling.splitlines()[1].startswith(f"{first}: ")  # one part a line
         await pilot.press("c")
         await pilot.pause()
         assert app.clipboard == shown

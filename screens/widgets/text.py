@@ -14,7 +14,8 @@ and a `Text` keeps ESC bytes that the terminal then runs. So:
 - `notify(node, text)`: a notification that is never markup.
 - `PlainStatic`: a Static whose string content is text, not markup.
 
-Text and Content objects built with these pass through untouched; a bare `str` is always text.
+Text and Content objects built with these pass through untouched; a bare `str` is always text,
+and `PlainStatic` escapes even a `Text` someone built from a raw value.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.text import Text
 from textual.content import Content
 from textual.widgets import Static
 
-from helpdesk.plaintext import clip, printable
+from helpdesk.plaintext import clip, printable, printable_lines
 
 __all__ = ["PlainStatic", "cell", "line", "lines", "notify", "plain", "safe"]
 
@@ -62,9 +63,15 @@ def _content(part: object) -> Content:
 
 
 def safe(content: object) -> Text | Content:
-    """Anything a screen wants to show: `Text`/`Content` as built, every other value as plain."""
+    """Anything a screen wants to show: `Text`/`Content` as built, every other value as plain.
+
+    A `Text` or `Content` made from a raw value (not through these helpers) that holds an
+    unsafe character is shown as escaped plain text: its styles are lost, never the rule.
+    """
     if isinstance(content, Text | Content):
-        return content
+        # Line breaks between lines are layout; anything else unsafe is not.
+        shown = "\n".join(printable_lines(content.plain))
+        return content if shown == content.plain else Text(shown, end="")
     return plain(content)
 
 
