@@ -39,6 +39,7 @@ from textual.widgets._data_table import default_cell_formatter
 
 from helpdesk.config import load_config
 from helpdesk.db import Database
+from helpdesk.plaintext import printable
 from helpdesk.reindex import reindex_names
 from screens.app import HelpdeskApp
 from screens.detail import DetailScreen
@@ -52,6 +53,53 @@ pytestmark = pytest.mark.tui
 SIZE = (80, 24)
 # What Textual itself writes: SGR colours and cursor moves. Anything else with ESC came from data.
 _OWN_SEQUENCES = re.compile(r"\x1b\[[0-9;]*m|\x1b\[[0-9]+;[0-9]+H")
+
+
+# ------------------------------------------------------------------------------ the helpers
+
+
+@pytest.mark.parametrize("name", list(VALUES))
+def test_plain_and_cell_show_every_value_as_escaped_text(name):
+    from screens.widgets import cell, plain
+
+    value = VALUES[name]
+    shown = plain(value)
+    assert shown.plain == printable(value) and not shown.spans
+    cut = cell(value, 20)
+    assert len(cut.plain) <= 20 and "\n" not in cut.plain
+    assert cut.plain.endswith("…") == (len(printable(value)) > 20)
+
+
+def test_line_keeps_the_apps_markup_and_inserts_values_as_text():
+    from screens.widgets import line, lines
+
+    shown = line("[b]Sender[/b] $v", v=VALUES["markup-click"] + VALUES["osc52"])
+    assert shown.plain == "Sender " + printable(VALUES["markup-click"] + VALUES["osc52"])
+    assert [(s.start, s.end, str(s.style)) for s in shown.spans] == [(0, 6, "b")]
+    both = lines([shown, VALUES["markup-balanced"] + "\n" + VALUES["bidi"]])
+    # A str part is one line of text: its own line break is shown, not obeyed.
+    assert both.plain.split("\n")[1] == "[b]x[/b]\\x0ainvoice\\u202egpj.exe"
+
+
+async def test_plain_static_and_notify_never_parse_markup():
+    from screens.widgets import PlainStatic, notify
+
+    class One(App[None]):
+        def compose(self):
+            yield PlainStatic(VALUES["markup-unbalanced"], id="a")
+            yield PlainStatic(Text(VALUES["osc52"], style="bold"), id="b")
+
+    app = One()
+    async with app.run_test(size=SIZE) as pilot:
+        notify(app, VALUES["markup-quit"])
+        await pilot.pause()
+        assert str(app.query_one("#a", Static).render()) == "hi [/] there"
+        # A Text built from a raw value: still escaped (Rich itself drops the BEL).
+        raw = str(app.query_one("#b", Static).render())
+        assert raw.startswith("x\\x1b]52;c;") and "\x1b" not in raw
+        [note] = app._notifications
+        assert note.message == VALUES["markup-quit"] and not note.markup
+        assert app.is_running
 
 
 # ------------------------------------------------------------------------------ the world
