@@ -11,6 +11,8 @@ and nothing of it is still running.
 from __future__ import annotations
 
 import contextvars
+import functools
+import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,6 +94,12 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs milliseconds; every controller can share one context.
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class DeadlineTransport(httpx.HTTPTransport):
     """httpx's own transport over a network backend that honours the call's deadline."""
 
@@ -99,7 +107,7 @@ class DeadlineTransport(httpx.HTTPTransport):
         super().__init__(trust_env=False)
         # httpx offers no argument for the network backend; its pool takes one.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             # One connection per call: a reused keep-alive socket could carry a late answer.
             max_keepalive_connections=0,
             network_backend=_DeadlineBackend(),
