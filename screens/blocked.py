@@ -21,7 +21,7 @@ from helpdesk.plaintext import clip
 from screens.background import Background
 from screens.detail import DetailScreen
 from screens.ticket import TicketAnswer, TicketDialog
-from screens.widgets import PlainStatic, cell, line, lines, notify, plain
+from screens.widgets import PlainInput, PlainStatic, cell, line, lines, notify, plain
 from screens.widgets.status import StatusLine
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
@@ -167,11 +167,11 @@ class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
                 "will pass rspamd; everything else from this account is still checked.",
                 id="release-question",
             )
-            yield Input(placeholder="Ticket reference (required)", id="release-ticket")
-            yield Input(placeholder="Reason (optional)", id="release-reason")
+            yield PlainInput(placeholder="Ticket reference (required)", id="release-ticket")
+            yield PlainInput(placeholder="Reason (optional)", id="release-reason")
             with Horizontal(id="release-ttl-row"):
                 yield Label("Expires after", id="release-ttl-label")
-                yield Input(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
+                yield PlainInput(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
             yield PlainStatic("", id="release-error", classes="status -error")
             with Horizontal(id="release-buttons"):
                 yield Button("Release", variant="warning", id="release-confirm")
@@ -253,7 +253,9 @@ class BlockedList(Background, Vertical):
 
     def compose(self) -> ComposeResult:
         if self.user is None:
-            yield Input(placeholder="Filter: address, subject, Message-ID", id="blocked-filter")
+            yield PlainInput(
+                placeholder="Filter: address, subject, Message-ID", id="blocked-filter"
+            )
         yield StatusLine("Asking rspamd …", id="blocked-status")
         yield DataTable(id="blocked-table", cursor_type="row", zebra_stripes=True)
 

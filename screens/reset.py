@@ -21,7 +21,7 @@ from helpdesk.mailboxes import Mailbox
 from helpdesk.passwords import PasswordSettings, ResetResult
 from helpdesk.strength import Strength
 from screens.background import Background
-from screens.widgets import PlainStatic, line, lines, plain
+from screens.widgets import PlainInput, PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
 
 _SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
@@ -99,7 +99,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
                 placeholder="New password (F2 shows it)", password=True, id="reset-password"
             )
             yield Static("", id="reset-meter")
-            yield Input(placeholder="Ticket reference (required)", id="reset-ticket")
+            yield PlainInput(placeholder="Ticket reference (required)", id="reset-ticket")
             yield Checkbox("Customer must change it at next login", True, id="reset-force")
             yield StatusLine("", id="reset-error", classes="-error")
             with Horizontal(id="reset-buttons"):

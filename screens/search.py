@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input
 
 from helpdesk.search import SearchResult, find_mailboxes
 from screens.background import Background
-from screens.widgets import cell
+from screens.widgets import PlainInput, cell
 from screens.widgets.status import StatusLine
 
 # Long enough to skip the keystrokes of a fast typist, short enough to feel instant.
@@ -51,7 +51,7 @@ class SearchScreen(Background, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="search-box"):
-            yield Input(
+            yield PlainInput(
                 placeholder="Name, address, part of one, domain or customer number",
                 id="query",
             )

@@ -32,7 +32,7 @@ from helpdesk.preview import Scored, judge
 from helpdesk.spamsettings import SpamSettings
 from screens.background import Background
 from screens.ticket import TicketAnswer, TicketDialog
-from screens.widgets import PlainStatic, cell, notify, plain
+from screens.widgets import PlainInput, PlainStatic, cell, notify, plain
 from screens.widgets.status import StatusLine
 
 PREVIEW_ROWS = 50
@@ -131,7 +131,7 @@ class PromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(plain(self._title))
-            yield Input(placeholder=self._placeholder, id="prompt-input")
+            yield PlainInput(placeholder=self._placeholder, id="prompt-input")
             yield PlainStatic("", id="prompt-error")
 
     def on_mount(self) -> None:

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from screens.widgets import PlainStatic, plain
+from screens.widgets import PlainInput, PlainStatic, plain
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
             # Both name the mailbox or message: outside text, shown as it is.
             yield Label(plain(self._title), id="dialog-title")
             yield PlainStatic(self._question, id="dialog-question")
-            yield Input(placeholder="Ticket reference (required)", id="ticket")
-            yield Input(placeholder="Reason (optional)", id="reason")
+            yield PlainInput(placeholder="Ticket reference (required)", id="ticket")
+            yield PlainInput(placeholder="Reason (optional)", id="reason")
             yield Static("", id="dialog-error", classes="status -error")
             with Horizontal(id="dialog-buttons"):
                 yield Button(self._confirm, variant="warning", id="confirm")

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from textual import events
 from textual.app import App
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from helpdesk.config import load_config
 from helpdesk.db import Database
@@ -170,6 +171,25 @@ async def test_search_and_mailbox_screens(world):
             check(app, f"mailbox {address!r:.60}")
             app.pop_screen()
     assert any("hi [/] there" in seen for seen in app.seen)
+
+
+async def test_pasted_text_is_shown_escaped_in_every_input(world):
+    """What the operator pastes (copied from a mail, say) is drawn as visible escapes too."""
+    app = make_app(world)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        box = app.screen.query_one("#query", Input)
+        box.post_message(events.Paste(VALUES["osc52"]))
+        text = await look(app, pilot, "search box after a paste")
+        assert box.value == printable(VALUES["osc52"])
+        assert "x\\x1b]52;c;" in text
+        app.push_screen(MailboxScreen(USER))
+        await settle(app, pilot)
+        await pilot.press("s")
+        ticket = app.screen.query_one("#ticket", Input)
+        ticket.post_message(events.Paste(VALUES["osc-title"]))
+        await look(app, pilot, "ticket field after a paste")
+        assert ticket.value == printable(VALUES["osc-title"])
 
 
 async def test_mailbox_tabs_and_dialogs(world):

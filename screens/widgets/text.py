@@ -13,6 +13,8 @@ and a `Text` keeps ESC bytes that the terminal then runs. So:
 - `lines(parts)`: several of these (or plain values) as one multi-line Content.
 - `notify(node, text)`: a notification that is never markup.
 - `PlainStatic`: a Static whose string content is text, not markup.
+- `PlainInput`: an Input in which pasted control or invisible characters arrive as their
+  visible escapes (an Input draws its value as it is, ESC included).
 
 Text and Content objects built with these pass through untouched; a bare `str` is always text,
 and `PlainStatic` escapes even a `Text` someone built from a raw value.
@@ -25,11 +27,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.content import Content
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from helpdesk.plaintext import clip, printable, printable_lines
 
-__all__ = ["PlainStatic", "cell", "line", "lines", "notify", "plain", "safe"]
+__all__ = ["PlainInput", "PlainStatic", "cell", "line", "lines", "notify", "plain", "safe"]
 
 
 def plain(value: object, *, style: str = "") -> Text:
@@ -88,3 +90,11 @@ class PlainStatic(Static):
 
     def update(self, content: object = "", *, layout: bool = True) -> None:
         super().update(safe(content), layout=layout)
+
+
+class PlainInput(Input):
+    """An Input for anything but a password: typed or pasted text is made printable first."""
+
+    def replace(self, text: str, start: int, end: int) -> None:
+        # Every insertion (key, paste, selection) passes here.
+        super().replace(printable(text), start, end)
