@@ -8,6 +8,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
@@ -70,7 +71,7 @@ class MailboxScreen(SendingActions, Screen[None]):
         yield PlainStatic(clip(self.address, 78), id="mailbox-title")
         yield StatusLine("Loading …", id="mailbox-status")
         with TabbedContent(id="mailbox-tabs"):
-            with TabPane("Overview", id="tab-overview"):
+            with TabPane("Overview", id="tab-overview"), VerticalScroll():
                 yield Static("", id="mailbox-details")
             with TabPane("Audit", id="tab-audit"):
                 table = DataTable(id="mailbox-audit", cursor_type="row")
@@ -108,8 +109,6 @@ class MailboxScreen(SendingActions, Screen[None]):
         sending = "yes" if m.smtp_enabled else "[b red]SUSPENDED[/] (mail still arrives)"
         changed = f"{m.password_changed_at:%Y-%m-%d}" if m.password_changed_at else "never"
         rows = [
-            line("Name              $v", v=m.realname or "—"),
-            line("Customer          $v", v=m.customer_ref or "—"),
             line(f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}"),
             line(f"Sending           {sending}"),
             line(
@@ -122,6 +121,9 @@ class MailboxScreen(SendingActions, Screen[None]):
                 v=m.domain,
             ),
             f"Created           {m.created_at:%Y-%m-%d}" if m.created_at else "Created",
+            # Whole here, and below the state lines: a long one only pushes itself down.
+            line("Customer          $v", v=m.customer_ref or "—"),
+            line("Name              $v", v=m.realname or "—"),
         ]
         for alias in message.aliases:
             rows.append(f"Alias             {alias['address']} → {alias['target']}")
