@@ -46,12 +46,12 @@ def parse_before(value: str | None, settings: PasswordSettings, now: datetime) -
     from helpdesk.durations import parse_duration
 
     text = (value or settings.campaign_age).strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?Z?", text):
-        parsed = datetime.fromisoformat(text.rstrip("Z"))
-        return parsed.replace(tzinfo=None)
     try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?Z?", text):
+            return datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=None)
         return now - parse_duration(text)
-    except HelpdeskError:
+    except (HelpdeskError, ValueError, OverflowError):
+        # 2024-13-45, or an age that reaches before year 1.
         raise HelpdeskError(
             f"--before: not a date or an age: {text!r} (use 2024-01-01 or 365d)"
         ) from None

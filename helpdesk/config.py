@@ -63,11 +63,16 @@ def default_config_path(explicit: str | None = None) -> Path | None:
     if env:
         return Path(env)
     local = Path("helpdesk.toml")
-    if local.exists():
-        return local
     xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    candidate = xdg / "helpdesk" / "helpdesk.toml"
-    return candidate if candidate.exists() else None
+    for candidate in (local, xdg / "helpdesk" / "helpdesk.toml"):
+        try:
+            if candidate.exists():
+                return candidate
+        except OSError:
+            # A folder on the way that this user may not enter (HOME=/root under sudo -u):
+            # the file is not usable from here; loading it would only fail later.
+            continue
+    return None
 
 
 @dataclass

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from helpdesk.config import load_config
 from helpdesk.errors import ConfigError
-from tests.conftest import run_cli
+from tests.conftest import HELPDESK_BIN, run_cli
 
 
 def write(tmp_path, text, mode=0o600):
@@ -171,3 +176,42 @@ def test_secret_files_and_variables_are_no_secret_in_the_config(tmp_path):
     )
     out = run_cli("find", "x", config=path, env={"DB": "sqlite:////nonexistent/x"})
     assert "readable by other users" not in out.stderr
+
+
+def test_an_unreadable_home_is_no_traceback(tmp_path):
+    """Under `sudo -u helpdesk` HOME may stay /root: its config folder cannot even be looked at."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as another user")
+    home = Path(tempfile.mkdtemp(prefix="helpdesk-home-", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="helpdesk-cwd-", dir="/tmp"))
+    try:
+        (home / ".config" / "helpdesk").mkdir(parents=True)
+        home.chmod(0o700)
+        work.chmod(0o755)
+        nobody = pwd.getpwnam("nobody")
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("HELPDESK_CONFIG", "XDG_CONFIG_HOME")
+        }
+        result = subprocess.run(
+            [
+                shutil.which("setpriv"),
+                f"--reuid={nobody.pw_uid}",
+                f"--regid={nobody.pw_gid}",
+                "--clear-groups",
+                str(HELPDESK_BIN),
+                "find",
+                "x",
+            ],
+            cwd=work,
+            env={**env, "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        home.chmod(0o755)
+        shutil.rmtree(home)
+        shutil.rmtree(work)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

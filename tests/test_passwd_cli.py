@@ -189,3 +189,13 @@ def test_campaign_lists_applies_and_tracks_progress(setup):
     assert json.loads(again.stdout)["flagged"] == 0  # max is flagged already, erika changed
     bad = run_cli("passwd", "campaign", "--before", "soon", config=cfg)
     assert bad.returncode != 0 and "--before" in bad.stderr
+
+
+@pytest.mark.parametrize("before", ["2024-13-45", "2024-02-30", "100000000d", "9999999w"])
+def test_campaign_before_that_cannot_be_a_date_is_one_line(setup, before):
+    _db, cfg = setup
+    result = run_cli("passwd", "campaign", "--before", before, config=cfg)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"helpdesk: --before: not a date or an age: {before!r} (use 2024-01-01 or 365d)"
+    ]
