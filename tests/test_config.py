@@ -138,9 +138,9 @@ def test_a_password_in_the_query_string_is_masked(tmp_path, url, key):
     assert "sslmode=disable" in shown or "charset=utf8mb4" in shown
 
 
+# PostgreSQL only: it connects with the password in the query string (trust ignores it).
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_json_shows_the_database_without_its_query_password(db, tmp_path):
-    if db.dialect != "postgresql":
-        pytest.skip("trust authentication ignores the password: PostgreSQL connects with it")
     url = db.url.render_as_string(hide_password=False) + "?password=hunter2"
     out = run_cli("db", "init", "--json", config=write(tmp_path, f'[database]\nurl = "{url}"\n'))
     assert out.returncode == 0, out.stderr

@@ -254,6 +254,7 @@ async def test_c_stops_a_long_read_of_the_log(
     while it reads, whatever the machine's speed."""
     import helpdesk.logfiles
     import helpdesk.offenders
+    import helpdesk.preview
 
     filler = f"2026-11-27 09:00:00 1xX5aa-0005Mh-25 <= a@x.example P=esmtp S=1 for {ADDRESS}\n"
     monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 4096)
@@ -269,6 +270,7 @@ async def test_c_stops_a_long_read_of_the_log(
 
     monkeypatch.setattr(helpdesk.logfiles, "chunks", held_chunks)
     monkeypatch.setattr(helpdesk.offenders, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.preview, "chunks", held_chunks)
     app = make_app(sqlite_db, tmp_path, filler * 2000)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
