@@ -44,9 +44,9 @@ def main() -> int:
 
     import zxcvbn
 
-    from helpdesk.passphrase import candidate, recipe
-    from helpdesk.passwords import PasswordSettings
-    from helpdesk.strength import evaluate, warm_up
+    from helpdesk.passwords.passphrase import candidate, recipe
+    from helpdesk.passwords.policy import PasswordSettings
+    from helpdesk.passwords.strength import evaluate, warm_up
 
     settings = PasswordSettings(dictionary_size=args.size)
     r = recipe(settings)

@@ -25,10 +25,11 @@ from sqlalchemy import create_engine, func, or_, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpdesk.db import Database  # noqa: E402
-from helpdesk.demo import fill  # noqa: E402
-from helpdesk.schema import mailboxes  # noqa: E402
-from helpdesk.search import find_mailboxes  # noqa: E402
+from helpdesk.mailcenter.db import Database  # noqa: E402
+from helpdesk.mailcenter.demo import fill  # noqa: E402
+from helpdesk.mailcenter.schema import mailboxes  # noqa: E402
+from helpdesk.mailcenter.search import find_mailboxes  # noqa: E402
+from helpdesk.spam.demo import insert_demo_rows  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SERVERS = {
@@ -73,7 +74,13 @@ def database(kind: str, size: int, rebuild: bool) -> Database:
         if have:
             raise SystemExit(f"{db.display_url} holds {have} mailboxes, not {size}: use --rebuild")
         start = time.perf_counter()
-        fill(db, mailboxes_count=size, domains_count=max(260, size // 17), seed=1)
+        fill(
+            db,
+            mailboxes_count=size,
+            domains_count=max(260, size // 17),
+            seed=1,
+            more=insert_demo_rows,
+        )
         print(f"  built {size:,} mailboxes in {kind} in {time.perf_counter() - start:.0f} s")
         if kind == "postgresql":
             # What autovacuum does after a bulk load; without the visibility map an index-only

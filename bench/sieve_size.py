@@ -18,9 +18,10 @@ from email.message import EmailMessage
 
 from sqlalchemy import delete, insert, select
 
-from helpdesk import sieve
-from helpdesk.ladder import parse_rule
-from helpdesk.schema import mailboxes, spam_settings
+from helpdesk.mailcenter.schema import mailboxes, spam_settings
+from helpdesk.sieve import limits
+from helpdesk.spam import script as spam_script
+from helpdesk.spam.ladder import parse_rule
 from tests.stack_fixture import ROOT, Stack, _read_env
 
 DEFAULT_SIZES = (1_000, 30_000, 50_000, 200_000, 500_000, 1_200_000)
@@ -29,13 +30,13 @@ DEFAULT_SIZES = (1_000, 30_000, 50_000, 200_000, 500_000, 1_200_000)
 def script_of_size(size: int, label: str) -> str:
     """A real ladder script whose allow list is long enough to reach about `size` bytes."""
     ladder = (parse_rule("6:junk"),)
-    sieve.PART_BUDGETS["spam"] = 10 * size
+    limits.PART_BUDGETS["spam"] = 10 * size
     allow: list[str] = []
-    script = sieve.generate(ladder, label=label)
+    script = spam_script.generate(ladder, label=label)
     while len(script.encode()) < size:
         step = max(1, (size - len(script.encode())) // 120)
         allow += [f"partner{len(allow) + i:07d}@allowed-sender.example" for i in range(step)]
-        script = sieve.generate(ladder, tuple(allow), label=label)
+        script = spam_script.generate(ladder, tuple(allow), label=label)
     return script
 
 
@@ -67,8 +68,8 @@ def main() -> None:
     args = parser.parse_args()
     stack = Stack(env=_read_env(ROOT / ".stack" / "env"))
     host, port = stack.env["LMTP_ADDRESS"].rsplit(":", 1)
-    print(f"helpdesk limit for the spam part: {sieve.PART_BUDGETS['spam']} bytes "
-          f"(whole script {sieve.SCRIPT_BUDGET})")  # fmt: skip
+    print(f"helpdesk limit for the spam part: {limits.PART_BUDGETS['spam']} bytes "
+          f"(whole script {limits.SCRIPT_BUDGET})")  # fmt: skip
     print(f"{'script bytes':>12}  {'median s':>9}  {'max s':>7}  LMTP answers; where they went")
     written: list[int] = []
     try:
@@ -91,7 +92,7 @@ def measure(stack: Stack, lmtp: tuple[str, int], size: int, rounds: int) -> int:
         conn.execute(
             insert(spam_settings).values(
                 scope_key=f"mailbox:{mailbox_id}", mailbox_id=mailbox_id, ladder=None,
-                script=script, script_id=sieve.script_id(script), version=1,
+                script=script, script_id=limits.script_id(script), version=1,
             )
         )  # fmt: skip
     times, answers = [], []

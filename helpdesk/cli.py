@@ -18,7 +18,7 @@ from helpdesk.plaintext import json_text, printable
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.db import Database
+    from helpdesk.mailcenter.db import Database
 
 COMMAND_MODULES = [
     "helpdesk.commands.db",
@@ -56,7 +56,7 @@ class Context:
     @property
     def db(self) -> Database:
         if self._db is None:
-            from helpdesk.db import open_database
+            from helpdesk.mailcenter.db import open_database
 
             self._db = open_database(self.config)
         return self._db

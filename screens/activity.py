@@ -27,10 +27,10 @@ from screens.widgets import PlainStatic, cell, line, lines
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
-    from helpdesk.logfiles import LogFile
-    from helpdesk.offenders import Report, UserStats
-    from helpdesk.sendlog_settings import SendlogSettings
-    from helpdesk.trails import SentMessage
+    from helpdesk.logs.files import LogFile
+    from helpdesk.sendlog.offenders import Report, UserStats
+    from helpdesk.sendlog.settings import SendlogSettings
+    from helpdesk.sendlog.trails import SentMessage
 
 RECENT_MESSAGES = 50
 
@@ -40,8 +40,8 @@ RECENT_MESSAGES = 50
 
 def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
     """The configured logs, or a HelpdeskError that says what to configure."""
-    from helpdesk.logfiles import expand
-    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.logs.files import expand
+    from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(config)
     configured = bool(config.section("sendlog").get("paths"))
@@ -61,7 +61,7 @@ def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
 
 def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
     """The hoster's domains from the database (None: the log decides), and a warning."""
-    from helpdesk.sendlog_settings import database_domains
+    from helpdesk.sendlog.settings import database_domains
 
     return database_domains(db)
 
@@ -185,8 +185,8 @@ class ActivityView(Vertical):
         *,
         sending: str = "",
     ) -> None:
-        from helpdesk.offenders import activity_series
-        from helpdesk.sendlog import seconds_to_datetime
+        from helpdesk.sendlog.offenders import activity_series
+        from helpdesk.sendlog.parser import seconds_to_datetime
 
         end = max(report.end, datetime.now().replace(microsecond=0))
         self.query_one("#activity-summary", Static).update(summary_text(stats, user, sending))
@@ -248,9 +248,9 @@ def read_activity(
     progress: tuple[Progress, Progress],
 ) -> TabData:
     """The window's ranking, then `address`'s recent messages: two passes over the logs."""
-    from helpdesk.logfiles import Cancelled
-    from helpdesk.offenders import Analysis
-    from helpdesk.trails import user_detail
+    from helpdesk.logs.files import Cancelled
+    from helpdesk.sendlog.offenders import Analysis
+    from helpdesk.sendlog.trails import user_detail
 
     try:
         files, settings = open_logs(config)

@@ -14,10 +14,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, Static
 
-from helpdesk.audit import current_operator
 from helpdesk.config import Config
-from helpdesk.db import Database, open_database
 from helpdesk.errors import HelpdeskError
+from helpdesk.mailcenter.audit import current_operator
+from helpdesk.mailcenter.db import Database, open_database
 from helpdesk.plaintext import printable
 from screens.background import DaemonExecutor
 from screens.search import SearchScreen

@@ -15,9 +15,9 @@ from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
-from helpdesk.blocked import BlockedMessage, BlockedReport
 from helpdesk.errors import HelpdeskError
 from helpdesk.plaintext import clip
+from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from screens.background import Background
 from screens.detail import DetailScreen
 from screens.ticket import TicketAnswer, TicketDialog
@@ -35,8 +35,8 @@ WHAT_WIDTH = 40
 
 
 def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
-    from helpdesk.blocked import collect_blocked, configured_mainlogs
-    from helpdesk.rspamd import Cluster
+    from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd.client import Cluster
 
     logs = configured_mainlogs(config)
     with Cluster.from_config(config) as cluster:
@@ -47,8 +47,8 @@ def release(
     config: Any, db: Any, item: BlockedMessage, answer: ReleaseAnswer, operator: str
 ) -> str:
     from helpdesk.durations import parse_duration
-    from helpdesk.releases import ReleaseService
-    from helpdesk.rspamd import Cluster
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.releases import ReleaseService
 
     with Cluster.from_config(config) as cluster:
         done = ReleaseService(db, cluster).release(
@@ -66,8 +66,8 @@ def release(
 
 
 def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
-    from helpdesk.releases import ReleaseService
-    from helpdesk.rspamd import Cluster
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.releases import ReleaseService
 
     with Cluster.from_config(config) as cluster:
         ReleaseService(db, cluster).revoke(
@@ -366,7 +366,7 @@ class BlockedList(Background, Vertical):
 
     def action_release(self) -> None:
         from helpdesk.durations import format_duration
-        from helpdesk.rspamd import RspamdSettings
+        from helpdesk.rspamd.client import RspamdSettings
 
         item = self.current()
         if item is None:

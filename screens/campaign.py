@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from helpdesk.campaign import Progress, progress
+from helpdesk.passwords.campaign import Progress, progress
 from screens.background import Background
 from screens.widgets import cell
 from screens.widgets.status import StatusLine

@@ -13,8 +13,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
-from helpdesk.audit import AuditEntry, read
-from helpdesk.mailboxes import (
+from helpdesk.mailcenter.audit import AuditEntry, read
+from helpdesk.mailcenter.mailboxes import (
     Mailbox,
     get_mailbox,
     mailbox_aliases,

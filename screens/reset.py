@@ -17,9 +17,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.mailboxes import Mailbox
-from helpdesk.passwords import PasswordSettings, ResetResult
-from helpdesk.strength import Strength
+from helpdesk.mailcenter.mailboxes import Mailbox
+from helpdesk.passwords.policy import PasswordSettings
+from helpdesk.passwords.reset import ResetResult
+from helpdesk.passwords.strength import Strength
 from screens.background import Background
 from screens.widgets import PlainInput, PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
@@ -38,7 +39,7 @@ class ResetOutcome:
 
 
 def measure(value: str, settings: PasswordSettings, mailbox: Mailbox) -> Strength:
-    from helpdesk.passwords import customer_details, strength
+    from helpdesk.passwords.policy import customer_details, strength
 
     return strength(value, settings, customer_details(mailbox))
 
@@ -52,7 +53,7 @@ def reset(
     password: str | None,
     force: bool,
 ) -> ResetResult:
-    from helpdesk.passwords import reset_password
+    from helpdesk.passwords.reset import reset_password
 
     with db.begin() as conn:
         return reset_password(
@@ -228,7 +229,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
             )
         )
         self.query_one("#result-password", Static).update(result.password or "")
-        from helpdesk.spelling import spell, spell_grouped
+        from helpdesk.passwords.spelling import spell, spell_grouped
 
         alphabet = self.settings.spelling
         sep = self.settings.separator

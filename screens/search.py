@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
-from helpdesk.search import SearchResult, find_mailboxes
+from helpdesk.mailcenter.search import SearchResult, find_mailboxes
 from screens.background import Background
 from screens.widgets import PlainInput, cell
 from screens.widgets.status import StatusLine

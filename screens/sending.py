@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpdesk.mailboxes import Mailbox, set_sending
+from helpdesk.mailcenter.mailboxes import Mailbox, set_sending
 from screens.background import Background
 from screens.ticket import TicketAnswer, TicketDialog
 from screens.widgets import notify

@@ -36,10 +36,10 @@ from screens.widgets import cell, line, notify
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
-    from helpdesk.logfiles import Follower, LogFile
-    from helpdesk.mailboxes import Mailbox
-    from helpdesk.offenders import Analysis, Report, UserStats
-    from helpdesk.trails import SentMessage
+    from helpdesk.logs.files import Follower, LogFile
+    from helpdesk.mailcenter.mailboxes import Mailbox
+    from helpdesk.sendlog.offenders import Analysis, Report, UserStats
+    from helpdesk.sendlog.trails import SentMessage
 
 MAX_ROWS = 200  # the list is for finding the worst; --json has everyone
 USER_WIDTH = 34  # longer addresses cut with "…"; whole in the evidence below

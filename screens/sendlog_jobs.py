@@ -11,10 +11,10 @@ from helpdesk.errors import HelpdeskError, NotFound
 from screens.activity import RECENT_MESSAGES, local_domains, open_logs
 
 if TYPE_CHECKING:
-    from helpdesk.logfiles import Follower, LogFile
-    from helpdesk.mailboxes import Mailbox
-    from helpdesk.offenders import Analysis, Report
-    from helpdesk.trails import SentMessage
+    from helpdesk.logs.files import Follower, LogFile
+    from helpdesk.mailcenter.mailboxes import Mailbox
+    from helpdesk.sendlog.offenders import Analysis, Report
+    from helpdesk.sendlog.trails import SentMessage
 
 CANCELLED_NOTE = "reading cancelled: the list covers only the part read (F5 reads again)"
 
@@ -35,8 +35,8 @@ def read_log(
     progress: Callable[[int, int], None],
 ) -> ReadResult:
     """Rank the window's senders. Cancelled, it ranks what was read so far (and cannot follow)."""
-    from helpdesk.logfiles import Cancelled, Follower
-    from helpdesk.offenders import Analysis
+    from helpdesk.logs.files import Cancelled, Follower
+    from helpdesk.sendlog.offenders import Analysis
 
     files, settings = open_logs(config)
     domains, warning = (None, None) if settings.local_domains else local_domains(db)
@@ -68,9 +68,9 @@ def read_detail(
     db: Any, user: str, report: Report, files: list[LogFile], cancelled: Callable[[], bool]
 ) -> Detail | None:
     """One sender's recent messages and sending state; None when cancelled."""
-    from helpdesk.logfiles import Cancelled
-    from helpdesk.mailboxes import get_mailbox
-    from helpdesk.trails import user_detail
+    from helpdesk.logs.files import Cancelled
+    from helpdesk.mailcenter.mailboxes import get_mailbox
+    from helpdesk.sendlog.trails import user_detail
 
     sending = ""
     try:
@@ -104,8 +104,8 @@ class FollowUpdate:
 
 def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> FollowUpdate | None:
     """What Exim wrote since the last tick, fed into the ranking; None when nothing came."""
-    from helpdesk.sendlog import iter_events
-    from helpdesk.trails import user_messages
+    from helpdesk.sendlog.parser import iter_events
+    from helpdesk.sendlog.trails import user_messages
 
     try:
         lines, new = 0, {}
@@ -126,7 +126,7 @@ def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> Foll
 
 def fetch_mailbox(db: Any, address: str, purpose: str) -> tuple[Mailbox, str]:
     """The mailbox to act on, fresh, and what for (suspend, reinstate, reset)."""
-    from helpdesk.mailboxes import get_mailbox
+    from helpdesk.mailcenter.mailboxes import get_mailbox
 
     with db.connect() as conn:
         return get_mailbox(conn, address), purpose

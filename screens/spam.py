@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.ladder import (
+from helpdesk.spam.ladder import (
     Ladder,
     Rule,
     parse_rule,
@@ -28,8 +28,8 @@ from helpdesk.ladder import (
     validate,
     validate_senders,
 )
-from helpdesk.preview import Scored, judge
-from helpdesk.spamsettings import SpamSettings
+from helpdesk.spam.preview import Scored, judge
+from helpdesk.spam.settings import SpamSettings
 from screens.background import Background
 from screens.ticket import TicketAnswer, TicketDialog
 from screens.widgets import PlainInput, PlainStatic, cell, notify, plain
@@ -63,10 +63,10 @@ class Draft:
 
 
 def load_spam(db: Any, config: Any, address: str, cancelled: Callable[[], bool]) -> SpamData:
-    from helpdesk.preview import recent_scores
-    from helpdesk.sendlog_settings import SendlogSettings
-    from helpdesk.sieve import SpamOptions
-    from helpdesk.spamsettings import inherited_ladder, load
+    from helpdesk.sendlog.settings import SendlogSettings
+    from helpdesk.spam.preview import recent_scores
+    from helpdesk.spam.script import SpamOptions
+    from helpdesk.spam.settings import inherited_ladder, load
 
     with db.connect() as conn:
         settings = load(conn, address)
@@ -90,8 +90,8 @@ def load_spam(db: Any, config: Any, address: str, cancelled: Callable[[], bool])
 def save_spam(
     db: Any, config: Any, draft: Draft, answer: TicketAnswer, operator: str
 ) -> tuple[SpamSettings, list[str]]:
-    from helpdesk.sieve import SpamOptions
-    from helpdesk.spamsettings import save
+    from helpdesk.spam.script import SpamOptions
+    from helpdesk.spam.settings import save
 
     options = SpamOptions.from_config(config)
     with db.begin() as conn:

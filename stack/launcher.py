@@ -178,8 +178,8 @@ def ensure_database(settings: Settings) -> None:
 
 
 def _check_schema(url: str) -> None:
-    from helpdesk.db import Database
     from helpdesk.errors import HelpdeskError
+    from helpdesk.mailcenter.db import Database
 
     db = Database(url)
     try:

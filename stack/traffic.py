@@ -99,10 +99,10 @@ def ensure_accounts(database_url: str) -> None:
     """The traffic's own mailboxes, created through the helpdesk core if they are missing."""
     from sqlalchemy import select
 
-    from helpdesk.db import Database
-    from helpdesk.mailboxes import create_mailbox
-    from helpdesk.passwords import PasswordSettings, hash_password
-    from helpdesk.schema import mailboxes
+    from helpdesk.mailcenter.db import Database
+    from helpdesk.mailcenter.mailboxes import create_mailbox
+    from helpdesk.mailcenter.schema import mailboxes
+    from helpdesk.passwords.policy import PasswordSettings, hash_password
 
     db = Database(database_url)
     hashed = hash_password(TRAFFIC_PASSWORD, PasswordSettings())

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from helpdesk.db import Database
+from helpdesk.mailcenter.db import Database
 
 # The mail stack fixture lives in its own module; every stack test can use it.
 pytest_plugins = (

@@ -109,7 +109,7 @@ class Stack:
 
     @property
     def db(self):
-        from helpdesk.db import Database
+        from helpdesk.mailcenter.db import Database
 
         if self._db is None:
             self._db = Database(self.database_url)
@@ -128,9 +128,9 @@ class Stack:
         """
         from sqlalchemy import select, update
 
-        from helpdesk.mailboxes import create_mailbox, normalize_address
-        from helpdesk.passwords import PasswordSettings, hash_password
-        from helpdesk.schema import mailboxes
+        from helpdesk.mailcenter.mailboxes import create_mailbox, normalize_address
+        from helpdesk.mailcenter.schema import mailboxes
+        from helpdesk.passwords.policy import PasswordSettings, hash_password
 
         scheme = cols.pop("scheme", "SHA512-CRYPT")
         prefix = cols.pop("prefix", False)

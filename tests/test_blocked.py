@@ -11,15 +11,15 @@ from email.message import EmailMessage
 
 import pytest
 
-from helpdesk.blocked import (
+from helpdesk.rspamd.blocked import (
     attach_releases,
     merge_blocked,
     parse_reject_line,
     read_exim_rejects,
 )
-from helpdesk.releases import Release
-from helpdesk.rspamd import HistoryRow, Symbol
-from helpdesk.rspamd_symbols import explain, explanations
+from helpdesk.rspamd.client import HistoryRow, Symbol
+from helpdesk.rspamd.releases import Release
+from helpdesk.rspamd.symbols import explain, explanations
 from tests.conftest import run_cli
 from tests.rspamd_tools import new_message_id
 

@@ -11,8 +11,8 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from helpdesk.config import Config, load_config
-from helpdesk.db import Database
-from helpdesk.releases import list_releases
+from helpdesk.mailcenter.db import Database
+from helpdesk.rspamd.releases import list_releases
 from screens.app import HelpdeskApp
 from screens.blocked import BlockedList, BlockedScreen, ReleaseDialog, VerdictScreen
 from screens.search import SearchScreen
@@ -146,7 +146,7 @@ class _OneMailbox(App[None]):
     def __init__(self, config: Config, db: Database, user: str) -> None:
         super().__init__()
         self.config, self.db, self.user = config, db, user
-        from helpdesk.audit import current_operator
+        from helpdesk.mailcenter.audit import current_operator
 
         self.operator = current_operator()
 

@@ -7,8 +7,8 @@ import os
 import pwd
 from datetime import datetime
 
-from helpdesk.demo import generate
-from helpdesk.mailboxes import create_mailbox
+from helpdesk.mailcenter.demo import generate
+from helpdesk.mailcenter.mailboxes import create_mailbox
 from tests.conftest import run_cli
 
 

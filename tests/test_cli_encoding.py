@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from helpdesk.db import Database
-from helpdesk.mailboxes import create_mailbox
-from helpdesk.schema import audit_log
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
+from helpdesk.mailcenter.schema import audit_log
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import assert_clean
 

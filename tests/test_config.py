@@ -131,7 +131,7 @@ def test_a_password_in_the_query_string_is_masked(tmp_path, url, key):
     assert f"{key}=***" in out.stderr
     assert "hunter2" not in out.stderr
     # The TUI header shows display_url.
-    from helpdesk.db import Database
+    from helpdesk.mailcenter.db import Database
 
     shown = Database(url).display_url
     assert f"{key}=***" in shown and "hunter2" not in shown

@@ -27,12 +27,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
-from helpdesk.audit import utcnow
-from helpdesk.campaign import ACTION as CAMPAIGN_ACTION
 from helpdesk.cli import main
-from helpdesk.db import Database
-from helpdesk.reindex import reindex_names
-from helpdesk.schema import (
+from helpdesk.mailcenter.audit import utcnow
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.reindex import reindex_names
+from helpdesk.mailcenter.schema import (
     audit_log,
     domains,
     forwards,
@@ -40,6 +39,7 @@ from helpdesk.schema import (
     outbound_releases,
     spam_senders,
 )
+from helpdesk.passwords.campaign import ACTION as CAMPAIGN_ACTION
 from tests.conftest import run_cli
 from tests.hostile import RAW_BYTES, VALUES, assert_clean, assert_markup_shown
 

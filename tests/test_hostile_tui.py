@@ -35,9 +35,9 @@ from textual.app import App
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from helpdesk.config import load_config
-from helpdesk.db import Database
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.reindex import reindex_names
 from helpdesk.plaintext import printable
-from helpdesk.reindex import reindex_names
 from screens.detail import DetailScreen
 from screens.mailbox import MailboxScreen
 from tests.conftest import HELPDESK_BIN

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,36 +13,134 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+# Every package and module of the core, by dotted name.
+CORE = {
+    ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+    for p in sorted((ROOT / "helpdesk").rglob("*.py"))
+}
+TOP_HELPERS = {"helpdesk.config", "helpdesk.errors", "helpdesk.durations", "helpdesk.plaintext"}
+CAPABILITIES = sorted(
+    name for name, path in CORE.items() if path.name == "__init__.py" and name.count(".") == 1
+)
+# The console entry point starts the UI with this one import, inside the function that needs it,
+# so that every other command (and `helpdesk --help`) never loads the UI package.
+SCREENS_EXEMPTION = ("helpdesk.cli", "_run_tui", "screens.app")
+
+
+def core_imports(module: str) -> list[tuple[int, str, str]]:
+    """(line, enclosing function or "", imported core module) for every import in `module`,
+    lazy and TYPE_CHECKING ones too: a loop through a lazy import is still a loop.
+    `from helpdesk.x import y` counts as importing helpdesk.x.y when that is a module."""
+    tree = ast.parse(CORE[module].read_text(), filename=str(CORE[module]))
+    found: list[tuple[int, str, str]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, function or child.name)
+                continue
+            if isinstance(child, ast.Import):
+                found.extend((child.lineno, function, a.name) for a in child.names)
+            elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
+                subs = [f"{child.module}.{a.name}" for a in child.names]
+                subs = [s for s in subs if s in CORE]
+                found.extend((child.lineno, function, s) for s in subs or [child.module])
+            visit(child, function)
+
+    visit(tree, "")
     return found
+
+
+def allowed_packages(package: str) -> set[str]:
+    """The packages named on the `May import:` line of a capability package's docstring."""
+    doc = ast.get_docstring(ast.parse(CORE[package].read_text())) or ""
+    lines = [line for line in doc.splitlines() if line.startswith("May import:")]
+    assert len(lines) == 1, f"{package}/__init__.py must say once what it may import"
+    return set(re.findall(r"helpdesk\.[a-z_]+", lines[0]))
+
+
+def owner(module: str) -> str:
+    """The capability package a core module belongs to, or the module itself at the top."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_every_capability_package_says_what_it_may_import():
+    expected = {"mailcenter", "passwords", "rspamd", "sieve", "spam", "logs", "sendlog"}
+    assert {c.split(".")[1] for c in CAPABILITIES} >= expected
+    for package in CAPABILITIES:
+        if package == "helpdesk.commands":
+            continue
+        unknown = allowed_packages(package) - set(CAPABILITIES)
+        assert not unknown, f"{package} names packages that do not exist: {sorted(unknown)}"
+
+
+def test_capability_packages_import_only_what_they_declare():
+    violations = []
+    for module in CORE:
+        package = owner(module)
+        if package not in CAPABILITIES or package == "helpdesk.commands":
+            continue
+        allowed = allowed_packages(package) | TOP_HELPERS | {package}
+        for lineno, _function, imported in core_imports(module):
+            if imported.split(".")[0] != "helpdesk" or imported == "helpdesk":
+                continue
+            if owner(imported) not in allowed:
+                violations.append(f"{module}:{lineno} imports {imported}")
+    assert violations == []
+
+
+def test_top_level_helpers_import_no_capability():
+    violations = []
+    for module in sorted(TOP_HELPERS):
+        for lineno, _function, imported in core_imports(module):
+            if imported.startswith("helpdesk.") and owner(imported) not in TOP_HELPERS:
+                violations.append(f"{module}:{lineno} imports {imported}")
+    assert violations == []
+
+
+def test_no_core_module_imports_itself_through_a_loop():
+    graph = {
+        module: {imported for _, _, imported in core_imports(module) if imported in CORE}
+        for module in CORE
+    }
+    loops = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def walk(module: str) -> None:
+        state[module] = 1
+        path.append(module)
+        for target in sorted(graph[module]):
+            if state.get(target) == 1:
+                loops.append(" -> ".join([*path[path.index(target) :], target]))
+            elif target not in state:
+                walk(target)
+        path.pop()
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module)
+    assert loops == []
 
 
 def test_core_never_imports_textual_or_screens():
     offenders = []
-    for path in sorted((ROOT / "helpdesk").rglob("*.py")):
-        for lineno, module in imported_modules(path):
-            top = module.split(".")[0]
+    for module in CORE:
+        for lineno, function, imported in core_imports(module):
+            top = imported.split(".")[0]
             if top == "textual":
-                offenders.append(f"{path.relative_to(ROOT)}:{lineno} imports {module}")
-            if top == "screens" and path.name != "cli.py":
-                offenders.append(f"{path.relative_to(ROOT)}:{lineno} imports {module}")
+                offenders.append(f"{module}:{lineno} imports {imported}")
+            if top == "screens" and (module, function, imported) != SCREENS_EXEMPTION:
+                offenders.append(f"{module}:{lineno} ({function or 'module'}) imports {imported}")
     assert offenders == []
 
 
-def test_only_the_tui_entry_imports_screens_and_lazily():
-    cli = ROOT / "helpdesk" / "cli.py"
-    tree = ast.parse(cli.read_text())
-    top_level = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    assert not any((getattr(n, "module", None) or "").startswith("screens") for n in top_level), (
-        "screens must be imported inside the function that starts the UI"
-    )
+def test_the_screens_exemption_is_still_there():
+    # If the entry point moved, the exemption above would silently cover nothing.
+    module, function, imported = SCREENS_EXEMPTION
+    assert (function, imported) in {(f, i) for _, f, i in core_imports(module)}
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import pytest
 
 from helpdesk.errors import PolicyError
-from helpdesk.ladder import (
+from helpdesk.spam.ladder import (
     MAX_ENTRY_LENGTH,
     MAX_RULES,
     MAX_SENDERS,

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.logfiles import ReadState, expand, iter_lines
-from helpdesk.offenders import analyze
-from helpdesk.preview import recent_scores
-from helpdesk.sendlog_settings import SendlogSettings
-from helpdesk.trails import trail, user_detail
+from helpdesk.logs.files import ReadState, expand, iter_lines
+from helpdesk.sendlog.offenders import analyze
+from helpdesk.sendlog.settings import SendlogSettings
+from helpdesk.sendlog.trails import trail, user_detail
+from helpdesk.spam.preview import recent_scores
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import AUTH_SECRET, assert_no_secret
 from tests.test_offenders import NOW, VICTIM, scenario
@@ -135,7 +135,7 @@ def test_impossible_times_in_trails_details_and_preview(tmp_path):
 
 
 def test_the_blocked_list_skips_lines_whose_time_cannot_be_true(tmp_path):
-    from helpdesk.blocked import read_exim_rejects
+    from helpdesk.rspamd.blocked import read_exim_rejects
 
     refusal = (
         " 1xRj{n:02d}-{n:06d}-Zz H=(pc) [192.0.2.201]:1 F=<{v}> A=dovecot_plain:{v} "
@@ -239,7 +239,7 @@ def test_a_fifo_is_refused_with_one_line_and_nothing_blocks(tmp_path, fifo):
 
 
 def test_a_fifo_swapped_in_after_the_listing_is_refused_too(tmp_path, fifo):
-    from helpdesk.logfiles import chunks
+    from helpdesk.logs.files import chunks
 
     path = _write(tmp_path / "mainlog", _scenario_text())
     files = expand([path])
@@ -395,7 +395,7 @@ def _auth_lines(t: str, eid: str) -> list[str]:
 
 
 def test_mask_credentials_on_every_form():
-    from helpdesk.logmask import mask_credentials
+    from helpdesk.logs.mask import mask_credentials
 
     for line in _auth_lines("2026-11-27 10:00:00", "1xAbCd-000002-Zz"):
         masked = mask_credentials(line)
@@ -456,8 +456,8 @@ def test_auth_arguments_never_reach_the_preview(tmp_path):
 
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path):
-    from helpdesk.blocked import configured_mainlogs
     from helpdesk.config import load_config
+    from helpdesk.rspamd.blocked import configured_mainlogs
 
     folder = tmp_path / "etc"
     (folder / "logs").mkdir(parents=True)
@@ -518,7 +518,7 @@ def test_the_samples_are_real_files():
 async def test_the_send_log_screen_ranks_despite_bad_lines_and_refuses_a_fifo(tmp_path, fifo):
     import asyncio
 
-    from helpdesk.db import Database
+    from helpdesk.mailcenter.db import Database
     from tests.test_sendlog_tui import (
         VICTIM as TUI_VICTIM,
     )

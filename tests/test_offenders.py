@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from helpdesk.errors import ConfigError, HelpdeskError
-from helpdesk.logfiles import Cancelled, expand
-from helpdesk.offenders import activity_series, analyze
-from helpdesk.sendlog_settings import SendlogSettings
-from helpdesk.trails import trail, user_activity, user_detail, user_events, user_messages
+from helpdesk.logs.files import Cancelled, expand
+from helpdesk.sendlog.offenders import activity_series, analyze
+from helpdesk.sendlog.settings import SendlogSettings
+from helpdesk.sendlog.trails import trail, user_activity, user_detail, user_events, user_messages
 
 NOW = datetime(2026, 11, 27, 12, 0, 0)
 VICTIM = "kontakt@gartenbau.example"
@@ -377,8 +377,8 @@ def test_the_benchmark_log_ranks_its_victim_first(tmp_path):
 
 
 def test_follow_mode_feeds_new_lines_into_the_analysis(tmp_path):
-    from helpdesk.logfiles import Follower
-    from helpdesk.offenders import Analysis
+    from helpdesk.logs.files import Follower
+    from helpdesk.sendlog.offenders import Analysis
 
     path = tmp_path / "mainlog"
     log = Log()
@@ -423,9 +423,9 @@ def test_follow_mode_feeds_new_lines_into_the_analysis(tmp_path):
 
 
 def test_trail_by_message_id_finds_earlier_lines_in_the_chunk_before(tmp_path, monkeypatch):
-    import helpdesk.logfiles
+    import helpdesk.logs.files
 
-    monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 256)
+    monkeypatch.setattr(helpdesk.logs.files, "CHUNK", 256)
     eid = "1xAbCd-000042-Zz"
     lines = [
         f"2026-11-27 10:00:00 {eid} malware acl condition: clamd: unavailable",

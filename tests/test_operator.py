@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.db import Database
-from helpdesk.mailboxes import create_mailbox
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
 from tests.conftest import HELPDESK_BIN, run_cli
 
 ME = pwd.getpwuid(os.getuid()).pw_name
@@ -29,7 +29,9 @@ _SPAWN_AS_NOBODY = (
     "sys.exit(subprocess.run(sys.argv[1:], user='nobody', group='nogroup', "
     "extra_groups=[]).returncode)"
 )
-_PRINT_OPERATOR = "from helpdesk.operator import current_operator; print(current_operator().user)"
+_PRINT_OPERATOR = (
+    "from helpdesk.mailcenter.operator import current_operator; print(current_operator().user)"
+)
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import update
 
-from helpdesk.audit import read
-from helpdesk.mailboxes import create_mailbox, get_mailbox, password_hash
-from helpdesk.passwords import PasswordSettings, hash_password, verify_password
-from helpdesk.schema import mailboxes
-from helpdesk.spelling import spell
+from helpdesk.mailcenter.audit import read
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox, password_hash
+from helpdesk.mailcenter.schema import mailboxes
+from helpdesk.passwords.policy import PasswordSettings, hash_password, verify_password
+from helpdesk.passwords.spelling import spell
 from tests.conftest import run_cli
 
 FAST = PasswordSettings(rounds=5_000)

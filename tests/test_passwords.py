@@ -8,23 +8,28 @@ import subprocess
 
 import pytest
 
-from helpdesk.audit import Operator, read
 from helpdesk.errors import ConfigError, Conflict, PolicyError
-from helpdesk.mailboxes import Mailbox, create_mailbox, get_mailbox, password_hash
-from helpdesk.passphrase import candidate, generate, recipe
-from helpdesk.passwords import (
+from helpdesk.mailcenter.audit import Operator, read
+from helpdesk.mailcenter.mailboxes import Mailbox, create_mailbox, get_mailbox, password_hash
+from helpdesk.passwords.passphrase import candidate, generate, recipe
+from helpdesk.passwords.policy import (
     SCHEMES,
     PasswordSettings,
     check_password,
     customer_details,
     hash_password,
     identify,
-    reset_password,
     split_prefix,
     verify_password,
 )
-from helpdesk.spelling import spell, spell_grouped
-from helpdesk.strength import WARN_OWN_DETAILS, WARN_WORD_NUMBER, evaluate, user_input_tokens
+from helpdesk.passwords.reset import reset_password
+from helpdesk.passwords.spelling import spell, spell_grouped
+from helpdesk.passwords.strength import (
+    WARN_OWN_DETAILS,
+    WARN_WORD_NUMBER,
+    evaluate,
+    user_input_tokens,
+)
 from tests.conftest import missing
 
 OPERATOR = Operator("berta", "198.51.100.7")

@@ -14,11 +14,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from helpdesk.audit import Operator, read, utcnow
-from helpdesk.db import Database
 from helpdesk.errors import Conflict, NotFound, PolicyError
-from helpdesk.mailboxes import create_mailbox
-from helpdesk.releases import (
+from helpdesk.mailcenter.audit import Operator, read, utcnow
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
+from helpdesk.mailcenter.schema import audit_log, outbound_releases
+from helpdesk.rspamd.client import Cluster, ControllerSettings, RspamdError, RspamdSettings
+from helpdesk.rspamd.releases import (
     MAP_HEADER,
     ReleaseService,
     ReleaseWithdrawn,
@@ -26,8 +28,6 @@ from helpdesk.releases import (
     map_text,
     normalize_message_id,
 )
-from helpdesk.rspamd import Cluster, ControllerSettings, RspamdError, RspamdSettings
-from helpdesk.schema import audit_log, outbound_releases
 from tests.conftest import run_cli
 from tests.fault_server import fault_server
 from tests.rspamd_tools import new_message_id, spam_from

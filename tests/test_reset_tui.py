@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from helpdesk.audit import read
 from helpdesk.config import Config
-from helpdesk.mailboxes import create_mailbox, get_mailbox, password_hash
-from helpdesk.passwords import PasswordSettings, hash_password, verify_password
-from helpdesk.spelling import spell
+from helpdesk.mailcenter.audit import read
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox, password_hash
+from helpdesk.passwords.policy import PasswordSettings, hash_password, verify_password
+from helpdesk.passwords.spelling import spell
 from screens.app import HelpdeskApp
 from screens.mailbox import MailboxScreen
 from screens.reset import ResetPasswordScreen
@@ -163,9 +163,9 @@ async def test_campaign_screen_shows_progress(db):
 
     from sqlalchemy import update
 
-    from helpdesk.audit import Operator
-    from helpdesk.campaign import apply_campaign
-    from helpdesk.schema import mailboxes
+    from helpdesk.mailcenter.audit import Operator
+    from helpdesk.mailcenter.schema import mailboxes
+    from helpdesk.passwords.campaign import apply_campaign
     from screens.campaign import CampaignScreen
 
     seed(db)

@@ -17,7 +17,7 @@ import pytest
 
 from helpdesk.config import Config
 from helpdesk.errors import ConfigError
-from helpdesk.rspamd import (
+from helpdesk.rspamd.client import (
     Cluster,
     Controller,
     ControllerSettings,

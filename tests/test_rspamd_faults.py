@@ -22,13 +22,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from helpdesk.audit import Operator, utcnow
 from helpdesk.cli import main
-from helpdesk.db import Database
-from helpdesk.mailboxes import create_mailbox
-from helpdesk.releases import ReleaseService, ReleaseWithdrawn
-from helpdesk.rspamd import Cluster, Controller, ControllerSettings, RspamdError, RspamdSettings
-from helpdesk.schema import audit_log, mailboxes, outbound_releases
+from helpdesk.mailcenter.audit import Operator, utcnow
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
+from helpdesk.mailcenter.schema import audit_log, mailboxes, outbound_releases
+from helpdesk.rspamd.client import (
+    Cluster,
+    Controller,
+    ControllerSettings,
+    RspamdError,
+    RspamdSettings,
+)
+from helpdesk.rspamd.releases import ReleaseService, ReleaseWithdrawn
 from tests.conftest import ROOT, run_cli
 from tests.fault_server import FaultServer, fault_server
 
@@ -256,7 +262,7 @@ def test_each_command_in_its_own_process_against_a_trickling_controller(
 _MEASURE = """
 import json, resource, sys
 from helpdesk.cli import main
-import helpdesk.commands.rspamd_status, helpdesk.commands.blocked, helpdesk.rspamd  # noqa
+import helpdesk.commands.rspamd_status, helpdesk.commands.blocked, helpdesk.rspamd.client  # noqa
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     code = main(sys.argv[1:])
@@ -448,7 +454,7 @@ def test_a_revocation_that_does_not_reach_a_controller_is_said_and_finished_by_s
 def test_a_release_waits_for_the_push_lock_a_bounded_time_and_changes_nothing(db, server):
     """Another command holds the push lock (it blocks no table): the release gives up with one
     line and writes nothing, while other writes to the database go on."""
-    from helpdesk.release_map import LockBusy, push_lock
+    from helpdesk.rspamd.release_map import LockBusy, push_lock
 
     _release_db(db)
     settings = RspamdSettings(controllers=_settings(server).controllers, timeout=0.2)

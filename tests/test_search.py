@@ -1,8 +1,8 @@
 """Search ranking, umlaut folding and bounds, on all three databases."""
 
-from helpdesk.folding import fold, search_name
-from helpdesk.mailboxes import create_mailbox
-from helpdesk.search import find_mailboxes
+from helpdesk.mailcenter.folding import fold, search_name
+from helpdesk.mailcenter.mailboxes import create_mailbox
+from helpdesk.mailcenter.search import find_mailboxes
 
 
 def seed(db):
@@ -112,7 +112,7 @@ def test_query_characters_are_not_patterns(db):
 
 
 def test_total_past_the_cap_is_a_lower_bound(db, monkeypatch):
-    import helpdesk.search as search
+    import helpdesk.mailcenter.search as search
 
     monkeypatch.setattr(search, "COUNT_CAP", 5)
     with db.begin() as conn:
@@ -127,8 +127,8 @@ def test_total_past_the_cap_is_a_lower_bound(db, monkeypatch):
 
 
 def test_renamed_mailbox_is_found_by_its_new_name_only(db):
-    from helpdesk.audit import Operator
-    from helpdesk.mailboxes import get_mailbox, update_mailbox
+    from helpdesk.mailcenter.audit import Operator
+    from helpdesk.mailcenter.mailboxes import get_mailbox, update_mailbox
 
     seed(db)
     with db.begin() as conn:
@@ -179,8 +179,8 @@ def _raw_mailbox(conn, address: str, realname: str = "") -> None:
     """A mailbox as the hoster's admin panel writes it: plain SQL, no helpdesk code."""
     from sqlalchemy import insert, select
 
-    from helpdesk.mailboxes import create_domain
-    from helpdesk.schema import domains, mailboxes
+    from helpdesk.mailcenter.mailboxes import create_domain
+    from helpdesk.mailcenter.schema import domains, mailboxes
 
     local, domain = address.split("@")
     domain_id = conn.execute(select(domains.c.id).where(domains.c.name == domain)).scalar()
@@ -212,7 +212,7 @@ def _contains(conn, query):
 def test_address_parts_follow_other_programs_writes(db):
     from sqlalchemy import delete, func, select, update
 
-    from helpdesk.schema import mailbox_address_parts, mailboxes
+    from helpdesk.mailcenter.schema import mailbox_address_parts, mailboxes
 
     with db.begin() as conn:
         _raw_mailbox(conn, "h.kuehn@altbestand-koeln.de")
@@ -285,7 +285,7 @@ def test_db_init_fills_address_parts_for_an_older_schema(db, config_file):
 
 
 def test_an_address_matching_in_two_parts_counts_once(db, monkeypatch):
-    import helpdesk.search as search
+    import helpdesk.mailcenter.search as search
 
     monkeypatch.setattr(search, "COUNT_CAP", 3)
     with db.begin() as conn:

@@ -3,10 +3,10 @@
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.audit import Operator, read
 from helpdesk.errors import Conflict, PolicyError
-from helpdesk.mailboxes import create_mailbox, get_mailbox, set_sending, update_mailbox
-from helpdesk.schema import audit_log
+from helpdesk.mailcenter.audit import Operator, read
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox, set_sending, update_mailbox
+from helpdesk.mailcenter.schema import audit_log
 
 OPERATOR = Operator("anna", "203.0.113.9")
 

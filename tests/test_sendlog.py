@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from helpdesk.errors import NotFound
-from helpdesk.logfiles import MAX_LINE, ReadState, expand, iter_lines, line_batches
-from helpdesk.sendlog import (
+from helpdesk.logs.files import MAX_LINE, ReadState, expand, iter_lines, line_batches
+from helpdesk.sendlog.parser import (
     ARRIVAL,
     AUTH_FAIL,
     BOUNCE,

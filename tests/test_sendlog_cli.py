@@ -112,7 +112,7 @@ def test_guessing_list(mainlog):
 
 
 def test_config_gives_paths_window_and_local_domains(mainlog, config_file, db):
-    from helpdesk.mailboxes import create_domain
+    from helpdesk.mailcenter.mailboxes import create_domain
 
     with db.begin() as conn:
         create_domain(conn, "gmail.example")  # pretend: then the burst went to a local domain
@@ -162,7 +162,7 @@ def _from(cwd: Path, *args: str, config: Path) -> subprocess.CompletedProcess[st
 
 
 def test_relative_paths_mean_the_same_files_from_any_working_directory(tmp_path, config_file, db):
-    from helpdesk.mailboxes import create_mailbox
+    from helpdesk.mailcenter.mailboxes import create_mailbox
 
     with db.begin() as conn:
         create_mailbox(conn, VICTIM, realname="Victim")
@@ -245,8 +245,8 @@ def test_on_the_stack_the_taken_over_account_ranks_first(stack, tmp_path):
         assert u["accepted"] == summary["users"][u["user"]]["sent"]
         assert u["no_tls"] == 0.0
 
-    from helpdesk.logfiles import expand
-    from helpdesk.trails import user_events, user_messages
+    from helpdesk.logs.files import expand
+    from helpdesk.sendlog.trails import user_events, user_messages
 
     msgs = user_messages(user_events(expand([tmp_path / "mainlog"]), taken), taken, limit=500)
     refused = [m for m in msgs if m.fate == "refused"]

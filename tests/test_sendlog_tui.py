@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, ProgressBar, Static, TabbedContent
 
-from helpdesk.audit import read
 from helpdesk.config import Config, load_config
-from helpdesk.db import Database
-from helpdesk.mailboxes import create_mailbox, get_mailbox
+from helpdesk.mailcenter.audit import read
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox
 from screens.activity import ActivityTab
 from screens.app import HelpdeskApp
 from screens.mailbox import MailboxScreen
@@ -231,7 +231,7 @@ async def test_no_readable_log_is_said_on_the_screen(sqlite_db, tmp_path):
 
 
 async def test_nothing_configured_names_the_setting(sqlite_db, tmp_path, monkeypatch):
-    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.sendlog.settings import SendlogSettings
 
     # The built-in default (/var/log/exim4/mainlog*) may exist on a test machine: use one
     # that does not, as if it were the default.
@@ -248,14 +248,14 @@ async def test_nothing_configured_names_the_setting(sqlite_db, tmp_path, monkeyp
 async def test_reading_is_cancellable_and_the_ui_stays_responsive(sqlite_db, tmp_path, monkeypatch):
     """A log that takes long to read: the reader is held after its first chunk until the test
     lets it go, so the test sees the screen while reading, whatever the machine's speed."""
-    import helpdesk.logfiles
-    import helpdesk.offenders
+    import helpdesk.logs.files
+    import helpdesk.sendlog.offenders
 
     seed(sqlite_db)
     write_log(tmp_path / "mainlog", datetime.now().replace(microsecond=0))
-    monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 4096)
+    monkeypatch.setattr(helpdesk.logs.files, "CHUNK", 4096)
     gate = threading.Event()
-    real_chunks = helpdesk.offenders.chunks
+    real_chunks = helpdesk.sendlog.offenders.chunks
 
     def held_chunks(*args, **kwargs):
         for n, chunk in enumerate(real_chunks(*args, **kwargs)):
@@ -263,7 +263,7 @@ async def test_reading_is_cancellable_and_the_ui_stays_responsive(sqlite_db, tmp
                 gate.wait(30)
             yield chunk
 
-    monkeypatch.setattr(helpdesk.offenders, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.sendlog.offenders, "chunks", held_chunks)
     app = make_app(sqlite_db, tmp_path / "mainlog")
     try:
         async with app.run_test(size=(80, 24)) as pilot:

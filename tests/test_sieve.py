@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.errors import ConfigError
-from helpdesk.ladder import (
+from helpdesk.sieve.limits import PART_BUDGETS, SCRIPT_BUDGET, ScriptTooLarge, script_id
+from helpdesk.spam.ladder import (
     MAX_ENTRY_LENGTH,
     MAX_RULES,
     MAX_SENDERS,
@@ -18,14 +19,7 @@ from helpdesk.ladder import (
     validate,
     validate_senders,
 )
-from helpdesk.sieve import (
-    PART_BUDGETS,
-    SCRIPT_BUDGET,
-    ScriptTooLarge,
-    SpamOptions,
-    generate,
-    script_id,
-)
+from helpdesk.spam.script import SpamOptions, generate
 from tests.sieve_tools import Outcome, SieveBench, require_tools
 
 LADDERS = {
@@ -193,7 +187,7 @@ def test_options_refuse_bad_values():
 def test_demo_scripts_compile(bench):
     import random
 
-    from helpdesk.spamsettings import demo_rows
+    from helpdesk.spam.demo import demo_rows
 
     rows = demo_rows(random.Random(7), list(range(1, 301)), list(range(1, 41)))
     scripts = {row["script"] for row in rows["spam_settings"]}
@@ -303,7 +297,7 @@ def test_a_label_cannot_end_its_comment_and_add_code(bench):
 
 
 def test_the_whole_budget_is_one_shared_bound():
-    from helpdesk.sieve import check_size
+    from helpdesk.sieve.limits import check_size
 
     assert check_size("x" * SCRIPT_BUDGET, part="whole") == SCRIPT_BUDGET
     with pytest.raises(ScriptTooLarge, match=f"60001 bytes, over the limit of {SCRIPT_BUDGET}"):

@@ -9,14 +9,16 @@ import re
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from helpdesk import ladder as ladder_model
-from helpdesk.audit import Operator
 from helpdesk.errors import Conflict
-from helpdesk.ladder import LadderError, parse_rule
-from helpdesk.mailboxes import create_mailbox, get_mailbox
-from helpdesk.schema import audit_log, spam_senders, spam_settings
-from helpdesk.sieve import PART_BUDGETS, ScriptTooLarge, SpamOptions, generate
-from helpdesk.spamsettings import ScriptNotStored, demo_rows, load, read_back_rows, save
+from helpdesk.mailcenter.audit import Operator
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox
+from helpdesk.mailcenter.schema import audit_log, spam_senders, spam_settings
+from helpdesk.sieve.limits import PART_BUDGETS, ScriptTooLarge
+from helpdesk.spam import ladder as ladder_model
+from helpdesk.spam.demo import demo_rows
+from helpdesk.spam.ladder import LadderError, parse_rule
+from helpdesk.spam.script import SpamOptions, generate
+from helpdesk.spam.settings import ScriptNotStored, load, read_back_rows, save
 from tests.conftest import run_cli
 from tests.sieve_tools import SieveBench, require_tools
 
@@ -440,7 +442,7 @@ def test_demo_rows_insert_and_compile(mailcenter):
 
     from sqlalchemy import insert
 
-    from helpdesk.schema import domains, mailboxes
+    from helpdesk.mailcenter.schema import domains, mailboxes
 
     with mailcenter.begin() as conn:
         mailbox_ids = [r.id for r in conn.execute(select(mailboxes.c.id))]
@@ -462,7 +464,7 @@ def test_demo_rows_insert_and_compile(mailcenter):
 
 
 def test_other_mailbox_changes_meanwhile_do_not_conflict(mailcenter):
-    from helpdesk.mailboxes import get_mailbox, set_sending
+    from helpdesk.mailcenter.mailboxes import get_mailbox, set_sending
 
     with mailcenter.connect() as conn:
         opened = load(conn, "alice@example.org")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.ladder import effective_action, parse_rule, placement
+from helpdesk.spam.ladder import effective_action, parse_rule, placement
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.stack

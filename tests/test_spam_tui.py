@@ -8,9 +8,9 @@ import json
 import pytest
 from textual.widgets import DataTable, Static, TabbedContent
 
-from helpdesk.audit import read
 from helpdesk.config import Config
-from helpdesk.mailboxes import create_mailbox
+from helpdesk.mailcenter.audit import read
+from helpdesk.mailcenter.mailboxes import create_mailbox
 from screens.app import HelpdeskApp
 from screens.mailbox import MailboxScreen
 from screens.spam import PromptDialog, SpamTab

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpdesk.rspamd_history import loads_lenient
+from helpdesk.rspamd.history import loads_lenient
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.stack
@@ -356,7 +356,7 @@ def test_starttls_on_submission_and_imap_and_a_junk_folder(stack):
 def test_alias_delivers_to_its_mailbox_and_external_target(stack):
     from sqlalchemy import insert, select
 
-    from helpdesk.schema import aliases, domains
+    from helpdesk.mailcenter.schema import aliases, domains
 
     box = stack.add_mailbox(stack.unique_address("team"), "Right-Pass-91")
     alias = stack.unique_address("info")
@@ -384,7 +384,7 @@ def test_scheduled_forwards_apply_only_in_their_period(stack):
 
     from sqlalchemy import insert, select
 
-    from helpdesk.schema import forwards, mailboxes
+    from helpdesk.mailcenter.schema import forwards, mailboxes
 
     now = datetime.utcnow()
     holiday = stack.add_mailbox(stack.unique_address("holiday"), "Right-Pass-91")

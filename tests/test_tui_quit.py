@@ -20,8 +20,8 @@ import pytest
 from textual.widgets import DataTable, TabbedContent
 
 from helpdesk.config import Config
-from helpdesk.db import Database
-from helpdesk.mailboxes import create_mailbox
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
 from screens.app import HelpdeskApp, QuitDialog
 from screens.mailbox import MailboxScreen
 from screens.spam import SpamTab

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from helpdesk.audit import read
 from helpdesk.config import Config
-from helpdesk.mailboxes import create_mailbox, get_mailbox
+from helpdesk.mailcenter.audit import read
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox
 from screens.app import HelpdeskApp
 from screens.mailbox import MailboxScreen
 from screens.search import SearchScreen

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import TabbedContent
 
 from helpdesk.config import Config
-from helpdesk.db import Database
-from helpdesk.mailboxes import Mailbox, create_mailbox
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import Mailbox, create_mailbox
 from screens.app import HelpdeskApp
 from screens.background import Background, DaemonExecutor
 from screens.blocked import BlockedScreen
@@ -215,12 +215,12 @@ CASES = {
     "search": ("screens.search.find_mailboxes", search_fails),
     "campaigns": ("screens.campaign.progress", campaigns_fail),
     "mailbox": ("screens.mailbox.get_mailbox", mailbox_fails),
-    "spam": ("helpdesk.spamsettings.load", spam_fails),
+    "spam": ("helpdesk.spam.settings.load", spam_fails),
     "sending": ("screens.sending.set_sending", sending_fails),
-    "reset": ("helpdesk.passwords.reset_password", reset_fails),
-    "blocked": ("helpdesk.blocked.collect_blocked", blocked_fails),
-    "send log": ("helpdesk.offenders.Analysis.read", send_log_fails),
-    "activity": ("helpdesk.offenders.Analysis.read", activity_fails),
+    "reset": ("helpdesk.passwords.reset.reset_password", reset_fails),
+    "blocked": ("helpdesk.rspamd.blocked.collect_blocked", blocked_fails),
+    "send log": ("helpdesk.sendlog.offenders.Analysis.read", send_log_fails),
+    "activity": ("helpdesk.sendlog.offenders.Analysis.read", activity_fails),
 }
 
 
@@ -252,13 +252,13 @@ async def test_c_stops_a_long_read_of_the_log(
 ):
     """The reader is held after its first chunk until the test lets it go, so `c` arrives
     while it reads, whatever the machine's speed."""
-    import helpdesk.logfiles
-    import helpdesk.offenders
-    import helpdesk.preview
+    import helpdesk.logs.files
+    import helpdesk.sendlog.offenders
+    import helpdesk.spam.preview
 
     filler = f"2026-11-27 09:00:00 1xX5aa-0005Mh-25 <= a@x.example P=esmtp S=1 for {ADDRESS}\n"
-    monkeypatch.setattr(helpdesk.logfiles, "CHUNK", 4096)
-    real_chunks = helpdesk.logfiles.chunks
+    monkeypatch.setattr(helpdesk.logs.files, "CHUNK", 4096)
+    real_chunks = helpdesk.logs.files.chunks
     holding, gate = threading.Event(), threading.Event()
 
     def held_chunks(*args, **kwargs):
@@ -268,9 +268,9 @@ async def test_c_stops_a_long_read_of_the_log(
                 gate.wait(30)
             yield chunk
 
-    monkeypatch.setattr(helpdesk.logfiles, "chunks", held_chunks)
-    monkeypatch.setattr(helpdesk.offenders, "chunks", held_chunks)
-    monkeypatch.setattr(helpdesk.preview, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.logs.files, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.sendlog.offenders, "chunks", held_chunks)
+    monkeypatch.setattr(helpdesk.spam.preview, "chunks", held_chunks)
     app = make_app(sqlite_db, tmp_path, filler * 2000)
     try:
         async with app.run_test(size=(80, 24)) as pilot:

@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import read, utcnow
     from helpdesk.durations import parse_since
+    from helpdesk.mailcenter.audit import read, utcnow
     from helpdesk.plaintext import clip, printable
 
     since = utcnow() - parse_since(args.since) if args.since else None

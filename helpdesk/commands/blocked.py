@@ -24,10 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import utcnow
-    from helpdesk.blocked import collect_blocked, configured_mainlogs
     from helpdesk.durations import parse_since
-    from helpdesk.rspamd import Cluster
+    from helpdesk.mailcenter.audit import utcnow
+    from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd.client import Cluster
 
     since = utcnow() - parse_since(args.since) if args.since else None
     with Cluster.from_config(ctx.config) as cluster:

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.reindex import reindex_names, words_missing
+    from helpdesk.mailcenter.reindex import reindex_names, words_missing
 
     ctx.db.create_schema()
     indexed = reindex_names(ctx.db) if words_missing(ctx.db) else 0
@@ -44,8 +44,8 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.db import refill_address_parts
-    from helpdesk.reindex import reindex_names
+    from helpdesk.mailcenter.db import refill_address_parts
+    from helpdesk.mailcenter.reindex import reindex_names
 
     count = reindex_names(ctx.db, only_missing=not args.all)
     text = f"indexed the names of {count} mailboxes"
@@ -61,7 +61,8 @@ def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
 def run_demo(args: argparse.Namespace, ctx: Context) -> int:
     from dataclasses import asdict
 
-    from helpdesk.demo import fill
+    from helpdesk.mailcenter.demo import fill
+    from helpdesk.spam.demo import insert_demo_rows
 
     ctx.db.create_schema()
 
@@ -75,6 +76,7 @@ def run_demo(args: argparse.Namespace, ctx: Context) -> int:
         domains_count=args.domains,
         seed=args.seed,
         progress=progress,
+        more=insert_demo_rows,
     )
     ctx.emit(
         asdict(summary),

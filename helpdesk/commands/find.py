@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.cli import as_latin1, has_undecodable
+    from helpdesk.mailcenter.search import find_mailboxes
     from helpdesk.plaintext import clip, printable
-    from helpdesk.search import find_mailboxes
 
     query = args.query
     if has_undecodable(query):

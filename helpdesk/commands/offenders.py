@@ -10,9 +10,9 @@ from helpdesk.plaintext import clip, printable
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
-    from helpdesk.logfiles import LogFile
-    from helpdesk.offenders import Report
-    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.logs.files import LogFile
+    from helpdesk.sendlog.offenders import Report
+    from helpdesk.sendlog.settings import SendlogSettings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,8 +55,8 @@ def optional_config(ctx: Context) -> Config | None:
 
 
 def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], SendlogSettings]:
-    from helpdesk.logfiles import expand
-    from helpdesk.sendlog_settings import SendlogSettings
+    from helpdesk.logs.files import expand
+    from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(optional_config(ctx))
     return expand(given or settings.paths), settings
@@ -65,7 +65,7 @@ def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], Sen
 def local_domains(ctx: Context) -> list[str] | None:
     """The hoster's domains from the database, or None (then the log decides)."""
     from helpdesk.errors import HelpdeskError
-    from helpdesk.sendlog_settings import database_domains
+    from helpdesk.sendlog.settings import database_domains
 
     config = optional_config(ctx)
     if config is None or not config.section("database"):
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import time
 
     from helpdesk.durations import parse_since
-    from helpdesk.offenders import analyze
+    from helpdesk.sendlog.offenders import analyze
 
     since = parse_since(args.since) if args.since else None
     files, settings = log_files(ctx, args.log)

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.passwords import PasswordSettings
+    from helpdesk.passwords.policy import PasswordSettings
 
     settings = PasswordSettings.from_config(ctx.config)
     if args.target == "campaign":
@@ -124,10 +124,10 @@ def _refuse_undecodable(text: str) -> None:
 
 
 def _reset(args, ctx: Context, settings, password: str | None) -> int:
-    from helpdesk.audit import current_operator
-    from helpdesk.mailboxes import get_mailbox
-    from helpdesk.passwords import reset_password
-    from helpdesk.spelling import spell, spell_grouped
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.mailboxes import get_mailbox
+    from helpdesk.passwords.reset import reset_password
+    from helpdesk.passwords.spelling import spell, spell_grouped
 
     with ctx.db.begin() as conn:
         mailbox = get_mailbox(conn, args.target)
@@ -171,8 +171,8 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
 
 
 def _campaign(args, ctx: Context, settings) -> int:
-    from helpdesk.audit import current_operator, utcnow
-    from helpdesk.campaign import apply_campaign, candidates, parse_before, progress
+    from helpdesk.mailcenter.audit import current_operator, utcnow
+    from helpdesk.passwords.campaign import apply_campaign, candidates, parse_before, progress
 
     if args.progress:
         with ctx.db.connect() as conn:

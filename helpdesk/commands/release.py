@@ -39,15 +39,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _service(ctx: Context):
-    from helpdesk.releases import ReleaseService
-    from helpdesk.rspamd import Cluster
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.releases import ReleaseService
 
     return ReleaseService(ctx.db, Cluster.from_config(ctx.config))
 
 
 def run_release(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator
     from helpdesk.durations import format_duration, parse_duration
+    from helpdesk.mailcenter.audit import current_operator
 
     service = _service(ctx)
     with service.cluster:
@@ -80,7 +80,7 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
 
 def _seen_blocked(cluster, address: str, message_id: str) -> bool | None:
     """True/False whether the history shows this message refused; None if it cannot be read."""
-    from helpdesk.rspamd import RspamdError
+    from helpdesk.rspamd.client import RspamdError
 
     try:
         rows, _ = cluster.history()
@@ -93,7 +93,7 @@ def _seen_blocked(cluster, address: str, message_id: str) -> bool | None:
 
 
 def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator
+    from helpdesk.mailcenter.audit import current_operator
 
     service = _service(ctx)
     with service.cluster:
@@ -109,10 +109,10 @@ def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator
+    from helpdesk.mailcenter.audit import current_operator
     from helpdesk.plaintext import clip, printable
-    from helpdesk.releases import list_releases
-    from helpdesk.rspamd import RspamdError
+    from helpdesk.rspamd.client import RspamdError
+    from helpdesk.rspamd.releases import list_releases
 
     service = _service(ctx)
     with service.cluster:

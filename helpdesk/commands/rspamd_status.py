@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.plaintext import clip, printable
-    from helpdesk.rspamd import Cluster, RspamdError, filter_rows
+    from helpdesk.rspamd.client import Cluster, RspamdError, filter_rows
 
     with Cluster.from_config(ctx.config) as cluster:
         statuses = cluster.status()

@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator
-    from helpdesk.mailboxes import get_mailbox, set_sending
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.mailboxes import get_mailbox, set_sending
     from helpdesk.plaintext import printable
 
     with ctx.db.begin() as conn:

@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import read
-    from helpdesk.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
+    from helpdesk.mailcenter.audit import read
+    from helpdesk.mailcenter.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
     from helpdesk.plaintext import printable
 
     with ctx.db.connect() as conn:

@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _options(ctx: Context):
-    from helpdesk.sieve import SpamOptions
+    from helpdesk.spam.script import SpamOptions
 
     return SpamOptions.from_config(ctx.config)
 
@@ -88,7 +88,7 @@ def _text(settings) -> str:
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.spamsettings import load
+    from helpdesk.spam.settings import load
 
     with ctx.db.connect() as conn:
         settings = load(conn, args.address)
@@ -97,10 +97,10 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_set(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator
     from helpdesk.errors import PolicyError
-    from helpdesk.ladder import parse_rule
-    from helpdesk.spamsettings import load, save
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.spam.ladder import parse_rule
+    from helpdesk.spam.settings import load, save
 
     if args.rule and args.no_rules:
         raise PolicyError("give either --rule or --no-rules, not both")
@@ -137,7 +137,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_sieve(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.spamsettings import stored_script
+    from helpdesk.spam.settings import stored_script
 
     with ctx.db.connect() as conn:
         script = stored_script(conn, args.address, _options(ctx))
@@ -149,11 +149,11 @@ def run_sieve(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_preview(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.errors import PolicyError
-    from helpdesk.ladder import parse_rule, validate
     from helpdesk.plaintext import clip, printable
-    from helpdesk.preview import judge, recent_scores
-    from helpdesk.sendlog_settings import SendlogSettings
-    from helpdesk.spamsettings import load
+    from helpdesk.sendlog.settings import SendlogSettings
+    from helpdesk.spam.ladder import parse_rule, validate
+    from helpdesk.spam.preview import judge, recent_scores
+    from helpdesk.spam.settings import load
 
     options = _options(ctx)
     with ctx.db.connect() as conn:
@@ -185,8 +185,8 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_regenerate(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.audit import current_operator, record
-    from helpdesk.spamsettings import regenerate_all
+    from helpdesk.mailcenter.audit import current_operator, record
+    from helpdesk.spam.settings import regenerate_all
 
     options = _options(ctx)
     with ctx.db.begin() as conn:

@@ -20,7 +20,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.commands.offenders import log_files
     from helpdesk.errors import NotFound
     from helpdesk.plaintext import printable
-    from helpdesk.trails import trail
+    from helpdesk.sendlog.trails import trail
 
     files, _settings = log_files(ctx, args.log)
     lines = trail(files, args.id)

@@ -1,0 +1,288 @@
+"""The Mailcenter database: one SQLAlchemy Core schema for SQLite, PostgreSQL and MariaDB.
+
+Table and column names of `domains`, `mailboxes` and `audit_log` are read by Dovecot, Exim and
+other programs (docs/schema.md): they stay. Times are naive UTC everywhere.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# 320 = 64 (local part) + 1 + 255 (domain), the longest address SMTP allows.
+ADDRESS = 320
+
+domains = Table(
+    "domains",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=True),
+)
+
+mailboxes = Table(
+    "mailboxes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("local_part", String(64), nullable=False),
+    Column("address", String(ADDRESS), nullable=False, unique=True),
+    Column("realname", String(255), nullable=False, default=""),
+    Column("password_hash", String(255), nullable=False, default=""),
+    Column("password_changed_at", DateTime, nullable=True),
+    Column("must_change_password", Boolean, nullable=False, default=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("smtp_enabled", Boolean, nullable=False, default=True),
+    Column("quota_mb", Integer, nullable=False, default=1024),
+    Column("customer_ref", String(32), nullable=False, default=""),
+    Column("version", Integer, nullable=False, default=1),
+    Column("created_at", DateTime, nullable=True),
+    # The real name folded for search (lowercase, umlauts and accents folded, a leading space so
+    # that "word prefix" is a plain substring match): kept by the code that writes realname.
+    Column("search_name", String(300), nullable=False, default=""),
+    Index("ix_mailboxes_local_part", "local_part"),
+    Index("ix_mailboxes_domain_id", "domain_id"),
+    Index("ix_mailboxes_customer_ref", "customer_ref"),
+    Index("ix_mailboxes_password_changed_at", "password_changed_at"),
+)
+
+aliases = Table(
+    "aliases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("domain_id", Integer, ForeignKey("domains.id"), nullable=False),
+    Column("address", String(ADDRESS), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    UniqueConstraint("address", "target", name="uq_aliases_address_target"),
+    Index("ix_aliases_target", "target"),
+)
+
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id"), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("keep_copy", Boolean, nullable=False, default=True),
+    Column("starts_at", DateTime, nullable=True),
+    Column("ends_at", DateTime, nullable=True),
+    Index("ix_forwards_mailbox_id", "mailbox_id"),
+)
+
+# Every word of each mailbox's folded real name: the real-name search is a range scan on
+# (word, mailbox_id), the same cost at 3,000 and at a million mailboxes. Kept by the code that
+# writes realname (helpdesk/mailcenter/mailboxes.py, helpdesk/mailcenter/demo.py).
+mailbox_name_words = Table(
+    "mailbox_name_words",
+    metadata,
+    # Byte order on PostgreSQL, so the primary key serves both the prefix range and its
+    # ORDER BY (its default collation would need a pattern_ops index that cannot sort).
+    Column(
+        "word",
+        String(100).with_variant(String(100, collation="C"), "postgresql"),
+        primary_key=True,
+    ),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_mailbox_name_words_mailbox_id", "mailbox_id"),
+)
+
+# Every suffix of each address that starts after a separator ("celik@bau-koeln.de" gives
+# "bau-koeln.de", "koeln.de" and "de"; the part after "@" too). "Address contains" is a prefix
+# range scan on it that never reads a mailbox row, the same cost at 3,000 and at a million
+# mailboxes. Database triggers keep it (helpdesk/mailcenter/db.py), so mailboxes that another
+# program writes are found as well.
+mailbox_address_parts = Table(
+    "mailbox_address_parts",
+    metadata,
+    Column(
+        "part",
+        String(ADDRESS)
+        .with_variant(String(ADDRESS, collation="C"), "postgresql")
+        .with_variant(String(ADDRESS, collation="utf8mb4_bin"), "mysql", "mariadb"),
+        primary_key=True,
+    ),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    # The separator in front of the part, so that ".de" or "@bau-koeln.de" find it too.
+    Column("lead", String(1), nullable=False),
+    Index("ix_mailbox_address_parts_mailbox_id", "mailbox_id"),
+)
+
+# Characters that start a new part of an address; a query that begins with one of them is
+# looked up with it as the part's `lead`.
+PART_SEPARATORS = ".@-_+"
+
+# The numbers 1 to ADDRESS: the triggers that fill mailbox_address_parts walk an address with
+# them, since SQLite allows no recursive query inside a trigger.
+search_positions = Table(
+    "search_positions",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("client_addr", String(64), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("target", String(ADDRESS), nullable=False),
+    Column("ticket", String(64), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Index("ix_audit_log_target_at", "target", "at"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# --- Features add their tables below, each in a marked section of its own. ---
+
+# --- Outbound releases (helpdesk/rspamd/releases.py; docs/schema.md "Outbound releases") ---
+
+# One row per "let this message from this user through rspamd"; the rspamd map is rebuilt
+# from the confirmed rows that are neither revoked nor expired after every change.
+# `state`: pending (written, not yet on every controller), confirmed, or withdrawn (taken off
+# every controller again because the push failed); docs/schema.md "Outbound releases".
+outbound_releases = Table(
+    "outbound_releases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("address", String(ADDRESS), nullable=False),
+    # Without angle brackets, as rspamd's `messageid` selector reads it.
+    Column("message_id", String(500), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("operator", String(128), nullable=False),
+    Column("client_addr", String(64), nullable=True),
+    Column("ticket", String(64), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    Column("revoke_ticket", String(64), nullable=True),
+    # First time rspamd's history showed the message passing after the release.
+    Column("used_at", DateTime, nullable=True),
+    Column("state", String(16), nullable=False, server_default="confirmed"),
+    Index("ix_outbound_releases_address", "address"),
+    Index("ix_outbound_releases_expires_at", "expires_at"),
+)
+
+# A single row (id = 1): `generation` is the number of the last map built; every map carries
+# its number in a `# generation N` line, and a newer one is never replaced by an older one.
+outbound_release_map = Table(
+    "outbound_release_map",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("generation", Integer, nullable=False, default=0),
+    Column("saved_at", DateTime, nullable=True),
+)
+
+# Columns added after a table first shipped: `db init` adds them to an existing database.
+LATER_COLUMNS = [
+    ("outbound_releases", "state", "VARCHAR(16) NOT NULL DEFAULT 'confirmed'"),
+]
+
+
+def add_later_columns(conn) -> None:
+    """ALTER TABLE ... ADD COLUMN for every LATER_COLUMNS entry the database lacks."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(conn)
+    for table, column, ddl in LATER_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+
+# --- Spam ladders and sender lists (helpdesk/spam/settings.py; docs/schema.md "Spam ladders") ---
+
+# One row per scope that has settings of its own: the site default (scope_key "site"), a domain
+# default ("domain:<id>", domain_id set) or a mailbox ("mailbox:<id>", mailbox_id set). `ladder`
+# is JSON; NULL on a mailbox row means "the domain's ladder" (the row then only exists for its
+# sender lists). `script` is the effective Sieve script for that scope, which Dovecot reads
+# through the spam_sieve view below.
+spam_settings = Table(
+    "spam_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope_key", String(40), nullable=False, unique=True),
+    Column("domain_id", Integer, ForeignKey("domains.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=True,
+        unique=True,
+    ),
+    Column("ladder", Text, nullable=True),
+    Column("script", Text, nullable=False),
+    Column("script_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", DateTime, nullable=True),
+    Index("ix_spam_settings_domain_id", "domain_id"),
+)
+
+spam_senders = Table(
+    "spam_senders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), nullable=False),
+    Column("list", String(5), nullable=False),  # "allow" | "block"
+    Column("sender", String(ADDRESS), nullable=False),  # address, or "@domain"
+    UniqueConstraint("mailbox_id", "list", "sender", name="uq_spam_senders"),
+)
+
+# What Dovecot's dict-sql map reads (stack/dovecot/sieve.conf.in): each mailbox's effective
+# script, its own, else its domain's, else the site's. One plain join, so every database
+# merges the view into Dovecot's `WHERE username = ...` query and uses the address index.
+SPAM_SIEVE_VIEW = """
+CREATE {verb} spam_sieve AS
+SELECT m.address AS username,
+       'helpdesk-spam' AS script_name,
+       COALESCE(ms.script_id, ds.script_id, ss.script_id) AS script_id,
+       COALESCE(ms.script, ds.script, ss.script) AS script
+FROM mailboxes m
+LEFT JOIN spam_settings ms ON ms.mailbox_id = m.id
+LEFT JOIN spam_settings ds ON ds.domain_id = m.domain_id
+LEFT JOIN spam_settings ss ON ss.scope_key = 'site'
+WHERE COALESCE(ms.script_id, ds.script_id, ss.script_id) IS NOT NULL
+"""
+
+
+def _spam_sieve_view_ddl() -> None:
+    from sqlalchemy import DDL, event
+
+    for dialect, verb in (
+        ("sqlite", "VIEW IF NOT EXISTS"),
+        ("postgresql", "OR REPLACE VIEW"),
+        ("mysql", "OR REPLACE VIEW"),
+        ("mariadb", "OR REPLACE VIEW"),
+    ):
+        create = DDL(SPAM_SIEVE_VIEW.format(verb=verb)).execute_if(dialect=dialect)
+        event.listen(metadata, "after_create", create)
+    event.listen(metadata, "before_drop", DDL("DROP VIEW IF EXISTS spam_sieve"))
+
+
+_spam_sieve_view_ddl()

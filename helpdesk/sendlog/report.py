@@ -1,0 +1,143 @@
+"""What the offender analysis found: per-user totals, password-guessing addresses, and the
+report that ranks them (helpdesk/sendlog/offenders.py fills them in one pass over the logs)."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpdesk.sendlog.parser import seconds_to_datetime
+
+
+@dataclass
+class UserStats:
+    user: str
+    accepted: int = 0
+    rejected: int = 0  # refused after DATA (spam)
+    rejected_rcpt: int = 0  # refused at MAIL/RCPT (e.g. sending suspended, relay denied)
+    recipients: int = 0
+    # bytes keys, decoded only for output: the hot loop never decodes a domain or address
+    domains: dict = field(default_factory=dict)
+    ips: dict = field(default_factory=dict)
+    no_tls: int = 0
+    peak_5min: int = 0
+    peak_at: int = 0  # seconds (naive local) of the start of the busiest 5 minutes
+    auth_failures: int = 0
+    auth_failure_ips: Counter = field(default_factory=Counter)
+    first: int | None = None
+    last: int | None = None
+    buckets: dict = field(default_factory=dict)  # 5-minute bucket -> messages
+    _recent: deque = field(default_factory=deque, repr=False)
+    # filled by score()
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+    new_ips: list[str] = field(default_factory=list)
+    external_share: float = 0.0
+
+    @property
+    def messages(self) -> int:
+        return self.accepted + self.rejected
+
+    @property
+    def domain_counts(self) -> dict[str, int]:
+        return {d.decode("utf-8", "replace"): n for d, n in self.domains.items()}
+
+    @property
+    def ip_counts(self) -> dict[str, int]:
+        """Client addresses, most used first."""
+        ranked = sorted(self.ips.items(), key=lambda kv: (-kv[1], kv[0]))
+        return {ip.decode("ascii", "replace"): n for ip, n in ranked}
+
+    def _submitted(self, secs: int) -> None:
+        q = self._recent
+        q.append(secs)
+        while secs - q[0] >= 300:
+            q.popleft()
+        n = len(q)
+        if n > self.peak_5min:
+            self.peak_5min = n
+            self.peak_at = q[0]
+        b = self.buckets
+        k = secs // 300
+        b[k] = b.get(k, 0) + 1
+        if self.first is None:
+            self.first = secs
+        self.last = secs  # lines come in time order
+
+    def as_dict(self) -> dict:
+        total_tls = self.accepted
+        return {
+            "user": self.user,
+            "score": self.score,
+            "reasons": list(self.reasons),
+            "messages": self.messages,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "rejected_rcpt": self.rejected_rcpt,
+            "recipients": self.recipients,
+            "recipient_domains": len(self.domains),
+            "external_share": round(self.external_share, 3),
+            "peak_5min": self.peak_5min,
+            "peak_5min_start": _iso(self.peak_at) if self.peak_5min else None,
+            "client_ips": list(self.ip_counts),
+            "new_client_ips": list(self.new_ips),
+            "auth_failures": self.auth_failures,
+            "auth_failure_ips": dict(self.auth_failure_ips.most_common()),
+            "no_tls": round(self.no_tls / total_tls, 3) if total_tls else 0.0,
+            "first_seen": _iso(self.first),
+            "last_seen": _iso(self.last),
+        }
+
+
+@dataclass
+class Guesser:
+    """A client address with failed logins, across accounts."""
+
+    ip: str
+    failures: int = 0
+    users: set = field(default_factory=set)
+    more_users: int = 0
+    first: int = 0
+    last: int = 0
+
+    def as_dict(self) -> dict:
+        return {
+            "ip": self.ip,
+            "failures": self.failures,
+            "users": len(self.users) + self.more_users,
+            "sample_users": sorted(self.users)[:10],
+            "first": _iso(self.first),
+            "last": _iso(self.last),
+        }
+
+
+@dataclass
+class Report:
+    start: datetime
+    end: datetime
+    baseline_start: datetime
+    users: list[UserStats]
+    guessers: list[Guesser]
+    lines: int
+    unreadable: int
+    too_long: int
+    files: list[str]
+    broken_files: list[str]
+    local_domains_source: str
+    baseline_covered: bool
+    damage: dict[str, str] = field(default_factory=dict)  # damaged file -> what was lost
+
+    def offenders_json(self) -> list[dict]:
+        return [u.as_dict() for u in self.users]
+
+    def guessing_json(self, top: int | None = None) -> list[dict]:
+        return [g.as_dict() for g in self.guessers[: top or None]]
+
+    def user(self, name: str) -> UserStats | None:
+        name = name.lower()
+        return next((u for u in self.users if u.user.lower() == name), None)
+
+
+def _iso(secs: int | None) -> str | None:
+    return None if secs is None else seconds_to_datetime(secs).isoformat(sep=" ")

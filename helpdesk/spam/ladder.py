@@ -1,0 +1,285 @@
+"""The spam ladder: ordered `score → action` rules, their validation, and legacy conversion.
+
+A message's rspamd score picks the highest rule whose threshold it reaches; that one rule
+decides what happens (docs/spam.md). Thresholds are kept as whole tenths internally because
+Sieve compares whole numbers (`X-Spam-Score-Int` is score × 10).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from helpdesk.errors import PolicyError
+
+ACTIONS = ("none", "mark", "junk", "forward", "delete")
+MAX_TENTHS = 9999  # 999.9: rspamd scores beyond that only come from deliberate rules
+DELETE_WARN_TENTHS = 90
+# Bounds that keep a mailbox's generated script inside its share of the Sieve budget
+# (helpdesk/sieve/limits.py PART_BUDGETS; docs/spam.md "Limits"): the largest ladder and lists these
+# allow, with the longest [spam] texts, stay inside it (tests/test_sieve.py builds them).
+MAX_RULES = 10
+MAX_SENDERS = 100  # allow and block entries of one mailbox together
+MAX_ENTRY_LENGTH = 100  # characters of one sender entry or forward target
+
+_ADDRESS_RE = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,255}$)"
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+_DOMAIN_RE = re.compile(
+    r"^(?=.{1,255}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+
+
+class LadderError(PolicyError):
+    """A ladder or sender entry that cannot be saved; nothing was written."""
+
+
+def _plain_entry(what: str, value: str) -> None:
+    """Refuse what would make the script longer than planned or be read by Sieve as code.
+
+    Sieve's `variables` extension expands `${...}` in every string of the script, test keys
+    and redirect targets included (`${1}@x.example` became `70@x.example` in a test delivery),
+    so `${` is refused outright; the generator neutralises it as well (helpdesk/spam/script.py).
+    """
+    if len(value) > MAX_ENTRY_LENGTH:
+        raise LadderError(
+            f"{what} is {len(value)} characters long; at most {MAX_ENTRY_LENGTH} are allowed"
+        )
+    if "${" in value:
+        raise LadderError(f"{what} {value!r} contains ${{, which Sieve would expand")
+
+
+@dataclass(frozen=True)
+class Rule:
+    tenths: int
+    action: str
+    arg: str | None = None
+
+    @property
+    def score(self) -> float:
+        return self.tenths / 10
+
+    @property
+    def score_text(self) -> str:
+        return f"{self.tenths // 10}.{self.tenths % 10}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"score": self.score, "action": self.action, "arg": self.arg}
+
+    def spec(self) -> str:
+        """The `SCORE:ACTION[:ARG]` form the CLI takes."""
+        return f"{self.score_text}:{self.action}" + (f":{self.arg}" if self.arg else "")
+
+    def describe(self) -> str:
+        what = {
+            "none": "deliver normally",
+            "mark": "mark as spam",
+            "junk": "move to Junk",
+            "forward": f"forward a copy to {self.arg}",
+            "delete": "delete",
+        }[self.action]
+        return f"from {self.score_text}: {what}"
+
+
+Ladder = tuple[Rule, ...]
+
+
+def parse_score(text: str | float | int) -> int:
+    """A threshold as whole tenths; refuses more than one decimal and negatives."""
+    raw = str(text).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise LadderError(f"threshold {raw!r} is not a number") from None
+    if not value.is_finite():
+        raise LadderError(f"threshold {raw!r} is not a number")
+    tenths = value * 10
+    if tenths != tenths.to_integral_value():
+        raise LadderError(f"threshold {raw} has more than one decimal (use e.g. 6.5)")
+    if value <= 0:
+        # Unscored and negative-scored mail counts as 0 in the script: a rule at 0 would catch it.
+        raise LadderError(f"threshold {raw} must be above 0")
+    if tenths > MAX_TENTHS:
+        raise LadderError(f"threshold {raw} is above the maximum of 999.9")
+    return int(tenths)
+
+
+def make_rule(
+    score: str | float | int, action: str, arg: str | None = None, *, stored: bool = False
+) -> Rule:
+    """A rule from input; `stored=True` for one read back from the database.
+
+    A stored rule is not held to the entry limits: one written before them (or by another
+    program) must still load, so that it can be shown and replaced. The generator neutralises
+    its `${` and bounds the script it ends up in (helpdesk/spam/script.py).
+    """
+    action = action.strip().lower()
+    if action not in ACTIONS:
+        raise LadderError(f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
+    if action == "forward":
+        if not arg or not arg.strip():
+            raise LadderError("forward needs a target address: SCORE:forward:ADDRESS")
+        arg = arg.strip().lower()
+        if not stored:
+            _plain_entry("forward target", arg)
+        if not _ADDRESS_RE.match(arg):
+            raise LadderError(f"forward target {arg!r} is not a valid mail address")
+    elif arg:
+        raise LadderError(f"action {action} takes no argument (got {arg!r})")
+    else:
+        arg = None
+    return Rule(parse_score(score), action, arg)
+
+
+def parse_rule(spec: str) -> Rule:
+    """`6:junk`, `7.5:forward:abuse@example.org`, `9:delete`."""
+    parts = spec.strip().split(":", 2)
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise LadderError(f"rule {spec!r} is not SCORE:ACTION[:ARG] (e.g. 6:junk)")
+    return make_rule(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+
+
+def rule_from_json(item: dict[str, Any]) -> Rule:
+    if not isinstance(item, dict) or "score" not in item or "action" not in item:
+        raise LadderError(f"ladder entry {item!r} needs score and action")
+    return make_rule(item["score"], str(item["action"]), item.get("arg"), stored=True)
+
+
+def ladder_from_json(items: list[dict[str, Any]]) -> Ladder:
+    return tuple(rule_from_json(item) for item in items)
+
+
+def ladder_to_json(ladder: Ladder) -> list[dict[str, Any]]:
+    return [rule.as_json() for rule in ladder]
+
+
+def validate(ladder: Ladder, mailbox_address: str | None = None) -> list[str]:
+    """Refuse what cannot work (LadderError); return warnings for what is merely unwise."""
+    warnings: list[str] = []
+    if len(ladder) > MAX_RULES:
+        raise LadderError(f"a ladder has at most {MAX_RULES} rules; this one has {len(ladder)}")
+    for lower, upper in zip(ladder, ladder[1:], strict=False):
+        if upper.tenths <= lower.tenths:
+            raise LadderError(
+                f"thresholds must increase strictly: {upper.score_text} after {lower.score_text}"
+            )
+    for index, rule in enumerate(ladder):
+        if rule.action == "delete" and index != len(ladder) - 1:
+            raise LadderError(
+                f"delete at {rule.score_text} must be the top rule: rules above it never apply"
+            )
+        if rule.action == "forward" and rule.arg:
+            _plain_entry("forward target", rule.arg)  # a stored rule kept by this change
+        if rule.action == "forward" and mailbox_address and rule.arg == mailbox_address.lower():
+            raise LadderError(f"forward target {rule.arg} is the mailbox itself")
+        if rule.action == "delete" and rule.tenths < DELETE_WARN_TENTHS:
+            warnings.append(
+                f"delete from {rule.score_text} is below 9: legitimate mail scoring that high "
+                "is lost without a trace"
+            )
+    return warnings
+
+
+def effective_action(ladder: Ladder, score_tenths: int | None) -> Rule | None:
+    """The rule a message with this score meets; None for no score, a negative one, or none."""
+    if score_tenths is None or score_tenths < 0:
+        return None
+    chosen = None
+    for rule in ladder:
+        if score_tenths >= rule.tenths:
+            chosen = rule
+    return chosen
+
+
+def placement(ladder: Ladder, rule: Rule) -> str:
+    """Where the message itself lands for this rule: inbox, marked, junk or nowhere.
+
+    A forward rule sends a copy and otherwise treats the message as the rule below it would.
+    """
+    if rule.action == "delete":
+        return "nowhere"
+    if rule.action in ("junk", "mark", "none"):
+        return {"junk": "junk", "mark": "marked", "none": "inbox"}[rule.action]
+    below = [r for r in ladder if r.tenths < rule.tenths and r.action != "forward"]
+    return placement(ladder, below[-1]) if below else "inbox"
+
+
+def shift(ladder: Ladder, index: int, delta_tenths: int) -> Ladder:
+    """The ladder with one threshold moved (the TUI's nudge); may be invalid, validate after."""
+    rule = ladder[index]
+    tenths = min(MAX_TENTHS, max(1, rule.tenths + delta_tenths))
+    new = Rule(tenths, rule.action, rule.arg)
+    return ladder[:index] + (new,) + ladder[index + 1 :]
+
+
+# --- senders -----------------------------------------------------------------------------
+
+
+def parse_sender(entry: str) -> str:
+    """A sender list entry: a full address or `@domain`, lowercased."""
+    value = entry.strip().lower()
+    _plain_entry("sender entry", value)
+    if value.startswith("@"):
+        if not _DOMAIN_RE.match(value[1:]):
+            raise LadderError(f"sender entry {entry!r} is not @domain.tld")
+        return value
+    if not _ADDRESS_RE.match(value):
+        raise LadderError(f"sender entry {entry!r} is neither an address nor @domain")
+    return value
+
+
+def parse_senders(entries: list[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for entry in entries:
+        seen[parse_sender(entry)] = None
+    return tuple(sorted(seen))
+
+
+def validate_senders(allow: tuple[str, ...], block: tuple[str, ...]) -> None:
+    total = len(allow) + len(block)
+    if total > MAX_SENDERS:
+        raise LadderError(
+            f"the allow and block lists hold at most {MAX_SENDERS} senders together; "
+            f"this would be {total} ({len(allow)} allow, {len(block)} block)"
+        )
+    for entry in (*allow, *block):
+        _plain_entry("sender entry", entry)  # entries stored before the limits, kept as they are
+    both = sorted(set(allow) & set(block))
+    if both:
+        raise LadderError(f"{both[0]} is on both the allow and the block list")
+
+
+# --- legacy vexim settings ---------------------------------------------------------------
+
+LEGACY_OFF = 99  # vexim installations used 99+ (or 0) for "never"
+
+
+def legacy_score_tenths(old: int) -> int:
+    """SpamAssassin whole points → rspamd tenths: 3 → 6.0, 7 → 9.0, linear in between.
+
+    new = 6 + (old − 3) × 3/4, rounded half up to one decimal; never below 0.1.
+    """
+    value = Decimal(6) + (Decimal(int(old)) - 3) * Decimal(3) / Decimal(4)
+    tenths = int((value * 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return min(MAX_TENTHS, max(1, tenths))
+
+
+def ladder_from_legacy(sa_tag: int, sa_refuse: int, *, tag_action: str = "junk") -> Ladder:
+    """A vexim `sa_tag`/`sa_refuse` pair as a ladder: tag → junk (or mark), refuse → delete.
+
+    Values ≤ 0 or ≥ 99 mean the step was off. A refuse level at or below the tag level
+    leaves only the delete rule, which is what the old setup effectively did.
+    """
+    if tag_action not in ("junk", "mark"):
+        raise LadderError("legacy tag action must be junk or mark")
+    rules: list[Rule] = []
+    tag_on = 0 < sa_tag < LEGACY_OFF
+    refuse_on = 0 < sa_refuse < LEGACY_OFF
+    if tag_on and not (refuse_on and sa_refuse <= sa_tag):
+        rules.append(Rule(legacy_score_tenths(sa_tag), tag_action))
+    if refuse_on:
+        rules.append(Rule(legacy_score_tenths(sa_refuse), "delete"))
+    return tuple(rules)
