@@ -22,7 +22,7 @@ from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from helpdesk.errors import HelpdeskError
 from screens.background import Background, Progress
-from screens.detail import DetailScreen
+from screens.dialogs.detail import DetailScreen
 from screens.widgets import PlainStatic, cell, line, lines
 from screens.widgets.status import StatusLine
 

@@ -4,24 +4,24 @@ nothing here blocks the event loop or the rest of the app."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.plaintext import clip
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from screens.background import Background
-from screens.detail import DetailScreen
-from screens.ticket import TicketAnswer, TicketDialog
-from screens.widgets import PlainInput, PlainStatic, cell, line, lines, notify, plain
+from screens.dialogs.detail import DetailScreen
+from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
+from screens.dialogs.ticket import TicketAnswer, TicketDialog
+from screens.widgets import PlainInput, cell, line, lines, notify, plain
 from screens.widgets.status import StatusLine
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
@@ -139,83 +139,6 @@ class VerdictScreen(DetailScreen):
     def __init__(self, item: BlockedMessage) -> None:
         super().__init__(verdict_text(item), text_id="verdict")
         self.item = item
-
-
-@dataclass(frozen=True)
-class ReleaseAnswer:
-    ticket: str
-    reason: str
-    ttl: str
-
-
-class ReleaseDialog(ModalScreen[ReleaseAnswer | None]):
-    """Ticket, reason and expiry for a release; nothing happens until Release is confirmed."""
-
-    CSS_PATH = "blocked.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="blocked.release.cancel")]
-
-    def __init__(self, item: BlockedMessage, default_ttl: str) -> None:
-        super().__init__()
-        self.item = item
-        self.default_ttl = default_ttl
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="release-dialog"):
-            yield Label("Release this message", id="release-title")
-            yield PlainStatic(
-                f"Only <{clip(self.item.message_id, 200)}> from {clip(self.item.user, 200)} "
-                "will pass rspamd; everything else from this account is still checked.",
-                id="release-question",
-            )
-            yield PlainInput(placeholder="Ticket reference (required)", id="release-ticket")
-            yield PlainInput(placeholder="Reason (optional)", id="release-reason")
-            with Horizontal(id="release-ttl-row"):
-                yield Label("Expires after", id="release-ttl-label")
-                yield PlainInput(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
-            yield PlainStatic("", id="release-error", classes="status -error")
-            with Horizontal(id="release-buttons"):
-                yield Button("Release", variant="warning", id="release-confirm")
-                yield Button("Cancel", id="release-cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#release-ticket", Input).focus()
-
-    @on(Input.Submitted, "#release-ticket")
-    def _to_reason(self) -> None:
-        if not self.query_one("#release-ticket", Input).value.strip():
-            self.query_one("#release-error", Static).update("A ticket reference is required.")
-            return
-        self.query_one("#release-error", Static).update("")
-        self.query_one("#release-reason", Input).focus()
-
-    @on(Input.Submitted, "#release-reason")
-    def _to_ttl(self) -> None:
-        self.query_one("#release-ttl", Input).focus()
-
-    @on(Input.Submitted, "#release-ttl")
-    @on(Button.Pressed, "#release-confirm")
-    def _confirm(self) -> None:
-        from helpdesk.durations import parse_duration
-
-        error = self.query_one("#release-error", Static)
-        ticket = self.query_one("#release-ticket", Input).value.strip()
-        ttl = self.query_one("#release-ttl", Input).value.strip() or self.default_ttl
-        if not ticket:
-            error.update("A ticket reference is required.")
-            self.query_one("#release-ticket", Input).focus()
-            return
-        try:
-            parse_duration(ttl)
-        except HelpdeskError as exc:
-            error.update(str(exc))
-            self.query_one("#release-ttl", Input).focus()
-            return
-        reason = self.query_one("#release-reason", Input).value.strip()
-        self.dismiss(ReleaseAnswer(ticket, reason, ttl))
-
-    @on(Button.Pressed, "#release-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # --------------------------------------------------------------------------- the list

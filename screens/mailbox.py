@@ -23,7 +23,7 @@ from helpdesk.mailcenter.mailboxes import (
 from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
-from screens.detail import DetailScreen
+from screens.dialogs.detail import DetailScreen
 from screens.sending import SendingActions
 from screens.spam import SpamTab
 from screens.widgets import PlainStatic, cell, line, lines, notify
@@ -51,7 +51,7 @@ def load_mailbox(db: Any, address: str) -> MailboxData:
 
 class MailboxScreen(SendingActions, Screen[None]):
     STATUS = "#mailbox-status"
-    CSS_PATH = ["mailbox.tcss", "spam.tcss", "blocked.tcss"]
+    CSS_PATH = "mailbox.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back", id="mailbox.back"),
         Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),

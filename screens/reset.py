@@ -22,7 +22,8 @@ from helpdesk.passwords.policy import PasswordSettings
 from helpdesk.passwords.reset import ResetResult
 from helpdesk.passwords.strength import Strength
 from screens.background import Background
-from screens.widgets import PlainInput, PlainStatic, line, lines, plain
+from screens.dialogs.ticket import TICKET_REQUIRED, TicketInput
+from screens.widgets import PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
 
 _SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
@@ -100,7 +101,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
                 placeholder="New password (F2 shows it)", password=True, id="reset-password"
             )
             yield Static("", id="reset-meter")
-            yield PlainInput(placeholder="Ticket reference (required)", id="reset-ticket")
+            yield TicketInput(id="reset-ticket")
             yield Checkbox("Customer must change it at next login", True, id="reset-force")
             yield StatusLine("", id="reset-error", classes="-error")
             with Horizontal(id="reset-buttons"):
@@ -187,9 +188,9 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
     def _confirm(self) -> None:
         if self._busy or self._outcome is not None:
             return
-        ticket = self.query_one("#reset-ticket", Input).value.strip()
+        ticket = self.query_one("#reset-ticket", TicketInput).ticket
         if not ticket:
-            self.show_status("A ticket reference is required.", error=True)
+            self.show_status(TICKET_REQUIRED, error=True)
             self.query_one("#reset-ticket", Input).focus()
             return
         typed = self._typed()

@@ -6,7 +6,7 @@ from typing import Any
 
 from helpdesk.mailcenter.mailboxes import Mailbox, set_sending
 from screens.background import Background
-from screens.ticket import TicketAnswer, TicketDialog
+from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.widgets import notify
 
 

@@ -10,13 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Static
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.spam.ladder import (
@@ -31,8 +29,9 @@ from helpdesk.spam.ladder import (
 from helpdesk.spam.preview import Scored, judge
 from helpdesk.spam.settings import SpamSettings
 from screens.background import Background
-from screens.ticket import TicketAnswer, TicketDialog
-from screens.widgets import PlainInput, PlainStatic, cell, notify, plain
+from screens.dialogs.prompt import PromptDialog
+from screens.dialogs.ticket import TicketAnswer, TicketDialog
+from screens.widgets import PlainStatic, cell, notify
 from screens.widgets.status import StatusLine
 
 PREVIEW_ROWS = 50
@@ -109,54 +108,56 @@ def save_spam(
         )
 
 
-class PromptDialog(ModalScreen[str | None]):
-    """One line of input (a rule, a sender); dismisses with the text or None."""
-
-    DEFAULT_CSS = """
-    PromptDialog { align: center middle; }
-    PromptDialog > Vertical {
-        width: 64; max-width: 100%; height: auto;
-        border: thick $accent; background: $panel; padding: 1 2;
-    }
-    PromptDialog #prompt-error { color: $error; height: auto; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="spam.prompt.cancel")]
-
-    def __init__(self, title: str, placeholder: str, check=None) -> None:
-        super().__init__()
-        self._title = title
-        self._placeholder = placeholder
-        self._check = check
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(plain(self._title))
-            yield PlainInput(placeholder=self._placeholder, id="prompt-input")
-            yield PlainStatic("", id="prompt-error")
-
-    def on_mount(self) -> None:
-        self.query_one("#prompt-input", Input).focus()
-
-    @on(Input.Submitted, "#prompt-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        value = event.value.strip()
-        if not value:
-            self.dismiss(None)
-            return
-        if self._check is not None:
-            try:
-                self._check(value)
-            except HelpdeskError as exc:
-                self.query_one("#prompt-error", Static).update(str(exc))
-                return
-        self.dismiss(value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 class SpamTab(Background, Vertical):
     """Tab content for one mailbox; `SpamTab(address)`."""
+
+    # Fits the mailbox screen at 80x24.
+    DEFAULT_CSS = """
+    SpamTab {
+        height: 1fr;
+    }
+
+    #spam-state {
+        height: 1;
+        padding: 0 1;
+    }
+
+    #spam-state.-error {
+        color: $error;
+        text-style: bold;
+    }
+
+    #spam-top {
+        height: 7;
+    }
+
+    #spam-ladder {
+        width: 1fr;
+        height: 100%;
+    }
+
+    #spam-senders {
+        width: 1fr;
+        height: 100%;
+        margin-left: 1;
+    }
+
+    #spam-preview-summary {
+        height: 1;
+        padding: 0 1;
+        background: $boost;
+    }
+
+    #spam-preview {
+        height: 1fr;
+    }
+
+    #spam-keys {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
 
     @dataclass
     class Saved(Message):

@@ -14,7 +14,8 @@ from helpdesk.config import Config, load_config
 from helpdesk.mailcenter.db import Database
 from helpdesk.rspamd.releases import list_releases
 from screens.app import HelpdeskApp
-from screens.blocked import BlockedList, BlockedScreen, ReleaseDialog, VerdictScreen
+from screens.blocked import BlockedList, BlockedScreen, VerdictScreen
+from screens.dialogs.release import ReleaseDialog
 from screens.search import SearchScreen
 from tests.rspamd_tools import new_message_id, spam_from
 
@@ -70,9 +71,7 @@ async def test_find_verdict_release_see_it_released_and_revoke(stack):
         assert app.screen.query_one("#release-ttl", Input).value == "24h"
         await pilot.press("enter")  # no ticket yet: refused
         await pilot.pause()
-        assert "ticket reference is required" in str(
-            app.screen.query_one("#release-error").render()
-        )
+        assert "ticket reference is required" in str(app.screen.query_one("#dialog-error").render())
         await pilot.press(*"T-0815", "enter", *"Rechnung geprueft", "enter")
         await pilot.press(*["backspace"] * 3, *"2h", "enter")
         await settle(app, pilot)

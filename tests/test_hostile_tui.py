@@ -38,7 +38,7 @@ from helpdesk.config import load_config
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.reindex import reindex_names
 from helpdesk.plaintext import printable
-from screens.detail import DetailScreen
+from screens.dialogs.detail import DetailScreen
 from screens.mailbox import MailboxScreen
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import VALUES
@@ -318,7 +318,8 @@ async def test_send_log_screen(world):
 
 
 async def test_blocked_screen_and_its_dialogs(world):
-    from screens.blocked import BlockedList, BlockedScreen, ReleaseDialog, VerdictScreen
+    from screens.blocked import BlockedList, BlockedScreen, VerdictScreen
+    from screens.dialogs.release import ReleaseDialog
 
     app = make_app(world)
     async with app.run_test(size=SIZE) as pilot:

@@ -175,3 +175,21 @@ def test_a_real_command_does_not_load_textual(config_file, db):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "LOADED []" in out.stdout, out.stderr
+
+
+def test_each_screen_loads_only_its_own_css():
+    # One rule for the UI's CSS: a screen's .tcss beside it, DEFAULT_CSS on widgets and dialogs.
+    found = []
+    for path in sorted((ROOT / "screens").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "CSS_PATH" for t in node.targets
+            ):
+                found.append((path, ast.literal_eval(node.value)))
+    assert found
+    for path, value in found:
+        where = path.relative_to(ROOT)
+        assert path.parent == ROOT / "screens", f"{where}: dialogs and widgets use DEFAULT_CSS"
+        assert value == f"{path.stem}.tcss", f"{where} loads {value!r}"
+    sheets = {p.stem for p in (ROOT / "screens").rglob("*.tcss")}
+    assert sheets == {path.stem for path, _ in found}, "a .tcss no screen loads"

@@ -19,9 +19,9 @@ from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox
 from screens.activity import ActivityTab
 from screens.app import HelpdeskApp
+from screens.dialogs.ticket import TicketDialog
 from screens.mailbox import MailboxScreen
 from screens.sendlog import SendLogScreen
-from screens.ticket import TicketDialog
 
 pytestmark = pytest.mark.tui
 

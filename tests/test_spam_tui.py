@@ -12,9 +12,10 @@ from helpdesk.config import Config
 from helpdesk.mailcenter.audit import read
 from helpdesk.mailcenter.mailboxes import create_mailbox
 from screens.app import HelpdeskApp
+from screens.dialogs.prompt import PromptDialog
+from screens.dialogs.ticket import TicketDialog
 from screens.mailbox import MailboxScreen
-from screens.spam import PromptDialog, SpamTab
-from screens.ticket import TicketDialog
+from screens.spam import SpamTab
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.tui

@@ -22,7 +22,8 @@ from textual.widgets import DataTable, TabbedContent
 from helpdesk.config import Config
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import create_mailbox
-from screens.app import HelpdeskApp, QuitDialog
+from screens.app import HelpdeskApp
+from screens.dialogs.quit import QuitDialog
 from screens.mailbox import MailboxScreen
 from screens.spam import SpamTab
 

@@ -20,9 +20,9 @@ from screens.app import HelpdeskApp
 from screens.background import Background, DaemonExecutor
 from screens.blocked import BlockedScreen
 from screens.campaign import CampaignScreen
+from screens.dialogs.ticket import TicketDialog
 from screens.mailbox import MailboxScreen
 from screens.reset import ResetPasswordScreen
-from screens.ticket import TicketDialog
 from screens.widgets.status import StatusLine
 
 pytestmark = pytest.mark.tui
