@@ -72,6 +72,23 @@ def clip(value: object, width: int) -> str:
     return text[: width - 1] + ELLIPSIS
 
 
+def clip_middle(value: object, width: int) -> str:
+    """`printable(value)` cut to `width` by a `…` in the middle: both ends stay readable.
+
+    For values told apart by their start and their end (a Message-ID's number and its host).
+    """
+    text = printable(value)
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return ELLIPSIS
+    tail = (width - 1) // 2
+    head = width - 1 - tail
+    return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
+
+
 def printable_lines(value: object) -> list[str]:
     """A multi-line text (a log excerpt, a verdict) as safe lines: only LF splits it."""
     text = value if isinstance(value, str) else ("" if value is None else str(value))
