@@ -14,8 +14,10 @@ from textual.screen import Screen
 
 from helpdesk.config import Config
 from helpdesk.errors import HelpdeskError
+from helpdesk.localtime import use_config
 from helpdesk.mailcenter.audit import current_operator
 from helpdesk.mailcenter.db import Database, open_database
+from helpdesk.mailcenter.recent import RecentMailboxes
 from helpdesk.plaintext import printable
 from screens.background import DaemonExecutor
 from screens.dialogs.quit import QuitDialog
@@ -25,19 +27,24 @@ from screens.search import SearchScreen
 class HelpdeskApp(App[None]):
     TITLE = "Mailcenter Helpdesk"
     CSS_PATH = "app.tcss"
+    # The footer lists the app's keys before the screen's: only "?" shows there, so that at
+    # 80 columns the screen's own actions are seen; the rest are in "?" and the palette.
     BINDINGS = [
-        Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
-        Binding("ctrl+f", "go_search", "Search", id="app.search"),
-        Binding("ctrl+b", "blocked", "Blocked mail", id="app.blocked"),
-        Binding("f6", "send_log", "Send log", id="app.send_log"),
-        Binding("f7", "campaigns", "Password campaigns", id="app.campaigns"),
+        Binding("question_mark,f1", "toggle_keys", "Keys", key_display="?", id="app.keys"),
+        Binding("ctrl+f", "go_search", "Search", show=False, id="app.search"),
+        Binding("slash", "find", "Filter or search", show=False, id="app.find"),
+        Binding("ctrl+r", "recent", "Recent mailboxes", show=False, id="app.recent"),
+        Binding("ctrl+b", "blocked", "Blocked mail", show=False, id="app.blocked"),
+        Binding("f6", "send_log", "Send log", show=False, id="app.send_log"),
+        Binding("f7", "campaigns", "Password campaigns", show=False, id="app.campaigns"),
         # Priority: no screen, dialog or input field may keep the operator from quitting.
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
     ]
 
     def __init__(self, config: Config, db: Database | None = None) -> None:
         super().__init__()
         self.config = config
+        use_config(config)
         self.operator = current_operator()
         self.db_error: str | None = None
         self.db: Database | None = db
@@ -47,6 +54,7 @@ class HelpdeskApp(App[None]):
             except HelpdeskError as exc:
                 self.db_error = str(exc)
         self._quit_question: QuitDialog | None = None
+        self.recent = RecentMailboxes()
 
     @property
     def database(self) -> Database | MissingDatabase:
@@ -61,7 +69,7 @@ class HelpdeskApp(App[None]):
     def on_mount(self) -> None:
         where = self.db.display_url if self.db else "no database"
         # The header shows the title as Content without markup, but control bytes would pass.
-        self.sub_title = f"{_short(printable(where))} · {printable(self.operator)}"
+        self.sub_title = f"{printable(self.operator)} · {_short(printable(where))}"
         self.push_screen(SearchScreen())
 
     async def action_quit(self) -> None:
@@ -91,16 +99,41 @@ class HelpdeskApp(App[None]):
         ]
 
     def action_toggle_keys(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
+        from screens.keys import KeysScreen
+
+        if isinstance(self.screen, KeysScreen):
+            self.screen.dismiss(None)
         else:
-            self.action_show_help_panel()
+            self.push_screen(KeysScreen(self.screen))
 
     def action_go_search(self) -> None:
+        """Back to the search box, empty: the next caller's name is not appended to the last."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if isinstance(self.screen, SearchScreen):
-            self.screen.focus_search()
+            self.screen.action_clear()
+
+    def action_find(self) -> None:
+        """`/`: the screen's own filter where it has one, else the search box."""
+        focus_filter = getattr(self.screen, "focus_filter", None)
+        if callable(focus_filter):
+            focus_filter()
+        else:
+            self.action_go_search()
+
+    def opened(self, address: str) -> None:
+        """A mailbox screen was opened: remember it for Ctrl+R."""
+        self.recent.add(address)
+
+    def action_recent(self) -> None:
+        from screens.mailbox import MailboxScreen
+        from screens.recent import RecentScreen
+
+        def chosen(address: str | None) -> None:
+            if address:
+                self.push_screen(MailboxScreen(address))
+
+        self.push_screen(RecentScreen(self.recent.addresses), chosen)
 
     def action_send_log(self) -> None:
         from screens.sendlog import SendLogScreen
@@ -124,27 +157,30 @@ class HelpdeskApp(App[None]):
         self.push_screen(CampaignScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers what the keys offer on this screen, under the same names."""
-        yield from super().get_system_commands(screen)
-        seen: set[str] = set()
-        # The focused widget and its containers (a tab's own keys), then the screen, then the app.
-        sources = []
-        node = screen.focused
-        while node is not None and node is not screen:
-            sources.append(node)
-            node = node.parent
-        for source in (*sources, screen, self):
-            for binding in getattr(source, "BINDINGS", []):
-                if not isinstance(binding, Binding) or not binding.description:
-                    continue
-                if binding.action in seen or binding.action == "quit":
-                    continue
-                seen.add(binding.action)
-                key = binding.key_display or binding.key
+        """The palette offers what the keys offer on this screen and its tabs, under the same
+        names, whatever has the focus; Textual's own commands and generic keys come last."""
+        from screens.keys import key_actions
+
+        actions = key_actions(screen, self)
+        taken = {a.description.casefold() for a in actions}
+        for action in actions:
+            if action.generic or action.binding.action == "quit":
+                continue
+            yield SystemCommand(
+                action.description,
+                f"key: {action.key_text(self)}",
+                _runner(action.node, action.binding.action),
+            )
+        for command in super().get_system_commands(screen):
+            # Textual's "Keys" opens its own panel: ours is listed above.
+            if command.title.casefold() not in taken:
+                yield command
+        for action in actions:
+            if action.generic:
                 yield SystemCommand(
-                    binding.description,
-                    f"key: {key}",
-                    _runner(source, binding.action),
+                    action.description,
+                    f"key: {action.key_text(self)}",
+                    _runner(action.node, action.binding.action),
                 )
 
 
@@ -156,7 +192,8 @@ def _runner(source, action: str):
 
 
 def _short(url: str) -> str:
-    return url if len(url) <= 48 else "…" + url[-47:]
+    # The operator comes first in the header; the database is the tail of its URL.
+    return url if len(url) <= 32 else "…" + url[-31:]
 
 
 class MissingDatabase:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tabs
 
+from helpdesk.localtime import DAY, SECOND, header, time_text
 from helpdesk.mailcenter.audit import AuditEntry, read
 from helpdesk.mailcenter.mailboxes import (
     Mailbox,
@@ -58,6 +59,10 @@ class MailboxScreen(SendingActions, Screen[None]):
         Binding("r", "reinstate", "Reinstate", id="mailbox.reinstate"),
         Binding("p", "reset_password", "Reset password", id="mailbox.reset_password"),
         Binding("f5", "reload", "Reload", id="mailbox.reload"),
+        *(
+            Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"mailbox.tab{n}")
+            for n in range(1, 10)
+        ),
     ]
 
     def __init__(self, address: str) -> None:
@@ -80,16 +85,47 @@ class MailboxScreen(SendingActions, Screen[None]):
                 yield SpamTab(self.address)
             with TabPane("Activity", id="tab-activity"):
                 yield ActivityTab(self.address)
-            with TabPane("Blocked mail", id="tab-blocked"):
+            with TabPane("Blocked", id="tab-blocked"):
                 # Asks rspamd only when the tab is first shown.
                 yield BlockedList(user=self.address, id="mailbox-blocked")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#mailbox-audit", DataTable)
-        for label in ("When (UTC)", "Operator", "Action", "Ticket", "Change"):
+        for label in (header("When"), "Operator", "Action", "Ticket", "Change"):
             table.add_column(label)
         self.load()
+        opened = getattr(self.app, "opened", None)
+        if callable(opened):
+            opened(self.address)
+
+    def action_tab(self, number: int) -> None:
+        """1–9: the tabs in their on-screen order."""
+        tabs = self.query_one("#mailbox-tabs", TabbedContent)
+        panes = [p for p in tabs.query(TabPane) if not p.disabled]
+        if 1 <= number <= len(panes):
+            tabs.active = panes[number - 1].id or ""
+
+    def on_key(self, event: events.Key) -> None:
+        """With the focus on the tab bar, a key the active tab knows is the tab's: Enter, `l`
+        and the rest work without first moving the focus into it."""
+        focused = self.focused
+        if not isinstance(focused, Tabs):
+            return
+        # ←/→ stay the tab bar's, and the screen's and app's keys stay theirs.
+        if any(event.key in node._bindings.key_to_bindings for node in focused.ancestors_with_self):
+            return
+        tabs = self.query_one("#mailbox-tabs", TabbedContent)
+        pane = tabs.active_pane
+        if pane is None:
+            return
+        for node in pane.walk_children(with_self=False):
+            bindings = node._bindings.key_to_bindings.get(event.key)
+            if bindings:
+                event.stop()
+                event.prevent_default()
+                self.run_worker(node.run_action(bindings[0].action), exclusive=False)
+                return
 
     def load(self) -> None:
         self.background("load", load_mailbox, self.app.database, self.address)
@@ -107,7 +143,7 @@ class MailboxScreen(SendingActions, Screen[None]):
             )
         )
         sending = "yes" if m.smtp_enabled else "[b red]SUSPENDED[/] (mail still arrives)"
-        changed = f"{m.password_changed_at:%Y-%m-%d}" if m.password_changed_at else "never"
+        changed = time_text(m.password_changed_at, DAY) if m.password_changed_at else "never"
         rows = [
             line(f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}"),
             line(f"Sending           {sending}"),
@@ -120,7 +156,7 @@ class MailboxScreen(SendingActions, Screen[None]):
                 "Domain            $v" + ("" if m.domain_enabled else " [red](disabled)[/]"),
                 v=m.domain,
             ),
-            f"Created           {m.created_at:%Y-%m-%d}" if m.created_at else "Created",
+            f"Created           {time_text(m.created_at, DAY)}" if m.created_at else "Created",
             # Whole here, and below the state lines: a long one only pushes itself down.
             line("Customer          $v", v=m.customer_ref or "—"),
             line("Name              $v", v=m.realname or "—"),
@@ -134,7 +170,7 @@ class MailboxScreen(SendingActions, Screen[None]):
         table.clear()
         for e in message.audit:
             table.add_row(
-                f"{e.at:%Y-%m-%d %H:%M}",
+                time_text(e.at),
                 cell(e.operator, 10),
                 cell(e.action, 10),
                 cell(e.ticket or "", 10),
@@ -191,7 +227,7 @@ class MailboxScreen(SendingActions, Screen[None]):
 def audit_text(e: AuditEntry) -> Content:
     return lines(
         [
-            line("[b]When[/b]      $v UTC", v=f"{e.at:%Y-%m-%d %H:%M:%S}"),
+            line("[b]When[/b]      $v", v=time_text(e.at, SECOND, zone=True)),
             line("[b]Operator[/b]  $v", v=e.operator)
             + (line(" from $v", v=e.client_addr) if e.client_addr else Content()),
             line("[b]Action[/b]    $v on $t", v=e.action, t=e.target),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,19 +14,30 @@ from textual.widgets import DataTable, Footer, Header, Input
 from helpdesk.mailcenter.search import SearchResult, find_mailboxes
 from screens.background import Background
 from screens.widgets import PlainInput, cell
+from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
 
 # Long enough to skip the keystrokes of a fast typist, short enough to feel instant.
 DEBOUNCE_SECONDS = 0.15
 PAGE = 50
 _COLUMNS = (("Address", "address"), ("Name", "name"), ("Customer", "ref"), ("Status", "status"))
-# Widths that fit 80 columns with the scrollbar; longer values are cut with "…", not wrapped.
-_WIDTHS = (34, 17, 9, 10)
+# At 80 columns; a wider terminal widens address and name. The status column holds the
+# longest status word whole ("must-change"); longer values are cut with "…", not wrapped.
+_MINIMUMS = (32, 17, 9, 11)
+_WEIGHTS = (5, 4, 1, 0)
 
 
 def search(db: Any, query: str) -> SearchResult:
     with db.connect() as conn:
         return find_mailboxes(conn, query, limit=PAGE)
+
+
+class SearchInput(PlainInput):
+    """The search box: `?` opens the keys instead of being typed (no name holds one)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # Textual drops a binding, even a priority one, for a key the focused input consumes.
+        return character != "?" and super().check_consume_key(key, character)
 
 
 class SearchScreen(Background, Screen[None]):
@@ -46,12 +57,15 @@ class SearchScreen(Background, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self._addresses: list[str] = []
+        self._rows: list[tuple[str, str, str, str]] = []
+        self._text = "Type to search."
+        self._widths = list(_MINIMUMS)
         self._timer = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="search-box"):
-            yield PlainInput(
+            yield SearchInput(
                 placeholder="Name, address, part of one, domain or customer number",
                 id="query",
             )
@@ -63,11 +77,22 @@ class SearchScreen(Background, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for (label, key), width in zip(_COLUMNS, _WIDTHS, strict=True):
+        self._widths = column_widths(self.size.width, _MINIMUMS, _WEIGHTS)
+        for (label, key), width in zip(_COLUMNS, self._widths, strict=True):
             table.add_column(label, key=key, width=width)
         self.focus_search()
         if self.app.db_error:
             self.show_status(self.app.db_error, error=True)
+
+    def on_resize(self, event: events.Resize) -> None:
+        widths = column_widths(event.size.width, _MINIMUMS, _WEIGHTS)
+        if widths == self._widths:
+            return
+        self._widths = widths
+        table = self.query_one(DataTable)
+        for column, width in zip(table.columns.values(), widths, strict=True):
+            column.width = width
+        self._show(self._rows, self._text, keep_cursor=True)
 
     def focus_search(self) -> None:
         self.query_one("#query", Input).focus()
@@ -101,11 +126,18 @@ class SearchScreen(Background, Screen[None]):
             )
         self._show(rows, text)
 
-    def _show(self, rows: list[tuple[str, str, str, str]], text: str) -> None:
+    def _show(
+        self, rows: list[tuple[str, str, str, str]], text: str, *, keep_cursor: bool = False
+    ) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row
         table.clear()
         for row in rows:
-            table.add_row(*(cell(v, w) for v, w in zip(row, _WIDTHS, strict=True)), key=row[0])
+            table.add_row(*(cell(v, w) for v, w in zip(row, self._widths, strict=True)), key=row[0])
+        if keep_cursor and 0 <= cursor < len(rows):
+            table.move_cursor(row=cursor)
+        self._rows = rows
+        self._text = text
         self._addresses = [row[0] for row in rows]
         self.show_status(text)
 
