@@ -48,13 +48,13 @@ def test_ranking_tiers_in_order(db):
 
         result = find_mailboxes(conn, "mueller")
         matches = [(h.mailbox.address, h.match) for h in result.hits]
-        # address prefix before local-part prefix before substring before name
+        # address prefix, then real-name word, then local-part prefix and address part
         assert matches[0] == ("mueller.hans@beispiel.de", "address prefix")
         assert matches[1] == ("mueller@beispiel.de", "address prefix")
         kinds = [m for _, m in matches]
-        assert kinds.index("address contains") > kinds.index("address prefix")
+        assert kinds.index("address contains") > kinds.index("name")
         assert ("j.muller@example.com", "name") in matches
-        assert kinds[-1] == "name"
+        assert matches[-1] == ("info@mueller-bau.de", "address contains")
 
 
 def test_umlaut_insensitive_name_search(db):
@@ -295,3 +295,67 @@ def test_an_address_matching_in_two_parts_counts_once(db, monkeypatch):
         result = find_mailboxes(conn, "kasse")
     assert (result.total, result.total_is_lower_bound) == (2, False)
     assert [h.match for h in result.hits] == ["address contains", "address contains"]
+
+
+def _firm(db):
+    """People named Müller, a firm at mueller-sanitaer, and a domain-only Müller match."""
+    with db.begin() as conn:
+        for address, name in [
+            ("info@mueller-bau.de", "Büro Schmidt"),
+            ("k.weber@mueller-holz.de", "Karl Weber"),
+            ("a.franke@firma.de", "Anna Müller"),
+            ("b.krause@example.com", "Bernd Mueller"),
+            ("c.koch@beispiel.de", "Carla Muller"),
+            ("d.lang@beispiel.de", "Dirk Müllermeister"),
+            ("j.mueller@mueller-sanitaer.de", "Jörg Müller"),
+            ("buchhaltung@mueller-sanitaer.de", "Buchhaltung"),
+            ("info@mueller-sanitaer.de", "Info"),
+            ("kontakt@mueller-sanitaer.com", "Kontakt"),
+            ("p.wolf@sanitaer-koeln.de", "Peter Wolf"),
+            ("h.mueller@bau-koeln.de", "Hans Müller"),
+        ]:
+            create_mailbox(conn, address, realname=name)
+
+
+def test_people_named_mueller_rank_above_domain_only_matches(db):
+    _firm(db)
+    people = {
+        "a.franke@firma.de",
+        "b.krause@example.com",
+        "c.koch@beispiel.de",
+        "j.mueller@mueller-sanitaer.de",
+        "h.mueller@bau-koeln.de",
+    }
+    with db.connect() as conn:
+        found = {q: find_mailboxes(conn, q).hits for q in ("mueller", "müller", "muller")}
+    firsts = {q: [h.mailbox.address for h in hits[:6]] for q, hits in found.items()}
+    assert firsts["mueller"] == firsts["müller"] == firsts["muller"]
+    # the exact word "Müller" before the prefix "Müllermeister", both before any domain match
+    assert set(firsts["mueller"][:5]) == people
+    assert firsts["mueller"][5] == "d.lang@beispiel.de"
+    assert {h.match for h in found["mueller"][:6]} == {"name"}
+    domain_only = [h.mailbox.address for h in found["mueller"][6:]]
+    assert "info@mueller-bau.de" in domain_only and "k.weber@mueller-holz.de" in domain_only
+
+
+def test_several_words_all_match_in_address_or_name(db):
+    _firm(db)
+    with db.connect() as conn:
+        firm = find_mailboxes(conn, "sanitaer mueller")
+        assert sorted(h.mailbox.address for h in firm.hits) == [
+            "buchhaltung@mueller-sanitaer.de",
+            "info@mueller-sanitaer.de",
+            "j.mueller@mueller-sanitaer.de",
+            "kontakt@mueller-sanitaer.com",
+        ]
+        assert firm.total == 4
+        # p.wolf@sanitaer-koeln.de holds one word only, h.mueller@bau-koeln.de the other
+        assert find_mailboxes(conn, "mueller koeln").total == 1
+        assert [h.mailbox.address for h in find_mailboxes(conn, "hans koeln").hits] == [
+            "h.mueller@bau-koeln.de"
+        ]
+        name = find_mailboxes(conn, "müller jörg")
+        assert [(h.mailbox.address, h.match) for h in name.hits] == [
+            ("j.mueller@mueller-sanitaer.de", "name")
+        ]
+        assert find_mailboxes(conn, "mueller nobody").hits == []

@@ -55,6 +55,19 @@ CITIES = (
 WORDS = "nord sued ost west alpen rhein elbe main blau gruen sonne stern berg tal see wald".split()
 TLDS = ["de"] * 14 + ["com", "eu", "at", "ch", "net", "org"]
 ROLE_ADDRESSES = ["info", "kontakt", "buero", "rechnung", "service", "team", "office"]
+# Shared mailboxes that a firm's staff read together; their real name is the role.
+ROLE_MAILBOXES = {
+    "info": "Info",
+    "kontakt": "Kontakt",
+    "buchhaltung": "Buchhaltung",
+    "rechnung": "Rechnungen",
+    "service": "Kundenservice",
+    "empfang": "Empfang",
+    "verwaltung": "Verwaltung",
+    "office": "Office",
+    "bewerbung": "Bewerbungen",
+    "termine": "Termine",
+}
 
 _ASCII = str.maketrans(
     {
@@ -160,6 +173,8 @@ def generate(
 ) -> Iterator[tuple[str, list[dict]]]:
     """Yield (table, rows) batches in insert order."""
     rng = random.Random(seed)
+    # Role accounts draw from their own generator: the people stay the same for a seed.
+    role_rng = random.Random(f"roles-{seed}")
     hashes = _demo_hashes(rng)
     used: set[str] = set()
     domain_rows = []
@@ -206,17 +221,26 @@ def generate(
         customer_ref = f"KD-{refs[domain['id'] - 1]}"
         taken: set[str] = set()
         owner_address = None
-        for _ in range(max(size, 0)):
+        # Most firms with more than one mailbox have a few role accounts in their last slots;
+        # the first slot stays a person, who owns the domain's aliases.
+        roles: list[str] = []
+        if size > 1 and role_rng.random() < 0.7:
+            count = min(size - 1, role_rng.randint(1, 4))
+            roles = role_rng.sample(sorted(ROLE_MAILBOXES), count)
+        for slot in range(max(size, 0)):
             first = rng.choice(FIRST_INTL if rng.random() < 0.15 else FIRST_DE)
             last = rng.choice(LAST)
             local = next((p for p in _local_parts(first, last) if p not in taken), None)
             while local is None or local in taken:
                 local = f"{ascii_part(first)}.{ascii_part(last)}{rng.randint(3, 9999)}"
+            realname = f"{first} {last}"
+            role = roles[slot - (size - len(roles))] if slot >= size - len(roles) else None
+            if role and role not in taken:
+                local, realname = role, ROLE_MAILBOXES[role]
             taken.add(local)
             mailbox_id += 1
             address = f"{local}@{domain['name']}"
             owner_address = owner_address or address
-            realname = f"{first} {last}"
             roll = rng.random()
             changed = now - timedelta(days=rng.randint(0, 6 * 365), seconds=rng.randint(0, 86399))
             batch.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, literal_column, select, text
+from sqlalchemy import Select, false, func, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 
 from helpdesk.mailcenter.folding import fold
@@ -163,31 +163,12 @@ def _inside_word_ids(dialect: str, q: str) -> Select | None:
     return None
 
 
-def _name_ids(dialect: str, q: str) -> Select | None:
-    """Ids whose folded real name has a word starting with each word of the folded query,
-    ordered by the matching word: a range scan of the word index (mailbox_name_words)."""
-    words = fold(q).split()
-    # Names hold no "@" and no digits: such a query is an address or a number, not a name.
-    if not words or "@" in q or any(ch.isdigit() for ch in q):
-        return None
-    if len(words) == 1 and len(words[0]) < MIN_SUBSTRING - 1:
-        return None
-    lead = max(words, key=len)
-    w = mailbox_name_words.c
-    query = select(w.mailbox_id).where(_prefix(w.word, lead, dialect))
-    others = [word for word in words if word != lead]
-    if others:
-        query = query.join(mailboxes, mailboxes.c.id == w.mailbox_id).where(
-            *(
-                mailboxes.c.search_name.like("% " + _like_escape(o) + "%", escape="\\")
-                for o in others
-            )
-        )
-    return query.order_by(_ordered(w.word, dialect), w.mailbox_id)
-
-
-# The other tiers arrive in the order of their own index (address, local part, name word,
-# customer number), which is the order to show them in.
+# Past this many index entries a word counts as common when choosing which word of a
+# multi-word query drives the search.
+SELECTIVITY_CAP = 4 * COUNT_CAP
+_ALL_WORDS = "all words"
+# The other tiers arrive in the order of their own index (address, name word, local part,
+# part, customer number), which is the order to show them in.
 # The second half of "address contains", asked only when it could change what is shown.
 _INSIDE_WORD = "inside a word"
 _UNORDERED = {_INSIDE_WORD}
@@ -200,9 +181,109 @@ _ADDRESS_TIERS = {
 }
 
 
+def _name_ids(dialect: str, q: str, *, exact: bool) -> Select | None:
+    """Ids whose folded real name has a word equal to (exact) or starting with the folded
+    query, ordered by the matching word: a range scan of the word index (mailbox_name_words)."""
+    words = fold(q).split()
+    # Names hold no "@" and no digits: such a query is an address or a number, not a name.
+    if not words or "@" in q or any(ch.isdigit() for ch in q):
+        return None
+    if len(words) == 1 and len(words[0]) < MIN_SUBSTRING - 1:
+        return None
+    w = mailbox_name_words.c
+    if exact:
+        # "Müller" before "Müllermeister": an exact word is one index lookup.
+        if len(words) != 1:
+            return None
+        return select(w.mailbox_id).where(w.word == words[0]).order_by(w.mailbox_id)
+    lead = max(words, key=len)
+    query = select(w.mailbox_id).where(_prefix(w.word, lead, dialect))
+    others = [word for word in words if word != lead]
+    if others:
+        # "o'brien" folds to two words: both must start a word of the name.
+        query = query.join(mailboxes, mailboxes.c.id == w.mailbox_id).where(
+            *(
+                mailboxes.c.search_name.like("% " + _like_escape(o) + "%", escape="\\")
+                for o in others
+            )
+        )
+    return query.order_by(_ordered(w.word, dialect), w.mailbox_id)
+
+
+def _is_name_word(word: str) -> bool:
+    return bool(fold(word)) and "@" not in word and not any(ch.isdigit() for ch in word)
+
+
+def _word_matches(word: str):
+    """The row holds the word somewhere: at the start of a word of its folded name, or at the
+    start of its address or of one of its address parts. Checked on fetched rows only."""
+    c = mailboxes.c
+    found = []
+    if _is_name_word(word):
+        found.append(c.search_name.like("% " + _like_escape(fold(word)) + "%", escape="\\"))
+    if word.isascii():
+        escaped = _like_escape(word)
+        found.append(c.address.like(escaped + "%", escape="\\"))
+        leads = [""] if word[0] in PART_SEPARATORS else list(PART_SEPARATORS)
+        found.extend(
+            c.address.like("%" + _like_escape(lead) + escaped + "%", escape="\\") for lead in leads
+        )
+    return or_(*found) if found else false()
+
+
+def _word_sources(dialect: str, word: str, others: list[str]) -> list[Select]:
+    """The ids where one word of a query matches, each on its own index and in its order
+    (name word, address start, address part), keeping rows that hold the other words too."""
+    c = mailboxes.c
+    check = [_word_matches(o) for o in others]
+    sources = []
+    if _is_name_word(word):
+        w = mailbox_name_words.c
+        sources.append(
+            select(w.mailbox_id)
+            .join(mailboxes, c.id == w.mailbox_id)
+            .where(_prefix(w.word, fold(word), dialect), *check)
+            .order_by(_ordered(w.word, dialect), w.mailbox_id)
+        )
+    if word.isascii():
+        sources.append(
+            select(c.id)
+            .where(_prefix(c.address, word, dialect), *check)
+            .order_by(_ordered(c.address, dialect))
+        )
+        parts = _part_ids(dialect, word)
+        if parts is not None:
+            p = mailbox_address_parts.c
+            sources.append(parts.join(mailboxes, c.id == p.mailbox_id).where(*check))
+    return sources
+
+
+def _selectivity(conn: Connection, dialect: str, word: str) -> int:
+    """How many index entries the word's sources hold, counted up to a bound: the rarest word
+    drives the search, so that the rows read are those of the rarest word alone."""
+    total = 0
+    for source in _word_sources(dialect, word, []):
+        bounded = source.order_by(None).limit(SELECTIVITY_CAP).subquery()
+        total += conn.execute(select(func.count()).select_from(bounded)).scalar_one()
+    return total
+
+
+def _all_words_tiers(conn: Connection, dialect: str, raw: str) -> list[tuple[str, Select]]:
+    words = list(dict.fromkeys(raw.lower().split()))
+    lead = min(words, key=lambda word: (_selectivity(conn, dialect, word), -len(word)))
+    others = [word for word in words if word != lead]
+    return [(_ALL_WORDS, source) for source in _word_sources(dialect, lead, others)]
+
+
+def _name_has_all(realname: str, words: list[str]) -> bool:
+    name = fold(realname).split()
+    return all(any(part.startswith(fold(w)) for part in name) for w in words)
+
+
 def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchResult:
-    """Ranked: exact address, address prefix, local-part prefix, address substring,
-    real-name word prefix (umlaut-insensitive), customer number; bounded, total known.
+    """Ranked: exact address, address prefix, real-name word (umlaut-insensitive; exact word
+    before prefix), local-part prefix, address part, customer number; bounded, total known.
+    Several words must all match, each in the address or the name.
 
     Each tier fetches at most COUNT_CAP + 1 ids on its own index, and the ranking happens
     here: given one query with ORDER BY and LIMIT over all tiers, a planner walks the address
@@ -224,6 +305,8 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             .where(_prefix(c.address, q, dialect))
             .order_by(_ordered(c.address, dialect)),
         ),
+        ("name", _name_ids(dialect, raw, exact=True)),
+        ("name", _name_ids(dialect, raw, exact=False)),
         (
             "local part prefix",
             select(c.id)
@@ -232,7 +315,6 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         ),
         ("address contains", _part_ids(dialect, q) if len(q) >= MIN_SUBSTRING else None),
         (_INSIDE_WORD, None),
-        ("name", _name_ids(dialect, raw)),
         (
             "customer number",
             select(c.id)
@@ -245,6 +327,9 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         # umlauts or accents is a name. MariaDB's collation would also read "çelik" as
         # "celik" and answer with addresses the caller did not say.
         tiers = [(name, sel) for name, sel in tiers if name not in _ADDRESS_TIERS]
+    if len(q.split()) > 1:
+        # No address holds a space: each word must match, in the address or the name.
+        tiers = _all_words_tiers(conn, dialect, raw)
     ranked: dict[int, str] = {}
     matched: set[int] = set()
     capped = False
@@ -284,6 +369,14 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             for row in conn.execute(mailbox_query().where(c.id.in_(list(ranked))))
         }
     hits = [Hit(found[i], kind) for i, kind in ranked.items() if i in found]
+    if _ALL_WORDS in ranked.values():
+        # People whose name holds every word first ("jürgen franke"), then the rows where the
+        # address holds some of them ("sanitaer mueller").
+        words = q.split()
+        hits = [
+            Hit(h.mailbox, "name") if _name_has_all(h.mailbox.realname, words) else h for h in hits
+        ]
+        hits.sort(key=lambda h: h.match != "name")
     if capped:
         # "1000+": more than the cap, however far past it the tiers happened to read.
         return SearchResult(raw, min(COUNT_CAP, len(matched)), hits, total_is_lower_bound=True)
