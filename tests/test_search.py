@@ -359,3 +359,23 @@ def test_several_words_all_match_in_address_or_name(db):
             ("j.mueller@mueller-sanitaer.de", "name")
         ]
         assert find_mailboxes(conn, "mueller nobody").hits == []
+
+
+def _demo_mailboxes(seed: int) -> list[dict]:
+    from datetime import datetime
+
+    from helpdesk.mailcenter.demo import generate
+
+    batches = generate(
+        mailboxes_count=3000, domains_count=260, seed=seed, now=datetime(2026, 11, 1, 9)
+    )
+    return [row for table, rows in batches if table == "mailboxes" for row in rows]
+
+
+def test_demo_data_has_role_accounts_on_many_domains():
+    rows = _demo_mailboxes(1)
+    roles = [r for r in rows if r["local_part"] in ("info", "kontakt", "buchhaltung", "rechnung")]
+    assert len({r["domain_id"] for r in roles}) >= 50
+    assert {r["local_part"] for r in roles} == {"info", "kontakt", "buchhaltung", "rechnung"}
+    assert len(rows) == 3000 and len({r["address"] for r in rows}) == 3000
+    assert rows == _demo_mailboxes(1) and rows != _demo_mailboxes(2)
