@@ -353,12 +353,12 @@ class BlockedScreen(Screen[None]):
 
     CSS_PATH = "blocked.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="blocked.back"),
+        Binding("escape", "back", "Back", show=False, id="blocked.back"),
         Binding("l", "release", "Release", id="blocked.screen.release"),
         Binding("x", "revoke", "Revoke release", id="blocked.screen.revoke"),
         Binding("f5", "reload", "Reload", id="blocked.screen.reload"),
         Binding("slash", "filter", "Filter", id="blocked.filter"),
-        Binding("c", "cancel", "Stop waiting", id="blocked.screen.cancel"),
+        Binding("c", "cancel", "Stop waiting", show=False, id="blocked.screen.cancel"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -54,11 +54,11 @@ class MailboxScreen(SendingActions, Screen[None]):
     STATUS = "#mailbox-status"
     CSS_PATH = "mailbox.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="mailbox.back"),
+        Binding("escape", "back", "Back", show=False, id="mailbox.back"),
         Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
         Binding("r", "reinstate", "Reinstate", id="mailbox.reinstate"),
         Binding("p", "reset_password", "Reset password", id="mailbox.reset_password"),
-        Binding("f5", "reload", "Reload", id="mailbox.reload"),
+        Binding("f5", "reload", "Reload", show=False, id="mailbox.reload"),
         *(
             Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"mailbox.tab{n}")
             for n in range(1, 10)

@@ -52,13 +52,13 @@ class SendLogScreen(SendingActions, Screen[None]):
     CSS_PATH = "sendlog.tcss"
     TITLE = "Send log"
     BINDINGS = [
-        Binding("escape", "back", "Back", id="sendlog.back"),
+        Binding("escape", "back", "Back", show=False, id="sendlog.back"),
         Binding("s", "suspend", "Suspend sending", id="sendlog.suspend"),
         Binding("p", "reset_password", "Reset password", id="sendlog.reset_password"),
         Binding("o", "open_mailbox", "Mailbox", id="sendlog.open_mailbox"),
         Binding("a", "toggle_all", "All/suspicious", id="sendlog.toggle_all"),
         Binding("f", "toggle_follow", "Follow", id="sendlog.follow"),
-        Binding("c", "cancel", "Cancel reading", id="sendlog.cancel"),
+        Binding("c", "cancel", "Cancel reading", show=False, id="sendlog.cancel"),
         Binding("r", "reinstate", "Reinstate", show=False, id="sendlog.reinstate"),
         Binding("f5", "reload", "Read again", show=False, id="sendlog.reload"),
     ]
