@@ -89,6 +89,22 @@ def clip_middle(value: object, width: int) -> str:
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
+def clip_message_id(value: object, width: int) -> str:
+    """A Message-ID as `<local@host>` in `width` characters: the start of both halves stays,
+    `<1796…@mueller-s…>`, the number that tells messages apart and the host that sent them."""
+    text = printable(value).strip("<>")
+    local, at, host = text.rpartition("@")
+    if not at or width < 7:
+        return clip_middle(f"<{text}>", width)
+    room = width - 3
+    if len(local) + len(host) <= room:
+        return f"<{local}@{host}>"
+    local_room = max(room // 2, room - len(host))
+    host_room = max(room - local_room, room - len(local))
+    local_room = room - host_room
+    return f"<{clip(local, local_room)}@{clip(host, host_room)}>"
+
+
 def printable_lines(value: object) -> list[str]:
     """A multi-line text (a log excerpt, a verdict) as safe lines: only LF splits it."""
     text = value if isinstance(value, str) else ("" if value is None else str(value))

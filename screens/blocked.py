@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -15,20 +15,25 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.plaintext import clip
+from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from screens.background import Background
 from screens.dialogs.detail import DetailScreen
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.widgets import PlainInput, cell, line, lines, notify, plain
+from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
 
 # History holds a few hundred rows per controller; a page this size keeps the table quick.
 MAX_ROWS = 300
-# Column widths at 80 columns: sender and subject are cut with "…", whole in the verdict.
-USER_WIDTH = 24
-WHAT_WIDTH = 40
+# Column widths at 80 columns (when, sender, score, release, Message-ID, subject): each
+# carries its meaning there (a Message-ID keeps both ends); a wider terminal widens sender,
+# Message-ID and subject. Cut values are whole in the verdict (Enter).
+MINIMUMS = {"when": 11, "user": 14, "score": 5, "release": 8, "msgid": 16, "what": 11}
+WEIGHTS = {"when": 0, "user": 3, "score": 0, "release": 0, "msgid": 3, "what": 4}
+# A release's state in one short word; the verdict has the whole label.
+RELEASE_WORDS = {"active": "released", "expired": "expired", "revoked": "revoked"}
 
 
 # --------------------------------------------------------------------------- background jobs
@@ -173,6 +178,7 @@ class BlockedList(Background, Vertical):
         self.items: list[BlockedMessage] = []
         self.shown: list[BlockedMessage] = []
         self._asked = False
+        self.widths: dict[str, int] = dict(MINIMUMS)
 
     def compose(self) -> ComposeResult:
         if self.user is None:
@@ -189,7 +195,26 @@ class BlockedList(Background, Vertical):
             table.add_column("Sender", key="user")
         table.add_column("Score", key="score")
         table.add_column("Release", key="release")
-        table.add_column("Subject / Message-ID", key="what")
+        table.add_column("Message-ID", key="msgid")
+        table.add_column("Subject", key="what")
+        self._fit(self.size.width)
+
+    def _fit(self, width: int) -> None:
+        """Column widths for a list `width` columns wide."""
+        table = self.query_one(DataTable)
+        keys = [str(key.value) for key in table.columns]
+        widths = column_widths(width, [MINIMUMS[k] for k in keys], [WEIGHTS[k] for k in keys])
+        widths_by_key = dict(zip(keys, widths, strict=True))
+        if widths_by_key == self.widths:
+            return
+        self.widths = widths_by_key
+        for key, column in table.columns.items():
+            column.width = widths_by_key[str(key.value)]
+            column.auto_width = False
+        self._fill()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width)
 
     def on_show(self) -> None:
         if not self._asked:
@@ -257,15 +282,25 @@ class BlockedList(Background, Vertical):
         ][:MAX_ROWS]
         for index, item in enumerate(self.shown):
             score = f"{item.score:.1f}" if item.score is not None else "—"
-            what = item.subject or (f"<{item.message_id}>" if item.message_id else item.exim_text)
+            state = item.release_state or ""
+            release_word = "used" if state.endswith(", used") else RELEASE_WORDS.get(state, state)
             # Cut to the column, whole in the verdict (Enter).
             cells: list[object] = [f"{item.time:%m-%d %H:%M}"]
             if self.user is None:
-                user = clip(item.user, USER_WIDTH)
+                user = clip(item.user, self.widths["user"])
                 cells.append(
                     plain(user + ("…" if item.user_truncated and user == item.user else ""))
                 )
-            cells += [score, cell(item.release_state or "", 14), cell(what, WHAT_WIDTH)]
+            cells += [
+                score,
+                cell(release_word, self.widths["release"]),
+                plain(
+                    clip_message_id(item.message_id, self.widths["msgid"])
+                    if item.message_id
+                    else "—"
+                ),
+                cell(item.subject or "—", self.widths["what"]),
+            ]
             table.add_row(*cells, key=str(index))
 
     # Actions --------------------------------------------------------------------------

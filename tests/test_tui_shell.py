@@ -132,4 +132,4 @@ async def test_every_screen_is_reachable_by_key_and_back(db):
         await pilot.press("enter")
         await settle(app, pilot)
         tabs = [str(t.label) for t in app.screen.query("Tab")]
-        assert {"Overview", "Audit", "Spam", "Activity", "Blocked mail"} <= set(tabs)
+        assert {"Overview", "Audit", "Spam", "Activity", "Blocked"} <= set(tabs)
