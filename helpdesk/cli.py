@@ -49,8 +49,10 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             from helpdesk.config import load_config
+            from helpdesk.localtime import use_config
 
             self._config = load_config(self.args.config)
+            use_config(self._config)
         return self._config
 
     @property
@@ -193,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_tui(args: argparse.Namespace) -> int:
     from helpdesk.config import load_config
+    from helpdesk.localtime import use_config
 
     try:
         config = load_config(args.config)
+        use_config(config)
     except HelpdeskError as exc:
         _error(str(exc))
         return exc.exit_code

@@ -21,6 +21,7 @@ from textual.content import Content
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.localtime import SECOND, SHORT, header, log_time_text
 from screens.background import Background, Progress
 from screens.dialogs.detail import DetailScreen
 from screens.widgets import PlainStatic, cell, line, lines
@@ -116,7 +117,7 @@ def _recipients(m: SentMessage) -> str:
 def message_text(m: SentMessage) -> Content:
     """One message whole (the table cuts it): every value from the log inserted as text."""
     rows: list[object] = [
-        line("[b]When[/b]        $v", v=f"{m.time:%Y-%m-%d %H:%M:%S}"),
+        line("[b]When[/b]        $v", v=log_time_text(m.time, SECOND, zone=True)),
         line("[b]Fate[/b]        $v", v=m.fate),
         line("[b]Exim id[/b]     $v", v=m.exim_id or "—"),
         line("[b]Sender[/b]      $v", v=m.sender or "—"),
@@ -164,7 +165,7 @@ class ActivityView(Vertical):
     def on_mount(self) -> None:
         self.query_one(Sparkline).display = False
         table = self.query_one(DataTable)
-        table.add_column("When", key="when")
+        table.add_column(header("When"), key="when")
         table.add_column("Fate", key="fate", width=10)
         table.add_column("To", key="to", width=28)
         table.add_column("Subject", key="subject", width=19)
@@ -194,9 +195,11 @@ class ActivityView(Vertical):
         spark = self.query_one(Sparkline)
         spark.data = [n for _, n in series]
         spark.display = bool(series)
-        label = f"Messages per 5 minutes, {report.start:%m-%d %H:%M} to {end:%m-%d %H:%M}"
+        start, to = log_time_text(report.start, SHORT), log_time_text(end, SHORT, zone=True)
+        label = f"Messages per 5 minutes, {start} to {to}"
         if stats is not None and stats.peak_5min:
-            label += f" · peak {stats.peak_5min:,} at {seconds_to_datetime(stats.peak_at):%H:%M}"
+            peak = log_time_text(seconds_to_datetime(stats.peak_at), "%H:%M")
+            label += f" · peak {stats.peak_5min:,} at {peak}"
         self.query_one("#activity-spark-label", Static).update(label)
         self.query_one("#activity-ips", Static).update(
             addresses_text(stats, report.baseline_covered)
@@ -211,7 +214,7 @@ class ActivityView(Vertical):
         table.clear()
         for i, m in enumerate(self.messages):
             table.add_row(
-                f"{m.time:%m-%d %H:%M}",
+                log_time_text(m.time, SHORT),
                 cell(m.fate, 10),
                 cell(_recipients(m), 28),
                 cell(m.subject or (m.refused or ""), 19),
@@ -328,7 +331,8 @@ class ActivityTab(Background, Vertical):
         view.show_messages(message.messages)
         count = len(message.messages)
         text = (
-            f"Send log {report.start:%m-%d %H:%M} to {report.end:%m-%d %H:%M}: "
+            f"Send log {log_time_text(report.start, SHORT)} to "
+            f"{log_time_text(report.end, SHORT, zone=True)}: "
             f"{count} recent message{'s' if count != 1 else ''} · Enter shows one · F5 reads again"
         )
         if message.warning:

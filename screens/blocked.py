@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.localtime import SECOND, SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from screens.background import Background
@@ -65,7 +66,7 @@ def release(
             operator=operator,
         )
     return (
-        f"Released #{done.id} until {done.expires_at:%Y-%m-%d %H:%M} UTC: "
+        f"Released #{done.id} until {time_text(done.expires_at, zone=True)}: "
         "the customer can send it again now."
     )
 
@@ -93,8 +94,8 @@ def verdict_text(item: BlockedMessage) -> Content:
     )
     rows: list[object] = [
         line(
-            "[b]When[/b]        $v UTC" + ("  ($n attempts)" if item.attempts > 1 else ""),
-            v=f"{item.time:%Y-%m-%d %H:%M:%S}",
+            "[b]When[/b]        $v" + ("  ($n attempts)" if item.attempts > 1 else ""),
+            v=time_text(item.time, SECOND, zone=True),
             n=item.attempts,
         ),
         line(
@@ -190,7 +191,7 @@ class BlockedList(Background, Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("When (UTC)", key="when")
+        table.add_column(header("When"), key="when")
         if self.user is None:
             table.add_column("Sender", key="user")
         table.add_column("Score", key="score")
@@ -285,7 +286,7 @@ class BlockedList(Background, Vertical):
             state = item.release_state or ""
             release_word = "used" if state.endswith(", used") else RELEASE_WORDS.get(state, state)
             # Cut to the column, whole in the verdict (Enter).
-            cells: list[object] = [f"{item.time:%m-%d %H:%M}"]
+            cells: list[object] = [time_text(item.time, SHORT)]
             if self.user is None:
                 user = clip(item.user, self.widths["user"])
                 cells.append(

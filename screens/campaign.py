@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from helpdesk.localtime import header, time_text
 from helpdesk.passwords.campaign import Progress, progress
 from screens.background import Background
 from screens.widgets import cell
@@ -50,7 +51,7 @@ class CampaignScreen(Background, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#campaign-table", DataTable)
-        for label in ("Started (UTC)", "Before", "Changed", "Progress", "Ticket"):
+        for label in (header("Started"), "Before", "Changed", "Progress", "Ticket"):
             table.add_column(label)
         self.load()
 
@@ -62,7 +63,7 @@ class CampaignScreen(Background, Screen[None]):
         table.clear()
         for p in rows:
             table.add_row(
-                f"{p.started_at:%Y-%m-%d %H:%M}",
+                time_text(p.started_at),
                 cell(p.before, 12),
                 f"{p.changed}/{p.flagged}",
                 f"{bar(p.percent)} {p.percent:3.0f}%",

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, ProgressBar
 
+from helpdesk.localtime import SHORT, log_time_text
 from screens.activity import RECENT_MESSAGES, ActivityView
 from screens.background import Progress
 from screens.sending import SendingActions
@@ -165,7 +166,7 @@ class SendLogScreen(SendingActions, Screen[None]):
             return ""
         suspicious = sum(1 for u in report.users if u.score > 0)
         text = (
-            f"{report.start:%m-%d %H:%M} to now: {suspicious:,} suspicious of "
+            f"{log_time_text(report.start, SHORT, zone=True)} to now: {suspicious:,} suspicious of "
             f"{len(report.users):,} senders"
         )
         if not self.show_all and not suspicious and report.users:

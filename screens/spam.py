@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.localtime import SHORT, header, time_text
 from helpdesk.spam.ladder import (
     Ladder,
     Rule,
@@ -211,7 +212,7 @@ class SpamTab(Background, Vertical):
         self.query_one("#spam-ladder", DataTable).add_columns("From", "Action")
         self.query_one("#spam-senders", DataTable).add_columns("List", "Sender")
         self.query_one("#spam-preview", DataTable).add_columns(
-            "When", "Score", "Where", "Sender", "Subject"
+            header("When"), "Score", "Where", "Sender", "Subject"
         )
         self.load()
 
@@ -329,7 +330,7 @@ class SpamTab(Background, Vertical):
             m = verdict.message
             where = verdict.where + (" +fwd" if verdict.forwarded_to else "")
             table.add_row(
-                f"{m.time:%m-%d %H:%M}", f"{m.score:.1f}", where,
+                time_text(m.time, SHORT), f"{m.score:.1f}", where,
                 cell(m.sender or "<>", SENDER_WIDTH), cell(m.subject or "", SUBJECT_WIDTH),
             )  # fmt: skip
 

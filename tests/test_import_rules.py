@@ -18,7 +18,13 @@ CORE = {
     ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
     for p in sorted((ROOT / "helpdesk").rglob("*.py"))
 }
-TOP_HELPERS = {"helpdesk.config", "helpdesk.errors", "helpdesk.durations", "helpdesk.plaintext"}
+TOP_HELPERS = {
+    "helpdesk.config",
+    "helpdesk.errors",
+    "helpdesk.durations",
+    "helpdesk.plaintext",
+    "helpdesk.localtime",
+}
 CAPABILITIES = sorted(
     name for name, path in CORE.items() if path.name == "__init__.py" and name.count(".") == 1
 )

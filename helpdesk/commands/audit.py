@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import SECOND, time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.db.connect() as conn:
         entries = read(conn, target=args.target, since=since, action=args.action, limit=args.limit)
     lines = [
-        f"{e.at:%Y-%m-%d %H:%M:%S} {printable(e.operator):<12} {printable(e.action):<16} "
+        f"{time_text(e.at, SECOND, zone=True)} {printable(e.operator):<12} "
+        f"{printable(e.action):<16} "
         f"{printable(e.target):<40} {printable(e.ticket or '-'):<12} {printable(e.summary())}"
         + (f"  why: {clip(e.reason, 200)}" if e.reason else "")
         for e in entries

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import SECOND, time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,7 +57,9 @@ def format_blocked(items: list[Any]) -> str:
     for b in items:
         score = f"{b.score:.1f}/{b.required_score:.1f}" if b.score is not None else "-"
         user = printable(b.user) + ("…" if b.user_truncated else "")
-        lines.append(f"{b.time:%Y-%m-%d %H:%M:%S}  {user}  {printable(b.action)}  score {score}")
+        lines.append(
+            f"{time_text(b.time, SECOND, zone=True)}  {user}  {printable(b.action)}  score {score}"
+        )
         lines.append(
             f"    Message-ID: <{printable(b.message_id)}>"
             if b.message_id

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import log_time_text
 from helpdesk.plaintext import clip, printable
 
 if TYPE_CHECKING:
@@ -119,7 +120,8 @@ def summary_line(report: Report, took: float) -> str:
 
 def format_report(report: Report, *, limit: int, top: int) -> str:
     out = [
-        f"Senders from {report.start:%Y-%m-%d %H:%M} to {report.end:%Y-%m-%d %H:%M}, worst first"
+        f"Senders from {log_time_text(report.start)} to {log_time_text(report.end, zone=True)}, "
+        "worst first"
         f" (local domains from the {report.local_domains_source}"
         + ("" if report.baseline_covered else "; no earlier log to tell new client addresses")
         + ")"

@@ -7,6 +7,7 @@ import sys
 
 from helpdesk.cli import Context, json_flag
 from helpdesk.errors import HelpdeskError, PolicyError
+from helpdesk.localtime import DAY, time_text
 from helpdesk.plaintext import printable
 
 USAGE = """
@@ -218,13 +219,13 @@ def _campaign(args, ctx: Context, settings) -> int:
         return 0
     rows = []
     for c in found:
-        when = c.password_changed_at.strftime("%Y-%m-%d") if c.password_changed_at else "never"
+        when = time_text(c.password_changed_at, DAY) if c.password_changed_at else "never"
         flag = "must-change" if c.must_change_password else ""
         rows.append(f"{printable(c.address)}\t{when}\t{flag}".rstrip())
     if rows:
         ctx.emit(None, "\n".join(rows))
     ctx.say(
-        f"{len(found)} mailboxes with a password set before {before:%Y-%m-%d}"
+        f"{len(found)} mailboxes with a password set before {time_text(before, DAY)}"
         + (f" in {args.domain}" if args.domain else "")
         + ("" if not found else "; --apply --ticket T makes them change it")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,7 +73,7 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit(
         {**release.as_json(), "seen_blocked": seen},
         f"release #{release.id}: <{release.message_id}> from {release.address} may pass "
-        f"for {lasts} (until {release.expires_at:%Y-%m-%d %H:%M} UTC); "
+        f"for {lasts} (until {time_text(release.expires_at, zone=True)}); "
         "the customer can send it again now",
     )
     return 0
@@ -138,7 +139,8 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
         releases = list_releases(conn, address=args.user, include_inactive=not args.active)
     text = "\n".join(
         f"#{r.id:<5} {r.label():<14} {printable(r.address)}  <{clip(r.message_id, 80)}>  "
-        f"until {r.expires_at:%Y-%m-%d %H:%M}  {printable(r.ticket)}  by {printable(r.operator)}"
+        f"until {time_text(r.expires_at, zone=True)}  {printable(r.ticket)}  "
+        f"by {printable(r.operator)}"
         for r in releases
     )
     ctx.emit({"releases": [r.as_json() for r in releases]}, text or "no releases")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     for r in rows:
         score = f"{r.score:.1f}" if r.score is not None else "-"
         lines.append(
-            f"  {r.time:%m-%d %H:%M:%S} {printable(r.controller)} {printable(r.action):<12} "
+            f"  {time_text(r.time, '%m-%d %H:%M:%S', zone=True)} {printable(r.controller)} "
+            f"{printable(r.action):<12} "
             f"{score:>6}  {clip(r.user or '-', 60)}  <{clip(r.message_id or '?', 100)}>"
         )
     ctx.emit(data, "\n".join(lines))

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.localtime import SECOND, time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "recent_audit": [e.as_json() for e in recent],
     }
     # A detail view: values whole, but every one made terminal-safe.
-    lines = [f"{k:<22} {printable(v)}" for k, v in mailbox.as_json().items()]
+    lines = [f"{k:<22} {_human(getattr(mailbox, k, v), v)}" for k, v in mailbox.as_json().items()]
     lines.append(f"{'status':<22} {printable(mailbox.status)}")
     for a in alias_rows:
         lines.append(f"{'alias':<22} {printable(a['address'])} → {printable(a['target'])}")
@@ -40,8 +42,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         lines.append(f"{'forward':<22} → {printable(f['target'])}")
     for e in recent:
         lines.append(
-            f"{'audit':<22} {e.at:%Y-%m-%d %H:%M} {printable(e.operator)} "
+            f"{'audit':<22} {time_text(e.at, zone=True)} {printable(e.operator)} "
             f"{printable(e.action)} {printable(e.ticket or '')}"
         )
     ctx.emit(data, "\n".join(lines))
     return 0
+
+
+def _human(value: object, as_json: object) -> str:
+    """A stored time in the operator's zone, anything else as --json has it."""
+    if isinstance(value, datetime):
+        return time_text(value, SECOND, zone=True)
+    from helpdesk.plaintext import printable
+
+    return printable(as_json)
