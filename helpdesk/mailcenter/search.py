@@ -258,19 +258,28 @@ def _word_sources(dialect: str, word: str, others: list[str]) -> list[Select]:
     return sources
 
 
-def _selectivity(conn: Connection, dialect: str, word: str) -> int:
-    """How many index entries the word's sources hold, counted up to a bound: the rarest word
+def _selectivity(conn: Connection, dialect: str, word: str, bound: int) -> int:
+    """How many index entries the word's sources hold, counted up to `bound`: the rarest word
     drives the search, so that the rows read are those of the rarest word alone."""
     total = 0
     for source in _word_sources(dialect, word, []):
-        bounded = source.order_by(None).limit(SELECTIVITY_CAP).subquery()
+        if total >= bound:
+            break
+        bounded = source.order_by(None).limit(bound - total).subquery()
         total += conn.execute(select(func.count()).select_from(bounded)).scalar_one()
     return total
 
 
 def _all_words_tiers(conn: Connection, dialect: str, raw: str) -> list[tuple[str, Select]]:
     words = list(dict.fromkeys(raw.lower().split()))
-    lead = min(words, key=lambda word: (_selectivity(conn, dialect, word), -len(word)))
+    # Longer words tend to be rarer: count them first, and each next word only as far as the
+    # rarest so far, so that a common word costs no more than the rare one.
+    lead, best = "", SELECTIVITY_CAP + 1
+    for word in sorted(words, key=len, reverse=True):
+        count = _selectivity(conn, dialect, word, best)
+        if count < best:
+            lead, best = word, count
+    lead = lead or max(words, key=len)
     others = [word for word in words if word != lead]
     return [(_ALL_WORDS, source) for source in _word_sources(dialect, lead, others)]
 
