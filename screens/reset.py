@@ -18,11 +18,20 @@ from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSe
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.mailcenter.mailboxes import Mailbox
+from helpdesk.mailcenter.tickets import ticket_error
 from helpdesk.passwords.policy import PasswordSettings
 from helpdesk.passwords.reset import ResetResult
 from helpdesk.passwords.strength import Strength
 from screens.background import Background
-from screens.dialogs.ticket import TICKET_REQUIRED, TicketInput
+from screens.dialogs.ticket import (
+    CONFIRM_KEY,
+    SAME_TICKET_KEY,
+    TICKET_REQUIRED,
+    ConfirmButton,
+    TicketInput,
+    confirm_label,
+    ticket_memory,
+)
 from screens.widgets import PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
 
@@ -77,7 +86,9 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
     BINDINGS = [
         Binding("escape", "close", "Close", id="reset.close"),
         Binding("c", "copy", "Copy password", id="reset.copy"),
-        Binding("f2", "toggle_visible", "Show/hide typed password", id="reset.toggle_visible"),
+        Binding("f4", "toggle_visible", "Show/hide typed password", id="reset.toggle_visible"),
+        Binding(CONFIRM_KEY, "confirm", "Reset password", priority=True, id="reset.confirm"),
+        Binding(SAME_TICKET_KEY, "same_ticket", "Same ticket", priority=True, id="reset.same"),
     ]
 
     def __init__(self, mailbox: Mailbox, settings: PasswordSettings | None = None) -> None:
@@ -94,19 +105,24 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         m = self.mailbox
         with Vertical(id="reset-form"):
             yield Label(plain(f"Reset password · {m.address}"), id="reset-title")
+            # The ticket comes first: Tab from the password goes on to the checkbox, so a
+            # habitual Tab and typing never put password characters into a text field.
+            yield TicketInput(id="reset-ticket")
+            yield PlainStatic("", id="reset-offer", classes="status")
             with RadioSet(id="reset-mode"):
                 yield RadioButton("Generate a passphrase", value=True, id="mode-generate")
                 yield RadioButton("Type one", id="mode-type")
             yield Input(
-                placeholder="New password (F2 shows it)", password=True, id="reset-password"
+                placeholder="New password (F4 shows it)", password=True, id="reset-password"
             )
             yield Static("", id="reset-meter")
-            yield TicketInput(id="reset-ticket")
             yield Checkbox("Customer must change it at next login", True, id="reset-force")
             yield StatusLine("", id="reset-error", classes="-error")
             with Horizontal(id="reset-buttons"):
-                yield Button("Reset password", variant="warning", id="reset-confirm")
-                yield Button("Cancel", id="reset-cancel")
+                yield ConfirmButton(
+                    confirm_label("Reset password"), variant="warning", id="reset-confirm"
+                )
+                yield Button("Cancel [Esc]", id="reset-cancel")
         with Vertical(id="reset-result"):
             yield Label("", id="result-title")
             yield PlainStatic("", id="result-password")
@@ -126,6 +142,15 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         self.query_one("#reset-result").display = False
         self._set_mode(typed=False)
         self.query_one("#reset-ticket", Input).focus()
+        offered = ticket_memory(self.app).offer(self.mailbox.customer_ref)
+        offer = self.query_one("#reset-offer", PlainStatic)
+        offer.update(f"{SAME_TICKET_KEY.upper()}: same ticket {offered}" if offered else "")
+        offer.display = bool(offered)
+
+    def action_same_ticket(self) -> None:
+        offered = ticket_memory(self.app).offer(self.mailbox.customer_ref)
+        if offered and self._outcome is None:
+            self.query_one("#reset-ticket", Input).value = offered
 
     @property
     def settings(self) -> PasswordSettings:
@@ -180,17 +205,24 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         self.query_one("#reset-meter", Static).update(meter)
 
     @on(Input.Submitted, "#reset-password")
-    def _to_ticket(self) -> None:
-        self.query_one("#reset-ticket", Input).focus()
-
     @on(Input.Submitted, "#reset-ticket")
+    def _entered(self, event: Input.Submitted) -> None:
+        """Enter never resets (and never carries the password into a text field)."""
+        if self._outcome is None:
+            self.show_status(f"{CONFIRM_KEY.upper()} resets the password, Esc cancels.")
+        if event.input.id == "reset-password":
+            self.query_one("#reset-force", Checkbox).focus()
+        else:
+            self.query_one("#reset-mode", RadioSet).focus()
+
     @on(Button.Pressed, "#reset-confirm")
-    def _confirm(self) -> None:
+    def action_confirm(self) -> None:
         if self._busy or self._outcome is not None:
             return
         ticket = self.query_one("#reset-ticket", TicketInput).ticket
-        if not ticket:
-            self.show_status(TICKET_REQUIRED, error=True)
+        error = TICKET_REQUIRED if not ticket else ticket_error(ticket)
+        if error:
+            self.show_status(error, error=True)
             self.query_one("#reset-ticket", Input).focus()
             return
         typed = self._typed()
@@ -207,6 +239,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         self._busy = True
         self.show_status("Setting the password …")
         force = self.query_one("#reset-force", Checkbox).value
+        ticket_memory(self.app).remember(ticket, self.mailbox.customer_ref)
         args = (self.app.database, self.mailbox, settings, ticket, self.app.operator)
         self.background("reset", reset, *args, password, force)
 

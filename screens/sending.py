@@ -47,7 +47,8 @@ class SendingActions(Background):
             if answer is not None:
                 self._change(mailbox, allowed, answer)
 
-        self.app.push_screen(TicketDialog(verb, question, confirm=verb), answered)
+        dialog = TicketDialog(verb, question, confirm=verb, customer=mailbox.customer_ref)
+        self.app.push_screen(dialog, answered)
 
     def _change(self, mailbox: Mailbox, allowed: bool, answer: TicketAnswer) -> None:
         args = (self.app.database, mailbox, allowed, answer, self.app.operator)

@@ -73,7 +73,7 @@ async def test_find_verdict_release_see_it_released_and_revoke(stack):
         await pilot.pause()
         assert "ticket reference is required" in str(app.screen.query_one("#dialog-error").render())
         await pilot.press(*"T-0815", "enter", *"Rechnung geprueft", "enter")
-        await pilot.press(*["backspace"] * 3, *"2h", "enter")
+        await pilot.press(*["backspace"] * 3, *"2h", "enter", "f2")
         await settle(app, pilot)
         assert isinstance(app.screen, BlockedScreen)
         await settle(app, pilot)
@@ -99,7 +99,7 @@ async def test_find_verdict_release_see_it_released_and_revoke(stack):
         assert str(table.get_row_at(0)[3]) == "active, used"
         await pilot.press("x")
         await pilot.pause()
-        await pilot.press(*"T-0816", "enter", "enter")
+        await pilot.press(*"T-0816", "enter", "enter", "f2")
         await settle(app, pilot)
         await settle(app, pilot)
         table = app.screen.query_one("#blocked-table", DataTable)

@@ -93,7 +93,7 @@ def test_suspend_reinstate_and_audit(db, config_file):
 
 
 def test_unknown_mailbox_one_line_and_nothing_written(db, config_file):
-    out = run_cli("suspend", "nobody@example.de", "--ticket", "T", config=config_file)
+    out = run_cli("suspend", "nobody@example.de", "--ticket", "T-1", config=config_file)
     assert out.returncode == 1
     assert out.stderr == "helpdesk: no mailbox nobody@example.de\n"
     audit = run_cli("audit", "--json", config=config_file)
@@ -148,3 +148,54 @@ def test_unreachable_database_is_one_line_without_password(tmp_path):
     assert out.returncode == 1
     assert out.stderr.startswith("helpdesk: cannot reach the database")
     assert "s3cret-pw" not in out.stderr and out.stderr.count("\n") == 1
+
+
+TICKET_PATTERN = "^[A-Za-z]{1,10}[-_ #]?[0-9]{1,10}$"
+# What typing `schmidt` or `peter` leaves in a ticket field after the first letter opened it.
+NOT_TICKETS = ["chmidt", "eter"]
+WRITES = {
+    "suspend": ["suspend", "juergen@example.de", "--ticket"],
+    "reinstate": ["reinstate", "juergen@example.de", "--ticket"],
+    "passwd": ["passwd", "juergen@example.de", "--generate", "--ticket"],
+    "campaign": ["passwd", "campaign", "--before", "2099-01-01", "--apply", "--ticket"],
+    "spam set": ["spam", "set", "juergen@example.de", "--rule", "6:junk", "--ticket"],
+    "spam regenerate": ["spam", "regenerate", "--ticket"],
+    "release": ["release", "<a@b.example>", "--user", "juergen@example.de", "--ticket"],
+    "revoke": ["revoke", "1", "--ticket"],
+}
+
+
+def _dump(db) -> list:
+    from sqlalchemy import select
+
+    from helpdesk.mailcenter.schema import audit_log, mailboxes, outbound_releases
+
+    with db.connect() as conn:
+        return [
+            list(conn.execute(select(table).order_by(*table.primary_key.columns)))
+            for table in (mailboxes, audit_log, outbound_releases)
+        ]
+
+
+def test_every_write_refuses_a_ticket_that_is_not_one(db, config_file):
+    seed(db)
+    before = _dump(db)
+    for ticket in NOT_TICKETS:
+        for name, command in WRITES.items():
+            out = run_cli(*command, ticket, config=config_file)
+            assert out.returncode == 1, (name, out.stderr)
+            [line] = out.stderr.splitlines()
+            assert f"ticket '{ticket}'" in line and TICKET_PATTERN in line, (name, line)
+    assert _dump(db) == before
+
+
+def test_ticket_pattern_is_read_from_the_config(db, config_file):
+    seed(db)
+    config_file.write_text(config_file.read_text() + "[ui]\nticket_pattern = '^INC[0-9]+$'\n")
+    out = run_cli("suspend", "juergen@example.de", "--ticket", "T-1", config=config_file)
+    assert out.returncode == 1 and "^INC[0-9]+$ ([ui] ticket_pattern)" in out.stderr
+    out = run_cli("suspend", "juergen@example.de", "--ticket", "INC42", config=config_file)
+    assert out.returncode == 0, out.stderr
+    config_file.write_text(config_file.read_text().replace("^INC[0-9]+$", "(unclosed"))
+    out = run_cli("reinstate", "juergen@example.de", "--ticket", "INC43", config=config_file)
+    assert out.returncode == 2 and "[ui] ticket_pattern is not a regular expression" in out.stderr

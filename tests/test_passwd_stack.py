@@ -20,7 +20,7 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
 
     # the stack's own config, with the defaults of [passwords] (SHA512-CRYPT, 50,000 rounds)
     done = run_cli(
-        "passwd", address, "--generate", "--ticket", "T-STACK", "--json",
+        "passwd", address, "--generate", "--ticket", "STACK-1", "--json",
         config=stack.config_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -39,7 +39,7 @@ def test_reset_takes_effect_at_once_for_imap_and_smtp(stack, tmp_path):
     config.chmod(0o600)
     typed = "Nordwand-Kaffeetasse-Pirol-83"
     done = run_cli(
-        "passwd", address, "--password-stdin", "--ticket", "T-STACK2", config=config,
+        "passwd", address, "--password-stdin", "--ticket", "STACK-2", config=config,
         stdin=typed + "\n",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

@@ -377,10 +377,10 @@ def test_reset_logs_no_password_even_at_debug_level(db, caplog):
     mailbox = make(db)
     with caplog.at_level(logging.DEBUG):
         with db.begin() as conn:
-            result = reset_password(conn, mailbox, settings=FAST, ticket="T-L", operator=OPERATOR)
+            result = reset_password(conn, mailbox, settings=FAST, ticket="T-11", operator=OPERATOR)
         with pytest.raises(PolicyError) as refused, db.begin() as conn:
             reset_password(
-                conn, result.mailbox, settings=FAST, ticket="T-M", operator=OPERATOR,
+                conn, result.mailbox, settings=FAST, ticket="T-12", operator=OPERATOR,
                 password=result.password,
             )  # fmt: skip
     assert "current password" in str(refused.value)

@@ -230,7 +230,7 @@ def test_second_controller_failing_takes_the_release_off_the_first_again(db, sta
     _mailbox(db, "kunde@firma.de")
     keep = new_message_id("keep")
     with Cluster(_settings(stack)) as cluster:
-        ReleaseService(db, cluster).release(keep, "kunde@firma.de", ticket="T", operator=OPERATOR)
+        ReleaseService(db, cluster).release(keep, "kunde@firma.de", ticket="T-1", operator=OPERATOR)
     before = _map_lines(stack)
     mx1 = ControllerSettings("mx1", stack.controller_url, stack.password, stack.enable_password)
     mid = new_message_id("partial")
@@ -243,7 +243,7 @@ def test_second_controller_failing_takes_the_release_off_the_first_again(db, sta
             pytest.raises(ReleaseWithdrawn) as info,
         ):
             ReleaseService(db, cluster).release(
-                mid, "kunde@firma.de", ticket="T", operator=OPERATOR
+                mid, "kunde@firma.de", ticket="T-1", operator=OPERATOR
             )
         assert mid not in broken.map_text
     assert "mx2" in str(info.value) and "HTTP 500" in str(info.value)
@@ -295,7 +295,7 @@ def test_two_releases_at_the_same_time_both_land(db, stack):
             with Cluster(_settings(stack)) as cluster:
                 service = ReleaseService(db, cluster)
                 barrier.wait()
-                service.release(mid, address, ticket="T-race", operator=OPERATOR)
+                service.release(mid, address, ticket="T-5", operator=OPERATOR)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -435,7 +435,7 @@ def test_a_controller_that_answers_late_ends_confirmed_and_the_message_passes(db
         started = time.monotonic()
         with Cluster(settings) as cluster:
             release = ReleaseService(db, cluster).release(
-                mid, "kunde@firma.de", ticket="T-late", operator=OPERATOR
+                mid, "kunde@firma.de", ticket="T-6", operator=OPERATOR
             )
         took = time.monotonic() - started
     assert took < 3 * 1.0 + 2, f"{took:.1f} s"
@@ -464,7 +464,7 @@ def test_a_controller_that_swallows_the_save_ends_withdrawn_in_the_real_map(db, 
         )
         with Cluster(settings) as cluster, pytest.raises(ReleaseWithdrawn) as info:
             ReleaseService(db, cluster).release(
-                mid, "kunde@firma.de", ticket="T-lost", operator=OPERATOR
+                mid, "kunde@firma.de", ticket="T-7", operator=OPERATOR
             )
     assert "mx2" in str(info.value) and "did not answer /savemap within 1 s" in str(info.value)
     assert not any(mid in line for line in _map_lines(stack))

@@ -73,8 +73,15 @@ async def test_generated_reset_shows_password_once_and_copies_it(db):
         assert not dialog.query_one("#reset-password").display
         await pilot.press("enter")
         await pilot.pause()
+        assert "F2 resets the password" in text_of(dialog, "#reset-error")
+        await pilot.press("f2")
+        await pilot.pause()
         assert "ticket reference is required" in text_of(dialog, "#reset-error")
+        dialog.query_one("#reset-ticket").focus()
         await pilot.press(*"T-900", "enter")
+        await pilot.pause()
+        assert not dialog.query_one("#reset-result").display  # Enter did not reset
+        await pilot.press("f2")
         await settle(app, pilot)
         assert app.screen is dialog and dialog.query_one("#reset-result").display
         shown = text_of(dialog, "#result-password").strip()
@@ -118,9 +125,15 @@ async def test_typed_reset_weak_is_refused_with_warning_then_strong_works(db):
         await settle(app, pilot)
         meter = text_of(dialog, "#reset-meter")
         assert "3 needed" in meter and "number or year" in meter
-        await pilot.press("enter", *"T-901")
+        await pilot.press("enter")  # on to the checkbox, not into a text field
+        assert app.focused is dialog.query_one("#reset-force")
+        dialog.query_one("#reset-ticket").focus()
+        await pilot.press(*"T-901")
         dialog.query_one("#reset-force").value = False
         await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is dialog and stored(db) == before  # Enter does not write
+        await pilot.press("f2")
         await settle(app, pilot)
         error = text_of(dialog, "#reset-error")
         assert "too weak" in error and "Sommer2016!" not in error
@@ -131,7 +144,10 @@ async def test_typed_reset_weak_is_refused_with_warning_then_strong_works(db):
         await pilot.press(*STRONG)
         await settle(app, pilot)
         assert "enough" in text_of(dialog, "#reset-meter")
-        await pilot.press("enter", "enter")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.screen is dialog and stored(db) == before
+        await pilot.press("f2")
         await settle(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
         assert field.value == ""

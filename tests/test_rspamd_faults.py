@@ -412,7 +412,7 @@ def test_two_releases_in_two_processes_both_land(db, server, tmp_path):
     jobs = [("kunde@firma.de", "two-1@firma.de"), ("zweite@firma.de", "two-2@firma.de")]
     procs = [
         subprocess.Popen(
-            [helpdesk, "--config", str(config), "release", mid, "--user", user, "--ticket", "T"],
+            [helpdesk, "--config", str(config), "release", mid, "--user", user, "--ticket", "T-1"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

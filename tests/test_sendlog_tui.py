@@ -169,7 +169,7 @@ async def test_ranks_the_taken_over_account_first_and_suspends_it(db, tmp_path):
         await pilot.press("s")
         await settle(app, pilot)
         assert isinstance(app.screen, TicketDialog)
-        await pilot.press(*"T-0815", "enter", *"account taken over", "enter")
+        await pilot.press(*"T-0815", "enter", *"account taken over", "enter", "f2")
         await settle(app, pilot)
         assert app.screen is screen
         assert "SUSPENDED" in text_of(screen, "#activity-summary")
@@ -388,7 +388,7 @@ async def test_suspending_from_the_screen_stops_the_offender_on_the_stack(stack,
             assert "10 refused as spam" in text_of(screen, "#activity-summary")
             await pilot.press("s")
             await settle(app, pilot)
-            await pilot.press(*"T-STACK-7", "enter", "enter")
+            await pilot.press(*"STACK-7", "enter", "enter", "f2")
             await settle(app, pilot)
             assert "SUSPENDED" in text_of(screen, "#activity-summary")
 
@@ -399,7 +399,7 @@ async def test_suspending_from_the_screen_stops_the_offender_on_the_stack(stack,
         assert "Sending is suspended for this mailbox" in text
         with stack.db.connect() as conn:
             [entry] = read(conn, target=user)
-        assert (entry.action, entry.ticket) == ("suspend", "T-STACK-7")
+        assert (entry.action, entry.ticket) == ("suspend", "STACK-7")
     finally:
         if app.db is not None:
             app.db.dispose()

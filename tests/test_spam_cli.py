@@ -346,7 +346,7 @@ def test_lists_over_the_limits_from_before_must_shrink_with_the_next_change(
 def test_unknown_mailbox_and_missing_ticket(mailcenter, config_file):
     out = spam(config_file, "show", "nobody@example.org")
     assert out.returncode == 1 and "no mailbox nobody@example.org" in out.stderr
-    out = spam(config_file, "set", "@nowhere.example", "--rule", "6:junk", "--ticket", "T")
+    out = spam(config_file, "set", "@nowhere.example", "--rule", "6:junk", "--ticket", "T-1")
     assert out.returncode == 1 and "no domain" in out.stderr
     out = spam(config_file, "set", "alice@example.org", "--rule", "6:junk")
     assert out.returncode == 2  # argparse: --ticket is required
@@ -362,8 +362,8 @@ def test_delete_below_nine_is_a_warning(mailcenter, config_file):
 
 def test_unchanged_is_refused(mailcenter, config_file):
     assert spam(config_file, "set", "bob@example.org", "--rule", "6:junk",
-                "--ticket", "T").returncode == 0  # fmt: skip
-    out = spam(config_file, "set", "bob@example.org", "--rule", "6:junk", "--ticket", "T")
+                "--ticket", "T-1").returncode == 0  # fmt: skip
+    out = spam(config_file, "set", "bob@example.org", "--rule", "6:junk", "--ticket", "T-1")
     assert out.returncode == 1 and "unchanged" in out.stderr
 
 
@@ -388,10 +388,10 @@ def test_conflict_when_changed_meanwhile(mailcenter):
 
 def test_every_stored_script_compiles(mailcenter, config_file):
     require_tools()
-    spam(config_file, "set", "*", "--rule", "6:junk", "--rule", "12:delete", "--ticket", "T")
+    spam(config_file, "set", "*", "--rule", "6:junk", "--rule", "12:delete", "--ticket", "T-1")
     spam(config_file, "set", "alice@example.org", "--rule", "4:mark", "--rule",
          "7:forward:bob@example.org", "--rule", "9:delete", "--allow", "@partner.example",
-         "--block", "x@spam.example", "--ticket", "T")  # fmt: skip
+         "--block", "x@spam.example", "--ticket", "T-1")  # fmt: skip
     bench = SieveBench()
     try:
         for address in ("alice@example.org", "bob@example.org", "*"):
@@ -418,7 +418,7 @@ def test_preview_from_the_mainlog(mailcenter, config_file, tmp_path):
     lines.append("garbage line without a time")
     log.write_text("\n".join(lines) + "\n")
     spam(config_file, "set", "alice@example.org", "--rule", "6:junk", "--rule", "9:delete",
-         "--allow", "@partner.example", "--ticket", "T")  # fmt: skip
+         "--allow", "@partner.example", "--ticket", "T-1")  # fmt: skip
     out = spam(config_file, "preview", "alice@example.org", "--log", str(log), "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)

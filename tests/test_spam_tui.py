@@ -138,7 +138,7 @@ async def test_edit_preview_save_and_cli_sees_it(db, tmp_path, config_file):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, TicketDialog)
-        await pilot.press(*"T-77", "enter", *"caller has too much spam", "enter")
+        await pilot.press(*"T-77", "enter", *"caller has too much spam", "enter", "f2")
         await settle(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
         assert "own ladder" in state(tab) and "unsaved" not in state(tab)

@@ -66,11 +66,17 @@ async def test_search_open_back_suspend(db):
         await settle(app, pilot)
         await pilot.press("s")
         await pilot.pause()
-        # The dialog refuses to go on without a ticket.
+        # Enter never confirms; F2 without a ticket is refused.
         await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert "F2 confirms" in str(app.screen.query_one("#dialog-error").render())
+        await pilot.press("f2")
         await pilot.pause()
         assert "ticket reference is required" in str(app.screen.query_one("#dialog-error").render())
         await pilot.press(*"T-4711", "enter", *"spam wave", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#reason", Input).value == "spam wave"
+        await pilot.press("f2")
         await settle(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
         await settle(app, pilot)

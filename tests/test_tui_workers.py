@@ -55,7 +55,7 @@ async def suspend_with_ticket(pilot) -> None:
     await pilot.press("s")
     await pilot.pause()
     assert isinstance(pilot.app.screen, TicketDialog)
-    await pilot.press(*"T-1", "enter", "enter")
+    await pilot.press(*"T-1", "enter", "enter", "f2")
 
 
 # --------------------------------------------------------------------------- no database
@@ -100,7 +100,7 @@ async def test_invalid_database_url_every_screen_says_so():
         app.push_screen(ResetPasswordScreen(screen.mailbox))
         await pilot.pause()
         dialog = app.screen
-        await pilot.press(*"T-2", "enter")
+        await pilot.press(*"T-2", "f2")
         await until(pilot, lambda: "No database" in status(dialog, "#reset-error")[0])
         text, error = status(dialog, "#reset-error")
         assert text.startswith("No database:") and error
@@ -183,7 +183,7 @@ async def reset_fails(app, pilot) -> tuple[str, bool]:
     await pilot.pause()
     dialog = app.screen
     assert isinstance(dialog, ResetPasswordScreen)
-    await pilot.press(*"T-2", "enter")
+    await pilot.press(*"T-2", "f2")
     await until(pilot, lambda: "KeyError" in status(dialog, "#reset-error")[0])
     return status(dialog, "#reset-error")
 

@@ -187,15 +187,18 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
 
 def run_regenerate(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.mailcenter.audit import current_operator, record
+    from helpdesk.mailcenter.tickets import check_ticket
     from helpdesk.spam.settings import regenerate_all
 
     options = _options(ctx)
-    with ctx.db.begin() as conn:
+    db = ctx.db
+    ticket = check_ticket(args.ticket)
+    with db.begin() as conn:
         changed = regenerate_all(conn, options)
         if changed:
             record(
                 conn, operator=current_operator(), action="spam.regenerate", target="*",
-                ticket=args.ticket, after={"scripts_changed": changed},
+                ticket=ticket, after={"scripts_changed": changed},
             )  # fmt: skip
     ctx.emit({"changed": changed}, f"{changed} stored spam scripts rewritten")
     return 0

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from helpdesk.config import is_secret_key, mask_secrets, url_secrets
 from helpdesk.errors import ConfigError, HelpdeskError, Unreachable
 from helpdesk.mailcenter.schema import ADDRESS, PART_SEPARATORS, add_later_columns, metadata
+from helpdesk.mailcenter.tickets import ticket_pattern, use_ticket_pattern
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -301,4 +302,6 @@ def _secrets_of(raw: str, url: URL) -> list[str]:
 
 
 def open_database(config: Config) -> Database:
+    # Every write of this process checks its ticket against this configuration's pattern.
+    use_ticket_pattern(ticket_pattern(config))
     return Database(config.database_url)

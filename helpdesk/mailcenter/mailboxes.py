@@ -13,6 +13,7 @@ from helpdesk.errors import Conflict, NotFound, PolicyError
 from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.folding import name_words, search_name
 from helpdesk.mailcenter.schema import aliases, domains, forwards, mailbox_name_words, mailboxes
+from helpdesk.mailcenter.tickets import check_ticket
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,7 @@ def update_mailbox(
     so a failure leaves neither. `audit_before`/`audit_after` replace the recorded values
     where the changed columns must not be recorded as they are (a password hash).
     """
-    if not ticket or not ticket.strip():
-        raise PolicyError("a ticket reference is required for this action")
+    ticket = check_ticket(ticket)
     values = dict(changes)
     if "realname" in values:
         values["search_name"] = search_name(values["realname"])
@@ -226,7 +226,7 @@ def update_mailbox(
         operator=operator,
         action=action,
         target=mailbox.address,
-        ticket=ticket.strip(),
+        ticket=ticket,
         reason=reason,
         before=before,
         after=after,
@@ -248,6 +248,7 @@ def set_sending(
     operator: Operator,
 ) -> Mailbox:
     """Suspend (allowed=False) or reinstate sending; mail keeps arriving either way."""
+    ticket = check_ticket(ticket)
     if mailbox.smtp_enabled == allowed:
         state = "allowed to send" if allowed else "already suspended"
         raise PolicyError(f"{mailbox.address} is {state}; nothing changed")

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, or_, select
 
-from helpdesk.errors import Conflict, HelpdeskError, PolicyError
+from helpdesk.errors import Conflict, HelpdeskError
 from helpdesk.mailcenter.schema import audit_log, domains, mailboxes
+from helpdesk.mailcenter.tickets import check_ticket
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -137,8 +138,7 @@ def apply_campaign(
     """Set must_change_password on every candidate, with one audit row each."""
     from helpdesk.mailcenter.audit import utcnow
 
-    if not ticket or not ticket.strip():
-        raise PolicyError("a ticket reference is required to apply a campaign")
+    ticket = check_ticket(ticket)
     now = now or utcnow()
     campaign = new_campaign_id(now)
     reason = f"password campaign {campaign}: password set before {before:%Y-%m-%d}"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import PolicyError
 from helpdesk.mailcenter.audit import utcnow
 from helpdesk.mailcenter.mailboxes import Mailbox, password_hash, update_mailbox
+from helpdesk.mailcenter.tickets import check_ticket
 from helpdesk.passwords.passphrase import generate
 from helpdesk.passwords.policy import (
     PasswordSettings,
@@ -70,8 +70,7 @@ def reset_password(
 
     `mailbox` is the one the operator looked at: if it changed since, Conflict, nothing written.
     """
-    if not ticket or not ticket.strip():
-        raise PolicyError("a ticket reference is required to reset a password")
+    ticket = check_ticket(ticket)
     details = customer_details(mailbox)
     current = password_hash(conn, mailbox)
     generated = password is None

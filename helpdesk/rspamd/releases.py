@@ -30,6 +30,7 @@ from helpdesk.mailcenter.audit import Operator, utcnow
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import get_mailbox
 from helpdesk.mailcenter.schema import outbound_releases
+from helpdesk.mailcenter.tickets import check_ticket
 from helpdesk.rspamd.client import Cluster, Controller, HistoryRow, MapInfo, RspamdError
 from helpdesk.rspamd.release_map import MAP_HEADER, LockBusy, PushResult, map_text, push, push_lock
 from helpdesk.rspamd.release_records import (
@@ -369,9 +370,4 @@ def _first_error(result: PushResult) -> str:
 
 
 def _require_ticket(ticket: str | None) -> str:
-    ticket = (ticket or "").strip()
-    if not ticket:
-        raise PolicyError("a ticket reference is required (--ticket)")
-    if len(ticket) > 64:
-        raise PolicyError("the ticket reference is longer than 64 characters")
-    return ticket
+    return check_ticket(ticket)

@@ -21,6 +21,7 @@ from helpdesk.errors import Conflict, HelpdeskError, NotFound, PolicyError
 from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.mailboxes import Mailbox, get_mailbox, update_mailbox
 from helpdesk.mailcenter.schema import domains, mailboxes, spam_senders, spam_settings
+from helpdesk.mailcenter.tickets import check_ticket
 from helpdesk.sieve.limits import script_id
 from helpdesk.spam.ladder import (
     MAX_ENTRY_LENGTH,
@@ -281,8 +282,7 @@ def save(
     `ladder=None` keeps the ladder as it is; `inherit=True` drops the scope's own ladder.
     Raises Conflict if the scope changed since `current` was loaded; nothing is written then.
     """
-    if not ticket or not ticket.strip():
-        raise PolicyError("a ticket reference is required for this action")
+    ticket = check_ticket(ticket)
     if inherit and ladder is not None:
         raise PolicyError("give either rules or --inherit, not both")
     scope = current.scope
@@ -328,7 +328,7 @@ def save(
         )  # fmt: skip
     else:
         record(conn, action="spam.set", target=scope.target, before=_for_audit(before),
-               after=_for_audit(after), ticket=ticket.strip(), reason=reason,
+               after=_for_audit(after), ticket=ticket, reason=reason,
                operator=operator)  # fmt: skip
     _write_scope(conn, scope, own, new_allow, new_block, current.version, options)
     if scope.kind in ("domain", "site"):

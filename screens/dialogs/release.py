@@ -80,7 +80,7 @@ class ReleaseDialog(TicketDialog):
 
     @on(Input.Submitted, "#release-ttl")
     def _ttl_submitted(self) -> None:
-        self.confirm()
+        super().reason_entered()
 
     def answer(self) -> ReleaseAnswer | None:
         from helpdesk.durations import parse_duration
