@@ -108,6 +108,9 @@ class HelpdeskApp(App[None]):
 
     def action_go_search(self) -> None:
         """Back to the search box, empty: the next caller's name is not appended to the last."""
+        from screens.dialogs.ticket import ticket_memory
+
+        ticket_memory(self).forget()  # the next caller: the last ticket is no longer offered
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if isinstance(self.screen, SearchScreen):
