@@ -69,7 +69,7 @@ class HelpdeskApp(App[None]):
     def on_mount(self) -> None:
         where = self.db.display_url if self.db else "no database"
         # The header shows the title as Content without markup, but control bytes would pass.
-        self.sub_title = f"{printable(self.operator)} · {_short(printable(where))}"
+        self.sub_title = f"{printable(self.operator.user)} · {_short(printable(where))}"
         self.push_screen(SearchScreen())
 
     async def action_quit(self) -> None:

@@ -32,7 +32,7 @@ MAX_ROWS = 300
 # carries its meaning there (a Message-ID keeps both ends); a wider terminal widens sender,
 # Message-ID and subject. Cut values are whole in the verdict (Enter).
 MINIMUMS = {"when": 11, "user": 14, "score": 5, "release": 8, "msgid": 16, "what": 11}
-WEIGHTS = {"when": 0, "user": 3, "score": 0, "release": 0, "msgid": 3, "what": 4}
+WEIGHTS = {"when": 0, "user": 2, "score": 0, "release": 0, "msgid": 4, "what": 3}
 # A release's state in one short word; the verdict has the whole label.
 RELEASE_WORDS = {"active": "released", "expired": "expired", "revoked": "revoked"}
 
