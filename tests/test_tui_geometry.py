@@ -19,7 +19,6 @@ from helpdesk.spam.demo import insert_demo_rows
 from screens.blocked import BlockedList, BlockedScreen
 from screens.keys import KeysScreen
 from screens.mailbox import MailboxScreen
-from screens.search import SearchScreen
 from tests.screen_check import WatchedApp, screen_output
 
 pytestmark = pytest.mark.tui
@@ -214,7 +213,8 @@ async def test_blocked_list_shows_both_ends_of_a_message_id(demo, size):
         app.push_screen(BlockedScreen())
         await settle(app, pilot)
         # rspamd's answer, as the list gets it (the stack tests read it from rspamd itself).
-        app.screen.query_one(BlockedList).load_done(BlockedReport(items=blocked_items(), warnings=[]))
+        report = BlockedReport(items=blocked_items(), warnings=[])
+        app.screen.query_one(BlockedList).load_done(report)
         await pilot.pause()
         lines = shown(app)
         rows = [line for line in lines if "buchhaltung@" in line]
