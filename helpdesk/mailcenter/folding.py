@@ -25,6 +25,18 @@ def search_name(realname: str) -> str:
     return f" {folded}" if folded else ""
 
 
+# Marks an entry of two neighbouring words ("~jurgen franke"): a folded query never holds it,
+# so a one-word prefix never reads these entries.
+PAIR_MARK = "~"
+
+
 def name_words(realname: str) -> list[str]:
-    """The distinct words of the folded name, as the word index holds them."""
-    return list(dict.fromkeys(word[:100] for word in fold(realname).split()))
+    """The distinct words of the folded name, as the word index holds them, and each two
+    neighbouring words in both orders: "jürgen franke" and "franke jürgen" are one range."""
+    words = fold(realname).split()
+    pairs = [
+        f"{PAIR_MARK}{a} {b}"
+        for first, second in zip(words, words[1:], strict=False)
+        for a, b in ((first, second), (second, first))
+    ]
+    return list(dict.fromkeys(word[:100] for word in words + pairs))

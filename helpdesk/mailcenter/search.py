@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, false, func, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 
-from helpdesk.mailcenter.folding import fold
+from helpdesk.mailcenter.folding import PAIR_MARK, fold
 from helpdesk.mailcenter.mailboxes import Mailbox, from_row, mailbox_query
 from helpdesk.mailcenter.schema import (
     PART_SEPARATORS,
@@ -163,9 +163,9 @@ def _inside_word_ids(dialect: str, q: str) -> Select | None:
     return None
 
 
-# Past this many index entries a word counts as common when choosing which word of a
-# multi-word query drives the search.
-SELECTIVITY_CAP = 4 * COUNT_CAP
+# A multi-word query whose words are not side by side reads this many rows of each index
+# of its rarest word; past that, its total is a lower bound.
+WALK = 500
 _ALL_WORDS = "all words"
 # The other tiers arrive in the order of their own index (address, name word, local part,
 # part, customer number), which is the order to show them in.
@@ -259,8 +259,7 @@ def _word_sources(dialect: str, word: str, others: list[str]) -> list[Select]:
 
 
 def _selectivity(conn: Connection, dialect: str, word: str, bound: int) -> int:
-    """How many index entries the word's sources hold, counted up to `bound`: the rarest word
-    drives the search, so that the rows read are those of the rarest word alone."""
+    """How many index entries the word's sources hold, counted up to `bound`."""
     total = 0
     for source in _word_sources(dialect, word, []):
         if total >= bound:
@@ -270,18 +269,58 @@ def _selectivity(conn: Connection, dialect: str, word: str, bound: int) -> int:
     return total
 
 
-def _all_words_tiers(conn: Connection, dialect: str, raw: str) -> list[tuple[str, Select]]:
-    words = list(dict.fromkeys(raw.lower().split()))
-    # Longer words tend to be rarer: count them first, and each next word only as far as the
+def _pair_tiers(dialect: str, words: list[str]) -> list[tuple[str, Select]]:
+    """The first two words side by side, as a caller says a name ("jürgen franke", either
+    order) or an address spells a firm ("mueller-sanitaer" for "sanitaer mueller"): one range
+    each on the word index (its pair entries) and the address indexes, as long as the matches."""
+    c, p, w = mailboxes.c, mailbox_address_parts.c, mailbox_name_words.c
+    first, second = words[0], words[1]
+    check = [_word_matches(o) for o in words[2:]]
+    tiers = []
+    if _is_name_word(first) and _is_name_word(second):
+        pair = f"{PAIR_MARK}{fold(first)} {fold(second)}"
+        names = select(w.mailbox_id).where(_prefix(w.word, pair, dialect))
+        if check:
+            names = names.join(mailboxes, c.id == w.mailbox_id).where(*check)
+        tiers.append(("name", names.order_by(_ordered(w.word, dialect), w.mailbox_id)))
+    if first.isascii() and second.isascii():
+        spelled = [
+            f"{a}{sep}{b}" for a, b in ((first, second), (second, first)) for sep in PART_SEPARATORS
+        ]
+        starts = select(c.id).where(or_(*(_prefix(c.address, x, dialect) for x in spelled)), *check)
+        parts = select(p.mailbox_id).where(or_(*(_prefix(p.part, x, dialect) for x in spelled)))
+        if check:
+            parts = parts.join(mailboxes, c.id == p.mailbox_id).where(*check)
+        tiers.append((_ALL_WORDS, starts.order_by(_ordered(c.address, dialect))))
+        tiers.append((_ALL_WORDS, parts.order_by(_ordered(p.part, dialect), p.mailbox_id)))
+    return tiers
+
+
+def _walk(conn: Connection, dialect: str, words: list[str]) -> tuple[list[int], bool]:
+    """Matches spread over name and address ("hans koeln", "mueller koeln"): the first WALK
+    rows of each index of the rarest word, checked for the other words. Returns the ids and
+    whether a source had more rows than were read (the total is then a lower bound)."""
+    lead, best = "", 3 * WALK + 1
+    # Longer words tend to be rarer: count them first, each next one only as far as the
     # rarest so far, so that a common word costs no more than the rare one.
-    lead, best = "", SELECTIVITY_CAP + 1
     for word in sorted(words, key=len, reverse=True):
         count = _selectivity(conn, dialect, word, best)
         if count < best:
             lead, best = word, count
     lead = lead or max(words, key=len)
-    others = [word for word in words if word != lead]
-    return [(_ALL_WORDS, source) for source in _word_sources(dialect, lead, others)]
+    ids: list[int] = []
+    cut = False
+    for source in _word_sources(dialect, lead, []):
+        read = conn.execute(source.limit(WALK)).scalars().all()
+        cut = cut or len(read) == WALK
+        ids.extend(read)
+    ids = list(dict.fromkeys(ids))
+    others = [_word_matches(word) for word in words if word != lead]
+    if not ids or not others:
+        return ids, cut
+    c = mailboxes.c
+    keep = set(conn.execute(select(c.id).where(c.id.in_(ids), *others)).scalars())
+    return [i for i in ids if i in keep], cut
 
 
 def _name_has_all(realname: str, words: list[str]) -> bool:
@@ -336,9 +375,10 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         # umlauts or accents is a name. MariaDB's collation would also read "çelik" as
         # "celik" and answer with addresses the caller did not say.
         tiers = [(name, sel) for name, sel in tiers if name not in _ADDRESS_TIERS]
-    if len(q.split()) > 1:
+    words = list(dict.fromkeys(q.split()))
+    if len(words) > 1:
         # No address holds a space: each word must match, in the address or the name.
-        tiers = _all_words_tiers(conn, dialect, raw)
+        tiers = [*_pair_tiers(dialect, words), (_ALL_WORDS, None)]
     ranked: dict[int, str] = {}
     matched: set[int] = set()
     capped = False
@@ -349,6 +389,14 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             break
         if name == _INSIDE_WORD:
             sel = _inside_word_ids(dialect, q)
+        if name == _ALL_WORDS and sel is None:
+            ids, cut = _walk(conn, dialect, words)
+            capped = capped or cut
+            matched.update(ids)
+            room = limit - len(ranked)
+            for mailbox_id in [i for i in ids if i not in ranked][: max(room, 0)]:
+                ranked[mailbox_id] = name
+            continue
         if sel is None:
             continue
         rows = COUNT_CAP + 1
@@ -378,10 +426,9 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
             for row in conn.execute(mailbox_query().where(c.id.in_(list(ranked))))
         }
     hits = [Hit(found[i], kind) for i, kind in ranked.items() if i in found]
-    if _ALL_WORDS in ranked.values():
+    if len(words) > 1:
         # People whose name holds every word first ("jürgen franke"), then the rows where the
         # address holds some of them ("sanitaer mueller").
-        words = q.split()
         hits = [
             Hit(h.mailbox, "name") if _name_has_all(h.mailbox.realname, words) else h for h in hits
         ]
