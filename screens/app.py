@@ -167,7 +167,7 @@ class HelpdeskApp(App[None]):
         actions = key_actions(screen, self)
         taken = {a.description.casefold() for a in actions}
         for action in actions:
-            if action.generic or action.binding.action == "quit":
+            if action.generic:
                 continue
             yield SystemCommand(
                 action.description,
