@@ -161,6 +161,7 @@ def test_mailboxes_written_by_another_program_are_indexed_by_db_init(db, config_
     assert out.returncode == 0 and "indexed the names of 1 existing mailboxes" in out.stdout
     with db.connect() as conn:
         assert addresses(find_mailboxes(conn, "Kühn")) == ["h.kuehn@altbestand.de"]
+        assert addresses(find_mailboxes(conn, "kühn heinz")) == ["h.kuehn@altbestand.de"]
     again = run_cli("db", "reindex", "--json", config=config_file)
     assert again.returncode == 0 and '"indexed": 0' in again.stdout
 
@@ -359,6 +360,28 @@ def test_several_words_all_match_in_address_or_name(db):
             ("j.mueller@mueller-sanitaer.de", "name")
         ]
         assert find_mailboxes(conn, "mueller nobody").hits == []
+        # a name in either order, the last word a prefix; three words all checked
+        for query in ("jörg müller", "mueller joerg", "Müller Jö", "joerg mueller sanitaer"):
+            found = find_mailboxes(conn, query)
+            assert [h.mailbox.address for h in found.hits] == ["j.mueller@mueller-sanitaer.de"]
+        assert find_mailboxes(conn, "joerg mueller koeln").hits == []
+
+
+def test_words_apart_read_a_bounded_number_of_rows(db, monkeypatch):
+    import helpdesk.mailcenter.search as search
+
+    with db.begin() as conn:
+        for i in range(6):
+            create_mailbox(conn, f"hans{i}@bau-koeln.de", realname=f"Hans Weber {i}")
+            create_mailbox(conn, f"hans{i}@bau-bonn.de", realname=f"Hans Weber {i}")
+    with db.connect() as conn:
+        # "hans" and "koeln" are never side by side: found from the rarer word's rows
+        full = find_mailboxes(conn, "hans koeln")
+        monkeypatch.setattr(search, "WALK", 3)
+        bounded = find_mailboxes(conn, "hans koeln")
+    assert (full.total, full.total_is_lower_bound) == (6, False)
+    assert bounded.total_is_lower_bound and bounded.total_text.endswith("+")
+    assert {h.mailbox.address for h in bounded.hits} <= {h.mailbox.address for h in full.hits}
 
 
 def _demo_mailboxes(seed: int) -> list[dict]:
