@@ -8,6 +8,7 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import DataTable, Input, TabbedContent, Tabs
 
+from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import create_mailbox
 from helpdesk.mailcenter.recent import LIMIT, RecentMailboxes
 from screens.blocked import BlockedScreen
@@ -28,11 +29,15 @@ PEOPLE = (
 
 
 @pytest.fixture
-def people(db):
+def people(tmp_path):
+    """Three mailboxes on SQLite: these keys do the same on every database."""
+    db = Database(f"sqlite:///{tmp_path / 'people.sqlite'}")
+    db.create_schema()
     with db.begin() as conn:
         for address, name in PEOPLE:
             create_mailbox(conn, address, realname=name)
-    return db
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(autouse=True)
