@@ -365,6 +365,8 @@ def test_several_words_all_match_in_address_or_name(db):
             found = find_mailboxes(conn, query)
             assert [h.mailbox.address for h in found.hits] == ["j.mueller@mueller-sanitaer.de"]
         assert find_mailboxes(conn, "joerg mueller koeln").hits == []
+        # a pasted paragraph is answered, not a parser error
+        assert find_mailboxes(conn, " ".join(f"w{i}" for i in range(3000))).hits == []
 
 
 def test_words_apart_read_a_bounded_number_of_rows(db, monkeypatch):

@@ -166,6 +166,9 @@ def _inside_word_ids(dialect: str, q: str) -> Select | None:
 # A multi-word query whose words are not side by side reads this many rows of each index
 # of its rarest word; past that, its total is a lower bound.
 WALK = 500
+# Only the longest words of a query are counted to find the rarest.
+COUNTED_WORDS = 4
+MAX_WORDS = 8
 _ALL_WORDS = "all words"
 # The other tiers arrive in the order of their own index (address, name word, local part,
 # part, customer number), which is the order to show them in.
@@ -303,7 +306,7 @@ def _walk(conn: Connection, dialect: str, words: list[str]) -> tuple[list[int], 
     lead, best = "", 3 * WALK + 1
     # Longer words tend to be rarer: count them first, each next one only as far as the
     # rarest so far, so that a common word costs no more than the rare one.
-    for word in sorted(words, key=len, reverse=True):
+    for word in sorted(words, key=len, reverse=True)[:COUNTED_WORDS]:
         count = _selectivity(conn, dialect, word, best)
         if count < best:
             lead, best = word, count
@@ -375,7 +378,9 @@ def find_mailboxes(conn: Connection, query: str, *, limit: int = 50) -> SearchRe
         # umlauts or accents is a name. MariaDB's collation would also read "çelik" as
         # "celik" and answer with addresses the caller did not say.
         tiers = [(name, sel) for name, sel in tiers if name not in _ADDRESS_TIERS]
-    words = list(dict.fromkeys(q.split()))
+    # A name and an address hold a handful of words; a pasted paragraph would build a
+    # statement past what the databases parse.
+    words = list(dict.fromkeys(q.split()))[:MAX_WORDS]
     if len(words) > 1:
         # No address holds a space: each word must match, in the address or the name.
         tiers = [*_pair_tiers(dialect, words), (_ALL_WORDS, None)]
