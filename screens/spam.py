@@ -357,7 +357,7 @@ class SpamTab(Background, Vertical):
 
         self.app.push_screen(
             PromptDialog("Add a rule (replaces one at the same score)",
-                         "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:boss@example.org",
+                         "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:a@b.de",
                          check=parse_rule),
             added,
         )  # fmt: skip

@@ -293,3 +293,15 @@ def test_middle_clips_keep_both_ends():
     assert clip_middle("abcdefghij", 5) == "ab…ij"
     assert clip_middle("abc", 5) == "abc"
     assert clip_middle("a\x1bbcdefgh", 6) == "a\\x…gh"
+
+
+async def test_add_rule_example_is_whole_at_80x24(demo):
+    app = make_app(demo)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await open_mailbox(app, pilot, must_change_address(demo, 1))
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:a@b.de" in "\n".join(shown(app))
