@@ -28,6 +28,12 @@ MY_SERVER = os.environ.get("HELPDESK_TEST_MARIADB", "mysql+pymysql://root@127.0.
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
 
+@pytest.fixture(autouse=True)
+def _own_state_home(tmp_path_factory, monkeypatch) -> None:
+    """The TUI remembers opened mailboxes under $XDG_STATE_HOME: never the real one in tests."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
+
+
 def missing(reason: str) -> None:
     """A component that is not there: a failure in CI, a skip on a developer's machine."""
     if IN_CI:

@@ -176,6 +176,10 @@ async def test_search_and_mailbox_screens(world):
                 opened += 1
                 assert "Sending           " in text, f"{address!r:.60}: state out of view"
             app.pop_screen()
+        # Every address opened is in the recent list: shown as text there too.
+        await pilot.press("ctrl+r")
+        await look(app, pilot, "recent mailboxes")
+        await pilot.press("escape")
     assert any("hi [/] there" in seen for seen in app.seen)
     assert opened > len(DB_VALUES)
 
