@@ -49,8 +49,13 @@ def key_actions(screen: Screen, app: App) -> list[KeyAction]:
     """Every action of `screen` and its tabs once (by description), the screen's own first."""
     own: list[KeyAction] = []
     generic: list[KeyAction] = []
+    tab_count = len(screen.query("TabPane")) if screen.is_mounted else 0
     for node in (screen, *screen.walk_children(with_self=False)):
         for binding, is_generic in _own_bindings(node):
+            # "Tab 7" on a screen with five tabs would be a key that does nothing.
+            is_tab_key = binding.action.startswith("tab(") and binding.key.isdigit()
+            if is_tab_key and int(binding.key) > tab_count:
+                continue
             (generic if is_generic else own).append(KeyAction(node, binding, is_generic))
     # What the footer shows is what matters most; the rest (cursor moves, 1–9) after it.
     own.sort(key=lambda a: not a.binding.show)

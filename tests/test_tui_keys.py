@@ -120,6 +120,8 @@ async def test_palette_lists_each_action_once_generic_last(people):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert len(titles) == len({t.casefold() for t in titles}), titles
         assert titles.count("Keys") == 1 and titles.count("Quit") == 1
+        # One number per tab on screen, none for a tab that is not there.
+        assert "Tab 5" in titles and "Tab 6" not in titles
         assert titles.index("Suspend sending") < titles.index("Search")
         # Textual's cursor and editing keys come after every action of the app.
         generic = [t for t in titles if t in ("Cursor up", "Cursor down", "Scroll Up")]
