@@ -28,7 +28,13 @@ from screens.dialogs.detail import DetailScreen
 from screens.sending import SendingActions
 from screens.spam import SpamTab
 from screens.widgets import PlainStatic, cell, line, lines, notify
+from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
+
+# Audit columns at 80 (when, operator, action, ticket, change); a wider terminal gives the
+# most to the change, which is whole one Enter away.
+AUDIT_MINIMUMS = (16, 10, 11, 10, 12)
+AUDIT_WEIGHTS = (0, 1, 0, 1, 6)
 
 
 @dataclass
@@ -70,6 +76,7 @@ class MailboxScreen(SendingActions, Screen[None]):
         self.address = address
         self.mailbox: Mailbox | None = None
         self._audit: list[AuditEntry] = []
+        self._audit_widths = list(AUDIT_MINIMUMS)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -92,8 +99,10 @@ class MailboxScreen(SendingActions, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#mailbox-audit", DataTable)
-        for label in (header("When"), "Operator", "Action", "Ticket", "Change"):
-            table.add_column(label)
+        self._audit_widths = column_widths(self.size.width, AUDIT_MINIMUMS, AUDIT_WEIGHTS)
+        labels = (header("When"), "Operator", "Action", "Ticket", "Change")
+        for label, width in zip(labels, self._audit_widths, strict=True):
+            table.add_column(label, width=width)
         self.load()
         opened = getattr(self.app, "opened", None)
         if callable(opened):
@@ -166,18 +175,35 @@ class MailboxScreen(SendingActions, Screen[None]):
         for fwd in message.forwards:
             rows.append(f"Forward           → {fwd['target']}")
         self.query_one("#mailbox-details", Static).update(lines(rows))
+        self._audit = list(message.audit)
+        self._fill_audit()
+        self.show_status("s suspend · r reinstate · p password · ? keys · Esc back")
+
+    def _fill_audit(self) -> None:
         table = self.query_one("#mailbox-audit", DataTable)
+        cursor = table.cursor_row
         table.clear()
-        for e in message.audit:
+        _, operator, action, ticket, change = self._audit_widths
+        for e in self._audit:
             table.add_row(
                 time_text(e.at),
-                cell(e.operator, 10),
-                cell(e.action, 10),
-                cell(e.ticket or "", 10),
-                cell(e.summary(), 22),
+                cell(e.operator, operator),
+                cell(e.action, action),
+                cell(e.ticket or "", ticket),
+                cell(e.summary(), change),
             )
-        self._audit = list(message.audit)
-        self.show_status("s suspend · r reinstate · p password · ? keys · Esc back")
+        if 0 <= cursor < len(self._audit):
+            table.move_cursor(row=cursor)
+
+    def on_resize(self, event: events.Resize) -> None:
+        widths = column_widths(event.size.width, AUDIT_MINIMUMS, AUDIT_WEIGHTS)
+        if widths == self._audit_widths:
+            return
+        self._audit_widths = widths
+        table = self.query_one("#mailbox-audit", DataTable)
+        for column, width in zip(table.columns.values(), widths, strict=True):
+            column.width = width
+        self._fill_audit()
 
     @on(DataTable.RowSelected, "#mailbox-audit")
     def _audit_selected(self, event: DataTable.RowSelected) -> None:

@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable, TabbedContent
 
 from helpdesk.config import Config
-from helpdesk.mailcenter.audit import current_operator
+from helpdesk.mailcenter.audit import current_operator, read
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.demo import fill
 from helpdesk.mailcenter.mailboxes import get_mailbox, set_sending
@@ -305,3 +305,22 @@ async def test_add_rule_example_is_whole_at_80x24(demo):
         await pilot.press("a")
         await settle(app, pilot)
         assert "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:a@b.de" in "\n".join(shown(app))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 50)])
+async def test_audit_change_column_grows_with_the_terminal(demo, size):
+    app = make_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await open_mailbox(app, pilot, must_change_address(demo))
+        await pilot.press("2")
+        await settle(app, pilot)
+        row = next(line for line in shown(app) if "T-4711" in line)
+        change = str(app.screen.query_one("#mailbox-audit", DataTable).get_row_at(0)[4])
+        assert change and change in row
+        with demo.connect() as conn:
+            [entry] = read(conn, target=must_change_address(demo))
+        if size[0] == 160:
+            assert change == entry.summary()
+        else:
+            assert len(change) >= 12 and entry.summary().startswith(change.rstrip("…"))
