@@ -6,17 +6,22 @@ VENV_STAMP := .venv/.installed
 DEMO_DIR := .demo
 DEMO_DB := $(DEMO_DIR)/mailcenter.sqlite
 DEMO_CONFIG := $(DEMO_DIR)/helpdesk.toml
+SETUP_LOG := $(DEMO_DIR)/setup.log
 PYTEST_ARGS ?=
 
 .PHONY: demo test venv demo-db lint format bench clean
 
 venv: $(VENV_STAMP)
 
+# pip's output goes to a log, named in the one line a failure prints.
 $(VENV_STAMP): pyproject.toml
-	test -x .venv/bin/python || python3 -m venv .venv
-	.venv/bin/pip install -q --upgrade pip
-	.venv/bin/pip install -q -e '.[dev]'
-	touch $@
+	@mkdir -p $(DEMO_DIR)
+	@echo "setting up .venv (pip's output: $(SETUP_LOG))"
+	@{ { test -x .venv/bin/python || python3 -m venv .venv; } \
+		&& .venv/bin/pip install -q --disable-pip-version-check --upgrade pip \
+		&& .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'; \
+	} >>$(SETUP_LOG) 2>&1 || { echo "setting up .venv failed; see $(SETUP_LOG)"; exit 1; }
+	@touch $@
 
 # The demo database is built once; later runs reuse it.
 demo-db: $(VENV_STAMP)
@@ -24,15 +29,23 @@ demo-db: $(VENV_STAMP)
 	@test -f $(DEMO_CONFIG) || printf '[database]\nurl = "sqlite:///%s"\n' "$(abspath $(DEMO_DB))" > $(DEMO_CONFIG)
 	@test -f $(DEMO_DB) || $(HELPDESK) --config $(DEMO_CONFIG) db demo
 
-# The TUI on the demo database, with the local mail stack behind it where it can start.
+# The TUI on the demo database, with the local mail stack behind it where it can start. A few
+# lines say what is there and what to try; the traffic round's summary goes to a file.
 demo: demo-db
 	@if DATABASE_URL="sqlite:///$(abspath $(DEMO_DB))" $(MAKE) --no-print-directory stack; then \
-		$(PY) -m stack.traffic --once-per-stack || echo "demo: traffic round failed; the TUI still opens"; \
+		$(PY) -m stack.traffic --once-per-stack --output $(DEMO_DIR)/traffic.txt \
+			|| echo "demo: traffic round failed; the TUI still opens"; \
+		$(PY) -m stack.welcome --config $(DEMO_CONFIG) --stack; \
+		$(OPEN_PROMPT); \
 		. .stack/env && $(HELPDESK) --config "$$HELPDESK_CONFIG"; \
 	else \
-		echo "demo: the mail stack could not start (see above); opening the TUI on the database alone"; \
+		$(PY) -m stack.welcome --config $(DEMO_CONFIG); \
+		$(OPEN_PROMPT); \
 		$(HELPDESK) --config $(DEMO_CONFIG); \
 	fi
+
+# The TUI takes the whole terminal: wait for Enter so that the lines above can be read first.
+OPEN_PROMPT := if [ -t 0 ]; then read -r -p "Enter opens the TUI (Ctrl+Q quits it) " _; fi
 
 test: $(VENV_STAMP) stack-packages
 	.venv/bin/ruff check .

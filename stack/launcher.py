@@ -22,7 +22,14 @@ if __package__ in (None, ""):  # run as a file: python stack/launcher.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stack.services import Plan, prepare
-from stack.settings import REPO, Settings, parse_database_url, write_env, write_private
+from stack.settings import (
+    REPO,
+    Settings,
+    export_env,
+    parse_database_url,
+    write_env,
+    write_private,
+)
 from stack.supervisor import answers
 
 PACKAGES = [
@@ -56,20 +63,24 @@ def missing_packages() -> list[str]:
     return [name for name in PACKAGES if name not in installed]
 
 
-def install_packages() -> None:
+def install_packages(log: Path) -> None:
+    """apt-get's output goes to `log`, named in the one line a failure prints."""
     missing = missing_packages()
     if not missing:
         return
     if os.geteuid() != 0:
         raise StackError(f"packages missing ({' '.join(missing)}) and not root to install them")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    print(f"installing {' '.join(missing)} ...", file=sys.stderr)
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-        check=True,
-        env=env,
-    )
+    print(f"installing {' '.join(missing)} (apt-get output: {log}) ...", file=sys.stderr)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        for command in (
+            ["apt-get", "update", "-q"],
+            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+        ):
+            done = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+            if done.returncode != 0:
+                raise StackError(f"{' '.join(command[:2])} failed; see {log}")
     # Debian's postinst may start the packaged daemons on the standard ports. The stack uses its
     # own ports and configs and does not need them; they are left as the system has them.
 
@@ -228,13 +239,15 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
         if written is not None and written.exists() and written.stat().st_mode & 0o077:
             # Written by an older launcher: readable by all, with the password in the URL.
             write_private(written, json.dumps(wanted))
+        if settings.env_path.exists():
+            export_env(settings.env_path)
         return {"started": False, **current}
     if current["running"]:
         why = "does not answer" if not current["healthy"] else "has other settings"
         print(f"a stack runs but {why}: restarting it", file=sys.stderr)
         down(settings)
     if install:
-        install_packages()
+        install_packages(settings.log_dir / "apt.log")
     else:
         missing = missing_packages()
         if missing:
@@ -356,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                 # `make test` depends on this: without root the stack tests skip (CI: fail)
                 print(f"stack: not root, cannot install: {' '.join(missing)}", file=sys.stderr)
                 return 0
-            install_packages()
+            install_packages(settings.log_dir / "apt.log")
             print("stack packages: all installed")
             return 0
         if args.action == "up":

@@ -228,18 +228,28 @@ def read_or_create_secret(path: Path) -> str:
 
 
 def write_env(path: Path, values: dict[str, str]) -> None:
-    """KEY=VALUE lines that both `source` (shell) and a line split on `=` read correctly."""
-    lines = [f"{key}={shlex.quote(value)}" for key, value in values.items()]
+    """`export KEY=VALUE` lines: `. .stack/env` is enough for `helpdesk` to find its config, and
+    read_env() reads them back exactly."""
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in values.items()]
     write_private(path, "\n".join(lines) + "\n")
 
 
+def export_env(path: Path) -> None:
+    """Rewrite an env file of an older launcher (bare KEY=VALUE lines, which `.` sets but does
+    not export) with the same values; a current one is left alone."""
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if not all(line.startswith("export ") for line in lines):
+        write_env(path, read_env(path))
+
+
 def read_env(path: Path) -> dict[str, str]:
+    """The values of an env file, with or without `export` before each KEY=VALUE."""
     values = {}
     for line in path.read_text().splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
             key, value = line.split("=", 1)
             parsed = shlex.split(value)
-            values[key.strip()] = parsed[0] if parsed else ""
+            values[key.strip().removeprefix("export ").strip()] = parsed[0] if parsed else ""
     return values
 
 

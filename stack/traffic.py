@@ -7,9 +7,12 @@ rspamd: the HELPDESK-TEST-SPAM subject and GTUBE), failed logins from foreign ad
 inbound ham and spam for local mailboxes. Client addresses are 127.0.0.N, so the logs tell
 "customers" from "attackers"; customers use STARTTLS, the spam bot does not.
 
-It prints a JSON summary of exactly what it sent and what was refused, per user: the send-log
-review is checked against it. The accounts it uses are its own (created if missing, password
-TRAFFIC_PASSWORD); nothing is ever sent off the machine (Exim captures external mail).
+It writes a JSON summary of exactly what it sent and what was refused, per user, to a file
+(--output, default .stack/traffic.txt): the send-log review is checked against it. The terminal
+gets two lines that say how much was sent and where the summary is, not who misbehaved: the
+demo leaves that for the operator to find. The accounts it uses are its own (created if
+missing, password TRAFFIC_PASSWORD); nothing is ever sent off the machine (Exim captures
+external mail).
 """
 
 from __future__ import annotations
@@ -331,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="do nothing if a round was already sent to this stack's database",
     )
-    parser.add_argument("--output", metavar="FILE", help="also write the summary here")
+    parser.add_argument(
+        "--output", metavar="FILE", help="write the JSON summary here (default .stack/traffic.txt)"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if not settings.env_path.exists():
@@ -339,10 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     env = {**read_env(settings.env_path)}
     marker = settings.state / "traffic-summary.json"
+    output = Path(args.output) if args.output else settings.state / "traffic.txt"
     if args.once_per_stack and marker.exists():
         previous = json.loads(marker.read_text())
-        if previous.get("database") == _database_key(env):
-            print("stack.traffic: a round was already sent to this stack", file=sys.stderr)
+        if previous.pop("database", None) == _database_key(env):
+            _write(output, json.dumps(previous, indent=2, ensure_ascii=False))
+            print(f"traffic: sent to this stack before; the summary is in {output}")
             return 0
     try:
         summary = run(env, seed=args.seed, size=max(1, args.size))
@@ -352,10 +359,26 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(summary, indent=2, ensure_ascii=False)
     marker.write_text(json.dumps({**summary, "database": _database_key(env)}, indent=2))
     os.chmod(marker, 0o644)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
-    print(text)
+    _write(output, text)
+    print("\n".join(round_report(summary, output)))
     return 0
+
+
+def _write(output: Path, text: str) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text + "\n")
+
+
+def round_report(summary: dict, output: Path) -> list[str]:
+    """What the terminal shows of a round: the totals and where the whole summary is."""
+    totals = summary["totals"]
+    inbound = summary["inbound"]
+    return [
+        f"traffic: {totals['messages']:,} messages submitted by {len(summary['users'])} accounts "
+        f"({totals['refused']:,} refused), {inbound['delivered'] + inbound['rejected']:,} inbound, "
+        f"{totals['failed_logins']:,} failed logins, in {summary['seconds']:.0f} s",
+        f"traffic: the whole summary is in {output}",
+    ]
 
 
 if __name__ == "__main__":

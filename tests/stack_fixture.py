@@ -215,8 +215,9 @@ class Stack:
 
 
 def _read_env(path: Path) -> dict[str, str]:
-    from stack.settings import read_env
+    from stack.settings import export_env, read_env
 
+    export_env(path)  # a stack started by an older launcher: `. .stack/env` exports too
     return read_env(path)
 
 

@@ -1,0 +1,94 @@
+"""What `make demo` says before the TUI opens: what was set up, how to use the command line on
+it, and three calls to try. `python -m stack.welcome --config .demo/helpdesk.toml [--stack]`.
+
+A few lines only: the demo's exercise (who is sending spam) is for the operator to find.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: python stack/welcome.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stack.traffic import CUSTOMERS, address
+
+# Where the make targets put things, relative to the checkout.
+TRAFFIC_SUMMARY = Path(".demo/traffic.txt")
+WIDTH = 80
+COPY = "\0"  # marks the line to copy: printed whole, indented, never wrapped
+NUMBERS = ("1.", "2.", "3.")
+
+
+def _counts(config: Path) -> tuple[int, int] | None:
+    """(mailboxes, domains) of the demo database, or None if it cannot be read."""
+    try:
+        from sqlalchemy import func, select
+
+        from helpdesk.config import load_config
+        from helpdesk.mailcenter.db import open_database
+        from helpdesk.mailcenter.schema import domains, mailboxes
+
+        db = open_database(load_config(config))
+        try:
+            with db.connect() as conn:
+                boxes = conn.execute(select(func.count()).select_from(mailboxes)).scalar_one()
+                names = conn.execute(select(func.count()).select_from(domains)).scalar_one()
+        finally:
+            db.dispose()
+    except Exception:  # noqa: BLE001 - a greeting never stops the demo
+        return None
+    return int(boxes), int(names)
+
+
+def welcome_lines(config: Path, *, stack: bool, counts: tuple[int, int] | None) -> list[str]:
+    """At most 80 columns each; the command line is one line to copy, run in the checkout."""
+    held = f"{counts[0]:,} mailboxes on {counts[1]:,} domains" if counts else "the demo data"
+    text = [f"Demo ready: {held} in {config.parent / 'mailcenter.sqlite'}"]
+    if stack:
+        text += [
+            "  rspamd, Dovecot and Exim run on 127.0.0.1 on it (.stack/; `make stack-down`"
+            f" stops them); one round of mail went through them ({TRAFFIC_SUMMARY}).",
+            "The command line on the demo, in this shell:",
+            f'{COPY}. .stack/env && export PATH="$PWD/.venv/bin:$PATH" && helpdesk find mueller',
+            "Three calls to try (? shows the keys of every screen):",
+            "  1. One customer account is sending spam: F6 ranks the senders; stop the first"
+            " one by hand with s, a ticket such as T-1, then F2.",
+            f"  2. {CUSTOMERS[0][2]} ({address(CUSTOMERS[0])}) says an order never left:"
+            " Ctrl+B lists blocked mail, Enter shows why, l releases it.",
+            "  3. Jürgen Müller forgot his password: type j.mueller, Enter, then p.",
+        ]
+    else:
+        text += [
+            "  without the mail stack (see above why), so rspamd's verdicts and Exim's log"
+            " are not there to show.",
+            "The command line on the demo, in this shell:",
+            f'{COPY}export HELPDESK_CONFIG="$PWD/{config}" PATH="$PWD/.venv/bin:$PATH"',
+            "Two calls to try (? shows the keys of every screen):",
+            "  1. A customer forgot the password: type a name, Enter, then p.",
+            "  2. Stop a mailbox's sending by hand: open it, s, a ticket such as T-1, F2.",
+        ]
+    lines: list[str] = []
+    for item in text:
+        if item.startswith(COPY):
+            lines.append("  " + item.removeprefix(COPY))
+            continue
+        indent = " " * (len(item) - len(item.lstrip()) + (3 if item.lstrip()[:2] in NUMBERS else 0))
+        lines += textwrap.wrap(item, WIDTH, subsequent_indent=indent) or [""]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stack.welcome", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, type=Path, help="the demo's helpdesk.toml")
+    parser.add_argument("--stack", action="store_true", help="the mail stack runs")
+    args = parser.parse_args(argv)
+    print("\n".join(welcome_lines(args.config, stack=args.stack, counts=_counts(args.config))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
