@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, literal_column, or_, select, text
+from sqlalchemy import Select, false, func, literal_column, or_, select, text, union_all
 from sqlalchemy.engine import Connection
 
 from helpdesk.mailcenter.folding import PAIR_MARK, fold
@@ -165,8 +165,8 @@ def _inside_word_ids(dialect: str, q: str) -> Select | None:
 
 # A multi-word query whose words are not side by side reads this many rows of each index
 # of its rarest word; past that, its total is a lower bound.
-WALK = 500
-# Only the longest words of a query are counted to find the rarest.
+WALK = 200
+# Only the longest words of a query are read to find the rarest.
 COUNTED_WORDS = 4
 MAX_WORDS = 8
 _ALL_WORDS = "all words"
@@ -261,17 +261,6 @@ def _word_sources(dialect: str, word: str, others: list[str]) -> list[Select]:
     return sources
 
 
-def _selectivity(conn: Connection, dialect: str, word: str, bound: int) -> int:
-    """How many index entries the word's sources hold, counted up to `bound`."""
-    total = 0
-    for source in _word_sources(dialect, word, []):
-        if total >= bound:
-            break
-        bounded = source.order_by(None).limit(bound - total).subquery()
-        total += conn.execute(select(func.count()).select_from(bounded)).scalar_one()
-    return total
-
-
 def _pair_tiers(dialect: str, words: list[str]) -> list[tuple[str, Select]]:
     """The first two words side by side, as a caller says a name ("jürgen franke", either
     order) or an address spells a firm ("mueller-sanitaer" for "sanitaer mueller"): one range
@@ -290,12 +279,20 @@ def _pair_tiers(dialect: str, words: list[str]) -> list[tuple[str, Select]]:
         spelled = [
             f"{a}{sep}{b}" for a, b in ((first, second), (second, first)) for sep in PART_SEPARATORS
         ]
-        starts = select(c.id).where(or_(*(_prefix(c.address, x, dialect) for x in spelled)), *check)
-        parts = select(p.mailbox_id).where(or_(*(_prefix(p.part, x, dialect) for x in spelled)))
-        if check:
-            parts = parts.join(mailboxes, c.id == p.mailbox_id).where(*check)
-        tiers.append((_ALL_WORDS, starts.order_by(_ordered(c.address, dialect))))
-        tiers.append((_ALL_WORDS, parts.order_by(_ordered(p.part, dialect), p.mailbox_id)))
+        # One branch per spelling: an OR of ranges lets a planner walk the whole index in
+        # the order of ORDER BY instead.
+        starts = union_all(
+            *(select(c.id).where(_prefix(c.address, x, dialect), *check) for x in spelled)
+        )
+        parts = union_all(
+            *(
+                select(p.mailbox_id)
+                .join(mailboxes, c.id == p.mailbox_id)
+                .where(_prefix(p.part, x, dialect), *check)
+                for x in spelled
+            )
+        )
+        tiers += [(_ALL_WORDS, starts), (_ALL_WORDS, parts)]
     return tiers
 
 
@@ -303,21 +300,22 @@ def _walk(conn: Connection, dialect: str, words: list[str]) -> tuple[list[int], 
     """Matches spread over name and address ("hans koeln", "mueller koeln"): the first WALK
     rows of each index of the rarest word, checked for the other words. Returns the ids and
     whether a source had more rows than were read (the total is then a lower bound)."""
-    lead, best = "", 3 * WALK + 1
-    # Longer words tend to be rarer: count them first, each next one only as far as the
-    # rarest so far, so that a common word costs no more than the rare one.
+    best: tuple[bool, int, list[int]] | None = None
+    lead = ""
+    # The rows read for each of the longest words tell which one is rarest: a word whose
+    # indexes ran out before WALK rows is complete, and fewer rows are fewer to check.
     for word in sorted(words, key=len, reverse=True)[:COUNTED_WORDS]:
-        count = _selectivity(conn, dialect, word, best)
-        if count < best:
-            lead, best = word, count
-    lead = lead or max(words, key=len)
-    ids: list[int] = []
-    cut = False
-    for source in _word_sources(dialect, lead, []):
-        read = conn.execute(source.limit(WALK)).scalars().all()
-        cut = cut or len(read) == WALK
-        ids.extend(read)
-    ids = list(dict.fromkeys(ids))
+        ids: list[int] = []
+        cut = False
+        for source in _word_sources(dialect, word, []):
+            read = conn.execute(source.limit(WALK)).scalars().all()
+            cut = cut or len(read) == WALK
+            ids.extend(read)
+        ids = list(dict.fromkeys(ids))
+        if best is None or (cut, len(ids)) < best[:2]:
+            best, lead = (cut, len(ids), ids), word
+    assert best is not None
+    cut, _, ids = best
     others = [_word_matches(word) for word in words if word != lead]
     if not ids or not others:
         return ids, cut
