@@ -1,0 +1,199 @@
+"""Typing a name on the wrong screen never writes.
+
+On every screen, tab and write dialog, the names of callers are typed as an operator would type
+them into the search box (each followed by Enter twice): together they hold every printable key
+the app binds, and some end in an action key (`peters`, `kraus`, `philipp`). Afterwards the
+database holds exactly what it held before. The password dialog's Tab order is checked too: a
+habitual Tab and typing never move password characters into the ticket field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import string
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from textual import events
+from textual.keys import _character_to_key
+from textual.widgets import Input, TabbedContent
+
+from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox, set_sending
+from helpdesk.mailcenter.operator import Operator
+from helpdesk.mailcenter.schema import metadata
+from helpdesk.rspamd.blocked import BlockedMessage
+from screens.dialogs.release import ReleaseDialog
+from screens.dialogs.ticket import TicketDialog
+from screens.mailbox import MailboxScreen
+from screens.reset import ResetPasswordScreen
+from screens.search import SearchScreen
+from tests.test_tui_shell import make_app, settle
+
+pytestmark = pytest.mark.tui
+
+ACTIVE = "k.peters@baeckerei-koeln.de"
+SUSPENDED = "info@baeckerei-koeln.de"
+# Names that end in an action key, names with umlauts and ß, and a German pangram for the rest
+# of the alphabet; `?`, `/`, `+`, `=`, `-` and the digits inside customer numbers and notes.
+NAMES = [
+    "peters", "kraus", "philipp", "fuchs", "haas", "schmidt", "peter", "müller-lüdenscheidt",
+    "weiß", "jäger", "öztürk", "franz jagt im komplett verwahrlosten taxi quer durch bayern",
+    "kd 0123456789", "björn+1=2?", "a/b", "ob",
+]  # fmt: skip
+BOUND_PRINTABLE = set(string.ascii_lowercase + string.digits + "äöüß?/+=-")
+
+
+def test_the_names_hold_every_bound_printable_key():
+    assert set("".join(NAMES)) >= BOUND_PRINTABLE
+
+
+def seed(db) -> None:
+    with db.begin() as conn:
+        create_mailbox(conn, ACTIVE, realname="Karl Peters", customer_ref="KD-4711")
+        create_mailbox(conn, SUSPENDED, realname="Bäckerei", customer_ref="KD-4711")
+        suspended = get_mailbox(conn, SUSPENDED)
+        set_sending(conn, suspended, False, ticket="T-1", reason=None, operator=Operator("seed"))
+
+
+def dump(db) -> dict[str, list[tuple]]:
+    """Every row of every table: mailboxes, audit log, spam settings, releases, search index."""
+    with db.connect() as conn:
+        return {
+            table.name: sorted(
+                (tuple(map(repr, row)) for row in conn.execute(select(table))), key=repr
+            )
+            for table in metadata.sorted_tables
+        }
+
+
+def blocked_item() -> BlockedMessage:
+    return BlockedMessage(
+        time=datetime(2026, 11, 30, 9, 0), user=ACTIVE, user_truncated=False,
+        message_id="abc@baeckerei-koeln.de", action="reject", score=20.0, required_score=15.0,
+    )  # fmt: skip
+
+
+async def type_quickly(app, keys: list[str]) -> None:
+    """Keys as a quick typist sends them: queued a few milliseconds apart, not each waited for
+    until the app is idle (Pilot's way, about 0.1 s a key here)."""
+    driver = app._driver
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, key if len(key) == 1 else ("\r" if key == "enter" else None))
+        event.set_sender(app)
+        driver.send_message(event)
+        await asyncio.sleep(0.004)
+
+
+async def type_names(app, pilot, names: list[str], place: Callable[[], Awaitable[None]]) -> None:
+    for name in names:
+        await place()
+        # The first key as Pilot presses it, so that a dialog it opens has the focus for the rest.
+        await pilot.press(name[0])
+        await pilot.pause()
+        await type_quickly(app, [*name[1:], "enter", "enter"])
+        await pilot.pause()
+
+
+async def test_typing_names_anywhere_writes_nothing(db):
+    seed(db)
+    before = dump(db)
+    answers: list[object] = []
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+
+        async def base() -> None:
+            while len(app.screen_stack) > 2:
+                app.pop_screen()
+            await settle(app, pilot)
+            assert isinstance(app.screen, SearchScreen)
+
+        async def search() -> None:
+            await base()
+            query = app.screen.query_one("#query", Input)
+            query.value = ""
+            query.focus()
+
+        def mailbox(address: str, tab: str = "tab-overview", keys: tuple[str, ...] = ()):
+            async def go() -> None:
+                await base()
+                app.push_screen(MailboxScreen(address))
+                await settle(app, pilot)
+                app.screen.query_one(TabbedContent).active = tab
+                await settle(app, pilot)
+                if keys:
+                    await pilot.press(*keys)
+                    await settle(app, pilot)
+
+            return go
+
+        def via_app(action: str):
+            async def go() -> None:
+                await base()
+                getattr(app, f"action_{action}")()
+                await settle(app, pilot)
+
+            return go
+
+        def dialog(make: Callable[[], object]):
+            async def go() -> None:
+                await base()
+                app.push_screen(make(), answers.append)
+                await settle(app, pilot)
+
+            return go
+
+        places = {
+            "search": search,
+            **{
+                f"mailbox {tab}": mailbox(ACTIVE, tab)
+                for tab in ("tab-overview", "tab-audit", "tab-spam", "tab-activity", "tab-blocked")
+            },
+            "send log": via_app("send_log"),
+            "blocked": via_app("blocked"),
+            "campaigns": via_app("campaigns"),
+            "suspend dialog": mailbox(ACTIVE, keys=("s",)),
+            "reinstate dialog": mailbox(SUSPENDED, keys=("r",)),
+            "reset dialog": mailbox(ACTIVE, keys=("p",)),
+            "spam save dialog": mailbox(ACTIVE, "tab-spam", keys=("plus", "ctrl+s")),
+            "release dialog": dialog(lambda: ReleaseDialog(blocked_item(), "24h")),
+            "revoke dialog": dialog(lambda: TicketDialog("Revoke release", "?", confirm="Revoke")),
+        }
+        for name, place in places.items():
+            await type_names(app, pilot, NAMES, place)
+            assert app.is_running, f"typing on {name} ended the app"
+        await base()
+    assert answers == []
+    assert dump(db) == before
+
+
+async def test_a_habitual_tab_never_puts_the_password_into_the_ticket(db):
+    seed(db)
+    before = dump(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(ACTIVE))
+        await settle(app, pilot)
+        await pilot.press("p")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ResetPasswordScreen)
+        dialog.query_one("#mode-type").value = True
+        await settle(app, pilot)
+        password = dialog.query_one("#reset-password", Input)
+        ticket = dialog.query_one("#reset-ticket", Input)
+        assert app.focused is password and ticket.value == ""
+        for keys in (("tab",), ("enter",), ("shift+tab",), ("tab", "tab")):
+            password.value = ""
+            password.focus()
+            await pilot.press(*"Geheim", *keys, *"Wort42")
+            await settle(app, pilot)
+            assert "Wort" not in ticket.value and ticket.value == "", keys
+            assert not any(
+                "Wort" in field.value for field in dialog.query(Input) if field is not password
+            ), keys
+    assert dump(db) == before
