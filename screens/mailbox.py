@@ -116,10 +116,11 @@ class MailboxScreen(SendingActions, Screen[None]):
             tabs.active = panes[number - 1].id or ""
 
     def on_key(self, event: events.Key) -> None:
-        """With the focus on the tab bar, a key the active tab knows is the tab's: Enter, `l`
-        and the rest work without first moving the focus into it."""
-        focused = self.focused
-        if not isinstance(focused, Tabs):
+        """With the focus on the tab bar (or nowhere), a key the active tab knows is the tab's:
+        Enter, `l` and the rest work without first moving the focus into it."""
+        # No focus at all happens when the focused widget was on a tab that was left.
+        focused = self.focused or self
+        if not isinstance(focused, Tabs | MailboxScreen):
             return
         # ←/→ stay the tab bar's, and the screen's and app's keys stay theirs.
         if any(event.key in node._bindings.key_to_bindings for node in focused.ancestors_with_self):
