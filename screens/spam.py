@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.localtime import SHORT, header, time_text
+from helpdesk.localtime import SHORT, header, log_time_text
 from helpdesk.spam.ladder import (
     Ladder,
     Rule,
@@ -330,7 +330,7 @@ class SpamTab(Background, Vertical):
             m = verdict.message
             where = verdict.where + (" +fwd" if verdict.forwarded_to else "")
             table.add_row(
-                time_text(m.time, SHORT), f"{m.score:.1f}", where,
+                log_time_text(m.time, SHORT), f"{m.score:.1f}", where,
                 cell(m.sender or "<>", SENDER_WIDTH), cell(m.subject or "", SUBJECT_WIDTH),
             )  # fmt: skip
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
-from helpdesk.localtime import time_text
+from helpdesk.localtime import log_time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -178,7 +178,7 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
         m = v.message
         extra = f" + copy to {v.forwarded_to}" if v.forwarded_to else ""
         lines.append(
-            f"  {time_text(m.time, zone=True)} {m.score:6.1f} {v.where:<7}{printable(extra)}  "
+            f"  {log_time_text(m.time, zone=True)} {m.score:6.1f} {v.where:<7}{printable(extra)}  "
             f"{clip(m.sender or '<>', 60)}  {clip(m.subject or '', 120)}"
         )
     ctx.emit(result.as_json(), "\n".join(lines))

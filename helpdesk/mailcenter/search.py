@@ -234,30 +234,27 @@ def _word_matches(word: str):
     return or_(*found) if found else false()
 
 
-def _word_sources(dialect: str, word: str, others: list[str]) -> list[Select]:
+def _word_sources(dialect: str, word: str) -> list[Select]:
     """The ids where one word of a query matches, each on its own index and in its order
-    (name word, address start, address part), keeping rows that hold the other words too."""
+    (name word, address start, address part); index entries only, no mailbox row."""
     c = mailboxes.c
-    check = [_word_matches(o) for o in others]
     sources = []
     if _is_name_word(word):
         w = mailbox_name_words.c
         sources.append(
             select(w.mailbox_id)
-            .join(mailboxes, c.id == w.mailbox_id)
-            .where(_prefix(w.word, fold(word), dialect), *check)
+            .where(_prefix(w.word, fold(word), dialect))
             .order_by(_ordered(w.word, dialect), w.mailbox_id)
         )
     if word.isascii():
         sources.append(
             select(c.id)
-            .where(_prefix(c.address, word, dialect), *check)
+            .where(_prefix(c.address, word, dialect))
             .order_by(_ordered(c.address, dialect))
         )
         parts = _part_ids(dialect, word)
         if parts is not None:
-            p = mailbox_address_parts.c
-            sources.append(parts.join(mailboxes, c.id == p.mailbox_id).where(*check))
+            sources.append(parts)
     return sources
 
 
@@ -284,14 +281,10 @@ def _pair_tiers(dialect: str, words: list[str]) -> list[tuple[str, Select]]:
         starts = union_all(
             *(select(c.id).where(_prefix(c.address, x, dialect), *check) for x in spelled)
         )
-        parts = union_all(
-            *(
-                select(p.mailbox_id)
-                .join(mailboxes, c.id == p.mailbox_id)
-                .where(_prefix(p.part, x, dialect), *check)
-                for x in spelled
-            )
-        )
+        branches = [select(p.mailbox_id).where(_prefix(p.part, x, dialect)) for x in spelled]
+        if check:
+            branches = [b.join(mailboxes, c.id == p.mailbox_id).where(*check) for b in branches]
+        parts = union_all(*branches)
         tiers += [(_ALL_WORDS, starts), (_ALL_WORDS, parts)]
     return tiers
 
@@ -307,7 +300,7 @@ def _walk(conn: Connection, dialect: str, words: list[str]) -> tuple[list[int], 
     for word in sorted(words, key=len, reverse=True)[:COUNTED_WORDS]:
         ids: list[int] = []
         cut = False
-        for source in _word_sources(dialect, word, []):
+        for source in _word_sources(dialect, word):
             read = conn.execute(source.limit(WALK)).scalars().all()
             cut = cut or len(read) == WALK
             ids.extend(read)
