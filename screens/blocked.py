@@ -284,7 +284,8 @@ class BlockedList(Background, Vertical):
         for index, item in enumerate(self.shown):
             score = f"{item.score:.1f}" if item.score is not None else "—"
             state = item.release_state or ""
-            release_word = "used" if state.endswith(", used") else RELEASE_WORDS.get(state, state)
+            base, _, used = state.partition(", ")
+            release_word = "used" if base == "active" and used else RELEASE_WORDS.get(base, base)
             # Cut to the column, whole in the verdict (Enter).
             cells: list[object] = [time_text(item.time, SHORT)]
             if self.user is None:
