@@ -63,6 +63,7 @@ format: $(VENV_STAMP)
 bench: $(VENV_STAMP)
 	$(PY) bench/search.py
 	$(PY) bench/sendlog.py
+	$(MAKE) --no-print-directory stack && $(PY) bench/calls.py
 
 clean:
 	rm -rf $(DEMO_DIR)

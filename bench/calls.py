@@ -39,8 +39,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,11 +50,9 @@ SIZE = (80, 24)
 DOMAIN = "calls.example"
 
 
-@dataclass
-class Result:
+class Result(NamedTuple):
     call: str
     keys: list[str]
-    note: str = ""
 
 
 class Timeout(Exception):
