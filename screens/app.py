@@ -108,9 +108,13 @@ class HelpdeskApp(App[None]):
 
     def action_go_search(self) -> None:
         """Back to the search box, empty: the next caller's name is not appended to the last."""
+        from screens.dialogs.leave import leave_or_ask
         from screens.dialogs.ticket import ticket_memory
 
         ticket_memory(self).forget()  # the next caller: the last ticket is no longer offered
+        leave_or_ask(self, self.screen_stack[2:], self._back_to_search)
+
+    def _back_to_search(self) -> None:
         while len(self.screen_stack) > 2:
             self.pop_screen()
         if isinstance(self.screen, SearchScreen):
@@ -146,8 +150,13 @@ class HelpdeskApp(App[None]):
         if open_ is None:
             self.push_screen(SendLogScreen())
             return
-        while self.screen is not open_:
-            self.pop_screen()
+        from screens.dialogs.leave import leave_or_ask
+
+        def back() -> None:
+            while self.screen is not open_:
+                self.pop_screen()
+
+        leave_or_ask(self, self.screen_stack[self.screen_stack.index(open_) + 1 :], back)
 
     def action_blocked(self) -> None:
         from screens.blocked import BlockedScreen

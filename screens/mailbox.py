@@ -223,7 +223,9 @@ class MailboxScreen(SendingActions, Screen[None]):
         self.load()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        from screens.dialogs.leave import leave_or_ask
+
+        leave_or_ask(self.app, [self], self.app.pop_screen)
 
     def action_reload(self) -> None:
         self.load()

@@ -146,6 +146,10 @@ async def test_typing_names_anywhere_writes_nothing(sqlite_db):
                     app.push_screen(MailboxScreen(address))
                     await settle(app, pilot)
                 app.screen.query_one(TabbedContent).active = tab
+                # The tab's own keys act where its table has the focus.
+                tables = app.screen.query(f"#{tab} DataTable")
+                if tables:
+                    tables.first().focus()
                 await settle(app, pilot)
                 if keys:
                     await pilot.press(*keys)
@@ -220,4 +224,48 @@ async def test_a_habitual_tab_never_puts_the_password_into_the_ticket(sqlite_db)
             assert not any(
                 "Wort" in field.value for field in dialog.query(Input) if field is not password
             ), keys
+    assert dump(db) == before
+
+
+async def test_leaving_unsaved_spam_edits_asks_save_discard_or_stay(sqlite_db):
+    from screens.dialogs.leave import LeaveDialog
+    from screens.spam import SpamTab
+
+    db = sqlite_db
+    seed(db)
+    before = dump(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(ACTIVE))
+        await settle(app, pilot)
+        mailbox = app.screen
+        mailbox.query_one(TabbedContent).active = "tab-spam"
+        await settle(app, pilot)
+        mailbox.query_one("#spam-ladder").focus()
+        await pilot.press("a")  # an unsaved edit: a rule added
+        await pilot.pause()
+        await pilot.press(*"6:junk", "enter")
+        await settle(app, pilot)
+        tab = mailbox.query_one(SpamTab)
+        assert tab.dirty
+        for leave in ("escape", "ctrl+f", "escape"):
+            await pilot.press(leave)
+            await pilot.pause()
+            assert isinstance(app.screen, LeaveDialog), leave
+            await pilot.press(*"schmidt")  # typing neither saves nor discards
+            await pilot.pause()
+            assert isinstance(app.screen, LeaveDialog) and tab.dirty
+            await pilot.press("enter")  # Enter is Stay, the one harmless answer
+            await pilot.pause()
+            assert app.screen is mailbox and tab.dirty
+        await pilot.press("escape", "f2")  # save: the ticket dialog of the spam tab
+        await pilot.pause()
+        assert isinstance(app.screen, TicketDialog)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is mailbox and tab.dirty
+        await pilot.press("ctrl+f", "f3")  # discard, and on to the search box
+        await settle(app, pilot)
+        assert isinstance(app.screen, SearchScreen) and not tab.dirty
     assert dump(db) == before
