@@ -269,3 +269,70 @@ async def test_leaving_unsaved_spam_edits_asks_save_discard_or_stay(sqlite_db):
         await settle(app, pilot)
         assert isinstance(app.screen, SearchScreen) and not tab.dirty
     assert dump(db) == before
+
+
+async def test_a_ticket_that_is_not_one_is_refused_with_the_pattern(sqlite_db):
+    from helpdesk.mailcenter.tickets import DEFAULT_TICKET_PATTERN
+
+    db = sqlite_db
+    seed(db)
+    before = dump(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(ACTIVE))
+        await settle(app, pilot)
+        await pilot.press(*"schmidt", "f2")  # `s` opened the dialog, "chmidt" is the ticket
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketDialog)
+        error = str(app.screen.query_one("#dialog-error").render())
+        assert "'chmidt'" in error and DEFAULT_TICKET_PATTERN in error and "\n" not in error
+        await pilot.press("escape", *"peter", "f2")  # `p` opened the reset, "eter" the ticket
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResetPasswordScreen)
+        error = str(app.screen.query_one("#reset-error").render())
+        assert "'eter'" in error and DEFAULT_TICKET_PATTERN in error
+    assert dump(db) == before
+
+
+async def test_the_last_ticket_is_offered_for_the_same_customer_only_until_ctrl_f(sqlite_db):
+    db = sqlite_db
+    seed(db)
+    with db.begin() as conn:
+        create_mailbox(conn, "anna@example.org", realname="Anna", customer_ref="KD-9")
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(MailboxScreen(SUSPENDED))
+        await settle(app, pilot)
+        await pilot.press("r", *"T-42", "f2")  # reinstate with a ticket
+        await settle(app, pilot)
+        assert isinstance(app.screen, MailboxScreen)
+
+        async def open_suspend(address: str) -> Input:
+            while len(app.screen_stack) > 2:
+                app.pop_screen()
+            app.push_screen(MailboxScreen(address))
+            await settle(app, pilot)
+            await pilot.press("s")
+            await settle(app, pilot)
+            assert isinstance(app.screen, TicketDialog)
+            return app.screen.query_one("#ticket", Input)
+
+        ticket = await open_suspend(ACTIVE)  # same customer number KD-4711
+        assert ticket.value == ""  # offered, not filled in
+        assert "F3: same ticket T-42" in str(app.screen.query_one("#dialog-offer").render())
+        await pilot.press("enter")
+        assert ticket.value == ""  # Enter never takes it
+        await pilot.press("f3")
+        assert ticket.value == "T-42"
+
+        ticket = await open_suspend("anna@example.org")  # another customer
+        await pilot.press("f3")
+        assert ticket.value == ""
+
+        await pilot.press("escape", "ctrl+f")
+        await settle(app, pilot)
+        ticket = await open_suspend(ACTIVE)  # the next caller: forgotten
+        await pilot.press("f3")
+        assert ticket.value == ""
