@@ -10,7 +10,7 @@ on screen; then the database is checked for the end state:
 
 1. reset a password with a generated one: name, open, `p`, ticket, confirm;
 2. release one blocked message from the mailbox's Blocked tab: name, open, tab, `l`, ticket,
-   confirm;
+   confirm; and the same from Ctrl+B: `/`, name, Tab, `l`, ticket, confirm;
 3. the ladder "6 Junk, 12 delete" and one blocked sender: name, open, Spam tab, rules, sender,
    save, ticket, confirm;
 4. stop the top offender: F6, `s` on the sender ranked first, ticket, confirm.
@@ -20,8 +20,8 @@ rule or an address typed into a field; every other key (Enter, Tab, digits that 
 F-keys, Ctrl+keys, action letters) counts. Waiting is as a person waits: until the expected
 text is on screen, at most `--timeout` seconds.
 
-What it changes on the stack: it creates three mailboxes of its own on `calls.example`
-(one per run, a random name) and one blocked message of theirs in rspamd's history, with their
+What it changes on the stack: it creates four mailboxes of its own on `calls.example`
+(one per run, a random name) and two blocked messages of theirs in rspamd's history, with their
 new password, release and ladder; it runs one demo traffic round (`stack.traffic`) so that the
 taken-over account is sending, suspends that account through the TUI and reinstates it
 afterwards (both audited, ticket `T-1042`/`T-1043`), so the stack is left as a traffic round
@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import string
 import sys
 import tempfile
@@ -48,6 +49,7 @@ TARGET = 8
 SIZE = (80, 24)
 # rspamd's history cuts the user at 31 characters, and a cut sender cannot be released.
 DOMAIN = "calls.example"
+ROW = re.compile(r"^ \d\d-\d\d \d\d:\d\d ")  # a table row starts with its time
 
 
 class Result(NamedTuple):
@@ -182,8 +184,30 @@ async def call_release(caller: Caller, surname: str, address: str, subject: str)
     await caller.type("T-1041")
     await caller.press("f2")
     await caller.wait_until(
-        lambda shown: any("<bench-" in row and "released" in row for row in shown.splitlines()),
+        lambda shown: any("<bench" in row and "released" in row for row in shown.splitlines()),
         where="Blocked tab: the message listed as released",
+    )
+
+
+async def call_release_from_list(caller: Caller, surname: str) -> None:
+    await caller.wait_for("mailbox", where="search screen")
+    await caller.press("ctrl+b")
+    await caller.wait_for("blocked message", where="blocked mail of all customers")
+    await caller.press("slash")
+    await caller.type(surname)
+    # the status line keeps the unfiltered count: the person sees the one row left
+    await caller.wait_until(
+        lambda shown: [surname in row for row in shown.splitlines() if ROW.match(row)] == [True],
+        where="blocked list filtered to one row",
+    )
+    await caller.press("tab")
+    await caller.press("l")
+    await caller.wait_for("Release this message", where="release dialog")
+    await caller.type("T-1045")
+    await caller.press("f2")
+    await caller.wait_until(
+        lambda shown: any("<bench" in row and "released" in row for row in shown.splitlines()),
+        where="blocked list: the message listed as released",
     )
 
 
@@ -266,12 +290,13 @@ def run(env: dict[str, str], timeout: float) -> list[Result]:
     config = load_config(Path(env["HELPDESK_CONFIG"]))
     db = Database(env["DATABASE_URL"])
     offender = traffic.address(traffic.TAKEN_OVER)
-    surnames = {call: f"zb{_letters(8)}" for call in ("reset", "release", "ladder")}
+    surnames = {call: f"zb{_letters(8)}" for call in ("reset", "release", "list", "ladder")}
     results: list[Result] = []
     try:
         addresses = seed_mailboxes(db, surnames)
         subject = f"Rechnung {_letters(6)}"
         block_one_message(env, addresses["release"], subject)
+        block_one_message(env, addresses["list"], subject)
         traffic.ensure_accounts(env["DATABASE_URL"])
         _ensure_sending(db, offender, "T-1044")
         traffic.run(env, seed=random.randint(1, 10**6))
@@ -300,6 +325,14 @@ def run(env: dict[str, str], timeout: float) -> list[Result]:
             (release,) = list_releases(conn, address=addresses["release"])
         assert release.ticket == "T-1041"
         results.append(Result("release one blocked message", keys))
+
+        keys = asyncio.run(
+            drive(config, db, timeout, lambda c: call_release_from_list(c, surnames["list"]))
+        )
+        with db.connect() as conn:
+            (release,) = list_releases(conn, address=addresses["list"])
+        assert release.ticket == "T-1045"
+        results.append(Result("  the same from Ctrl+B", keys))
 
         sender = f"news@{_letters(6)}.example"
         keys = asyncio.run(
