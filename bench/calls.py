@@ -1,6 +1,6 @@
 """Benchmark: the four classic support calls, driven only by keys at 80×24, keys counted.
 
-    . .stack/env && .venv/bin/python bench/calls.py
+    .venv/bin/python bench/calls.py
     .venv/bin/python bench/calls.py --env .stack/env --timeout 30
 
 Runs the real app (`screens.app.HelpdeskApp`) through Textual's Pilot against the running local
@@ -21,11 +21,12 @@ F-keys, Ctrl+keys, action letters) counts. Waiting is as a person waits: until t
 text is on screen, at most `--timeout` seconds.
 
 What it changes on the stack: it creates four mailboxes of its own on `calls.example`
-(one per run, a random name) and two blocked messages of theirs in rspamd's history, with their
+(random names, new on every run) and two blocked messages of theirs in rspamd's history, with their
 new password, release and ladder; it runs one demo traffic round (`stack.traffic`) so that the
 taken-over account is sending, suspends that account through the TUI and reinstates it
-afterwards (both audited, ticket `T-1042`/`T-1043`), so the stack is left as a traffic round
-leaves it.
+afterwards (both audited with ticket `T-1043`; one left suspended by someone else is
+reinstated before the round with `T-1044`), so the stack is left as a traffic round leaves it.
+The operator's recent-mailboxes file is not touched (a temporary XDG_STATE_HOME).
 """
 
 from __future__ import annotations
