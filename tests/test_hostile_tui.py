@@ -39,6 +39,7 @@ from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.reindex import reindex_names
 from helpdesk.plaintext import printable
 from screens.dialogs.detail import DetailScreen
+from screens.dialogs.leave import LeaveDialog
 from screens.mailbox import MailboxScreen
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import VALUES
@@ -241,6 +242,11 @@ async def test_mailbox_tabs_and_dialogs(world):
         await pilot.press("plus")  # an edit, so that saving asks for the ticket
         await pilot.press("ctrl+s")
         await look(app, pilot, "spam save")
+        await close_dialog(app, pilot)
+        assert isinstance(app.screen, MailboxScreen)
+        app.push_screen(LeaveDialog([f"spam settings of {v}" for v in VALUES.values()]))
+        await look(app, pilot, "leave with unsaved edits")
+        assert isinstance(app.screen, LeaveDialog)
         await close_dialog(app, pilot)
         assert isinstance(app.screen, MailboxScreen)
 
