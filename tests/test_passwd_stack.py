@@ -75,7 +75,8 @@ async def test_reset_from_the_tui_works_at_once(stack):
         await pilot.press("p")
         await pilot.pause()
         assert isinstance(app.screen, ResetPasswordScreen)
-        await pilot.press(*"T-TUI", "enter")
+        # The ticket field has the focus; only F2 confirms a write.
+        await pilot.press(*"T-1042", "f2")
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
