@@ -404,3 +404,28 @@ def test_demo_data_has_role_accounts_on_many_domains():
     assert {r["local_part"] for r in roles} == {"info", "kontakt", "buchhaltung", "rechnung"}
     assert len(rows) == 3000 and len({r["address"] for r in rows}) == 3000
     assert rows == _demo_mailboxes(1) and rows != _demo_mailboxes(2)
+
+
+def test_db_init_adds_the_name_pairs_an_older_index_lacks(db, config_file):
+    from sqlalchemy import delete, func, select
+
+    from helpdesk.mailcenter.folding import PAIR_MARK
+    from helpdesk.mailcenter.schema import mailbox_name_words
+    from tests.conftest import run_cli
+
+    pairs = select(func.count()).where(mailbox_name_words.c.word.like(f"{PAIR_MARK}%"))
+    with db.begin() as conn:
+        create_mailbox(conn, "j.franke@franke-bau.de", realname="Jürgen Franke")
+        # An index written before neighbouring words were indexed as pairs: at 1,000,000
+        # mailboxes "jürgen franke" then finds only what a bounded read of one word reaches.
+        conn.execute(
+            delete(mailbox_name_words).where(mailbox_name_words.c.word.like(f"{PAIR_MARK}%"))
+        )
+        assert conn.execute(pairs).scalar_one() == 0
+    out = run_cli("db", "init", config=config_file)
+    assert out.returncode == 0 and "indexed the names of 1 existing mailboxes" in out.stdout
+    with db.connect() as conn:
+        assert conn.execute(pairs).scalar_one() == 2  # both orders
+        assert addresses(find_mailboxes(conn, "franke jürgen")) == ["j.franke@franke-bau.de"]
+    again = run_cli("db", "init", config=config_file)
+    assert again.returncode == 0 and "indexed" not in again.stdout

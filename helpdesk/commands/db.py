@@ -32,10 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.mailcenter.reindex import reindex_names, words_missing
+    from helpdesk.mailcenter.reindex import pairs_missing, reindex_names, words_missing
 
     ctx.db.create_schema()
-    indexed = reindex_names(ctx.db) if words_missing(ctx.db) else 0
+    indexed = 0
+    if words_missing(ctx.db):
+        indexed = reindex_names(ctx.db)
+    elif pairs_missing(ctx.db):
+        indexed = reindex_names(ctx.db, only_missing=False)
     text = f"schema ready in {ctx.db.display_url}"
     if indexed:
         text += f"; indexed the names of {indexed} existing mailboxes"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select, update
 
 from helpdesk.mailcenter.db import Database
-from helpdesk.mailcenter.folding import name_words, search_name
+from helpdesk.mailcenter.folding import PAIR_MARK, name_words, search_name
 from helpdesk.mailcenter.schema import mailbox_name_words, mailboxes
 
 BATCH = 5000
@@ -48,6 +48,26 @@ def reindex_names(db: Database, *, only_missing: bool = True) -> int:
                 )
             done += len(rows)
             last_id = ids[-1]
+
+
+def pairs_missing(db: Database) -> bool:
+    """Cheap check for `db init`: names of two or more words, but no neighbour pairs indexed.
+
+    An index written before the pairs existed finds each word, but not "jürgen franke" as one
+    range; the whole index is rebuilt once."""
+    with db.connect() as conn:
+        has_two_words = conn.execute(
+            select(mailboxes.c.id).where(mailboxes.c.realname.like("% %")).limit(1)
+        ).first()
+        if not has_two_words:
+            return False
+        # Stops at the first pair; only an index without any reads it all (once, in db init).
+        has_pairs = conn.execute(
+            select(mailbox_name_words.c.word)
+            .where(mailbox_name_words.c.word.like(f"{PAIR_MARK}%"))
+            .limit(1)
+        ).first()
+    return not has_pairs
 
 
 def words_missing(db: Database) -> bool:
