@@ -216,11 +216,11 @@ async def call_ladder(caller: Caller, surname: str, address: str, sender: str) -
     await open_by_name(caller, surname, address)
     await caller.press(_tab_digit(caller.app.screen, "tab-spam"))
     await caller.wait_for("a add", "Action", where="Spam tab")
-    for rule in ("6:junk", "12:delete"):
-        await caller.press("a")
-        await caller.wait_for("Add a rule", where="add-rule prompt")
-        await caller.type(rule)
-        await caller.press("enter")
+    # Both rules in one line, as the caller says them.
+    await caller.press("a")
+    await caller.wait_for("Add rules", where="add-rule prompt")
+    await caller.type("6:junk 12:delete")
+    await caller.press("enter")
     await caller.press("b")
     await caller.wait_for("Block sender", where="block-sender prompt")
     await caller.type(sender)

@@ -21,7 +21,7 @@ from helpdesk.localtime import SHORT, header, log_time_text
 from helpdesk.spam.ladder import (
     Ladder,
     Rule,
-    parse_rule,
+    parse_rules,
     parse_sender,
     shift,
     validate,
@@ -350,15 +350,16 @@ class SpamTab(Background, Vertical):
     def action_add_rule(self) -> None:
         def added(value: str | None) -> None:
             if value:
-                rule = parse_rule(value)
-                rest = tuple(r for r in self.ladder if r.tenths != rule.tenths)
-                ladder = tuple(sorted((*rest, rule), key=lambda r: r.tenths))
-                self._edit(ladder, ladder.index(rule))
+                rules = parse_rules(value)
+                scores = {r.tenths for r in rules}
+                rest = tuple(r for r in self.ladder if r.tenths not in scores)
+                ladder = tuple(sorted((*rest, *rules), key=lambda r: r.tenths))
+                self._edit(ladder, ladder.index(rules[-1]))
 
         self.app.push_screen(
-            PromptDialog("Add a rule (replaces one at the same score)",
-                         "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:a@b.de",
-                         check=parse_rule),
+            PromptDialog("Add rules (each replaces one at the same score)",
+                         "SCORE:ACTION[:ARG] …, e.g. 6:junk 12:delete",
+                         check=parse_rules),
             added,
         )  # fmt: skip
 

@@ -221,3 +221,21 @@ def test_ladder_from_legacy():
     for tag in range(-2, 101):
         for refuse in (0, 4, 7, 12, 99):
             validate(ladder_from_legacy(tag, refuse))
+
+
+def test_several_rules_in_one_line_as_a_caller_dictates_them():
+    from helpdesk.spam.ladder import parse_rules
+
+    assert [(r.score_text, r.action) for r in parse_rules("6:junk 12:delete")] == [
+        ("6.0", "junk"),
+        ("12.0", "delete"),
+    ]
+    assert len(parse_rules("6:junk, 8:forward:a@b.de")) == 2
+    for bad, said in [
+        ("", "no rule given"),
+        ("6:junk 6:delete", "same score"),
+        ("6:junk 12", "SCORE:ACTION"),
+        (" ".join(f"{n}:junk" for n in range(1, 13)), "at most"),
+    ]:
+        with pytest.raises(LadderError, match=said):
+            parse_rules(bad)

@@ -304,7 +304,7 @@ async def test_add_rule_example_is_whole_at_80x24(demo):
         await settle(app, pilot)
         await pilot.press("a")
         await settle(app, pilot)
-        assert "SCORE:ACTION[:ARG], e.g. 6:junk or 8:forward:a@b.de" in "\n".join(shown(app))
+        assert "SCORE:ACTION[:ARG] …, e.g. 6:junk 12:delete" in "\n".join(shown(app))
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 50)])

@@ -142,6 +142,19 @@ def parse_rule(spec: str) -> Rule:
     return make_rule(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
 
+def parse_rules(spec: str) -> tuple[Rule, ...]:
+    """Several rules in one line, as a caller dictates them: `6:junk 12:delete` (or with commas)."""
+    parts = spec.replace(",", " ").split()
+    if not parts:
+        raise LadderError("no rule given (e.g. 6:junk or 6:junk 12:delete)")
+    if len(parts) > MAX_RULES:
+        raise LadderError(f"a ladder has at most {MAX_RULES} rules; this line has {len(parts)}")
+    rules = tuple(parse_rule(part) for part in parts)
+    if len({r.tenths for r in rules}) != len(rules):
+        raise LadderError("two rules in this line have the same score")
+    return rules
+
+
 def rule_from_json(item: dict[str, Any]) -> Rule:
     if not isinstance(item, dict) or "score" not in item or "action" not in item:
         raise LadderError(f"ladder entry {item!r} needs score and action")
