@@ -51,7 +51,10 @@ class SearchScreen(Background, Screen[None]):
         Binding("enter", "open", "Open mailbox", priority=True, id="search.open"),
         Binding("escape", "clear", "Clear", id="search.clear"),
         # The search box has the focus, and no query needs a "?": the key can mean help here.
-        Binding("question_mark", "app.toggle_keys", "Keys", priority=True, id="search.keys"),
+        # Hidden: the app's own `?` is in the footer already.
+        Binding(
+            "question_mark", "app.toggle_keys", "Keys", show=False, priority=True, id="search.keys"
+        ),
     ]
 
     def __init__(self) -> None:

@@ -107,7 +107,7 @@ async def test_search_screen_at_80x24(demo):
         lines = shown(app)
         # The header names the operator, the footer the screen's own key first.
         assert f"— {current_operator().user} · " in lines[0]
-        assert "Open mailbox" in lines[-1] and "Keys" in lines[-1]
+        assert "Open mailbox" in lines[-1] and lines[-1].count("Keys") == 1, lines[-1]
         # The last one: the first is the search box.
         row = [line for line in lines if address.split("@")[0] in line][-1]
         # The suspended must-change mailbox: the status word is whole.
