@@ -178,6 +178,8 @@ class BlockedList(Background, Vertical):
         self.user = user
         self.items: list[BlockedMessage] = []
         self.shown: list[BlockedMessage] = []
+        self.matching = 0
+        self.warnings: list[str] = []
         self._asked = False
         self.widths: dict[str, int] = dict(MINIMUMS)
 
@@ -240,14 +242,18 @@ class BlockedList(Background, Vertical):
 
     def load_done(self, report: BlockedReport) -> None:
         self.items = report.items
+        self.warnings = report.warnings
         self._fill()
+        self._say_count()
+
+    def _say_count(self) -> None:
         count = len(self.items)
         text = f"{count} blocked message{'s' if count != 1 else ''}" + (
             f" from {self.user}" if self.user else ""
         )
-        if report.warnings:
+        if self.warnings:
             self.show_status(
-                f"{text}; not everything could be read: {report.warnings[0]}", error=True
+                f"{text}; not everything could be read: {self.warnings[0]}", error=True
             )
         else:
             self.show_status(f"{text} · Enter verdict · l release · x revoke · F5 reload")
@@ -266,8 +272,18 @@ class BlockedList(Background, Vertical):
     revoke_done = release_done
 
     @on(Input.Changed, "#blocked-filter")
-    def _filter(self) -> None:
+    def _filter(self, event: Input.Changed) -> None:
         self._fill()
+        needle = event.value.strip()
+        if needle and self.items:
+            # The count of what the filter shows, not of what was loaded.
+            matching = self.matching
+            self.show_status(
+                f"{matching} of {len(self.items)} blocked messages match {needle!r}"
+                + ("" if matching else " · Esc or clear the filter to see all")
+            )
+        elif self.items:
+            self._say_count()
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -275,12 +291,14 @@ class BlockedList(Background, Vertical):
         needle = ""
         if self.user is None:
             needle = self.query_one("#blocked-filter", Input).value.strip().casefold()
-        self.shown = [
+        found = [
             item
             for item in self.items
             if not needle
             or needle in f"{item.user} {item.subject} {item.message_id} {item.ip}".casefold()
-        ][:MAX_ROWS]
+        ]
+        self.matching = len(found)
+        self.shown = found[:MAX_ROWS]
         for index, item in enumerate(self.shown):
             score = f"{item.score:.1f}" if item.score is not None else "—"
             state = item.release_state or ""

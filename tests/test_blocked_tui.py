@@ -54,6 +54,8 @@ async def test_find_verdict_release_see_it_released_and_revoke(stack):
         await settle(app, pilot)
         table = screen.query_one("#blocked-table", DataTable)
         assert table.row_count == 1
+        # The count is of what the filter shows, not of everything loaded.
+        assert _status(screen).startswith("1 of ") and f"match '{tag}'" in _status(screen)
         # Cut in the middle to fit 80 columns: both ends stay; whole in the verdict.
         width = screen.query_one(BlockedList).widths["msgid"]
         assert str(table.get_row_at(0)[-2]) == clip_message_id(mid, width)
