@@ -9,12 +9,12 @@ DEMO_CONFIG := $(DEMO_DIR)/helpdesk.toml
 SETUP_LOG := $(DEMO_DIR)/setup.log
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv demo-db lint format bench clean
+.PHONY: demo test venv demo-db catalogs lint format bench clean
 
 venv: $(VENV_STAMP)
 
 # pip's output goes to a log, named in the one line a failure prints.
-$(VENV_STAMP): pyproject.toml
+$(VENV_STAMP): pyproject.toml setup.py
 	@mkdir -p $(DEMO_DIR)
 	@echo "setting up .venv (pip's output: $(SETUP_LOG))"
 	@{ { test -x .venv/bin/python || python3 -m venv .venv; } \
@@ -23,8 +23,12 @@ $(VENV_STAMP): pyproject.toml
 	} >>$(SETUP_LOG) 2>&1 || { echo "setting up .venv failed; see $(SETUP_LOG)"; exit 1; }
 	@touch $@
 
+# The translation catalogs of the working tree (.po -> .mo); a built package has its own.
+catalogs: $(VENV_STAMP)
+	@$(PY) catalogs.py compile >/dev/null
+
 # The demo database is built once; later runs reuse it.
-demo-db: $(VENV_STAMP)
+demo-db: $(VENV_STAMP) catalogs
 	@mkdir -p $(DEMO_DIR)
 	@test -f $(DEMO_CONFIG) || printf '[database]\nurl = "sqlite:///%s"\n' "$(abspath $(DEMO_DB))" > $(DEMO_CONFIG)
 	@test -f $(DEMO_DB) || $(HELPDESK) --config $(DEMO_CONFIG) db demo
@@ -47,7 +51,7 @@ demo: demo-db
 # The TUI takes the whole terminal: wait for Enter so that the lines above can be read first.
 OPEN_PROMPT := if [ -t 0 ]; then read -r -p "Enter opens the TUI (Ctrl+Q quits it) " _; fi
 
-test: $(VENV_STAMP) stack-packages
+test: $(VENV_STAMP) catalogs stack-packages
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/pytest $(PYTEST_ARGS)

@@ -13,7 +13,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.errors import HelpdeskError, PolicyError
+from helpdesk.errors import ConfigError, HelpdeskError, PolicyError
+from helpdesk.i18n import LANGUAGES, resolve_language, set_language
 from helpdesk.plaintext import json_text, printable
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class Context:
 
             self._config = load_config(self.args.config)
             use_config(self._config)
+            if getattr(self.args, "ui_language", None) is None:
+                set_language(configured_language(self._config))
         return self._config
 
     @property
@@ -109,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "$HELPDESK_CONFIG, ./helpdesk.toml, ~/.config/helpdesk/helpdesk.toml)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument(
+        "--ui-language",
+        choices=LANGUAGES,
+        help="the language of this program's own texts (else [ui] language, else the locale)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -168,7 +176,48 @@ def _error(message: str) -> None:
     sys.stderr.write(printable(f"helpdesk: {message}") + "\n")
 
 
+def _option(argv: list[str], name: str) -> str | None:
+    """The value of a global option, read before argparse (whose texts depend on it)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def configured_language(config: Config) -> str:
+    """`[ui] language` of `config`: de, en, or auto (the locale's). A bad value is one line."""
+    setting = config.section("ui").get("language", "auto")
+    try:
+        return resolve_language(setting if isinstance(setting, str) else repr(setting))
+    except ValueError:
+        raise ConfigError(
+            f"{config.path or 'configuration'}: [ui] language must be de, en or auto"
+        ) from None
+
+
+def _choose_language(argv: list[str]) -> None:
+    """--ui-language, else `[ui] language` of the configuration (when it can be read), else
+    the locale. Chosen before the parser is built, so that --help speaks the language too."""
+    chosen = _option(argv, "--ui-language")
+    if chosen in LANGUAGES:
+        set_language(chosen)
+        return
+    from helpdesk.config import load_config
+
+    try:
+        set_language(configured_language(load_config(_option(argv, "--config"))))
+    except HelpdeskError:
+        # A missing or broken configuration is reported by the command that needs it.
+        set_language(resolve_language("auto"))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    _choose_language(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -200,6 +249,8 @@ def _run_tui(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config)
         use_config(config)
+        if args.ui_language is None:
+            set_language(configured_language(config))
     except HelpdeskError as exc:
         _error(str(exc))
         return exc.exit_code

@@ -10,10 +10,12 @@ from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.screen import Screen
 
 from helpdesk.config import Config
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import LANGUAGES, N_, _, language, set_language
 from helpdesk.localtime import use_config
 from helpdesk.mailcenter.audit import current_operator
 from helpdesk.mailcenter.db import Database, open_database
@@ -183,10 +185,19 @@ class HelpdeskApp(App[None]):
                 f"key: {action.key_text(self)}",
                 _runner(action.node, action.binding.action),
             )
+        for lang in LANGUAGES:
+            if lang != language():
+                yield SystemCommand(
+                    _(_LANGUAGE_COMMANDS[lang][0]),
+                    _(_LANGUAGE_COMMANDS[lang][1]),
+                    lambda lang=lang: self.switch_language(lang),
+                )
         for command in super().get_system_commands(screen):
             # Textual's "Keys" opens its own panel: ours is listed above.
-            if command.title.casefold() not in taken:
-                yield command
+            if _(command.title).casefold() not in taken:
+                yield SystemCommand(
+                    _(command.title), _(command.help), command.callback, command.discover
+                )
         for action in actions:
             if action.generic:
                 yield SystemCommand(
@@ -194,6 +205,40 @@ class HelpdeskApp(App[None]):
                     f"key: {action.key_text(self)}",
                     _runner(action.node, action.binding.action),
                 )
+
+    def action_command_palette(self) -> None:
+        # Textual's palette with its prompt in the operator's language.
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=_("Search for commands…"))
+            )
+
+    def switch_language(self, lang: str) -> None:
+        """Every text in `lang` from now on: the open screens are built again in it, showing
+        the same things; open dialogs close (closing one never writes)."""
+        edits = self.unsaved_edits()
+        if edits:
+            self.notify(
+                _("Save or discard first: {edits}").format(edits="; ".join(edits)),
+                severity="warning",
+            )
+            return
+        set_language(lang)
+        stack = self.screen_stack[1:]
+        fresh = [getattr(screen, "reopen", lambda: None)() for screen in stack]
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        for screen in fresh:
+            if screen is not None:
+                self.push_screen(screen)
+        self.refresh_bindings()
+
+
+# Each language named in itself, so that an operator who cannot read the current one finds it.
+_LANGUAGE_COMMANDS = {
+    "de": (N_("Sprache: Deutsch"), N_("Show every text in German (Deutsch)")),
+    "en": (N_("Language: English"), N_("Show every text in English")),
+}
 
 
 def _runner(source, action: str):

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 
+from helpdesk.i18n import _
 from screens.widgets import PlainStatic, lines, plain
 
 
@@ -26,7 +27,7 @@ class KeyAction:
 
     @property
     def description(self) -> str:
-        return self.binding.description
+        return _(self.binding.description)
 
     def key_text(self, app: App) -> str:
         keys = self.binding.key_display or ", ".join(

@@ -24,6 +24,7 @@ TOP_HELPERS = {
     "helpdesk.durations",
     "helpdesk.plaintext",
     "helpdesk.localtime",
+    "helpdesk.i18n",
 }
 CAPABILITIES = sorted(
     name for name, path in CORE.items() if path.name == "__init__.py" and name.count(".") == 1
