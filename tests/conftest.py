@@ -27,6 +27,10 @@ PG_SERVER = os.environ.get("HELPDESK_TEST_POSTGRES", "postgresql+psycopg://postg
 MY_SERVER = os.environ.get("HELPDESK_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306")
 BACKENDS = ["sqlite", "postgresql", "mariadb"]
 
+# Tests read English unless they choose German (--ui-language de, set_language("de")): the
+# language of the machine running them must not decide what they see. LANGUAGE is read first.
+os.environ["LANGUAGE"] = "en"
+
 
 @pytest.fixture(autouse=True)
 def _own_state_home(tmp_path_factory, monkeypatch) -> None:
