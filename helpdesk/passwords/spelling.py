@@ -59,6 +59,20 @@ ALPHABETS = {
     "nato": (_NATO, _NATO_DIGITS, _ENGLISH_SYMBOLS, "capital"),
 }
 
+# Which alphabets a caller of each language knows; the first is the default.
+_LANGUAGE_ALPHABETS = {"de": ("din5009", "din5009-2022"), "en": ("nato",)}
+
+
+def alphabet_for_language(lang: str, configured: str | None = None) -> str:
+    """The spelling alphabet for a customer who speaks `lang` ("de" -> "din5009", "en" -> "nato").
+
+    `configured` is `[passwords] spelling`: it is used when it is an alphabet of that language
+    (a site that set "din5009-2022" reads German callers the city names), else the language's
+    own default. An unknown language gets the German default, as before languages existed.
+    """
+    choices = _LANGUAGE_ALPHABETS.get(lang, _LANGUAGE_ALPHABETS["de"])
+    return configured if configured in choices else choices[0]
+
 
 def spell(text: str, alphabet: str = "din5009") -> list[str]:
     """One spoken word per character: "ab-3" -> ["Anton", "Berta", "Bindestrich", "Drei"]."""
