@@ -1,0 +1,105 @@
+"""Choosing the language, and message ids that render in either."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from helpdesk import i18n
+from helpdesk.errors import PolicyError
+from helpdesk.i18n import M, Mn, Text, language_from_environment, resolve_language
+
+
+@pytest.fixture(autouse=True)
+def _english_after():
+    yield
+    i18n.set_language("en")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANG": "de_DE.UTF-8"}, "de"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({}, "en"),
+        ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "de_AT.UTF-8"}, "de"),
+        ({"LANG": "de_DE.UTF-8", "LC_ALL": "C"}, "en"),
+        ({"LANGUAGE": "de:en", "LANG": "en_GB.UTF-8"}, "de"),
+        ({"LANG": "de_DE@euro"}, "de"),
+    ],
+)
+def test_auto_follows_the_locale_as_gettext_reads_it(environ, expected):
+    assert language_from_environment(environ) == expected
+    assert resolve_language("auto", environ) == expected
+
+
+def test_an_explicit_setting_wins_and_an_unknown_one_is_refused():
+    assert resolve_language("de", {"LANG": "en_US.UTF-8"}) == "de"
+    assert resolve_language(" EN ", {"LANG": "de_DE.UTF-8"}) == "en"
+    with pytest.raises(ValueError):
+        resolve_language("fr", {})
+
+
+def test_a_text_renders_in_either_language_and_json_keeps_the_english():
+    text = Mn("{n} mailbox is suspended", "{n} mailboxes are suspended", 1234)
+    assert text.english() == "1,234 mailboxes are suspended"
+    assert text.as_json() == {
+        "id": "{n} mailbox is suspended",
+        "params": {"n": 1234},
+        "text": "1,234 mailboxes are suspended",
+    }
+    assert Mn("{n} mailbox", "{n} mailboxes", 1).english() == "1 mailbox"
+    # Untranslated in German: the English text, with German digit grouping.
+    assert text.render("de") == "1.234 mailboxes are suspended"
+
+
+def test_a_translated_text_and_a_nested_one():
+    i18n.set_language("de")
+    assert str(M("Quit")) == "Beenden"
+    outer = M("{what}: {x}", what=M("Quit"), x="<b>")
+    assert outer.render("de") == "Beenden: <b>"
+    assert outer.english() == "Quit: <b>"
+    assert outer.as_json()["params"]["what"] == {"id": "Quit", "params": {}, "text": "Quit"}
+
+
+def test_a_broken_translation_falls_back_to_the_english_text(monkeypatch):
+    class Broken:
+        def gettext(self, message):
+            return "{missing} kaputt"
+
+    monkeypatch.setitem(i18n._catalogs, "de", Broken())
+    assert M("{who} called", who="Anna").render("de") == "Anna called"
+
+
+def test_an_error_shows_in_the_ui_language_and_keeps_its_english():
+    error = PolicyError(M("Quit"))
+    i18n.set_language("de")
+    assert str(error) == "Beenden"
+    assert error.english() == "Quit"
+    assert str(PolicyError("plain text stays")) == "plain text stays"
+    assert isinstance(error.message, Text)
+
+
+def test_babel_is_loaded_neither_by_help_nor_by_the_ui_modules():
+    probe = (
+        "import sys, contextlib, io\n"
+        "import helpdesk.cli, screens.app, screens.search, screens.mailbox\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    helpdesk.cli.main(['--ui-language', 'de', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'babel'))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
+
+
+def test_numbers_are_grouped_as_each_language_writes_them():
+    assert i18n.format_number(1234567, "en") == "1,234,567"
+    assert i18n.format_number(1234567, "de") == "1.234.567"
+    assert i18n.number(999) == "999"
