@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from helpdesk.errors import ConfigError
+from helpdesk.i18n import M, _
 from helpdesk.plaintext import printable
 
 SECRET_KEYS = ("password", "enable_password", "url")
@@ -83,7 +84,9 @@ class Config:
     def section(self, name: str) -> dict[str, Any]:
         value = self.data.get(name, {})
         if not isinstance(value, dict):
-            raise ConfigError(f"{self._where()}: [{name}] must be a table")
+            raise ConfigError(
+                M("{where}: [{name}] must be a table", where=self._where(), name=name)
+            )
         return value
 
     def secret(self, section: str, key: str) -> str | None:
@@ -94,7 +97,7 @@ class Config:
     def database_url(self) -> str:
         url = self.secret("database", "url")
         if not url:
-            raise ConfigError(f"{self._where()}: [database] url is not set")
+            raise ConfigError(M("{where}: [database] url is not set", where=self._where()))
         # A relative SQLite path means "beside this file", like every other path in it.
         if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
             path = url[len("sqlite:///") :]
@@ -120,7 +123,14 @@ def resolve_secret(table: dict[str, Any], key: str, where: str) -> str | None:
     if env_name:
         value = os.environ.get(str(env_name))
         if value is None:
-            raise ConfigError(f"{where} {key}_env names ${env_name}, which is not set")
+            raise ConfigError(
+                M(
+                    "{where} {key}_env names ${variable}, which is not set",
+                    where=where,
+                    key=key,
+                    variable=env_name,
+                )
+            )
         return value
     file_name = table.get(f"{key}_file")
     if file_name:
@@ -128,7 +138,13 @@ def resolve_secret(table: dict[str, Any], key: str, where: str) -> str | None:
             return Path(str(file_name)).expanduser().read_text().strip()
         except OSError as exc:
             raise ConfigError(
-                f"{where} {key}_file: cannot read {file_name}: {exc.strerror}"
+                M(
+                    "{where} {key}_file: cannot read {file}: {reason}",
+                    where=where,
+                    key=key,
+                    file=str(file_name),
+                    reason=exc.strerror,
+                )
             ) from None
     return None
 
@@ -141,19 +157,25 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         if env_url:
             return Config(None, {"database": {"url": env_url}})
         raise ConfigError(
-            "no configuration found: pass --config, set HELPDESK_CONFIG, "
-            "or create ./helpdesk.toml (see helpdesk.toml.example)"
+            M(
+                "no configuration found: pass --config, set HELPDESK_CONFIG, "
+                "or create ./helpdesk.toml (see helpdesk.toml.example)"
+            )
         )
     try:
         raw = found.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{found}: configuration file not found") from None
+        raise ConfigError(M("{file}: configuration file not found", file=str(found))) from None
     except OSError as exc:
-        raise ConfigError(f"{found}: cannot read configuration: {exc.strerror}") from None
+        raise ConfigError(
+            M("{file}: cannot read configuration: {reason}", file=str(found), reason=exc.strerror)
+        ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{found}: not valid TOML: {exc}") from None
+        raise ConfigError(
+            M("{file}: not valid TOML: {reason}", file=str(found), reason=str(exc))
+        ) from None
     config = Config(found, data)
     _warn_if_exposed(config)
     return config
@@ -181,8 +203,10 @@ def _warn_if_exposed(config: Config) -> None:
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         print(
             printable(
-                f"warning: {config.path} holds a password and is readable by other users "
-                f"(chmod 600 it, or use *_env / *_file keys)"
+                _(
+                    "warning: {file} holds a password and is readable by other users "
+                    "(chmod 600 it, or use *_env / *_file keys)"
+                ).format(file=config.path)
             ),
             file=sys.stderr,
         )

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import M
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -17,28 +18,33 @@ def parse_duration(text: str) -> timedelta:
     raw = str(text).strip().lower().replace(" ", "")
     if re.fullmatch(r"\d{1,12}", raw):
         if int(raw) == 0:
-            raise HelpdeskError(f"duration must be positive: {text!r}")
+            raise HelpdeskError(M("duration must be positive: {text!r}", text=text))
         return timedelta(minutes=int(raw))
     parts = _PART.findall(raw)
     if not raw or "".join(n + u for n, u in parts) != raw:
-        raise HelpdeskError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
+        raise HelpdeskError(M("not a duration: {text!r} (use e.g. 30m, 24h, 7d)", text=text))
     seconds = sum(float(n) * _UNITS[u] for n, u in parts)
     if seconds <= 0:
-        raise HelpdeskError(f"duration must be positive: {text!r}")
+        raise HelpdeskError(M("duration must be positive: {text!r}", text=text))
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise HelpdeskError(f"duration too long: {text!r}") from None
+        raise HelpdeskError(M("duration too long: {text!r}", text=text)) from None
 
 
 def parse_since(text: str, what: str = "--since") -> timedelta:
     """A look-back window: a duration of at most MAX_SINCE (400 days)."""
     if len(str(text)) > 40:
-        raise HelpdeskError(f"{what}: not a duration (use e.g. 30m, 24h, 7d)")
+        raise HelpdeskError(M("{what}: not a duration (use e.g. 30m, 24h, 7d)", what=what))
     delta = parse_duration(text)
     if delta > MAX_SINCE:
         raise HelpdeskError(
-            f"{what} {str(text).strip()} is too long: at most {MAX_SINCE.days} days"
+            M(
+                "{what} {text} is too long: at most {days} days",
+                what=what,
+                text=str(text).strip(),
+                days=MAX_SINCE.days,
+            )
         )
     return delta
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from helpdesk.config import Config
 from helpdesk.errors import ConfigError
+from helpdesk.i18n import M
 
 __all__ = [
     "DAY",
@@ -45,7 +46,9 @@ def zone_from_config(config: Config) -> tzinfo | None:
     """The zone `[ui] timezone` names (an IANA name), or None for the system's zone."""
     name = config.section("ui").get("timezone", "")
     if not isinstance(name, str):
-        raise ConfigError(f"{config.path or 'configuration'}: [ui] timezone must be a string")
+        raise ConfigError(
+            M("{where}: [ui] timezone must be a string", where=str(config.path or "configuration"))
+        )
     name = name.strip()
     if not name:
         return None
@@ -53,8 +56,12 @@ def zone_from_config(config: Config) -> tzinfo | None:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{config.path or 'configuration'}: [ui] timezone {name!r} is not a known zone "
-            "(an IANA name such as Europe/Berlin)"
+            M(
+                "{where}: [ui] timezone {name!r} is not a known zone "
+                "(an IANA name such as Europe/Berlin)",
+                where=str(config.path or "configuration"),
+                name=name,
+            )
         ) from None
 
 
