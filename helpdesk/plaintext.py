@@ -10,7 +10,8 @@ what undecodable bytes become under `surrogateescape`) is *replaced* by a visibl
 something odd is there.
 
 `--json` keeps the exact value; `json_text` writes the same characters as `\\uXXXX` escapes,
-so the JSON is safe on a terminal and parses back to the original.
+so the JSON is safe on a terminal and parses back to the original. A core text that reaches
+it is written in English, whatever the operator's language.
 """
 
 from __future__ import annotations
@@ -134,5 +135,12 @@ def json_text(data: Any, *, indent: int | None = 2) -> str:
     Outside strings JSON is plain ASCII, so escaping the output text only ever touches the
     inside of strings; `json.loads` gives back exactly the original values.
     """
-    raw = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+    raw = json.dumps(data, ensure_ascii=False, indent=indent, default=_json_default)
     return _NOT_ASCII.sub(_json_escape, raw)
+
+
+def _json_default(value: object) -> str:
+    # A core text (helpdesk.i18n.Text) or an error in a field is written in English: --json
+    # must not change with the operator's language.
+    english = getattr(value, "english", None)
+    return english() if callable(english) else str(value)
