@@ -187,6 +187,8 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     _folder(settings.mail_dir, MAIL_USER, 0o755)
     _folder(settings.sieve_dir, MAIL_USER, 0o755)
     dovecot_base = run / "dovecot"
+    # POP3 for the login timeline's "still on POP3" case (STACK_POP3_PORT, default 2110).
+    pop3_port = settings.ports.get("pop3") or int(os.environ.get("STACK_POP3_PORT") or 2110)
 
     values = {
         "STATE_DIR": str(state),
@@ -201,6 +203,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "INBOUND_PORT": str(settings.ports["inbound"]),
         "IMAP_PORT": str(settings.ports["imap"]),
         "LMTP_PORT": str(settings.ports["lmtp"]),
+        "POP3_PORT": str(pop3_port),
         "RSPAMD_WORKER_PORT": str(settings.ports["rspamd_worker"]),
         "RSPAMD_CONTROLLER_PORT": str(settings.ports["rspamd_controller"]),
         "RSPAMD_PASSWORD_HASH": rspamd_hash(settings, "password", password),
@@ -276,7 +279,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         Service(
             name="dovecot",
             argv=["dovecot", "-F", "-c", str(settings.dovecot_conf)],
-            ports=[ports["imap"], ports["lmtp"]],
+            ports=[ports["imap"], pop3_port, ports["lmtp"]],
             log=str(log / "dovecot.out"),
         ),
         Service(
