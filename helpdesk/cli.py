@@ -2,6 +2,10 @@
 
 Subcommands live in helpdesk/commands/, each with `register(subparsers)` and `run(args, ctx)`.
 Module top levels stay light so that `helpdesk --help` answers at once.
+
+The language is chosen before the parser is built (--ui-language, else `[ui] language`, else the
+locale), so that help texts, argparse's own texts (through its module-level `_`) and errors all
+speak it; `--json` never changes with it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import ConfigError, HelpdeskError, PolicyError
-from helpdesk.i18n import LANGUAGES, resolve_language, set_language
+from helpdesk.i18n import LANGUAGES, M, _, ngettext, resolve_language, set_language
 from helpdesk.plaintext import json_text, printable
 
 if TYPE_CHECKING:
@@ -29,6 +33,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.audit",
     "helpdesk.commands.blocked",
     "helpdesk.commands.release",
+    "helpdesk.commands.releases",
     "helpdesk.commands.rspamd_status",
     "helpdesk.commands.passwd",
     "helpdesk.commands.spam",
@@ -99,23 +104,45 @@ class _Parser(argparse.ArgumentParser):
             (file or sys.stderr).write(safe_text(message))
 
 
+def _argparse_gettext(message: str | None) -> str | None:
+    # argparse also asks for None (a group without a description): that stays None.
+    return _(message) if message else message
+
+
+def _argparse_ngettext(singular: str, plural: str, n: int) -> str:
+    return ngettext(singular, plural, n)
+
+
+def speak_to_argparse() -> None:
+    """argparse's own texts ("usage:", "options", its errors) in the UI language: argparse
+    looks them up through its module-level `_` and `ngettext`, at the moment it writes them.
+    Their German is in cli.po (a block of its own: the extractor does not see argparse)."""
+    argparse._ = _argparse_gettext  # type: ignore[attr-defined]
+    argparse.ngettext = _argparse_ngettext  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    speak_to_argparse()
     parser = _Parser(
         prog="helpdesk",
-        description="Mailcenter Helpdesk: find mailboxes, reset passwords, release blocked "
-        "mail, tune spam ladders, review send logs. Without a command: the terminal UI.",
+        description=_(
+            "Mailcenter Helpdesk: find mailboxes, reset passwords, release blocked "
+            "mail, tune spam ladders, review send logs. Without a command: the terminal UI."
+        ),
     )
     parser.add_argument(
         "--config",
         metavar="PATH",
-        help="configuration file (else "
-        "$HELPDESK_CONFIG, ./helpdesk.toml, ~/.config/helpdesk/helpdesk.toml)",
+        help=_(
+            "configuration file (else "
+            "$HELPDESK_CONFIG, ./helpdesk.toml, ~/.config/helpdesk/helpdesk.toml)"
+        ),
     )
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.add_argument("--json", action="store_true", help=_("machine-readable output on stdout"))
     parser.add_argument(
         "--ui-language",
         choices=LANGUAGES,
-        help="the language of this program's own texts (else [ui] language, else the locale)",
+        help=_("the language of this program's own texts (else [ui] language, else the locale)"),
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -126,7 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 def json_flag(parser: argparse.ArgumentParser) -> None:
     """--json after the subcommand too, as scripts write it."""
     parser.add_argument(
-        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=_("machine-readable output"),
     )
 
 
@@ -156,8 +186,11 @@ def _check_arguments(args: argparse.Namespace) -> None:
         if any(isinstance(v, str) and has_undecodable(v) for v in values):
             option = name if name in ("address", "target", "message_id") else f"--{name}"
             raise PolicyError(
-                f"{option.replace('_', '-')} is not UTF-8 text; set the terminal to UTF-8 "
-                "and type it again (nothing was changed)"
+                M(
+                    "{option} is not UTF-8 text; set the terminal to UTF-8 "
+                    "and type it again (nothing was changed)",
+                    option=option.replace("_", "-"),
+                )
             )
 
 
@@ -194,9 +227,8 @@ def configured_language(config: Config) -> str:
     try:
         return resolve_language(setting if isinstance(setting, str) else repr(setting))
     except ValueError:
-        raise ConfigError(
-            f"{config.path or 'configuration'}: [ui] language must be de, en or auto"
-        ) from None
+        where = str(config.path) if config.path else M("configuration")
+        raise ConfigError(M("{where}: [ui] language must be de, en or auto", where=where)) from None
 
 
 def _choose_language(argv: list[str]) -> None:
@@ -231,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        _error("interrupted")
+        _error(_("interrupted"))
         return 130
     except BrokenPipeError:
         # The reader (`| head`) has gone: not an error of ours. Point stdout at /dev/null so

@@ -5,15 +5,26 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import _
 from helpdesk.localtime import SECOND, time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("audit", help="read the audit log")
-    parser.add_argument("--target", metavar="ADDRESS")
-    parser.add_argument("--since", metavar="DURATION", help="e.g. 24h, 7d")
-    parser.add_argument("--action", metavar="ACTION")
-    parser.add_argument("--limit", type=int, default=200, metavar="N")
+    parser = sub.add_parser("audit", help=_("read the audit log"))
+    parser.add_argument("--target", metavar="ADDRESS", help=_("only this mailbox"))
+    parser.add_argument(
+        "--since", metavar="DURATION", help=_("only this recent: 24h, 7d (newest first)")
+    )
+    parser.add_argument(
+        "--action", metavar="ACTION", help=_("only this action (suspend, passwd, spam.set, …)")
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=200,
+        metavar="N",
+        help=_("at most N entries (default: %(default)s)"),
+    )
     json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -30,8 +41,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         f"{time_text(e.at, SECOND, zone=True)} {printable(e.operator):<12} "
         f"{printable(e.action):<16} "
         f"{printable(e.target):<40} {printable(e.ticket or '-'):<12} {printable(e.summary())}"
-        + (f"  why: {clip(e.reason, 200)}" if e.reason else "")
+        + (_("  why: {reason}").format(reason=clip(e.reason, 200)) if e.reason else "")
         for e in entries
     ]
-    ctx.emit([e.as_json() for e in entries], "\n".join(lines) if lines else "no audit entries")
+    text = "\n".join(lines) if lines else _("no audit entries")
+    ctx.emit([e.as_json() for e in entries], text)
     return 0

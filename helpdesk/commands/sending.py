@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import N_, _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     for name, text in (
-        ("suspend", "stop a mailbox from sending (mail still arrives)"),
-        ("reinstate", "allow a suspended mailbox to send again"),
+        ("suspend", N_("stop a mailbox from sending (mail still arrives)")),
+        ("reinstate", N_("allow a suspended mailbox to send again")),
     ):
-        parser = sub.add_parser(name, help=text)
-        parser.add_argument("address")
-        parser.add_argument("--ticket", required=True, metavar="T")
-        parser.add_argument("--reason", metavar="R")
+        parser = sub.add_parser(name, help=_(text))
+        parser.add_argument("address", help=_("the mailbox's address"))
+        parser.add_argument("--ticket", required=True, metavar="T", help=_("ticket reference"))
+        parser.add_argument("--reason", metavar="R", help=_("why (goes into the audit log)"))
         json_flag(parser)
         parser.set_defaults(func=run, allowed=name == "reinstate")
 
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             reason=args.reason,
             operator=current_operator(),
         )
-    state = "may send again" if updated.smtp_enabled else "can no longer send (mail still arrives)"
-    ctx.emit(updated.as_json(), f"{printable(updated.address)} {state}")
+    if updated.smtp_enabled:
+        text = _("{address} may send again")
+    else:
+        text = _("{address} can no longer send (mail still arrives)")
+    ctx.emit(updated.as_json(), text.format(address=printable(updated.address)))
     return 0
