@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -24,7 +24,8 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.localtime import SECOND, SHORT, header, log_time_text
 from screens.background import Background, Progress
 from screens.dialogs.detail import DetailScreen
-from screens.widgets import PlainStatic, cell, line, lines
+from screens.widgets import PlainStatic, line, lines
+from screens.widgets.columns import Column, FittedColumns
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -137,6 +138,25 @@ def message_text(m: SentMessage) -> Content:
 
 # --------------------------------------------------------------------------- the view
 
+# A time on the table ("11-30 09:14"), and the longest fate ("partly bounced"): whole at 80.
+_WHEN = 11
+_FATE = 14
+_TO = 26
+
+
+def message_columns() -> list[Column]:
+    """At 80 columns the recipient and subject share what time and fate leave; a wider
+    terminal gives them the rest, the subject most. A long zone name in the header is paid for
+    by the recipient column."""
+    when = header("When")
+    longer = max(0, len(when) - _WHEN)
+    return [
+        Column(when, "when", _WHEN + longer),
+        Column("Fate", "fate", _FATE),
+        Column("To", "to", _TO - longer, weight=2),
+        Column("Subject", "subject", 19, weight=3),
+    ]
+
 
 class ActivityView(Vertical):
     """The evidence for one sender. Fed by its owner: `show_stats()` at once from the ranking,
@@ -154,6 +174,7 @@ class ActivityView(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.messages: list[SentMessage] = []
+        self._columns: FittedColumns | None = None
 
     def compose(self) -> ComposeResult:
         yield PlainStatic("", id="activity-summary")
@@ -164,11 +185,13 @@ class ActivityView(Vertical):
 
     def on_mount(self) -> None:
         self.query_one(Sparkline).display = False
-        table = self.query_one(DataTable)
-        table.add_column(header("When"), key="when")
-        table.add_column("Fate", key="fate", width=10)
-        table.add_column("To", key="to", width=28)
-        table.add_column("Subject", key="subject", width=19)
+        self._columns = FittedColumns(self.query_one(DataTable), message_columns())
+        # Until the first layout says how wide the view is: as at 80 columns.
+        self._columns.fit(self.size.width or 80)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._columns is not None and event.size.width and self._columns.fit(event.size.width):
+            self._fill(keep_cursor=True)
 
     def show_text(self, text: str | Content) -> None:
         """No user to show: say why (nothing selected, no log, ...); a `str` is plain text."""
@@ -210,17 +233,25 @@ class ActivityView(Vertical):
 
     def show_messages(self, messages: list[SentMessage], *, note: str | None = None) -> None:
         self.messages = list(messages)
+        self.query_one(DataTable).border_title = note
+        self._fill()
+
+    def _fill(self, *, keep_cursor: bool = False) -> None:
         table = self.query_one(DataTable)
+        cursor = table.cursor_row if keep_cursor else 0
         table.clear()
+        columns = self._columns
+        assert columns is not None  # set on mount, before any message is shown
         for i, m in enumerate(self.messages):
-            table.add_row(
-                log_time_text(m.time, SHORT),
-                cell(m.fate, 10),
-                cell(_recipients(m), 28),
-                cell(m.subject or (m.refused or ""), 19),
-                key=str(i),
-            )
-        table.border_title = note
+            values = {
+                "when": log_time_text(m.time, SHORT),
+                "fate": m.fate,
+                "to": _recipients(m),
+                "subject": m.subject or (m.refused or ""),
+            }
+            table.add_row(*columns.row(values), key=str(i))
+        if 0 < cursor < len(self.messages):
+            table.move_cursor(row=cursor, animate=False)
 
     @on(DataTable.RowSelected, "#activity-messages")
     def _open_message(self, event: DataTable.RowSelected) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -12,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from helpdesk.localtime import header, time_text
 from helpdesk.passwords.campaign import Progress, progress
 from screens.background import Background
-from screens.widgets import cell
+from screens.widgets.columns import Column, FittedColumns
 from screens.widgets.status import StatusLine
 
 _BAR = 12
@@ -21,6 +22,19 @@ _BAR = 12
 def bar(percent: float) -> str:
     filled = round(percent / 100 * _BAR)
     return "█" * filled + "░" * (_BAR - filled)
+
+
+def campaign_columns() -> list[Column]:
+    """At 80 columns the numbers and the bar whole, the ticket what is left; a wider terminal
+    gives the ticket more and adds who started the campaign."""
+    return [
+        Column(header("Started"), "started", 16),
+        Column("Before", "before", 10),
+        Column("Changed", "changed", 9),
+        Column("Progress", "progress", _BAR + 5),
+        Column("Ticket", "ticket", 16, weight=2),
+        Column("Operator", "operator", 20, weight=3, wide=True),
+    ]
 
 
 def load_campaigns(db: Any) -> list[Progress]:
@@ -42,6 +56,11 @@ class CampaignScreen(Background, Screen[None]):
     CampaignScreen #campaign-table { height: 1fr; }
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[Progress] = []
+        self._columns: FittedColumns | None = None
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Password campaigns", id="campaign-title")
@@ -51,31 +70,45 @@ class CampaignScreen(Background, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#campaign-table", DataTable)
-        for label in (header("Started"), "Before", "Changed", "Progress", "Ticket"):
-            table.add_column(label)
+        self._columns = FittedColumns(table, campaign_columns())
+        self._columns.fit(self.size.width)
         self.load()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._columns is not None and self._columns.fit(event.size.width):
+            self._fill()
 
     def load(self) -> None:
         self.background("load", load_campaigns, self.app.database)
 
     def load_done(self, rows: list[Progress]) -> None:
-        table = self.query_one("#campaign-table", DataTable)
-        table.clear()
-        for p in rows:
-            table.add_row(
-                time_text(p.started_at),
-                cell(p.before, 12),
-                f"{p.changed}/{p.flagged}",
-                f"{bar(p.percent)} {p.percent:3.0f}%",
-                cell(p.ticket or "", 20),
-                key=p.campaign,
-            )
+        self.rows = rows
+        self._fill()
         if rows:
             pending = sum(p.flagged - p.changed for p in rows)
             text = f"{len(rows)} campaigns · {pending} mailboxes still to change"
         else:
             text = "No campaigns yet: helpdesk passwd campaign --before DATE --apply --ticket T"
         self.show_status(text + " · F5 reload · Esc back")
+
+    def _fill(self) -> None:
+        table = self.query_one("#campaign-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        columns = self._columns
+        assert columns is not None  # set on mount, before anything is loaded
+        for p in self.rows:
+            values = {
+                "started": time_text(p.started_at),
+                "before": p.before,
+                "changed": f"{p.changed}/{p.flagged}",
+                "progress": f"{bar(p.percent)} {p.percent:3.0f}%",
+                "ticket": p.ticket or "",
+                "operator": p.operator,
+            }
+            table.add_row(*columns.row(values), key=p.campaign)
+        if 0 < cursor < len(self.rows):
+            table.move_cursor(row=cursor, animate=False)
 
     def action_back(self) -> None:
         self.app.pop_screen()

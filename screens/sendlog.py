@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -33,7 +33,8 @@ from screens.sendlog_jobs import (
     read_log,
     sending_text,
 )
-from screens.widgets import cell, line, notify
+from screens.widgets import line, notify
+from screens.widgets.columns import Column, FittedColumns
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -43,9 +44,22 @@ if TYPE_CHECKING:
     from helpdesk.sendlog.trails import SentMessage
 
 MAX_ROWS = 200  # the list is for finding the worst; --json has everyone
-USER_WIDTH = 34  # longer addresses cut with "…"; whole in the evidence below
 FOLLOW_SECONDS = 1.0
 DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messages
+
+
+def offender_columns() -> list[Column]:
+    """At 80 columns the address gets what the numbers leave (longer ones end in "…", whole in
+    the evidence below); a wide terminal gives it more and adds the reasons."""
+    return [
+        Column("Score", "score", 5),
+        Column("User", "user", 34, weight=1),
+        Column("Msgs", "msgs", 8),
+        Column("Refused", "refused", 7),
+        Column("Peak/5m", "peak", 7),
+        Column("New", "new", 3),
+        Column("Reasons", "reasons", 24, weight=1, wide=True),
+    ]
 
 
 class SendLogScreen(SendingActions, Screen[None]):
@@ -82,6 +96,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         self._detail_timer: Timer | None = None
         self._follow_busy = False
         self._beyond = 0
+        self._columns: FittedColumns | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,18 +108,15 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#sendlog-offenders", DataTable)
-        table.add_column("Score", key="score")
-        table.add_column("User", key="user", width=USER_WIDTH)
-        for label, key in (
-            ("Msgs", "msgs"),
-            ("Refused", "refused"),
-            ("Peak/5m", "peak"),
-            ("New", "new"),
-        ):
-            table.add_column(label, key=key)
+        self._columns = FittedColumns(table, offender_columns())
+        self._columns.fit(self.size.width)
         table.focus()
         self._follow_timer = self.set_interval(FOLLOW_SECONDS, self._follow_tick, pause=True)
         self.action_reload()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._columns is not None and self._columns.fit(event.size.width):
+            self._fill()
 
     # Reading ------------------------------------------------------------------------------
 
@@ -189,16 +201,19 @@ class SendLogScreen(SendingActions, Screen[None]):
         self.rows = shown[:MAX_ROWS]
         self._beyond = len(shown) - MAX_ROWS
         table.clear()
+        columns = self._columns
+        assert columns is not None  # set on mount, before anything is read
         for u in self.rows:
-            table.add_row(
-                str(u.score),
-                cell(u.user, USER_WIDTH),
-                f"{u.messages:,}",
-                f"{u.rejected:,}",
-                f"{u.peak_5min:,}",
-                str(len(u.new_ips)),
-                key=u.user,
-            )
+            values = {
+                "score": u.score,
+                "user": u.user,
+                "msgs": f"{u.messages:,}",
+                "refused": f"{u.rejected:,}",
+                "peak": f"{u.peak_5min:,}",
+                "new": len(u.new_ips),
+                "reasons": ", ".join(u.reasons),
+            }
+            table.add_row(*columns.row(values), key=u.user)
         if self.selected is not None:
             row = next((i for i, u in enumerate(self.rows) if u.user == self.selected), None)
             if row is not None:

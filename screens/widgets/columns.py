@@ -6,7 +6,13 @@ a wider terminal gives the extra to the columns with long values (addresses, sub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from screens.widgets.text import cell
 
 # A DataTable pads each cell by one column on either side and keeps two for its scrollbar.
 CELL_PADDING = 2
@@ -31,3 +37,55 @@ def column_widths(total: int, minimums: Sequence[int], weights: Sequence[int]) -
     first = next(i for i, w in enumerate(weights) if w)
     widths[first] += spare - given
     return widths
+
+
+# From this many columns on, a table also shows its `wide` columns (extra evidence that an
+# 80-column terminal has no room for and that is one Enter away there).
+WIDE = 120
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, its key, its width at 80 columns, its share of more, and whether
+    it is shown only from WIDE columns on."""
+
+    label: str
+    key: str
+    minimum: int
+    weight: int = 0
+    wide: bool = False
+
+
+class FittedColumns:
+    """The columns of `table`, their widths following the space the table has.
+
+    `fit(total)` sets the columns for a table `total` columns wide (adding or dropping the wide
+    ones) and says whether anything changed: the caller then fills its rows again, each built
+    by `row(values)` and so cut to the new widths.
+    """
+
+    def __init__(self, table: DataTable, columns: Sequence[Column]) -> None:
+        self.table = table
+        self.columns = list(columns)
+        self.widths: dict[str, int] = {}
+
+    def fit(self, total: int) -> bool:
+        shown = [c for c in self.columns if total >= WIDE or not c.wide]
+        widths = column_widths(total, [c.minimum for c in shown], [c.weight for c in shown])
+        by_key = {c.key: w for c, w in zip(shown, widths, strict=True)}
+        if by_key == self.widths:
+            return False
+        table = self.table
+        if list(by_key) != [str(key.value) for key in table.columns]:
+            table.clear(columns=True)
+            for c in shown:
+                table.add_column(c.label, key=c.key, width=by_key[c.key])
+        for key, column in table.columns.items():
+            column.width = by_key[str(key.value)]
+            column.auto_width = False
+        self.widths = by_key
+        return True
+
+    def row(self, values: Mapping[str, object]) -> list[Text]:
+        """The cells of one row in the shown columns' order, each value cut to its column."""
+        return [cell(values[key], width) for key, width in self.widths.items()]
