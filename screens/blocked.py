@@ -18,6 +18,7 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.localtime import SECOND, SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
+from helpdesk.rspamd.release_risk import takeover_note
 from screens.background import Background
 from screens.dialogs.detail import DetailScreen
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
@@ -57,18 +58,37 @@ def release(
     from helpdesk.rspamd.releases import ReleaseService
 
     with Cluster.from_config(config) as cluster:
-        done = ReleaseService(db, cluster).release(
+        service = ReleaseService(db, cluster)
+        done = service.release(
             item.message_id,
             item.user,
+            digest=item.digest,
             ticket=answer.ticket,
             reason=answer.reason or None,
             ttl=parse_duration(answer.ttl),
+            uses=answer.uses,
             operator=operator,
         )
+        synced = _sync_after_write(service, operator)
+    times = "once" if done.uses == 1 else f"{done.uses} times"
     return (
-        f"Released #{done.id} until {time_text(done.expires_at, zone=True)}: "
-        "the customer can send it again now."
+        f"Released #{done.id} ({times}) until {time_text(done.expires_at, zone=True)}: "
+        f"the customer can send it again now. {synced}"
     )
+
+
+def _sync_after_write(service: Any, operator: str) -> str:
+    """After its own write the UI brings every controller's map to the database (expired,
+    used and revoked releases leave); the timer does it otherwise (docs/rspamd.md)."""
+    from helpdesk.errors import HelpdeskError
+
+    try:
+        outcome = service.sync(operator)
+    except HelpdeskError as exc:
+        return f"Map not synced: {exc}"
+    if outcome.errors:
+        return f"Map not synced: {outcome.errors[0]}"
+    return f"Map synced: {outcome.lines} active release(s)."
 
 
 def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
@@ -76,10 +96,12 @@ def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator
     from helpdesk.rspamd.releases import ReleaseService
 
     with Cluster.from_config(config) as cluster:
-        ReleaseService(db, cluster).revoke(
+        service = ReleaseService(db, cluster)
+        service.revoke(
             release_id, ticket=answer.ticket, reason=answer.reason or None, operator=operator
         )
-    return f"Release #{release_id} revoked."
+        synced = _sync_after_write(service, operator)
+    return f"Release #{release_id} revoked. {synced}"
 
 
 # --------------------------------------------------------------------------- dialogs
@@ -105,6 +127,7 @@ def verdict_text(item: BlockedMessage) -> Content:
         ),
         line("[b]Message-ID[/b]  $v", v=f"<{item.message_id}>" if item.message_id else "—"),
         line("[b]Subject[/b]     $v", v=item.subject or "—"),
+        line("[b]Digest[/b]      $v", v=item.digest or "— (no content digest: not releasable)"),
         line("[b]Verdict[/b]     $v, score $s", v=item.action, s=score),
         line(
             "[b]Client[/b]      $v" + ("   [b]node[/b] $c" if item.controller else ""),
@@ -128,13 +151,15 @@ def verdict_text(item: BlockedMessage) -> Content:
             rows.append(f"  {score_text}  {s.name}")
     if item.exim_text:
         rows += ["", line("[b]The customer saw[/b]  $v", v=item.exim_text)]
+    if item.release_used_up:
+        rows.append(line("[yellow]A release of this message had no use left.[/]"))
     if item.release_state:
         rows.append("")
         rows.append(line("[b]Release[/b] #$i: $v", i=item.release_id, v=item.release_state))
     elif not item.releasable:
         rows.append("")
         rows.append(
-            line("[yellow]Cannot be released from here: Message-ID or full sender unknown.[/]")
+            line("[yellow]Cannot be released from here: content digest or full sender unknown.[/]")
         )
     return lines(rows)
 
@@ -352,7 +377,7 @@ class BlockedList(Background, Vertical):
         if not item.releasable:
             notify(
                 self,
-                "This entry has no Message-ID or full sender: it cannot be released.",
+                "This entry has no content digest or full sender: it cannot be released.",
                 severity="warning",
             )
             return
@@ -378,7 +403,8 @@ class BlockedList(Background, Vertical):
             if seconds % 3600 == 0 and seconds <= 72 * 3600
             else format_duration(ttl).replace(" ", "")
         )
-        self.app.push_screen(ReleaseDialog(item, default), answered)
+        note = takeover_note(_last_sendlog_report(self.app), item.user)
+        self.app.push_screen(ReleaseDialog(item, default, note), answered)
 
     def action_revoke(self) -> None:
         item = self.current()
@@ -401,6 +427,17 @@ class BlockedList(Background, Vertical):
             ),
             answered,
         )
+
+
+def _last_sendlog_report(app: Any) -> Any | None:
+    """The send-log screen's last result, if one is open: the dialog never reads a log."""
+    from helpdesk.sendlog.report import Report
+
+    for screen in reversed(app.screen_stack):
+        report = getattr(screen, "report", None)
+        if isinstance(report, Report):
+            return report
+    return None
 
 
 class BlockedScreen(Screen[None]):

@@ -173,11 +173,11 @@ def _without_secrets(fingerprint: dict) -> dict:
 
 
 def ensure_database(settings: Settings) -> None:
-    """The default SQLite database is created with `helpdesk db init`; others must exist."""
+    """The default SQLite database is created (or brought to the current schema: Exim's
+    release check needs outbound_releases.uses_left) with `helpdesk db init`; others must
+    exist and have the columns Exim's queries read."""
     target = parse_database_url(settings.database_url)
     if target.kind == "sqlite" and Path(target.path) == settings.default_sqlite:
-        if Path(target.path).exists():
-            return
         helpdesk = REPO / ".venv" / "bin" / "helpdesk"
         env = dict(os.environ, HELPDESK_CONFIG=str(settings.config_path))
         env["DATABASE_URL"] = settings.database_url
@@ -198,6 +198,7 @@ def _check_schema(url: str) -> None:
             from sqlalchemy import text
 
             conn.execute(text("SELECT address FROM mailboxes WHERE 1 = 0"))
+            conn.execute(text("SELECT digest, uses_left FROM outbound_releases WHERE 1 = 0"))
     except HelpdeskError as exc:
         raise StackError(f"database not usable ({exc}); run `helpdesk db init` first") from None
     finally:
@@ -213,10 +214,17 @@ def write_helpdesk_config(settings: Settings) -> None:
         "",
         "[rspamd]",
         f"release_map = {json.dumps(str(settings.release_map))}",
+        # Two controllers, as on a cluster: the release map is saved on both.
         "controllers = [",
-        f"  {{ url = {json.dumps(settings.controller_url())}, "
-        f"password_file = {json.dumps(str(settings.password_file))}, "
-        f"enable_password_file = {json.dumps(str(settings.enable_password_file))} }},",
+        *(
+            f"  {{ name = {json.dumps(name)}, url = {json.dumps(url)}, "
+            f"password_file = {json.dumps(str(settings.password_file))}, "
+            f"enable_password_file = {json.dumps(str(settings.enable_password_file))} }},"
+            for name, url in (
+                ("rspamd1", settings.controller_url()),
+                ("rspamd2", settings.controller2_url()),
+            )
+        ),
         "]",
         "",
         "[sendlog]",

@@ -131,14 +131,19 @@ def ensure_tls(settings: Settings) -> tuple[Path, Path]:
 
 
 def share_sqlite(db: DatabaseTarget) -> None:
-    """Exim reads the SQLite file as Debian-exim: group read on the file, a folder it can enter."""
+    """Exim reads the SQLite file as Debian-exim and writes one thing: a release's use
+    (`uses_left`). So: group read and write on the file, and its folder writable by Exim's group
+    for SQLite's rollback journal, sticky so that Exim can remove only files of its own."""
     path = Path(db.path)
     if not path.exists():
         return
     gid = grp.getgrnam(EXIM_USER).gr_gid
     os.chown(path, os.stat(path).st_uid, gid)
     # It holds password hashes: readable by its owner and Exim's group, nobody else.
-    os.chmod(path, (os.stat(path).st_mode & 0o7770) | 0o040)
+    os.chmod(path, (os.stat(path).st_mode & 0o7770) | 0o060)
+    folder = path.parent
+    os.chown(folder, os.stat(folder).st_uid, gid)
+    os.chmod(folder, os.stat(folder).st_mode | 0o1070)
     for folder in path.parents:
         mode = os.stat(folder).st_mode
         if not mode & 0o001:
@@ -206,6 +211,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "POP3_PORT": str(pop3_port),
         "RSPAMD_WORKER_PORT": str(settings.ports["rspamd_worker"]),
         "RSPAMD_CONTROLLER_PORT": str(settings.ports["rspamd_controller"]),
+        "RSPAMD_CONTROLLER2_PORT": str(settings.ports["rspamd_controller2"]),
         "RSPAMD_PASSWORD_HASH": rspamd_hash(settings, "password", password),
         "RSPAMD_ENABLE_PASSWORD_HASH": rspamd_hash(settings, "enable_password", enable_password),
         "RSPAMD_HS_CACHE": str(hs_cache),
@@ -226,6 +232,9 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
             "pgsql": "(now() AT TIME ZONE 'UTC')",
             "mysql": "UTC_TIMESTAMP()",
         }[db.kind],
+        # Exim's SQLite lookup returns the rows of `RETURNING`; PostgreSQL and MySQL lookups
+        # return the number of rows an UPDATE changed.
+        "DB_RETURNING": " RETURNING id" if db.kind == "sqlite" else "",
         "EXIM_MACROS": f"STACK_{db.kind.upper()} = 1\nSTACK_AUTH_{exim_auth.upper()} = 1",
         "SUPPORT_CONTACT": settings.support,
         "BLOCK_MESSAGE": settings.block_message(),
@@ -236,6 +245,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     render(src / "rspamd.conf.in", rspamd_main, values, 0o640)
     render(src / "rspamd.conf.override.in", rspamd_conf / "rspamd.conf.override", values)
     render(src / "rspamd.local.lua.in", rspamd_conf / "rspamd.local.lua", values)
+    render(src / "helpdesk_release.lua.in", rspamd_conf / "helpdesk_release.lua", values)
     for local in sorted((src / "local.d").iterdir()):
         render(local, rspamd_conf / "local.d" / local.name, values)
     os.chown(rspamd_main, 0, grp.getgrnam(RSPAMD_USER).gr_gid)
@@ -272,9 +282,13 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
                 f"--var=RUNDIR={rspamd_run}",
                 f"--var=LOGDIR={log}",
             ],
-            ports=[ports["rspamd_worker"], ports["rspamd_controller"]],
+            ports=[ports["rspamd_worker"], ports["rspamd_controller"], ports["rspamd_controller2"]],
             log=str(log / "rspamd.out"),
-            http_ping=[settings.worker_url() + "/ping", settings.controller_url() + "/ping"],
+            http_ping=[
+                settings.worker_url() + "/ping",
+                settings.controller_url() + "/ping",
+                settings.controller2_url() + "/ping",
+            ],
         ),
         Service(
             name="dovecot",

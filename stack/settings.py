@@ -27,6 +27,7 @@ PORTS = (
     ("lmtp", "STACK_LMTP_PORT", 2424),
     ("rspamd_worker", "STACK_RSPAMD_WORKER_PORT", 11533),
     ("rspamd_controller", "STACK_RSPAMD_CONTROLLER_PORT", 11534),
+    ("rspamd_controller2", "STACK_RSPAMD_CONTROLLER2_PORT", 11535),
 )
 
 DEFAULT_SUPPORT = "support"
@@ -165,6 +166,10 @@ class Settings:
     def controller_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['rspamd_controller']}"
 
+    def controller2_url(self) -> str:
+        """The second controller (same rspamd, same map file): releases are saved on both."""
+        return f"http://127.0.0.1:{self.ports['rspamd_controller2']}"
+
     def worker_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['rspamd_worker']}"
 
@@ -179,6 +184,7 @@ class Settings:
             "HELPDESK_CONFIG": str(self.config_path),
             "DATABASE_URL": self.database_url,
             "RSPAMD_CONTROLLER": self.controller_url(),
+            "RSPAMD_CONTROLLER2": self.controller2_url(),
             "RSPAMD_WORKER": self.worker_url(),
             "RSPAMD_PASSWORD": password,
             "RSPAMD_ENABLE_PASSWORD": enable_password,

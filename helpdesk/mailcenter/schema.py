@@ -183,9 +183,16 @@ outbound_releases = Table(
     Column("revoked_at", DateTime, nullable=True),
     Column("revoked_by", String(128), nullable=True),
     Column("revoke_ticket", String(64), nullable=True),
-    # First time rspamd's history showed the message passing after the release.
+    # First time Exim accepted the released message (older rows: rspamd's history showed it).
     Column("used_at", DateTime, nullable=True),
     Column("state", String(16), nullable=False, server_default="confirmed"),
+    # rspamd's content digest of the message (32 hex): the map line is `address|digest`. NULL
+    # on rows from before digests; those are no longer in the map.
+    Column("digest", String(64), nullable=True),
+    # How many times the message may pass, and how many are left: Exim's DATA ACL takes one
+    # with `UPDATE ... SET uses_left = uses_left - 1 WHERE ... AND uses_left > 0`.
+    Column("uses", Integer, nullable=False, server_default="1"),
+    Column("uses_left", Integer, nullable=False, server_default="1"),
     Index("ix_outbound_releases_address", "address"),
     Index("ix_outbound_releases_expires_at", "expires_at"),
 )
@@ -203,6 +210,9 @@ outbound_release_map = Table(
 # Columns added after a table first shipped: `db init` adds them to an existing database.
 LATER_COLUMNS = [
     ("outbound_releases", "state", "VARCHAR(16) NOT NULL DEFAULT 'confirmed'"),
+    ("outbound_releases", "digest", "VARCHAR(64)"),
+    ("outbound_releases", "uses", "INTEGER NOT NULL DEFAULT 1"),
+    ("outbound_releases", "uses_left", "INTEGER NOT NULL DEFAULT 1"),
 ]
 
 

@@ -38,6 +38,14 @@ _FIELD = {
 }
 _PLAUSIBLE_FROM = datetime(1970, 1, 1)
 _MESSAGE_ID = re.compile(r"<(?P<v>[^<>\s@]+@[^<>\s]+)>")
+# What the stack's Exim ACL appends to a refusal (stack/exim/exim.conf.in, docs/rspamd.md):
+#   <customer text> -- digest=<hex|-> release=<none|used-up> id=<Message-ID> T=<Subject>
+# id and T are written with Exim's ${quote:}: bare, or in double quotes with \" and \\.
+_QUOTED = r'(?:"(?:[^"\\]|\\.)*"|\S*)'
+_HELPDESK_TAIL = re.compile(
+    r" -- digest=(?P<digest>[0-9a-f]{32,64}|-)(?: release=(?P<release>[a-z-]+))?"
+    rf"(?: id=(?P<mid>{_QUOTED}))?(?: T=(?P<subject>.*))?$"
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,9 @@ class EximReject:
     temporary: bool
     exim_id: str = ""
     message_id: str = ""  # only when the ACL's log text carries it
+    digest: str = ""  # rspamd's content digest, where the ACL logs it
+    subject: str = ""
+    release_used_up: bool = False  # rspamd matched a release whose uses were all taken
 
 
 def parse_reject_line(line: str) -> EximReject | None:
@@ -72,7 +83,17 @@ def parse_reject_line(line: str) -> EximReject | None:
         return None
     if not _PLAUSIBLE_FROM <= stamp <= datetime.now(UTC).replace(tzinfo=None) + FUTURE_SLACK:
         return None  # a time that cannot be true (helpdesk/logs/timestamps.py)
-    text = mask_credentials((m.group("text") or "").strip())
+    text = (m.group("text") or "").strip()
+    tail = _HELPDESK_TAIL.search(text)
+    digest = subject = message_id = ""
+    used_up = False
+    if tail:
+        text = text[: tail.start()]
+        digest = "" if tail.group("digest") == "-" else tail.group("digest")
+        used_up = tail.group("release") == "used-up"
+        message_id = _unquote(tail.group("mid") or "").strip().strip("<>")
+        subject = _unquote(tail.group("subject") or "")
+    text = mask_credentials(text)
     sender = _FIELD["sender"].search(rest)
     ip = _FIELD["ip"].search(rest)
     mid = _MESSAGE_ID.search(text)
@@ -84,8 +105,19 @@ def parse_reject_line(line: str) -> EximReject | None:
         text=text,
         temporary=bool(m.group("temp")),
         exim_id=m.group("eximid") or "",
-        message_id=mid.group("v") if mid else "",
+        message_id=message_id or (mid.group("v") if mid else ""),
+        digest=digest,
+        subject=subject,
+        release_used_up=used_up,
     )
+
+
+def _unquote(value: str) -> str:
+    """Exim's ${quote:}: bare, or in double quotes with backslash escapes. Octal escapes of
+    non-printing bytes stay as they are: decoded, they would be terminal commands again."""
+    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
+        return re.sub(r'\\(["\\])', r"\1", value[1:-1])
+    return value
 
 
 def configured_mainlogs(config: Any) -> list[str]:
@@ -148,17 +180,21 @@ class BlockedMessage:
     exim_id: str = ""
     sources: tuple[str, ...] = ()
     attempts: int = 1
-    release_state: str = ""  # "", or the label of a release for this user and message
+    release_state: str = ""  # "", or the label of a release for this user and content
     release_id: int | None = None
     reasons: tuple[str, ...] = field(default=())
+    digest: str = ""  # rspamd's content digest, from Exim's reject line
+    release_used_up: bool = False
 
     @property
     def releasable(self) -> bool:
-        return bool(self.message_id) and bool(self.user) and not self.user_truncated
+        # The release is bound to the full login and the content digest: both come from
+        # Exim's line (rspamd's built-in history cuts the user and has no digest).
+        return bool(self.digest) and bool(self.user) and not self.user_truncated
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.user.casefold(), self.message_id.casefold())
+        return (self.user.casefold(), self.digest or self.message_id.casefold())
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +218,8 @@ class BlockedMessage:
             "attempts": self.attempts,
             "release": self.release_state or None,
             "release_id": self.release_id,
+            "digest": self.digest or None,
+            "release_used_up": self.release_used_up,
         }
 
 
@@ -202,6 +240,7 @@ def _from_history(row: HistoryRow) -> BlockedMessage:
         controller=row.controller,
         sources=("rspamd",),
         reasons=tuple(explanations(row.symbols)),
+        digest=row.digest,
     )
 
 
@@ -216,9 +255,12 @@ def _from_exim(entry: EximReject) -> BlockedMessage:
         required_score=None,
         ip=entry.ip,
         sender=entry.sender,
+        subject=entry.subject,
         exim_text=entry.text,
         exim_id=entry.exim_id,
         sources=("exim",),
+        digest=entry.digest,
+        release_used_up=entry.release_used_up,
     )
 
 
@@ -283,30 +325,39 @@ def merge_blocked(
             user_truncated=False,
             sender=scan.sender or entry.sender,
             ip=scan.ip or entry.ip,
+            subject=scan.subject or entry.subject,
             exim_text=entry.text,
             exim_id=entry.exim_id,
             sources=("rspamd", "exim"),
+            digest=entry.digest or scan.digest,
+            release_used_up=entry.release_used_up,
         )
     merged.extend(scans)
     return _collapse(merged)
 
 
 def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
-    """One entry per user and Message-ID: the customer pressing "send" again is one case.
+    """One entry per user and content: the customer pressing "send" again is one case, also
+    when the mail program gave the message a new Message-ID (then the digest is the same).
 
     An attempt whose user rspamd cut at 31 bytes joins the entry with the full address.
     """
     groups: dict[str, list[BlockedMessage]] = {}
     loose: dict[tuple[str, str, str], BlockedMessage] = {}
+    by_mid: dict[str, str] = {}  # Message-ID -> the digest its Exim line named
+    for item in items:
+        if item.digest and item.message_id:
+            by_mid.setdefault(item.message_id.casefold(), item.digest)
     # Entries with a full address first, so that cut ones find them.
     for item in sorted(items, key=lambda i: i.user_truncated):
-        if not item.message_id:
-            # Exim lines whose scan rspamd no longer remembers cannot be told apart (no
-            # Message-ID) nor released: one entry per user and refusal text, with a count.
+        digest = item.digest or by_mid.get(item.message_id.casefold(), "")
+        if not item.message_id and not digest:
+            # Exim lines whose scan rspamd no longer remembers and that name no digest cannot
+            # be told apart nor released: one entry per user and refusal text, with a count.
             key = (item.user.casefold(), item.exim_text, item.action)
             loose[key] = _combine(loose[key], item) if key in loose else item
             continue
-        bucket = groups.setdefault(item.message_id.casefold(), [])
+        bucket = groups.setdefault(digest or item.message_id.casefold(), [])
         for index, seen in enumerate(bucket):
             if seen.user.casefold() == item.user.casefold() or user_matches(item.user, seen.user):
                 bucket[index] = _combine(seen, item)
@@ -329,26 +380,34 @@ def _combine(seen: BlockedMessage, item: BlockedMessage) -> BlockedMessage:
         exim_text=newer.exim_text or older.exim_text,
         exim_id=newer.exim_id or older.exim_id,
         subject=newer.subject or older.subject,
+        message_id=newer.message_id or older.message_id,
+        digest=newer.digest or older.digest,
+        release_used_up=newer.release_used_up,
         sources=tuple(sorted(set(newer.sources) | set(older.sources))),
     )
 
 
 def attach_releases(items: list[BlockedMessage], releases: Iterable[Any]) -> list[BlockedMessage]:
-    """Mark entries that have a release (newest release wins) with its state label."""
+    """Mark entries that have a release (newest release wins) with its state label: by
+    account and digest; releases from before digests by account and Message-ID."""
     latest: dict[tuple[str, str], Any] = {}
     for r in releases:
-        key = (r.address.casefold(), r.message_id.casefold())
+        key = (r.address.casefold(), r.digest or r.message_id.casefold())
         if key not in latest or r.id > latest[key].id:
             latest[key] = r
     out = []
     for item in items:
         release = latest.get(item.key)
+        if release is None and item.message_id:
+            release = latest.get((item.user.casefold(), item.message_id.casefold()))
+            release = release if release is not None and not release.digest else None
         if release is None and item.user_truncated:
             release = next(
                 (
                     r
-                    for (addr, mid), r in latest.items()
-                    if mid == item.message_id.casefold() and user_matches(item.user, addr)
+                    for (addr, what), r in latest.items()
+                    if what in (item.digest, item.message_id.casefold())
+                    and user_matches(item.user, addr)
                 ),
                 None,
             )

@@ -75,6 +75,7 @@ class HistoryRow:
     recipients: tuple[str, ...] = ()
     subject: str = ""
     size: int | None = None
+    digest: str = ""  # content digest named by the HELPDESK_DIGEST rule, where it fired
 
     @property
     def user_truncated(self) -> bool:
@@ -174,6 +175,25 @@ def _symbols(raw: Any) -> tuple[Symbol, ...]:
     return tuple(out)
 
 
+# stack/rspamd/helpdesk_release.lua: HELPDESK_DIGEST (options: digest, full user) and
+# HELPDESK_DIGEST_<hex> (the digest in the name, for Exim and for the built-in history, which
+# keeps symbol names but no options).
+DIGEST_SYMBOL = "HELPDESK_DIGEST"
+_DIGEST_NAME = re.compile(r"HELPDESK_DIGEST_([0-9a-f]{32,64})")
+
+
+def _digest_and_user(symbols: tuple[Symbol, ...]) -> tuple[str, str]:
+    digest = user = ""
+    for s in symbols:
+        named = _DIGEST_NAME.fullmatch(s.name)
+        if named:
+            digest = digest or named.group(1)
+        elif s.name == DIGEST_SYMBOL and s.options:
+            digest = digest or s.options[0].lower()
+            user = s.options[1] if len(s.options) > 1 else ""
+    return digest, user
+
+
 def _symbol_order(s: Symbol) -> tuple[float, str]:
     return (-(abs(s.score) if s.score is not None else 0.0), s.name)
 
@@ -186,15 +206,22 @@ def _row(controller: str, raw: dict[str, Any]) -> HistoryRow:
     if isinstance(recipients, str):
         recipients = [recipients]
     size = finite_number(raw.get("size"))
+    symbols = _symbols(raw.get("symbols"))
+    digest, full_user = _digest_and_user(symbols)
+    user = _no_unknown(raw.get("user"))
+    if full_user and user_matches(user, full_user):
+        user = full_user  # the rule's option has the login the history may have cut
     return HistoryRow(
         controller=controller,
         time=datetime.fromtimestamp(unix, UTC).replace(tzinfo=None),
         message_id=_no_unknown(raw.get("message-id", raw.get("id"))).strip("<>"),
-        user=_no_unknown(raw.get("user")),
+        user=user,
         action=as_text(raw.get("action")) or "no action",
         score=finite_number(raw.get("score")),
         required_score=finite_number(raw.get("required_score")),
-        symbols=_symbols(raw.get("symbols")),
+        # The digest rule's symbols carry data, not a verdict: not listed among the symbols.
+        symbols=tuple(s for s in symbols if not s.name.startswith(DIGEST_SYMBOL)),
+        digest=digest,
         ip=_no_unknown(raw.get("ip")),
         sender=_no_unknown(raw.get("sender_smtp")),
         recipients=tuple(str(r) for r in recipients if r and r != "unknown"),

@@ -1,7 +1,12 @@
-"""Release records: the rows of outbound_releases and the queries over them."""
+"""Release records: the rows of outbound_releases and the queries over them.
+
+A release is bound to an account and a content digest (rspamd's `digest` selector); the map
+line is `address|digest`. It passes `uses` times: Exim's DATA ACL takes one use at a time from
+`uses_left` in the database (docs/rspamd.md, "How a release is used up")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +21,8 @@ from helpdesk.mailcenter.schema import outbound_releases
 from helpdesk.rspamd.client import HistoryRow
 
 MAX_MESSAGE_ID = 500
+MAX_USES = 10
+_DIGEST = re.compile(r"[0-9a-f]{32,64}")
 # Row states (column `state`); revoked and expired follow from revoked_at and expires_at.
 PENDING, CONFIRMED, WITHDRAWN = "pending", "confirmed", "withdrawn"
 
@@ -36,25 +43,51 @@ class Release:
     revoke_ticket: str | None = None
     used_at: datetime | None = None
     map_state: str = CONFIRMED
+    digest: str | None = None
+    uses: int = 1
+    uses_left: int = 1
 
     def state(self, now: datetime | None = None) -> str:
-        """pending, withdrawn, revoked, expired or active; `used` is shown alongside."""
+        """pending, withdrawn, revoked, used (no use left), expired or active."""
         now = now or utcnow()
         if self.map_state in (PENDING, WITHDRAWN):
             return self.map_state
         if self.revoked_at is not None:
             return "revoked"
+        if self.uses_left <= 0:
+            return "used"
         if self.expires_at <= now:
             return "expired"
         return "active"
 
+    @property
+    def used(self) -> int:
+        """How many times Exim accepted the message under this release."""
+        return max(0, self.uses - self.uses_left)
+
     def label(self, now: datetime | None = None) -> str:
         state = self.state(now)
+        if state == "used":
+            return state
+        if self.uses > 1 and self.used:
+            return f"{state}, {self.used} of {self.uses} used"
         return f"{state}, used" if self.used_at else state
 
     @property
+    def in_force(self) -> bool:
+        return self.state() == "active"
+
+    @property
     def map_line(self) -> str:
-        return f"{self.address}|{self.message_id}"
+        # Rows from before digests have none: they match nothing.
+        return f"{self.address}|{self.digest or 'no-digest'}"
+
+    @property
+    def what(self) -> str:
+        """The message as the operator knows it: its Message-ID, else its digest."""
+        if self.message_id:
+            return f"<{self.message_id}>"
+        return f"the message with digest {(self.digest or '')[:12]}"
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -76,6 +109,9 @@ class Release:
             "revoked_by": self.revoked_by,
             "revoke_ticket": self.revoke_ticket,
             "used_at": iso(self.used_at),
+            "digest": self.digest,
+            "uses": self.uses,
+            "uses_left": self.uses_left,
         }
 
 
@@ -97,6 +133,26 @@ def normalize_message_id(text: str) -> str:
     return value
 
 
+def normalize_digest(text: str | None) -> str:
+    """rspamd's content digest as the map holds it: lowercase hex."""
+    value = (text or "").strip().lower()
+    if not value:
+        raise PolicyError(
+            "no content digest is recorded for this message (Exim's reject line names it): "
+            "it cannot be released"
+        )
+    if not _DIGEST.fullmatch(value):
+        raise PolicyError(f"not a content digest: {text!r} (32 hex digits)")
+    return value
+
+
+def check_uses(uses: int | None) -> int:
+    value = 1 if uses is None else uses
+    if not 1 <= value <= MAX_USES:
+        raise PolicyError(f"--uses must be between 1 and {MAX_USES}")
+    return value
+
+
 def _from_row(row: Any) -> Release:
     return Release(
         id=row.id,
@@ -113,25 +169,30 @@ def _from_row(row: Any) -> Release:
         revoke_ticket=row.revoke_ticket,
         used_at=row.used_at,
         map_state=row.state or CONFIRMED,
+        digest=row.digest,
+        uses=row.uses if row.uses is not None else 1,
+        uses_left=row.uses_left if row.uses_left is not None else 1,
     )
 
 
 def active_releases(
     conn: Connection, now: datetime | None = None, *, states: tuple[str, ...] = (CONFIRMED,)
 ) -> list[Release]:
-    """Neither revoked nor expired, in one of `states` (confirmed: the ones in force)."""
+    """Neither revoked nor expired nor used up, in one of `states` (confirmed: in force)."""
     now = now or utcnow()
     query = select(outbound_releases).where(
         outbound_releases.c.revoked_at.is_(None),
         outbound_releases.c.expires_at > now,
+        outbound_releases.c.uses_left > 0,
         outbound_releases.c.state.in_(states),
     )
     return [_from_row(r) for r in conn.execute(query.order_by(outbound_releases.c.id))]
 
 
 def map_lines(conn: Connection, also: int | None = None) -> list[str]:
-    """What the map holds: the confirmed releases in force, and the one being pushed."""
-    lines = [r.map_line for r in active_releases(conn)]
+    """What the map holds: the confirmed releases in force, and the one being pushed. Used-up
+    releases drop out (Exim refuses them anyway); rows without a digest have no line."""
+    lines = [r.map_line for r in active_releases(conn) if r.digest]
     if also is not None:
         mine = get_release(conn, also)
         if mine.map_state == PENDING and mine.revoked_at is None and mine.expires_at > utcnow():
@@ -160,6 +221,7 @@ def list_releases(
         query = query.where(
             outbound_releases.c.revoked_at.is_(None),
             outbound_releases.c.expires_at > now,
+            outbound_releases.c.uses_left > 0,
             outbound_releases.c.state.in_((PENDING, CONFIRMED)),
         )
     query = query.order_by(outbound_releases.c.id.desc()).limit(limit)
@@ -176,7 +238,10 @@ def get_release(conn: Connection, release_id: int) -> Release:
 
 
 def mark_used(conn: Connection, releases: Iterable[Release], rows: Iterable[HistoryRow]) -> int:
-    """Record `used_at` for releases whose message has since passed; returns how many."""
+    """Record `used_at` for releases from before digests whose message has since passed in
+    rspamd's history; returns how many. A digest release is used when Exim accepts it (Exim
+    writes `uses_left` and `used_at` itself)."""
+    releases = [r for r in releases if not r.digest]
     passes: dict[str, list[HistoryRow]] = {}
     for r in rows:
         if r.message_id and r.user and not r.rejected:

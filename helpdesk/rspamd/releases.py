@@ -1,10 +1,12 @@
 """Releases: let exactly one message from exactly one customer through rspamd's outbound check.
 
-The database is the record (who, when, ticket, reason, expiry); rspamd reads a file map of
-`user|message-id` lines that a multimap rule turns into "accept". The map is never edited
-line by line: after every change it is rebuilt from the database and pushed to every
-controller (helpdesk/rspamd/release_map.py), so concurrent releases all land and expired ones
-drop out.
+The database is the record (who, when, ticket, reason, expiry, uses left); rspamd reads a
+file map of `user|digest` lines (account and content digest) that a multimap rule turns into
+"accept", and Exim's DATA ACL takes one use per accepted copy from the row itself, so a
+release passes its message exactly `uses` times however many workers and nodes scan it.
+The map is never edited line by line: after every change it is rebuilt from the database
+and pushed to every controller (helpdesk/rspamd/release_map.py), so concurrent releases all
+land and expired or used ones drop out.
 
 No database lock is held while a controller is asked. A release is written as `pending` first,
 then pushed; it becomes `confirmed` once every controller holds it, and otherwise is withdrawn
@@ -36,23 +38,32 @@ from helpdesk.rspamd.release_map import MAP_HEADER, LockBusy, PushResult, map_te
 from helpdesk.rspamd.release_records import (
     CONFIRMED,
     MAX_MESSAGE_ID,
+    MAX_USES,
     PENDING,
     WITHDRAWN,
     Release,
     _from_row,
     active_releases,
+    check_uses,
     get_release,
     list_releases,
     map_lines,
     mark_used,
+    normalize_digest,
     normalize_message_id,
 )
+
+# The longest a release may last: it is for "send it again now", not for a campaign.
+MAX_TTL = timedelta(days=3)
+SUSPENDED = "sending is suspended: reinstate first"
 
 # Re-exported: the CLI, the UI and tests read releases through this module.
 __all__ = [
     "CONFIRMED",
     "MAP_HEADER",
     "MAX_MESSAGE_ID",
+    "MAX_TTL",
+    "MAX_USES",
     "PENDING",
     "WITHDRAWN",
     "Release",
@@ -66,6 +77,7 @@ __all__ = [
     "list_releases",
     "map_text",
     "mark_used",
+    "normalize_digest",
     "normalize_message_id",
 ]
 
@@ -102,27 +114,34 @@ class ReleaseService:
 
     def release(
         self,
-        message_id: str,
+        message_id: str | None,
         address: str,
         *,
+        digest: str | None,
         ticket: str,
         reason: str | None = None,
         ttl: timedelta | None = None,
+        uses: int | None = None,
         operator: Operator,
     ) -> Release:
-        message_id = normalize_message_id(message_id)
+        """Let the message with this content digest from this account pass `uses` times
+        (default 1) until the TTL ends. The Message-ID is recorded to show, not matched:
+        clients may send the message again under a new one (docs/rspamd.md)."""
+        message_id = normalize_message_id(message_id) if (message_id or "").strip() else ""
+        digest = normalize_digest(digest)
         address = (address or "").strip().lower()
         ticket = _require_ticket(ticket)
+        uses = check_uses(uses)
         ttl = ttl or self.cluster.settings.release_ttl
-        if ttl > timedelta(days=30):
-            raise PolicyError("a release may last at most 30 days")
+        if ttl > MAX_TTL:
+            raise PolicyError("a release may last at most 3 days")
         undone = "the release was not recorded, nothing changed"
         with self.db.connect() as conn:  # bad input is refused before rspamd is asked
-            _check_new(conn, address, message_id)
+            _check_new(conn, address, digest)
         targets = self._targets(undone)
         with self._lock(undone):
             with self.db.begin() as conn:
-                mailbox = _check_new(conn, address, message_id)
+                mailbox = _check_new(conn, address, digest)
                 now = utcnow()
                 values = {
                     "address": mailbox.address,
@@ -134,6 +153,9 @@ class ReleaseService:
                     "reason": (reason or None) and reason[:500],
                     "expires_at": now + ttl,
                     "state": PENDING,
+                    "digest": digest,
+                    "uses": uses,
+                    "uses_left": uses,
                 }
                 new_id = conn.execute(insert(outbound_releases).values(**values))
                 new_id = new_id.inserted_primary_key[0]
@@ -144,7 +166,12 @@ class ReleaseService:
                     target=mailbox.address,
                     ticket=ticket,
                     reason=reason,
-                    after={"release_id": new_id, "message_id": message_id},
+                    after={
+                        "release_id": new_id,
+                        "message_id": message_id,
+                        "digest": digest,
+                        "uses": uses,
+                    },
                 )
                 release = get_release(conn, new_id)
             try:
@@ -199,7 +226,7 @@ class ReleaseService:
         if not result.absent_everywhere(release.map_line):
             raise RevokeNotPushed(
                 f"release #{release.id} is revoked in the database, but "
-                f"{_first_error(result)}: rspamd may still let <{release.message_id}> from "
+                f"{_first_error(result)}: rspamd may still let {release.what} from "
                 f"{release.address} through there until `helpdesk releases --sync` succeeds"
             )
         return release
@@ -258,6 +285,8 @@ class ReleaseService:
                     after={
                         "release_id": release.id,
                         "message_id": release.message_id,
+                        "digest": release.digest,
+                        "uses": release.uses,
                         "expires_at": release.expires_at.isoformat() + "Z",
                     },
                 )
@@ -286,7 +315,7 @@ class ReleaseService:
                 _mark_withdrawn(conn, release, error, operator)
             raise ReleaseWithdrawn(
                 f"{error}; release #{release.id} was withdrawn from every controller: "
-                f"<{release.message_id}> from {release.address} stays blocked"
+                f"{release.what} from {release.address} stays blocked"
             )
         raise ReleaseUnsettled(
             f"{error}; release #{release.id} stays pending: withdrawing it failed on "
@@ -304,21 +333,22 @@ def _locked(db: Database, wait: float, undone: str) -> Iterator[None]:
         raise LockBusy(f"{exc}; {undone}") from None
 
 
-def _check_new(conn: Connection, address: str, message_id: str) -> Any:
+def _check_new(conn: Connection, address: str, digest: str) -> Any:
     mailbox = get_mailbox(conn, address)
+    if not mailbox.smtp_enabled:
+        # A suspended account is the one most likely taken over: reinstating is its own
+        # decision, with its own ticket.
+        raise PolicyError(SUSPENDED)
     for existing in active_releases(conn, states=(PENDING, CONFIRMED)):
-        if (
-            existing.address == mailbox.address
-            and existing.message_id.casefold() == message_id.casefold()
-        ):
+        if existing.address == mailbox.address and existing.digest == digest:
             until = f"{existing.expires_at:%Y-%m-%d %H:%M} UTC"
             if existing.map_state == PENDING:
                 raise Conflict(
-                    f"message {message_id} from {mailbox.address} has a pending release "
+                    f"{existing.what} from {mailbox.address} has a pending release "
                     f"(#{existing.id}): `helpdesk releases --sync` settles it"
                 )
             raise Conflict(
-                f"message {message_id} from {mailbox.address} is already released "
+                f"{existing.what} from {mailbox.address} is already released "
                 f"until {until} (release #{existing.id})"
             )
     return mailbox

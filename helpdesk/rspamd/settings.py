@@ -10,7 +10,7 @@ import httpx
 
 from helpdesk.config import Config, resolve_secret
 from helpdesk.durations import parse_duration
-from helpdesk.errors import ConfigError
+from helpdesk.errors import ConfigError, HelpdeskError
 
 DEFAULT_URL = "http://127.0.0.1:11334"
 
@@ -38,7 +38,7 @@ class RspamdSettings:
     timeout: float = 5.0
     max_reply_mb: float = 64.0
     release_map: str = ""
-    release_ttl: timedelta = timedelta(hours=24)
+    release_ttl: timedelta = timedelta(hours=4)
 
     @classmethod
     def from_config(cls, config: Config) -> RspamdSettings:
@@ -81,14 +81,30 @@ class RspamdSettings:
             raise ConfigError(f"{where} max_reply_mb must be a number of MiB") from None
         if not 0 < max_reply_mb <= 4096:
             raise ConfigError(f"{where} max_reply_mb must be between 0 and 4096")
-        ttl = section.get("release_ttl")
+        ttl = _release_ttl(section.get("release_ttl"), where, cls.release_ttl)
         return cls(
             controllers=tuple(controllers),
             timeout=timeout,
             max_reply_mb=max_reply_mb,
             release_map=str(section.get("release_map") or ""),
-            release_ttl=parse_duration(ttl) if ttl else cls.release_ttl,
+            release_ttl=ttl,
         )
+
+
+# A release is for "send it again now": longer ones are refused, also in the configuration.
+MAX_RELEASE_TTL = timedelta(days=3)
+
+
+def _release_ttl(raw: object, where: str, default: timedelta) -> timedelta:
+    if raw is None or raw == "":
+        return default
+    try:
+        ttl = parse_duration(str(raw))
+    except HelpdeskError:
+        raise ConfigError(f"{where} release_ttl is not a duration (e.g. 4h, 2d)") from None
+    if ttl > MAX_RELEASE_TTL:
+        raise ConfigError(f"{where} release_ttl must be at most 3 days (3d), not {str(raw)!r}")
+    return ttl
 
 
 def _check_url(url: str, where: str) -> None:

@@ -1,5 +1,6 @@
-"""The release dialog: the ticket dialog with the release's expiry; nothing happens until
-Release is confirmed."""
+"""The release dialog: the ticket dialog with the release's expiry and uses, what passes, and
+what the helpdesk already knows about the account (never a fresh log read); nothing happens
+until Release is confirmed."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from textual.widgets import Input, Label
 from helpdesk.errors import HelpdeskError
 from helpdesk.plaintext import clip
 from helpdesk.rspamd.blocked import BlockedMessage
+from helpdesk.rspamd.release_risk import TakeoverNote
 from screens.dialogs.ticket import TICKET_REQUIRED, TicketAnswer, TicketDialog
 from screens.widgets import PlainInput
 
@@ -21,6 +23,7 @@ from screens.widgets import PlainInput
 @dataclass(frozen=True)
 class ReleaseAnswer(TicketAnswer):
     ttl: str
+    uses: int = 1
 
 
 class ReleaseDialog(TicketDialog):
@@ -47,26 +50,48 @@ class ReleaseDialog(TicketDialog):
         padding: 1 0 0 1;
     }
 
-    ReleaseDialog #release-ttl {
+    ReleaseDialog #release-ttl, ReleaseDialog #release-uses {
         width: 1fr;
+    }
+
+    ReleaseDialog #release-uses-row {
+        height: 3;
+    }
+
+    ReleaseDialog #release-uses-label {
+        width: 15;
+        padding: 1 0 0 1;
     }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="blocked.release.cancel")]
 
-    def __init__(self, item: BlockedMessage, default_ttl: str) -> None:
+    def __init__(
+        self, item: BlockedMessage, default_ttl: str, note: TakeoverNote | None = None
+    ) -> None:
+        what = f"<{clip(item.message_id, 120)}>" if item.message_id else "this message"
+        passes = (
+            f"Passes: {what} with this content (digest {item.digest[:12]}), only from "
+            f"{clip(item.user, 120)}, as many times as set below, until the expiry. Everything "
+            "else from this account is still checked."
+        )
+        risk = note.lines if note is not None else []
+        warn = ["WARNING: the account looks taken over."] if note is not None and note.warn else []
         super().__init__(
             "Release this message",
-            f"Only <{clip(item.message_id, 200)}> from {clip(item.user, 200)} "
-            "will pass rspamd; everything else from this account is still checked.",
+            "\n".join([passes, *warn, *risk]),
             confirm="Release",
         )
         self.item = item
         self.default_ttl = default_ttl
+        self.note = note
 
     def extra_fields(self) -> ComposeResult:
         with Horizontal(id="release-ttl-row"):
             yield Label("Expires after", id="release-ttl-label")
-            yield PlainInput(self.default_ttl, placeholder="e.g. 24h, 2d", id="release-ttl")
+            yield PlainInput(self.default_ttl, placeholder="e.g. 4h, 2d", id="release-ttl")
+        with Horizontal(id="release-uses-row"):
+            yield Label("Copies (1-10)", id="release-uses-label")
+            yield PlainInput("1", placeholder="1", id="release-uses")
 
     def ticket_entered(self) -> None:
         if not self.ticket:
@@ -80,6 +105,10 @@ class ReleaseDialog(TicketDialog):
 
     @on(Input.Submitted, "#release-ttl")
     def _ttl_submitted(self) -> None:
+        self.query_one("#release-uses", Input).focus()
+
+    @on(Input.Submitted, "#release-uses")
+    def _uses_submitted(self) -> None:
         super().reason_entered()
 
     def answer(self) -> ReleaseAnswer | None:
@@ -94,4 +123,8 @@ class ReleaseDialog(TicketDialog):
         except HelpdeskError as exc:
             self.show_error(str(exc), "#release-ttl")
             return None
-        return ReleaseAnswer(plain.ticket, plain.reason, ttl)
+        raw = self.query_one("#release-uses", Input).value.strip() or "1"
+        if not raw.isdigit() or not 1 <= int(raw) <= 10:
+            self.show_error("Copies: a number from 1 to 10.", "#release-uses")
+            return None
+        return ReleaseAnswer(plain.ticket, plain.reason, ttl, int(raw))
