@@ -35,3 +35,16 @@ def status_label(code: str) -> str:
 def match_label(code: str) -> str:
     """A search hit's kind of match (`address prefix`) as the operator reads it."""
     return _(MATCH[code]) if code in MATCH else code
+
+
+PLACE = {
+    "inbox": N_("inbox"),
+    "marked": N_("marked"),
+    "junk": N_("junk"),
+    "deleted": N_("deleted"),
+}
+
+
+def place_label(code: str) -> str:
+    """Where a previewed message lands (`junk`) as the operator reads it."""
+    return _(PLACE[code]) if code in PLACE else code

@@ -7,60 +7,79 @@ default (`*`, quoted in the shell).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import M, Text, _, ngettext, number, render
 from helpdesk.localtime import log_time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("spam", help="show or tune a mailbox's spam ladder and sender lists")
+    parser = sub.add_parser(
+        "spam",
+        help=_("show or tune a mailbox's spam ladder and sender lists"),
+        description=_(
+            "ADDRESS is a mailbox (alice@example.org), a domain default (@example.org) "
+            "or the site default ('*', quoted in the shell)."
+        ),
+    )
     spam = parser.add_subparsers(dest="spam_command", metavar="ACTION", required=True)
+    where = _("a mailbox, @domain for a domain's default, or '*' for the site default")
 
-    show = spam.add_parser("show", help="the effective ladder and sender lists")
-    show.add_argument("address", metavar="ADDRESS")
+    show = spam.add_parser("show", help=_("the effective ladder and sender lists"))
+    show.add_argument("address", metavar="ADDRESS", help=where)
     json_flag(show)
     show.set_defaults(func=run_show)
 
     set_ = spam.add_parser(
         "set",
-        help="replace the ladder and/or sender lists",
-        description="Rules replace the whole ladder; --allow/--block replace that list. "
-        "Actions: none, mark, junk, forward:ADDRESS, delete. At most 10 rules and 100 senders "
-        "(allow and block together), each address at most 100 characters (docs/spam.md, Limits).",
+        help=_("replace the ladder and/or sender lists"),
+        description=_(
+            "Rules replace the whole ladder; --allow/--block replace that list. "
+            "Actions: none, mark, junk, forward:ADDRESS, delete. At most 10 rules and 100 "
+            "senders (allow and block together), each address at most 100 characters "
+            "(docs/spam.md, Limits)."
+        ),
     )
-    set_.add_argument("address", metavar="ADDRESS")
+    set_.add_argument("address", metavar="ADDRESS", help=where)
     set_.add_argument(
-        "--rule", action="append", metavar="SCORE:ACTION[:ARG]", help="e.g. 6:junk (repeat)"
+        "--rule", action="append", metavar="SCORE:ACTION[:ARG]", help=_("e.g. 6:junk (repeat)")
     )
-    set_.add_argument("--no-rules", action="store_true", help="an empty ladder of its own")
-    set_.add_argument("--inherit", action="store_true", help="back to the domain's ladder")
-    set_.add_argument("--allow", action="append", metavar="SENDER", help="address or @domain")
-    set_.add_argument("--no-allow", action="store_true", help="empty the allow list")
-    set_.add_argument("--block", action="append", metavar="SENDER", help="address or @domain")
-    set_.add_argument("--no-block", action="store_true", help="empty the block list")
-    set_.add_argument("--ticket", required=True, metavar="T")
-    set_.add_argument("--reason", metavar="R")
+    set_.add_argument("--no-rules", action="store_true", help=_("an empty ladder of its own"))
+    set_.add_argument("--inherit", action="store_true", help=_("back to the domain's ladder"))
+    sender = _("address or @domain (repeat)")
+    set_.add_argument("--allow", action="append", metavar="SENDER", help=sender)
+    set_.add_argument("--no-allow", action="store_true", help=_("empty the allow list"))
+    set_.add_argument("--block", action="append", metavar="SENDER", help=sender)
+    set_.add_argument("--no-block", action="store_true", help=_("empty the block list"))
+    set_.add_argument("--ticket", required=True, metavar="T", help=_("ticket reference"))
+    set_.add_argument("--reason", metavar="R", help=_("why (goes into the audit log)"))
     json_flag(set_)
     set_.set_defaults(func=run_set)
 
-    sieve = spam.add_parser("sieve", help="print the Sieve script Dovecot runs for it")
-    sieve.add_argument("address", metavar="ADDRESS")
+    sieve = spam.add_parser("sieve", help=_("print the Sieve script Dovecot runs for it"))
+    sieve.add_argument("address", metavar="ADDRESS", help=where)
     sieve.set_defaults(func=run_sieve)
 
     preview = spam.add_parser(
-        "preview", help="what the ladder (or the rules given) would do with recent mail"
+        "preview", help=_("what the ladder (or the rules given) would do with recent mail")
     )
-    preview.add_argument("address", metavar="ADDRESS")
-    preview.add_argument("--rule", action="append", metavar="SCORE:ACTION[:ARG]")
-    preview.add_argument("--log", action="append", metavar="PATH", help="Exim mainlog (glob)")
-    preview.add_argument("--limit", type=int, metavar="N", help="messages to look at")
+    preview.add_argument("address", metavar="ADDRESS", help=_("a mailbox"))
+    preview.add_argument(
+        "--rule",
+        action="append",
+        metavar="SCORE:ACTION[:ARG]",
+        help=_("a proposed ladder instead of the stored one (repeat)"),
+    )
+    preview.add_argument("--log", action="append", metavar="PATH", help=_("Exim mainlog (glob)"))
+    preview.add_argument("--limit", type=int, metavar="N", help=_("messages to look at"))
     json_flag(preview)
     preview.set_defaults(func=run_preview)
 
     regen = spam.add_parser(
-        "regenerate", help="rewrite every stored script after [spam] settings changed"
+        "regenerate", help=_("rewrite every stored script after [spam] settings changed")
     )
-    regen.add_argument("--ticket", required=True, metavar="T")
+    regen.add_argument("--ticket", required=True, metavar="T", help=_("ticket reference"))
     json_flag(regen)
     regen.set_defaults(func=run_regenerate)
 
@@ -76,16 +95,35 @@ def _text(settings) -> str:
 
     lines = [printable(settings.scope.target)]
     if settings.inherited:
-        source = settings.inherited_from or "nothing (no default set)"
-        lines.append(f"  ladder inherited from {printable(source)}")
+        if settings.inherited_from:
+            source = printable(settings.inherited_from)
+        else:
+            source = _("nothing (no default set)")
+        lines.append(_("  ladder inherited from {source}").format(source=source))
     if not settings.ladder:
-        lines.append("  no rules: every message is delivered normally")
+        lines.append(_("  no rules: every message is delivered normally"))
     for rule in settings.ladder:
-        lines.append(f"  {printable(rule.describe())}")
+        lines.append(f"  {printable(render(rule.describe()))}")
     if settings.scope.kind == "mailbox":
-        lines.append(f"  allow: {', '.join(map(printable, settings.allow)) or '-'}")
-        lines.append(f"  block: {', '.join(map(printable, settings.block)) or '-'}")
+        allow = ", ".join(map(printable, settings.allow)) or "-"
+        block = ", ".join(map(printable, settings.block)) or "-"
+        lines.append(_("  allow: {senders}").format(senders=allow))
+        lines.append(_("  block: {senders}").format(senders=block))
     return "\n".join(lines)
+
+
+def _english(text: str | Text) -> str:
+    return text.english() if isinstance(text, Text) else text
+
+
+def _with_warnings(data: dict[str, Any], warnings: list[str | Text]) -> dict[str, Any]:
+    """`warnings` in English as before, with their message ids beside them (docs/i18n.md: a
+    core text travels as `<field>_message`)."""
+    data["warnings"] = [_english(w) for w in warnings]
+    data["warnings_message"] = [
+        w.as_json() if isinstance(w, Text) else {"id": w, "params": {}, "text": w} for w in warnings
+    ]
+    return data
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
@@ -104,16 +142,18 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.spam.settings import load, save
 
     if args.rule and args.no_rules:
-        raise PolicyError("give either --rule or --no-rules, not both")
+        raise PolicyError(M("give either --rule or --no-rules, not both"))
     if args.allow and args.no_allow or args.block and args.no_block:
-        raise PolicyError("give either a list or its --no- option, not both")
+        raise PolicyError(M("give either a list or its --no- option, not both"))
     ladder = tuple(parse_rule(r) for r in args.rule) if args.rule else None
     if args.no_rules:
         ladder = ()
     allow = [] if args.no_allow else args.allow
     block = [] if args.no_block else args.block
     if ladder is None and not args.inherit and allow is None and block is None:
-        raise PolicyError("nothing to set: give --rule, --no-rules, --inherit, --allow or --block")
+        raise PolicyError(
+            M("nothing to set: give --rule, --no-rules, --inherit, --allow or --block")
+        )
     options = _options(ctx)
     with ctx.db.begin() as conn:
         current = load(conn, args.address)
@@ -130,10 +170,8 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
             options=options,
         )
     for warning in warnings:
-        ctx.say(f"warning: {warning}")
-    data = updated.as_json()
-    data["warnings"] = warnings
-    ctx.emit(data, _text(updated))
+        ctx.say(_("warning: {warning}").format(warning=render(warning)))
+    ctx.emit(_with_warnings(updated.as_json(), warnings), _text(updated))
     return 0
 
 
@@ -160,12 +198,12 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.db.connect() as conn:
         settings = load(conn, args.address)
     if settings.scope.kind != "mailbox":
-        raise PolicyError("preview needs a mailbox address")
+        raise PolicyError(M("preview needs a mailbox address"))
     ladder = settings.ladder
     if args.rule:
         ladder = tuple(parse_rule(r) for r in args.rule)
         for warning in validate(ladder, settings.scope.target):
-            ctx.say(f"warning: {warning}")
+            ctx.say(_("warning: {warning}").format(warning=render(warning)))
     patterns = args.log or list(SendlogSettings.from_config(ctx.config).paths)
     limit = args.limit or options.preview_limit
     messages = recent_scores(patterns, settings.scope.target, limit=limit)
@@ -173,13 +211,17 @@ def run_preview(args: argparse.Namespace, ctx: Context) -> int:
         ladder, messages, allow=settings.allow, block=settings.block,
         block_action=options.block_action,
     )  # fmt: skip
-    lines = [result.summary()]
+    from helpdesk.commands.labels import place_label
+
+    lines = [render(result.summary())]
     for v in result.verdicts:
         m = v.message
-        extra = f" + copy to {v.forwarded_to}" if v.forwarded_to else ""
+        extra = ""
+        if v.forwarded_to:
+            extra = _(" + copy to {address}").format(address=printable(v.forwarded_to))
         lines.append(
-            f"  {log_time_text(m.time, zone=True)} {m.score:6.1f} {v.where:<7}{printable(extra)}  "
-            f"{clip(m.sender or '<>', 60)}  {clip(m.subject or '', 120)}"
+            f"  {log_time_text(m.time, zone=True)} {m.score:6.1f} {place_label(v.where):<7}"
+            f"{extra}  {clip(m.sender or '<>', 60)}  {clip(m.subject or '', 120)}"
         )
     ctx.emit(result.as_json(), "\n".join(lines))
     return 0
@@ -200,5 +242,8 @@ def run_regenerate(args: argparse.Namespace, ctx: Context) -> int:
                 conn, operator=current_operator(), action="spam.regenerate", target="*",
                 ticket=ticket, after={"scripts_changed": changed},
             )  # fmt: skip
-    ctx.emit({"changed": changed}, f"{changed} stored spam scripts rewritten")
+    text = ngettext(
+        "{n} stored spam script rewritten", "{n} stored spam scripts rewritten", changed
+    ).format(n=number(changed))
+    ctx.emit({"changed": changed}, text)
     return 0
