@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from helpdesk.config import is_secret_key, mask_secrets, url_secrets
 from helpdesk.errors import ConfigError, HelpdeskError, Unreachable
+from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.schema import ADDRESS, PART_SEPARATORS, add_later_columns, metadata
 from helpdesk.mailcenter.tickets import ticket_pattern, use_ticket_pattern
 
@@ -123,9 +124,11 @@ class Database:
         try:
             self.engine: Engine = create_engine(self.url, **kwargs)
         except (ArgumentError, ImportError) as exc:
-            raise ConfigError(self._masked(f"[database] url: {_first_line(exc)}")) from None
+            raise ConfigError(
+                M("[database] url: {reason}", reason=self._masked(_first_line(exc)))
+            ) from None
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise ConfigError(self._masked(_refused_option(exc))) from None
+            raise ConfigError(_refused_option(exc, self._masked)) from None
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -163,7 +166,7 @@ class Database:
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
             # The driver chokes on an option from the URL's query string
             # (`?connect_timeout=abc`, `?ssl=yes`) before it talks to the server.
-            raise ConfigError(self._masked(_refused_option(exc))) from None
+            raise ConfigError(_refused_option(exc, self._masked)) from None
 
     def create_schema(self) -> None:
         with self.begin() as conn:
@@ -203,17 +206,23 @@ class Database:
         except DBAPIError as exc:
             if exc.connection_invalidated or _is_connect_error(exc):
                 raise Unreachable(
-                    self._masked(
-                        f"cannot reach the database {self.display_url}: {_first_line(exc.orig)}"
+                    M(
+                        "cannot reach the database {url}: {reason}",
+                        url=self.display_url,
+                        reason=self._masked(_first_line(exc.orig)),
                     )
                 ) from None
-            raise HelpdeskError(self._masked(f"database error: {_first_line(exc.orig)}")) from None
+            raise HelpdeskError(
+                M("database error: {reason}", reason=self._masked(_first_line(exc.orig)))
+            ) from None
         except SQLAlchemyError as exc:
-            raise HelpdeskError(self._masked(f"database error: {_first_line(exc)}")) from None
+            raise HelpdeskError(
+                M("database error: {reason}", reason=self._masked(_first_line(exc)))
+            ) from None
         except UnicodeEncodeError:
             # Bytes that were not UTF-8 (kept by Python as lone surrogates) cannot be sent.
             raise HelpdeskError(
-                "database error: text that is not UTF-8 cannot be stored or looked up"
+                M("database error: text that is not UTF-8 cannot be stored or looked up")
             ) from None
 
 
@@ -260,10 +269,11 @@ def _is_connect_error(exc: DBAPIError) -> bool:
     )
 
 
-def _refused_option(exc: Exception) -> str:
-    return (
-        "[database] url: the driver refuses an option in it "
-        f"({type(exc).__name__}: {_first_line(exc)})"
+def _refused_option(exc: Exception, masked: Callable[[str], str]) -> Text:
+    return M(
+        "[database] url: the driver refuses an option in it ({error}: {reason})",
+        error=type(exc).__name__,
+        reason=masked(_first_line(exc)),
     )
 
 
@@ -279,15 +289,19 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(
-            "[database] url is not a valid SQLAlchemy URL "
-            "(dialect+driver://user:password@host:port/database)"
+            M(
+                "[database] url is not a valid SQLAlchemy URL "
+                "(dialect+driver://user:password@host:port/database)"
+            )
         ) from None
     except ValueError:
         raise ConfigError(
-            "[database] url: the host or port cannot be read (the port must be a number)"
+            M("[database] url: the host or port cannot be read (the port must be a number)")
         ) from None
     if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise ConfigError(f"[database] url: port {parsed.port} is out of range (1-65535)")
+        raise ConfigError(
+            M("[database] url: port {port} is out of range (1-65535)", port=str(parsed.port))
+        )
     return parsed
 
 

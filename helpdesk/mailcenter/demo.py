@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
 from helpdesk.errors import PolicyError
+from helpdesk.i18n import M, Mn
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.folding import name_words, search_name
 from helpdesk.mailcenter.schema import aliases, domains, mailbox_name_words, mailboxes
@@ -316,15 +317,19 @@ def fill(
     package does not import the capabilities built on it.
     """
     if mailboxes_count < 1 or domains_count < 1:
-        raise PolicyError("--mailboxes and --domains must be at least 1")
+        raise PolicyError(M("--mailboxes and --domains must be at least 1"))
     if domains_count > mailboxes_count:
-        raise PolicyError("there must be at least as many mailboxes as domains")
+        raise PolicyError(M("there must be at least as many mailboxes as domains"))
     now = now or datetime(2026, 11, 1, 9, 0, 0)
     with db.connect() as conn:
         existing = conn.execute(select(func.count()).select_from(mailboxes)).scalar_one()
     if existing:
         raise PolicyError(
-            f"the database already holds {existing} mailboxes; demo data goes into an empty one"
+            Mn(
+                "the database already holds {n} mailbox; demo data goes into an empty one",
+                "the database already holds {n} mailboxes; demo data goes into an empty one",
+                existing,
+            )
         )
     done = 0
     with db.begin() as conn:

@@ -10,6 +10,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection, Row
 
 from helpdesk.errors import Conflict, NotFound, PolicyError
+from helpdesk.i18n import M
 from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.folding import name_words, search_name
 from helpdesk.mailcenter.schema import aliases, domains, forwards, mailbox_name_words, mailboxes
@@ -102,7 +103,7 @@ def from_row(row: Row) -> Mailbox:
 def normalize_address(address: str) -> str:
     address = address.strip().lower()
     if address.count("@") != 1 or address.startswith("@") or address.endswith("@"):
-        raise PolicyError(f"not a mail address: {address!r}")
+        raise PolicyError(M("not a mail address: {address!r}", address=address))
     return address
 
 
@@ -110,7 +111,7 @@ def get_mailbox(conn: Connection, address: str) -> Mailbox:
     address = address.strip().lower()
     row = conn.execute(mailbox_query().where(mailboxes.c.address == address)).first()
     if row is None:
-        raise NotFound(f"no mailbox {address}")
+        raise NotFound(M("no mailbox {address}", address=address))
     return from_row(row)
 
 
@@ -214,8 +215,11 @@ def update_mailbox(
     )
     if result.rowcount != 1:
         raise Conflict(
-            f"{mailbox.address} was changed by someone else since you opened it; "
-            "nothing was written. Reload and try again."
+            M(
+                "{address} was changed by someone else since you opened it; "
+                "nothing was written. Reload and try again.",
+                address=mailbox.address,
+            )
         )
     if "realname" in changes:
         _index_name(conn, mailbox.id, changes["realname"])
@@ -250,8 +254,13 @@ def set_sending(
     """Suspend (allowed=False) or reinstate sending; mail keeps arriving either way."""
     ticket = check_ticket(ticket)
     if mailbox.smtp_enabled == allowed:
-        state = "allowed to send" if allowed else "already suspended"
-        raise PolicyError(f"{mailbox.address} is {state}; nothing changed")
+        if allowed:
+            raise PolicyError(
+                M("{address} is allowed to send; nothing changed", address=mailbox.address)
+            )
+        raise PolicyError(
+            M("{address} is already suspended; nothing changed", address=mailbox.address)
+        )
     return update_mailbox(
         conn,
         mailbox,

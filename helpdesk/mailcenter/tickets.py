@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING
 
 from helpdesk.errors import ConfigError, PolicyError
+from helpdesk.i18n import M, Text
 from helpdesk.plaintext import printable
 
 if TYPE_CHECKING:
@@ -27,11 +28,15 @@ def ticket_pattern(config: Config) -> re.Pattern[str]:
     """`[ui] ticket_pattern` of `config`, compiled; the default when it is not set."""
     value = config.section("ui").get("ticket_pattern", DEFAULT_TICKET_PATTERN)
     if not isinstance(value, str) or not value:
-        raise ConfigError("[ui] ticket_pattern must be a non-empty string (a regular expression)")
+        raise ConfigError(
+            M("[ui] ticket_pattern must be a non-empty string (a regular expression)")
+        )
     try:
         return re.compile(value)
     except re.error as error:
-        raise ConfigError(f"[ui] ticket_pattern is not a regular expression: {error}") from None
+        raise ConfigError(
+            M("[ui] ticket_pattern is not a regular expression: {reason}", reason=str(error))
+        ) from None
 
 
 def use_ticket_pattern(pattern: re.Pattern[str] | str) -> None:
@@ -44,24 +49,32 @@ def current_ticket_pattern() -> str:
     return _pattern.pattern
 
 
-def ticket_error(ticket: str | None) -> str | None:
+def ticket_problem(ticket: str | None) -> Text | None:
     """Why `ticket` is refused (one line, naming the pattern), or None when it is fine."""
     value = (ticket or "").strip()
     if not value:
-        return "a ticket reference is required (--ticket T)"
+        return M("a ticket reference is required (--ticket T)")
     if len(value) > MAX_TICKET_LENGTH:
-        return f"the ticket reference is longer than {MAX_TICKET_LENGTH} characters"
+        return M("the ticket reference is longer than {n} characters", n=str(MAX_TICKET_LENGTH))
     if _pattern.search(value) is None:
-        return (
-            f"ticket '{printable(value)}' does not look like a ticket reference: "
-            f"it must match {_pattern.pattern} ([ui] ticket_pattern)"
+        return M(
+            "ticket '{ticket}' does not look like a ticket reference: "
+            "it must match {pattern} ([ui] ticket_pattern)",
+            ticket=printable(value),
+            pattern=_pattern.pattern,
         )
     return None
 
 
+def ticket_error(ticket: str | None) -> str | None:
+    """`ticket_problem` as a line in the operator's language, for a dialog to show."""
+    problem = ticket_problem(ticket)
+    return None if problem is None else str(problem)
+
+
 def check_ticket(ticket: str | None) -> str:
     """The ticket, stripped; PolicyError with one line when it is missing or malformed."""
-    error = ticket_error(ticket)
+    error = ticket_problem(ticket)
     if error is not None:
         raise PolicyError(error)
     return (ticket or "").strip()
