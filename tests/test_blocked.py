@@ -29,6 +29,12 @@ SUBMISSION_REJECT = (
     "I=[127.0.0.1]:2587 F=<alice@example.org> A=sql_plain:alice@example.org rejected after DATA: "
     "The E-Mail you sended has been blocked because it may contain SPAM. Please contact support."
 )
+# The stack's ACL also logs the content digest, Message-ID and subject (stack/exim/exim.conf.in).
+DIGEST = "0123456789abcdef0123456789abcdef"
+SUBMISSION_REJECT_DIGEST = (
+    SUBMISSION_REJECT + f' -- digest={DIGEST} release=none id="<m1@x>" '
+    'T="Rechnung \\"Q4\\" f\\303\\274r Sie HELPDESK-TEST-SPAM"'
+)
 INBOUND_REJECT = (
     "2026-11-27 21:58:02 1xX3xC-0004P1-2A H=([127.0.0.1]) [127.0.0.1]:35452 I=[127.0.0.1]:2525 "
     "F=<ext@sender.test> rejected after DATA: Message rejected as spam"
@@ -42,6 +48,30 @@ def test_submission_reject_line_is_parsed():
     assert entry.ip == "127.0.0.1" and entry.exim_id == "1xX3xC-0004Ox-1p"
     assert entry.text.startswith("The E-Mail you sended has been blocked")
     assert not entry.temporary and entry.message_id == ""
+
+
+def test_digest_message_id_and_subject_come_from_the_tail():
+    entry = parse_reject_line(SUBMISSION_REJECT_DIGEST)
+    assert entry is not None and entry.digest == DIGEST and not entry.release_used_up
+    assert entry.message_id == "m1@x"
+    assert entry.subject == 'Rechnung "Q4" für Sie HELPDESK-TEST-SPAM'
+    assert entry.text == (
+        "The E-Mail you sended has been blocked because it may contain SPAM. "
+        "Please contact support."
+    )
+    bare = parse_reject_line(SUBMISSION_REJECT + " -- digest=- release=used-up id=<m2@x> T=Hallo")
+    assert bare is not None and bare.digest == "" and bare.release_used_up
+    assert (bare.message_id, bare.subject) == ("m2@x", "Hallo")
+
+
+def test_an_exim_line_with_a_digest_is_releasable_without_a_scan():
+    """The Exim line has the whole login and the digest: rspamd's history may have rolled
+    over (or cut the user at 31 bytes) and the message can still be released."""
+    long_user = "verylongname.with.dots.ueberall@some-long-domain.example.org"
+    exim = parse_reject_line(SUBMISSION_REJECT_DIGEST.replace("alice@example.org", long_user))
+    (item,) = merge_blocked([], [exim])
+    assert item.user == long_user and item.releasable and item.digest == DIGEST
+    assert item.subject.startswith('Rechnung "Q4"')
 
 
 def test_other_reject_lines():
@@ -112,7 +142,7 @@ def _row(user, mid, *, action="reject", seconds=0, controller="mx1", score=20.0)
 def test_merge_joins_exim_and_rspamd_and_collapses_repeats():
     long_user = "verylongname.with.dots.ueberall@some-long-domain.example.org"
     cut = long_user.encode()[:31].decode()
-    exim = parse_reject_line(SUBMISSION_REJECT.replace("alice@example.org", long_user))
+    exim = parse_reject_line(SUBMISSION_REJECT_DIGEST.replace("alice@example.org", long_user))
     rows = [
         _row(cut, "m1@x", seconds=1),  # the scan behind the Exim line
         _row(cut, "m1@x", seconds=-300),  # the same message, sent five minutes earlier

@@ -113,11 +113,29 @@ def parse_reject_line(line: str) -> EximReject | None:
 
 
 def _unquote(value: str) -> str:
-    """Exim's ${quote:}: bare, or in double quotes with backslash escapes. Octal escapes of
-    non-printing bytes stay as they are: decoded, they would be terminal commands again."""
+    """Exim's ${quote:}: bare, or in double quotes with backslash escapes; Exim writes bytes
+    it deems non-printing as \\ooo. Decoded to text, as the send-log parser does: what is
+    shown goes through plaintext/plain, which shows control characters as escapes."""
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
-        return re.sub(r'\\(["\\])', r"\1", value[1:-1])
-    return value
+        value = value[1:-1]
+    if "\\" not in value:
+        return value
+    out = bytearray()
+    raw = value.encode("utf-8", "surrogateescape")
+    i = 0
+    while i < len(raw):
+        if raw[i] == 92 and i + 1 < len(raw):
+            octal = raw[i + 1 : i + 4]
+            if len(octal) == 3 and all(48 <= c <= 55 for c in octal):
+                out.append(int(octal, 8) & 0xFF)
+                i += 4
+                continue
+            out.append(raw[i + 1])
+            i += 2
+            continue
+        out.append(raw[i])
+        i += 1
+    return out.decode("utf-8", "replace")
 
 
 def configured_mainlogs(config: Any) -> list[str]:
