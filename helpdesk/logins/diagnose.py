@@ -1,0 +1,188 @@
+"""What the timeline means, in plain words with the fix to tell the customer.
+
+Each diagnosis names the evidence (client program, addresses, counts), so the operator can say
+which device it is: the customer usually has several.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.i18n import M, Mn, Text
+
+if TYPE_CHECKING:
+    from helpdesk.logins.events import LoginEvent
+    from helpdesk.logins.timeline import Timeline
+    from helpdesk.mailcenter.mailboxes import Mailbox
+
+MAX_ADDRESSES = 4
+
+
+@dataclass
+class Diagnosis:
+    code: str
+    text: Text
+
+    def as_json(self) -> dict[str, Any]:
+        return {"code": self.code, "text": self.text.english(), "text_message": self.text.as_json()}
+
+
+def _device(events: list[LoginEvent]) -> Text:
+    """`program X at addresses a, b` or `addresses a, b` for a set of events."""
+    ips = list(dict.fromkeys(e.ip for e in events if e.ip))
+    shown = ", ".join(ips[:MAX_ADDRESSES]) + (" …" if len(ips) > MAX_ADDRESSES else "")
+    programs = list(dict.fromkeys(e.client for e in events if e.client))
+    if programs:
+        return M("{program} at {addresses}", program=", ".join(programs[:2]), addresses=shown)
+    return Mn("address {addresses}", "addresses {addresses}", len(ips), addresses=shown)
+
+
+def _count(events: list[LoginEvent]) -> int:
+    return sum(e.attempts for e in events)
+
+
+def diagnose(
+    timeline: Timeline, mailbox: Mailbox | None, bans: dict[str, datetime]
+) -> list[Diagnosis]:
+    from helpdesk.logins.timeline import utc_to_local
+
+    events = timeline.events
+    out: list[Diagnosis] = []
+    if mailbox is not None and not (mailbox.enabled and mailbox.domain_enabled):
+        out.append(
+            Diagnosis(
+                "login_disabled",
+                M("login is disabled for this mailbox (or its domain): reinstate it first"),
+            )
+        )
+    cram = [
+        e
+        for e in events
+        if e.mechanism.startswith("CRAM") or e.mechanism in ("DIGEST-MD5", "NTLM", "GSSAPI")
+    ]
+    if cram:
+        out.append(
+            Diagnosis(
+                "cram_md5",
+                M(
+                    "the client tries {mechanism} ({device}): set the password transfer to "
+                    "“normal password”",
+                    mechanism=cram[-1].mechanism,
+                    device=_device(cram),
+                ),
+            )
+        )
+    plain = [e for e in events if e.tls is False]
+    if plain:
+        out.append(
+            Diagnosis(
+                "no_tls",
+                M(
+                    "the client connects without encryption ({device}): choose SSL/TLS or STARTTLS",
+                    device=_device(plain),
+                ),
+            )
+        )
+    pop3 = [e for e in events if e.protocol == "pop3" and e.match != "near_miss"]
+    if pop3:
+        out.append(
+            Diagnosis(
+                "pop3",
+                M(
+                    "POP3 is still used ({device}): switch to IMAP, or the device empties the "
+                    "mailbox",
+                    device=_device(pop3),
+                ),
+            )
+        )
+    out.extend(_old_password(events))
+    near = [e for e in events if e.match == "near_miss"]
+    if near:
+        names = ", ".join(dict.fromkeys(e.user for e in near))
+        out.append(
+            Diagnosis(
+                "login_name",
+                M(
+                    "the login name must be the full address {address} (tried: {names}; {device})",
+                    address=timeline.address,
+                    names=names,
+                    device=_device(near),
+                ),
+            )
+        )
+    banned = {e.ip for e in events if e.ip in bans}
+    for ip in sorted(banned):
+        out.append(
+            Diagnosis(
+                "banned",
+                M(
+                    "the address {ip} is banned since {since}: lift the ban once the device "
+                    "has the right password",
+                    ip=ip,
+                    since=bans[ip].strftime("%Y-%m-%d %H:%M"),
+                ),
+            )
+        )
+    if mailbox is not None and mailbox.must_change_password:
+        changed = utc_to_local(mailbox.password_changed_at)
+        failed = [
+            e
+            for e in events
+            if not e.ok and e.match == "user" and (changed is None or e.time >= changed)
+        ]
+        out.append(
+            Diagnosis(
+                "must_change",
+                Mn(
+                    "must change the password ({n} failed login since it was set)",
+                    "must change the password ({n} failed logins since it was set)",
+                    _count(failed),
+                ),
+            )
+        )
+    return out
+
+
+def _old_password(events: list[LoginEvent]) -> list[Diagnosis]:
+    """Wrong passwords from one device while another logs in: an old password kept on it."""
+    wrong = [
+        e
+        for e in events
+        if not e.ok
+        and e.match == "user"
+        and e.reason in ("wrong_password", "wrong_password_or_user")
+    ]
+    if not wrong:
+        return []
+    good_ips = {e.ip for e in events if e.ok and e.match == "user"}
+    good_programs = {e.client for e in events if e.ok and e.match == "user" and e.client}
+    stale = [
+        e for e in wrong if e.ip not in good_ips and not (e.client and e.client in good_programs)
+    ]
+    if stale and good_ips:
+        return [
+            Diagnosis(
+                "old_password",
+                Mn(
+                    "an old password is being tried from a second device ({device}, {n} "
+                    "failed login): enter the new password there",
+                    "an old password is being tried from a second device ({device}, {n} "
+                    "failed logins): enter the new password there",
+                    _count(stale),
+                    device=_device(stale),
+                ),
+            )
+        ]
+    return [
+        Diagnosis(
+            "wrong_password",
+            Mn(
+                "wrong password ({n} failed login, {device}): check the password, or reset it",
+                "wrong password ({n} failed logins, {device}): check the password, or reset it",
+                _count(wrong),
+                device=_device(wrong),
+            ),
+        )
+    ]

@@ -1,0 +1,271 @@
+"""One mailbox's login timeline: its events, the attempts attributed to it, groups by client
+program, the last success per protocol, and the diagnoses.
+
+Which events belong to the mailbox:
+- its own: the user name is the address (any case);
+- near misses: a failed login as its local part, its real name or the address with a typo in
+  the domain, from a client address the mailbox itself used in the window ("the login name
+  must be the full address");
+- attributed: an attempt without a user name (a refused mechanism, a plaintext login refused
+  before the name was sent) from a client address that logged in or failed as the mailbox
+  within ATTRIBUTION before or after it ("probably this mailbox's device (same address)").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from helpdesk.i18n import M, Text
+from helpdesk.logins.events import LoginEvent
+from helpdesk.logins.reader import ReadResult, open_files, read_logs
+from helpdesk.logins.settings import ATTRIBUTION, LoginSettings
+
+if TYPE_CHECKING:
+    from helpdesk.logins.diagnose import Diagnosis
+    from helpdesk.mailcenter.mailboxes import Mailbox
+
+MAX_USERLESS = 50_000
+MERGE_WITHIN = timedelta(hours=1)
+
+
+def _distance(a: str, b: str, limit: int = 2) -> int:
+    """Edit distance, stopping once it is above limit (domains are short)."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
+
+@dataclass
+class Target:
+    """What a user name is compared with."""
+
+    address: str
+    local: str
+    domain: str
+    realname: str = ""
+
+    @classmethod
+    def of(cls, address: str, realname: str = "") -> Target:
+        address = address.strip().lower()
+        local, _, domain = address.partition("@")
+        return cls(address, local, domain, realname.strip().lower())
+
+    def own(self, user: str) -> bool:
+        return user.lower() == self.address
+
+    def near_miss(self, user: str) -> bool:
+        name = user.strip().lower()
+        if not name or name == self.address:
+            return False
+        if name == self.local or (self.realname and name == self.realname):
+            return True
+        local, at, domain = name.partition("@")
+        return bool(at) and local == self.local and _distance(domain, self.domain) <= 2
+
+
+@dataclass
+class Group:
+    client: str
+    protocol: str
+    mechanism: str
+    ok: int = 0
+    failed: int = 0
+    ips: Counter[str] = field(default_factory=Counter)
+    first: datetime | None = None
+    last: datetime | None = None
+    tls: set[bool | None] = field(default_factory=set)
+
+    def add(self, event: LoginEvent) -> None:
+        n = event.attempts
+        if event.ok:
+            self.ok += n
+        else:
+            self.failed += n
+        self.ips[event.ip] += n
+        self.first = min(self.first or event.time, event.time)
+        self.last = max(self.last or event.time, event.last or event.time)
+        self.tls.add(event.tls)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "client": self.client,
+            "protocol": self.protocol,
+            "mechanism": self.mechanism,
+            "ok": self.ok,
+            "failed": self.failed,
+            "addresses": dict(self.ips.most_common()),
+            "first": self.first.isoformat(sep=" ") if self.first else None,
+            "last": self.last.isoformat(sep=" ") if self.last else None,
+            "tls": sorted({"yes" if t else "no" if t is False else "unknown" for t in self.tls}),
+        }
+
+
+@dataclass
+class Timeline:
+    address: str
+    start: datetime
+    end: datetime
+    events: list[LoginEvent]
+    groups: list[Group]
+    last_success: dict[str, LoginEvent]
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    warnings: list[Text] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "start": self.start.isoformat(sep=" "),
+            "end": self.end.isoformat(sep=" "),
+            "events": [e.as_json() for e in self.events],
+            "groups": [g.as_json() for g in self.groups],
+            "last_success": {p: e.as_json() for p, e in self.last_success.items()},
+            "diagnoses": [d.as_json() for d in self.diagnoses],
+            "warnings": [w.english() for w in self.warnings],
+            "warnings_message": [w.as_json() for w in self.warnings],
+            "files": self.files,
+            "lines": self.lines,
+        }
+
+
+def _alike(a: LoginEvent, b: LoginEvent) -> bool:
+    return (
+        a.ok == b.ok
+        and a.protocol == b.protocol
+        and a.ip == b.ip
+        and a.reason == b.reason
+        and a.client == b.client
+        and a.mechanism == b.mechanism
+        and a.user == b.user
+        and a.tls == b.tls
+        and a.match == b.match
+        and (b.time - (a.last or a.time)) <= MERGE_WITHIN
+    )
+
+
+def merge(events: list[LoginEvent]) -> list[LoginEvent]:
+    """Alike events close together as one, with a count (a phone sending mail all day)."""
+    out: list[LoginEvent] = []
+    for event in events:
+        if out and _alike(out[-1], event):
+            out[-1].attempts += event.attempts
+            out[-1].last = event.last or event.time
+        else:
+            out.append(event)
+    return out
+
+
+def select(result: ReadResult, target: Target) -> list[LoginEvent]:
+    """The mailbox's own events, near misses and attributed attempts, oldest first."""
+    own = [e for e in result.events if target.own(e.user)]
+    times: dict[str, list[datetime]] = {}
+    for e in own:
+        times.setdefault(e.ip, []).append(e.time)
+    chosen = list(own)
+    for e in result.events:
+        if e.user and not target.own(e.user) and e.ip in times and not e.ok:
+            e.match = "near_miss"
+            chosen.append(e)
+        elif not e.user and any(abs(t - e.time) <= ATTRIBUTION for t in times.get(e.ip, ())):
+            e.match = "attributed"
+            chosen.append(e)
+    chosen.sort(key=lambda e: e.time)
+    return chosen
+
+
+def groups_of(events: list[LoginEvent]) -> list[Group]:
+    found: dict[tuple[str, str, str], Group] = {}
+    for e in events:
+        key = e.group_key
+        if key not in found:
+            found[key] = Group(*key)
+        found[key].add(e)
+    return sorted(found.values(), key=lambda g: g.last or datetime.min, reverse=True)
+
+
+def last_success(events: list[LoginEvent]) -> dict[str, LoginEvent]:
+    out: dict[str, LoginEvent] = {}
+    for e in events:
+        if e.ok and e.match == "user":
+            out[e.protocol] = e
+    return out
+
+
+def keeper(target: Target) -> Callable[[LoginEvent], bool]:
+    userless = [0]
+
+    def keep(event: LoginEvent) -> bool:
+        if not event.user:
+            userless[0] += 1
+            return userless[0] <= MAX_USERLESS
+        return target.own(event.user) or (not event.ok and target.near_miss(event.user))
+
+    return keep
+
+
+def utc_to_local(when: datetime | None) -> datetime | None:
+    """A stored UTC time as the naive local time the logs use."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
+
+
+def build(
+    settings: LoginSettings,
+    address: str,
+    *,
+    mailbox: Mailbox | None = None,
+    since: timedelta | None = None,
+    bans: dict[str, datetime] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Timeline:
+    """The timeline of `address` over the window (settings.since unless given)."""
+    from helpdesk.logins.diagnose import diagnose
+
+    end = datetime.now().replace(microsecond=0)
+    start = end - (since or settings.since)
+    target = Target.of(address, mailbox.realname if mailbox is not None else "")
+    dovecot, warn_d = open_files(settings.dovecot_paths, M("Dovecot log"))
+    exim, warn_e = open_files(settings.exim_paths, M("Exim mainlog"))
+    result = read_logs(
+        dovecot,
+        exim,
+        start=start,
+        keep=keeper(target),
+        journal=settings.journal,
+        progress=progress,
+        cancelled=cancelled,
+    )
+    events = select(result, target)
+    for e in events:
+        since_ban = (bans or {}).get(e.ip)
+        if since_ban is not None and not e.ok:
+            e.banned = True
+    events = merge(events)
+    timeline = Timeline(
+        address=target.address,
+        start=start,
+        end=end,
+        events=events,
+        groups=groups_of(events),
+        last_success=last_success(events),
+        warnings=[w for w in (warn_d, warn_e) if w is not None] + result.warnings,
+        files=result.files,
+        lines=result.lines,
+    )
+    timeline.diagnoses = diagnose(timeline, mailbox, bans or {})
+    return timeline
