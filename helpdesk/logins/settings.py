@@ -56,6 +56,10 @@ class LoginSettings:
     since: timedelta = timedelta(days=2)
     # fail2ban jails whose bans the timeline shows ([] = none)
     jails: tuple[str, ...] = ("dovecot", "exim")
+    # fail2ban's log (readable by group adm): who is banned since when
+    fail2ban_log: str = "/var/log/fail2ban.log"
+    # the one command allowed to lift a ban, called as `<command…> <jail> <ip>`
+    unban_command: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config | None) -> LoginSettings:
@@ -79,6 +83,20 @@ class LoginSettings:
                     raise ConfigError(
                         M("{where}: since has a wrong value: {value!r}", where=where, value=raw)
                     ) from None
+            elif key == "fail2ban_log":
+                values[key] = _paths(raw, where, key, base)[0]
+            elif key == "unban_command":
+                if isinstance(raw, str):
+                    raw = [raw]
+                if (
+                    not isinstance(raw, list)
+                    or not raw
+                    or not all(isinstance(x, str) and x for x in raw)
+                ):
+                    raise ConfigError(
+                        M("{where}: unban_command must be a command and its arguments", where=where)
+                    )
+                values[key] = tuple(raw)
             elif key == "jails":
                 if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
                     raise ConfigError(M("{where}: jails must be a list of names", where=where))
