@@ -2,10 +2,14 @@
 
 A generated password is shown once, large, with its spelling, until the operator closes the
 dialog; `c` copies it. Nothing here logs it, and the dialog forgets it when it closes.
+
+The spelling is for the customer, in the customer's language (F8 switches it), which need not
+be the operator's: an operator working in English may be talking to a German caller.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import LANGUAGES, N_, _, customer_language
 from helpdesk.mailcenter.mailboxes import Mailbox
 from helpdesk.mailcenter.tickets import ticket_error
 from helpdesk.passwords.policy import PasswordSettings
@@ -32,11 +37,18 @@ from screens.dialogs.ticket import (
     confirm_label,
     ticket_memory,
 )
+from screens.translated import Translated
 from screens.widgets import PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
 
-_SCORE_NAMES = ["very weak", "weak", "fair", "strong", "very strong"]
+_SCORE_NAMES = [N_("very weak"), N_("weak"), N_("fair"), N_("strong"), N_("very strong")]
 _SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
+# Each language named in itself, as the palette names them.
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}  # i18n: not text
+CUSTOMER_LANGUAGE_KEY = "f8"
+# A reset still running when the language is switched is waited for this long by the new
+# dialog; the reset itself is bounded by the database's own deadlines.
+HANDOVER_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -77,60 +89,127 @@ def reset(
         )
 
 
-class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
+class Pending:
+    """A reset running in a thread, whose answer a dialog built again (after a language switch)
+    can still receive: the password it sets is shown once, so it must not get lost."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._result: ResetResult | None = None
+        self._error: BaseException | None = None
+
+    def run(self, fn: Any, *args: Any) -> ResetResult:
+        try:
+            self._result = fn(*args)
+        except BaseException as exc:
+            self._error = exc
+            raise
+        finally:
+            self._done.set()
+        return self._result
+
+    def wait(self) -> ResetResult:
+        if not self._done.wait(HANDOVER_SECONDS):
+            raise HelpdeskError(_("The password reset did not answer: see the audit log."))
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+@dataclass
+class Carried:
+    """What a dialog built again in the new language shows as the old one did."""
+
+    ticket: str = ""
+    typed: bool = False
+    password: str = ""
+    visible: bool = False
+    force: bool | None = None
+    pending: Pending | None = None
+    result: ResetResult | None = None
+    outcome: ResetOutcome | None = None
+
+
+class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | None]):
     """Opened from the mailbox screen with the Mailbox the operator is looking at."""
 
     STATUS = "#reset-error"
 
     CSS_PATH = "reset.tcss"
     BINDINGS = [
-        Binding("escape", "close", "Close", id="reset.close"),
-        Binding("c", "copy", "Copy password", id="reset.copy"),
-        Binding("f4", "toggle_visible", "Show/hide typed password", id="reset.toggle_visible"),
-        Binding(CONFIRM_KEY, "confirm", "Reset password", priority=True, id="reset.confirm"),
-        Binding(SAME_TICKET_KEY, "same_ticket", "Same ticket", priority=True, id="reset.same"),
+        Binding("escape", "close", N_("Close"), id="reset.close"),
+        Binding("c", "copy", N_("Copy password"), id="reset.copy"),
+        Binding("f4", "toggle_visible", N_("Show/hide typed password"), id="reset.toggle_visible"),
+        Binding(CONFIRM_KEY, "confirm", N_("Reset password"), priority=True, id="reset.confirm"),
+        Binding(SAME_TICKET_KEY, "same_ticket", N_("Same ticket"), priority=True, id="reset.same"),
+        # A function key: typing a name into the ticket field never switches it, and it
+        # never confirms anything.
+        Binding(
+            CUSTOMER_LANGUAGE_KEY,
+            "customer_language",
+            N_("Customer language"),
+            priority=True,
+            id="reset.customer_language",
+        ),
     ]
 
-    def __init__(self, mailbox: Mailbox, settings: PasswordSettings | None = None) -> None:
+    def __init__(
+        self,
+        mailbox: Mailbox,
+        settings: PasswordSettings | None = None,
+        *,
+        customer: str | None = None,
+    ) -> None:
         super().__init__()
         self.mailbox = mailbox
         self._settings = settings
         self._password: str | None = None
         self._outcome: ResetOutcome | None = None
+        self._result: ResetResult | None = None
         self._busy = False
+        self._pending: Pending | None = None
+        self._carried: Carried | None = None
+        # Without a choice, the customer speaks the operator's language.
+        self.customer = customer_language(customer)
 
     # --- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         m = self.mailbox
         with Vertical(id="reset-form"):
-            yield Label(plain(f"Reset password · {m.address}"), id="reset-title")
+            yield Label(
+                plain(_("Reset password · {address}").format(address=m.address)),
+                id="reset-title",
+            )
             # The ticket comes first: Tab from the password goes on to the checkbox, so a
             # habitual Tab and typing never put password characters into a text field.
             yield TicketInput(id="reset-ticket")
             yield PlainStatic("", id="reset-offer", classes="status")
             with RadioSet(id="reset-mode"):
-                yield RadioButton("Generate a passphrase", value=True, id="mode-generate")
-                yield RadioButton("Type one", id="mode-type")
+                yield RadioButton(_("Generate a passphrase"), value=True, id="mode-generate")
+                yield RadioButton(_("Type one"), id="mode-type")
             yield Input(
-                placeholder="New password (F4 shows it)", password=True, id="reset-password"
+                placeholder=_("New password (F4 shows it)"), password=True, id="reset-password"
             )
             yield Static("", id="reset-meter")
-            yield Checkbox("Customer must change it at next login", True, id="reset-force")
+            yield Checkbox(_("Customer must change it at next login"), True, id="reset-force")
+            yield PlainStatic("", id="reset-customer", classes="status")
             yield StatusLine("", id="reset-error", classes="-error")
             with Horizontal(id="reset-buttons"):
                 yield ConfirmButton(
-                    confirm_label("Reset password"), variant="warning", id="reset-confirm"
+                    confirm_label(_("Reset password")), variant="warning", id="reset-confirm"
                 )
-                yield Button("Cancel [Esc]", id="reset-cancel")
+                yield Button(plain(_("Cancel [Esc]")), id="reset-cancel")
         with Vertical(id="reset-result"):
             yield Label("", id="result-title")
             yield PlainStatic("", id="result-password")
+            yield PlainStatic("", id="result-language", classes="status")
             yield PlainStatic("", id="result-spelling")
             yield Static("", id="result-copy", classes="status")
-            yield Static("c copy · Enter or Esc close (it is not shown again)", classes="status")
+            yield Static(_("c copy · Enter or Esc close (it is not shown again)"), classes="status")
             with Horizontal(id="result-buttons"):
-                yield Button("Done", variant="primary", id="result-done")
+                yield Button(_("Done"), variant="primary", id="result-done")
 
     def on_mount(self) -> None:
         try:
@@ -144,8 +223,16 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         self.query_one("#reset-ticket", Input).focus()
         offered = ticket_memory(self.app).offer(self.mailbox.customer_ref)
         offer = self.query_one("#reset-offer", PlainStatic)
-        offer.update(f"{SAME_TICKET_KEY.upper()}: same ticket {offered}" if offered else "")
+        offer.update(
+            _("{key}: same ticket {ticket}").format(key=SAME_TICKET_KEY.upper(), ticket=offered)
+            if offered
+            else ""
+        )
         offer.display = bool(offered)
+        self._show_customer()
+        if self._carried is not None:
+            self._restore(self._carried)
+            self._carried = None
 
     def action_same_ticket(self) -> None:
         offered = ticket_memory(self.app).offer(self.mailbox.customer_ref)
@@ -184,22 +271,27 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         value = self.query_one("#reset-password", Input).value
         meter = self.query_one("#reset-meter", Static)
         if not value:
-            meter.update("Strength: type a password")
+            meter.update(_("Strength: type a password"))
             return
         try:
             settings = self.settings
         except HelpdeskError as exc:
             self.show_status(exc, error=True)
             return
-        meter.update("Strength: checking …")
+        meter.update(_("Strength: checking …"))
         self.background("strength", measure, value, settings, self.mailbox)
 
     def strength_done(self, s: Strength) -> None:
         needed = self.settings.min_score
         bar = "█" * (s.score + 1) + "░" * (4 - s.score)
-        verdict = "[green]enough[/]" if s.score >= needed else f"[red]{needed} needed[/]"
-        text = f"Strength: {bar} {s.score}/4 {_SCORE_NAMES[s.score]} · {verdict}"
-        meter = line(text)
+        if s.score >= needed:
+            verdict = line("[green]$v[/]", v=_("enough"))
+        else:
+            verdict = line("[red]$v[/]", v=_("{needed} needed").format(needed=needed))
+        text = _("Strength: {bar} {score}/4 {name} ·").format(
+            bar=bar, score=s.score, name=_(_SCORE_NAMES[s.score])
+        )
+        meter = line("$t ", t=text) + verdict
         if s.warning:
             meter = lines([meter, line("[yellow]$w[/]", w=s.warning)])
         self.query_one("#reset-meter", Static).update(meter)
@@ -209,7 +301,9 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
     def _entered(self, event: Input.Submitted) -> None:
         """Enter never resets (and never carries the password into a text field)."""
         if self._outcome is None:
-            self.show_status(f"{CONFIRM_KEY.upper()} resets the password, Esc cancels.")
+            self.show_status(
+                _("{key} resets the password, Esc cancels.").format(key=CONFIRM_KEY.upper())
+            )
         if event.input.id == "reset-password":
             self.query_one("#reset-force", Checkbox).focus()
         else:
@@ -220,7 +314,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         if self._busy or self._outcome is not None:
             return
         ticket = self.query_one("#reset-ticket", TicketInput).ticket
-        error = TICKET_REQUIRED if not ticket else ticket_error(ticket)
+        error = _(TICKET_REQUIRED) if not ticket else ticket_error(ticket)
         if error:
             self.show_status(error, error=True)
             self.query_one("#reset-ticket", Input).focus()
@@ -228,7 +322,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         typed = self._typed()
         password = self.query_one("#reset-password", Input).value if typed else None
         if typed and not password:
-            self.show_status("Type the new password, or choose Generate.", error=True)
+            self.show_status(_("Type the new password, or choose Generate."), error=True)
             self.query_one("#reset-password", Input).focus()
             return
         try:
@@ -237,43 +331,110 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
             self.show_status(exc, error=True)
             return
         self._busy = True
-        self.show_status("Setting the password …")
+        self.show_status(_("Setting the password …"))
         force = self.query_one("#reset-force", Checkbox).value
         ticket_memory(self.app).remember(ticket, self.mailbox.customer_ref)
         args = (self.app.database, self.mailbox, settings, ticket, self.app.operator)
-        self.background("reset", reset, *args, password, force)
+        self._pending = Pending()
+        self.background("reset", self._pending.run, reset, *args, password, force)
 
     def reset_failed(self, text: str) -> None:
         self._busy = False
+        self._pending = None
         self.show_status(text, error=True)
 
     def reset_done(self, result: ResetResult) -> None:
         self._busy = False
+        self._pending = None
         self._outcome = ResetOutcome(result.mailbox.address, result.generated, result.mailbox)
         self.query_one("#reset-password", Input).value = ""
         if not result.generated:
             self.dismiss(self._outcome)
             return
-        self._password = result.password
-        must = "must change it at next login" if result.mailbox.must_change_password else ""
-        self.query_one("#result-title", Label).update(
-            plain(
-                f"New password for {result.mailbox.address} · read it out now"
-                + (f" · {must}" if must else "")
-            )
-        )
-        self.query_one("#result-password", Static).update(result.password or "")
-        from helpdesk.passwords.spelling import spell, spell_grouped
+        self._show_result(result)
 
-        alphabet = self.settings.spelling
-        sep = self.settings.separator
-        joiner = " ".join(spell(sep, alphabet))
-        spelled = spell_grouped(result.password or "", alphabet, sep)
-        head = f"{_SPELLING_NAMES[alphabet]} · between the parts: {sep} ({joiner})"
-        self.query_one("#result-spelling", Static).update(lines([head, *spelled]))
+    def _show_result(self, result: ResetResult) -> None:
+        self._result = result
+        self._password = result.password
+        title = _("New password for {address} · read it out now").format(
+            address=result.mailbox.address
+        )
+        if result.mailbox.must_change_password:
+            title += " · " + _("must change it at next login")
+        self.query_one("#result-title", Label).update(plain(title))
+        self.query_one("#result-password", Static).update(result.password or "")
+        self._show_spelling()
         self.query_one("#reset-form").display = False
         self.query_one("#reset-result").display = True
         self.query_one("#result-done", Button).focus()
+
+    # --- the customer's language -----------------------------------------------------------
+
+    def action_customer_language(self) -> None:
+        """The next language for the customer's texts; the operator's own stays as it is."""
+        self.customer = LANGUAGES[(LANGUAGES.index(self.customer) + 1) % len(LANGUAGES)]
+        self._show_customer()
+        if self._password is not None:
+            self._show_spelling()
+
+    def _customer_text(self) -> str:
+        return _("Customer: {language} ({key} switches)").format(
+            language=LANGUAGE_NAMES[self.customer], key=CUSTOMER_LANGUAGE_KEY.upper()
+        )
+
+    def _show_customer(self) -> None:
+        self.query_one("#reset-customer", Static).update(self._customer_text())
+        self.query_one("#result-language", Static).update(self._customer_text())
+
+    def _show_spelling(self) -> None:
+        from helpdesk.passwords.spelling import alphabet_for_language, spell, spell_grouped
+
+        alphabet = alphabet_for_language(self.customer, self.settings.spelling)
+        sep = self.settings.separator
+        joiner = " ".join(spell(sep, alphabet))
+        spelled = spell_grouped(self._password or "", alphabet, sep)
+        head = _("{alphabet} · between the parts: {separator} ({spelled})").format(
+            alphabet=_SPELLING_NAMES[alphabet], separator=sep, spelled=joiner
+        )
+        self.query_one("#result-spelling", Static).update(lines([head, *spelled]))
+
+    # --- a language switch builds the dialog again -------------------------------------------
+
+    def reopen(self) -> ResetPasswordScreen:
+        """The same dialog in the new language: the form as typed, a reset still running, or
+        the password shown once, with the customer's language kept."""
+        fresh = ResetPasswordScreen(self.mailbox, self._settings, customer=self.customer)
+        field = self.query_one("#reset-password", Input)
+        fresh._carried = Carried(
+            ticket=self.query_one("#reset-ticket", Input).value,
+            typed=self._typed(),
+            password=field.value,
+            visible=not field.password,
+            force=self.query_one("#reset-force", Checkbox).value,
+            pending=self._pending if self._busy else None,
+            result=self._result if self._password is not None else None,
+            outcome=self._outcome,
+        )
+        return fresh
+
+    def _restore(self, carried: Carried) -> None:
+        self.query_one("#reset-ticket", Input).value = carried.ticket
+        if carried.force is not None:
+            self.query_one("#reset-force", Checkbox).value = carried.force
+        field = self.query_one("#reset-password", Input)
+        field.value = carried.password
+        field.password = not carried.visible
+        if carried.typed:
+            self.query_one("#mode-type", RadioButton).value = True
+            self._set_mode(typed=True)
+        self._outcome = carried.outcome
+        if carried.result is not None:
+            self._show_result(carried.result)
+        elif carried.pending is not None:
+            self._busy = True
+            self._pending = carried.pending
+            self.show_status(_("Setting the password …"))
+            self.background("reset", carried.pending.wait)
 
     # --- the result ------------------------------------------------------------------------
 
@@ -291,10 +452,14 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         # OSC 52 reaches the operator's own clipboard over SSH if their terminal allows it;
         # nobody can tell from here whether it did.
         self.app.copy_to_clipboard(password)
-        used = "the terminal (OSC 52: arrives if your terminal allows it)"
         if _local_clipboard(password):
-            used += " and the local clipboard"
-        self.query_one("#result-copy", Static).update(f"Copied through {used}.")
+            text = _(
+                "Copied through the terminal (OSC 52: arrives if your terminal allows it) "
+                "and the local clipboard."
+            )
+        else:
+            text = _("Copied through the terminal (OSC 52: arrives if your terminal allows it).")
+        self.query_one("#result-copy", Static).update(text)
 
     def action_toggle_visible(self) -> None:
         field = self.query_one("#reset-password", Input)
@@ -317,6 +482,7 @@ class ResetPasswordScreen(Background, ModalScreen[ResetOutcome | None]):
         if self._password is not None and self.app.clipboard == self._password:
             self.app._clipboard = ""  # the App keeps its last copy; not after this dialog
         self._password = None
+        self._result = None
         for selector in ("#result-password", "#result-spelling"):
             for widget in self.query(selector):
                 widget.update("")

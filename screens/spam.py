@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import N_, _
 from helpdesk.localtime import SHORT, header, log_time_text
 from helpdesk.spam.ladder import (
     Ladder,
@@ -40,6 +41,23 @@ PREVIEW_ROWS = 50
 SENDER_WIDTH = 28
 SUBJECT_WIDTH = 30
 ACTION_WIDTH = 30
+
+KEYS_HINT = N_("a add  x del  ⇧↑↓ move  +/− 0.5  l allow  b block  i default  ^s save")
+# The ladder's actions and the preview's places as the tables show them; the stored values
+# and the CLI's --json keep the English words.
+ACTIONS = {
+    "none": N_("deliver"),
+    "mark": N_("mark"),
+    "junk": N_("Junk"),
+    "delete": N_("delete"),
+}
+PLACES = {
+    "inbox": N_("inbox"),
+    "marked": N_("marked"),
+    "junk": N_("junk"),
+    "deleted": N_("deleted"),
+    "nowhere": N_("deleted"),
+}
 
 
 @dataclass
@@ -70,7 +88,7 @@ def load_spam(db: Any, config: Any, address: str, cancelled: Callable[[], bool])
 
     with db.connect() as conn:
         settings = load(conn, address)
-        inherited, _ = inherited_ladder(conn, settings)
+        inherited, _source = inherited_ladder(conn, settings)
     options = SpamOptions.from_config(config)
     patterns = SendlogSettings.from_config(config).paths
     note = ""
@@ -81,9 +99,9 @@ def load_spam(db: Any, config: Any, address: str, cancelled: Callable[[], bool])
     except HelpdeskError as exc:
         # The ladder stays editable without a log (or when `c` stopped reading it); the
         # preview says why it is empty.
-        messages, note = [], f"no preview: {exc}"
+        messages, note = [], _("no preview: {reason}").format(reason=exc)
     if not messages and not note:
-        note = "no scored mail for this mailbox in the Exim log"
+        note = _("no scored mail for this mailbox in the Exim log")
     return SpamData(settings, messages, inherited, note, options.block_action)
 
 
@@ -169,18 +187,18 @@ class SpamTab(Background, Vertical):
     STATUS = "#spam-state"
     DEFAULT_CLASSES = "spam-tab"
     BINDINGS = [
-        Binding("a", "add_rule", "Add rule", id="spam.add_rule"),
-        Binding("x,delete", "remove", "Remove", id="spam.remove"),
-        Binding("shift+up", "move(-1)", "Move rule up", id="spam.move_up"),
-        Binding("shift+down", "move(1)", "Move rule down", id="spam.move_down"),
-        Binding("plus,equals_sign", "nudge(5)", "Threshold +0.5", id="spam.nudge_up"),
-        Binding("minus", "nudge(-5)", "Threshold −0.5", id="spam.nudge_down"),
-        Binding("l", "add_sender('allow')", "Allow sender", id="spam.allow"),
-        Binding("b", "add_sender('block')", "Block sender", id="spam.block"),
-        Binding("i", "inherit", "Domain default", id="spam.inherit"),
-        Binding("ctrl+s", "save", "Save", id="spam.save"),
-        Binding("ctrl+z", "revert", "Undo edits", id="spam.revert"),
-        Binding("c", "cancel", "Stop reading the log", id="spam.cancel"),
+        Binding("a", "add_rule", N_("Add rule"), id="spam.add_rule"),
+        Binding("x,delete", "remove", N_("Remove"), id="spam.remove"),
+        Binding("shift+up", "move(-1)", N_("Move rule up"), id="spam.move_up"),
+        Binding("shift+down", "move(1)", N_("Move rule down"), id="spam.move_down"),
+        Binding("plus,equals_sign", "nudge(5)", N_("Threshold +0.5"), id="spam.nudge_up"),
+        Binding("minus", "nudge(-5)", N_("Threshold −0.5"), id="spam.nudge_down"),
+        Binding("l", "add_sender('allow')", N_("Allow sender"), id="spam.allow"),
+        Binding("b", "add_sender('block')", N_("Block sender"), id="spam.block"),
+        Binding("i", "inherit", N_("Domain default"), id="spam.inherit"),
+        Binding("ctrl+s", "save", N_("Save"), id="spam.save"),
+        Binding("ctrl+z", "revert", N_("Undo edits"), id="spam.revert"),
+        Binding("c", "cancel", N_("Stop reading the log"), id="spam.cancel"),
     ]
 
     def __init__(self, address: str, **kwargs) -> None:
@@ -197,22 +215,20 @@ class SpamTab(Background, Vertical):
         self.inherited_ladder: Ladder = ()
 
     def compose(self) -> ComposeResult:
-        yield StatusLine("Loading …", id="spam-state")
+        yield StatusLine(_("Loading …"), id="spam-state")
         with Horizontal(id="spam-top"):
             yield DataTable(id="spam-ladder", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="spam-senders", cursor_type="row")
         yield PlainStatic("", id="spam-preview-summary")
         yield DataTable(id="spam-preview", cursor_type="row")
-        yield Static(
-            "a add  x del  ⇧↑↓ move  +/− 0.5  l allow  b block  i default  ^s save",
-            id="spam-keys",
-        )
+        # The keys a caller's complaint needs, in one line: the footer has room for few.
+        yield Static(_(KEYS_HINT), id="spam-keys")
 
     def on_mount(self) -> None:
-        self.query_one("#spam-ladder", DataTable).add_columns("From", "Action")
-        self.query_one("#spam-senders", DataTable).add_columns("List", "Sender")
+        self.query_one("#spam-ladder", DataTable).add_columns(_("From"), _("Action"))
+        self.query_one("#spam-senders", DataTable).add_columns(_("List"), _("Sender"))
         self.query_one("#spam-preview", DataTable).add_columns(
-            header("When"), "Score", "Where", "Sender", "Subject"
+            header(_("When")), _("Score"), _("Where"), _("Sender"), _("Subject")
         )
         self.load()
 
@@ -224,7 +240,7 @@ class SpamTab(Background, Vertical):
 
     def action_cancel(self) -> None:
         if not self.stop("load"):
-            notify(self, "Nothing is being read.")
+            notify(self, _("Nothing is being read."))
 
     def load_done(self, data: SpamData) -> None:
         self.messages = data.messages
@@ -250,9 +266,9 @@ class SpamTab(Background, Vertical):
     def save_done(self, result: tuple[SpamSettings, list[str]]) -> None:
         settings, warnings = result
         self._take(settings)
-        text = "Spam settings saved: the next delivered message follows them."
+        text = _("Spam settings saved: the next delivered message follows them.")
         if warnings:
-            text += " Warning: " + "; ".join(warnings)
+            text += " " + _("Warning: {warnings}").format(warnings="; ".join(map(str, warnings)))
         if settings.scope.mailbox is not None:
             self.post_message(self.Saved(text))
         else:
@@ -291,9 +307,9 @@ class SpamTab(Background, Vertical):
         keep_sender = senders.cursor_row
         senders.clear()
         for sender in self.allow:
-            senders.add_row("allow", cell(sender, SENDER_WIDTH))
+            senders.add_row(_("allow"), cell(sender, SENDER_WIDTH))
         for sender in self.block:
-            senders.add_row("block", cell(sender, SENDER_WIDTH))
+            senders.add_row(_("block"), cell(sender, SENDER_WIDTH))
         if senders.row_count:
             senders.move_cursor(row=min(keep_sender, senders.row_count - 1))
         self._validate()
@@ -305,16 +321,16 @@ class SpamTab(Background, Vertical):
             validate_senders(self.allow, self.block)
         except HelpdeskError as exc:
             self.error = str(exc)
-            self.show_status(f"Cannot save: {exc}", error=True)
+            self.show_status(_("Cannot save: {error}").format(error=exc), error=True)
             return
         self.error = None
         if self.inherit and self.settings is not None:
-            source = self.settings.inherited_from or "no default"
-            origin = f"inherited from {source}"
+            source = self.settings.inherited_from or _("no default")
+            origin = _("inherited from {source}").format(source=source)
         else:
-            origin = "own ladder"
-        parts = [origin + (" · unsaved changes" if self.dirty else "")]
-        parts += [f"warning: {w}" for w in warnings]
+            origin = _("own ladder")
+        parts = [origin + (" · " + _("unsaved changes") if self.dirty else "")]
+        parts += [_("warning: {warning}").format(warning=w) for w in warnings]
         self.show_status(" · ".join(parts))
 
     def _preview(self) -> None:
@@ -323,12 +339,14 @@ class SpamTab(Background, Vertical):
             block_action=self.block_action,
         )  # fmt: skip
         if self.messages:
-            self.query_one("#spam-preview-summary", Static).update(result.summary())
+            self.query_one("#spam-preview-summary", Static).update(str(result.summary()))
         table = self.query_one("#spam-preview", DataTable)
         table.clear()
         for verdict in list(reversed(result.verdicts))[:PREVIEW_ROWS]:
             m = verdict.message
-            where = verdict.where + (" +fwd" if verdict.forwarded_to else "")
+            where = _(PLACES.get(verdict.where, verdict.where))
+            if verdict.forwarded_to:
+                where += " " + _("+fwd")
             table.add_row(
                 log_time_text(m.time, SHORT), f"{m.score:.1f}", where,
                 cell(m.sender or "<>", SENDER_WIDTH), cell(m.subject or "", SUBJECT_WIDTH),
@@ -357,8 +375,8 @@ class SpamTab(Background, Vertical):
                 self._edit(ladder, ladder.index(rules[-1]))
 
         self.app.push_screen(
-            PromptDialog("Add rules (each replaces one at the same score)",
-                         "SCORE:ACTION[:ARG] …, e.g. 6:junk 12:delete",
+            PromptDialog(_("Add rules (each replaces one at the same score)"),
+                         _("SCORE:ACTION[:ARG] …, e.g. 6:junk 12:delete"),
                          check=parse_rules),
             added,
         )  # fmt: skip
@@ -409,8 +427,9 @@ class SpamTab(Background, Vertical):
                 self.block = tuple(sorted({*self.block, sender}))
             self.refresh_all()
 
-        title = "Always deliver to the inbox" if kind == "allow" else "Block sender"
-        self.app.push_screen(PromptDialog(title, "address or @domain", check=parse_sender), added)
+        title = _("Always deliver to the inbox") if kind == "allow" else _("Block sender")
+        prompt = PromptDialog(title, _("address or @domain"), check=parse_sender)
+        self.app.push_screen(prompt, added)
 
     def action_inherit(self) -> None:
         if self.settings is None or self.settings.scope.kind == "site":
@@ -430,25 +449,32 @@ class SpamTab(Background, Vertical):
             notify(self.app, self.error, severity="error")
             return
         if not self.dirty:
-            notify(self.app, "Nothing changed.")
+            notify(self.app, _("Nothing changed."))
             return
         if self.inherit:
-            what = "Back to the domain default ladder."
+            what = _("Back to the domain default ladder.")
         else:
-            what = "; ".join(r.describe() for r in self.ladder) or "no rules: deliver everything"
-        senders = f" Allow: {', '.join(self.allow) or '-'}. Block: {', '.join(self.block) or '-'}."
+            rules = "; ".join(str(r.describe()) for r in self.ladder)
+            what = rules or _("no rules: deliver everything")
+        senders = " " + _("Allow: {allow}. Block: {block}.").format(
+            allow=", ".join(self.allow) or "-", block=", ".join(self.block) or "-"
+        )
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
                 self.write(answer)
 
         self.app.push_screen(
-            TicketDialog(f"Save spam ladder of {self.address}", what + senders, confirm="Save"),
+            TicketDialog(
+                _("Save spam ladder of {address}").format(address=self.address),
+                what + senders,
+                confirm=_("Save"),
+            ),
             answered,
         )
 
 
 def _action_text(rule: Rule) -> str:
     if rule.action == "forward":
-        return f"forward → {rule.arg}"
-    return {"none": "deliver", "mark": "mark", "junk": "Junk", "delete": "delete"}[rule.action]
+        return _("forward → {address}").format(address=rule.arg)
+    return _(ACTIONS[rule.action])

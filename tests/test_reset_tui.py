@@ -86,9 +86,17 @@ async def test_generated_reset_shows_password_once_and_copies_it(db):
         assert app.screen is dialog and dialog.query_one("#reset-result").display
         shown = text_of(dialog, "#result-password").strip()
         assert verify_password(shown, stored(db))
+        # The operator works in English: so does the customer, until F8 says otherwise.
+        assert "Customer: English (F8 switches)" in text_of(dialog, "#result-language")
+        spelling = text_of(dialog, "#result-spelling")
+        first = shown.split("-")[0]
+        assert spelling.startswith("NATO") and "(Dash)" in spelling
+        assert f"{first}: " + " ".join(spell(first, "nato")) in spelling
+        await pilot.press("f8")
+        await pilot.pause()
+        assert "Customer: Deutsch (F8 switches)" in text_of(dialog, "#result-language")
         spelling = text_of(dialog, "#result-spelling")
         assert "(Bindestrich)" in spelling
-        first = shown.split("-")[0]
         assert f"{first}: " + " ".join(spell(first)) in spelling
         assert spelling.splitlines()[1].startswith(f"{first}: ")  # one part a line
         await pilot.press("c")
@@ -209,5 +217,5 @@ async def test_campaign_screen_shows_progress(db):
         table = app.screen.query_one("#campaign-table")
         assert table.row_count == 1
         row = table.get_row_at(0)
-        assert row[2] == "1/2" and row[3].endswith("50%") and str(row[4]) == "C-77"
+        assert str(row[2]) == "1/2" and str(row[3]).endswith("50%") and str(row[4]) == "C-77"
         assert "1 mailboxes still to change" in text_of(app.screen, "#campaign-status")
