@@ -15,7 +15,7 @@ from textual.screen import Screen
 
 from helpdesk.config import Config
 from helpdesk.errors import HelpdeskError
-from helpdesk.i18n import LANGUAGES, N_, _, language, set_language
+from helpdesk.i18n import LANGUAGES, N_, M, _, language, set_language
 from helpdesk.localtime import use_config
 from helpdesk.mailcenter.audit import current_operator
 from helpdesk.mailcenter.db import Database, open_database
@@ -24,23 +24,24 @@ from helpdesk.plaintext import printable
 from screens.background import DaemonExecutor
 from screens.dialogs.quit import QuitDialog
 from screens.search import SearchScreen
+from screens.widgets import notify
 
 
 class HelpdeskApp(App[None]):
-    TITLE = "Mailcenter Helpdesk"
+    TITLE = "Mailcenter Helpdesk"  # i18n: not text (the product's name)
     CSS_PATH = "app.tcss"
     # The footer lists the app's keys before the screen's: only "?" shows there, so that at
     # 80 columns the screen's own actions are seen; the rest are in "?" and the palette.
     BINDINGS = [
-        Binding("question_mark,f1", "toggle_keys", "Keys", key_display="?", id="app.keys"),
-        Binding("ctrl+f", "go_search", "Search", show=False, id="app.search"),
-        Binding("slash", "find", "Filter or search", show=False, id="app.find"),
-        Binding("ctrl+r", "recent", "Recent mailboxes", show=False, id="app.recent"),
-        Binding("ctrl+b", "blocked", "Blocked mail", show=False, id="app.blocked"),
-        Binding("f6", "send_log", "Send log", show=False, id="app.send_log"),
-        Binding("f7", "campaigns", "Password campaigns", show=False, id="app.campaigns"),
+        Binding("question_mark,f1", "toggle_keys", N_("Keys"), key_display="?", id="app.keys"),
+        Binding("ctrl+f", "go_search", N_("Search"), show=False, id="app.search"),
+        Binding("slash", "find", N_("Filter or search"), show=False, id="app.find"),
+        Binding("ctrl+r", "recent", N_("Recent mailboxes"), show=False, id="app.recent"),
+        Binding("ctrl+b", "blocked", N_("Blocked mail"), show=False, id="app.blocked"),
+        Binding("f6", "send_log", N_("Send log"), show=False, id="app.send_log"),
+        Binding("f7", "campaigns", N_("Password campaigns"), show=False, id="app.campaigns"),
         # Priority: no screen, dialog or input field may keep the operator from quitting.
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
+        Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False, id="app.quit"),
     ]
 
     def __init__(self, config: Config, db: Database | None = None) -> None:
@@ -63,13 +64,13 @@ class HelpdeskApp(App[None]):
         """What a job gets to work with: the database, or one that says why there is none."""
         if self.db is not None:
             return self.db
-        return MissingDatabase(self.db_error or "no database configured")
+        return MissingDatabase(self.db_error or _("no database configured"))
 
     def on_load(self) -> None:
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())
 
     def on_mount(self) -> None:
-        where = self.db.display_url if self.db else "no database"
+        where = self.db.display_url if self.db else _("no database")
         # The header shows the title as Content without markup, but control bytes would pass.
         self.sub_title = f"{printable(self.operator.user)} · {_short(printable(where))}"
         self.push_screen(SearchScreen())
@@ -94,7 +95,7 @@ class HelpdeskApp(App[None]):
         from screens.spam import SpamTab
 
         return [
-            f"spam settings of {tab.address}"
+            _("spam settings of {address}").format(address=tab.address)
             for screen in self.screen_stack
             for tab in screen.query(SpamTab)
             if tab.dirty
@@ -182,7 +183,7 @@ class HelpdeskApp(App[None]):
                 continue
             yield SystemCommand(
                 action.description,
-                f"key: {action.key_text(self)}",
+                _("key: {keys}").format(keys=action.key_text(self)),
                 _runner(action.node, action.binding.action),
             )
         for lang in LANGUAGES:
@@ -202,7 +203,7 @@ class HelpdeskApp(App[None]):
             if action.generic:
                 yield SystemCommand(
                     action.description,
-                    f"key: {action.key_text(self)}",
+                    _("key: {keys}").format(keys=action.key_text(self)),
                     _runner(action.node, action.binding.action),
                 )
 
@@ -218,7 +219,9 @@ class HelpdeskApp(App[None]):
         the same things; open dialogs close (closing one never writes)."""
         edits = self.unsaved_edits()
         if edits:
-            self.notify(
+            # The edits name mailboxes: outside text, never markup.
+            notify(
+                self,
                 _("Save or discard first: {edits}").format(edits="; ".join(edits)),
                 severity="warning",
             )
@@ -260,7 +263,7 @@ class MissingDatabase:
         self.reason = reason
 
     def connect(self):
-        raise HelpdeskError(f"No database: {self.reason}")
+        raise HelpdeskError(M("No database: {reason}", reason=self.reason))
 
     begin = connect
 

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import _
 from helpdesk.plaintext import printable
 from screens.widgets.status import StatusLine
 
@@ -168,7 +169,7 @@ class Background:
             if event.state == WorkerState.SUCCESS:
                 getattr(self, f"{_attr(worker.name)}_done")(worker.result)
                 return
-            text = error_text(worker.error) if worker.error else "failed"
+            text = error_text(worker.error) if worker.error else _("failed")
             failed = getattr(self, f"{_attr(worker.name)}_failed", None)
             if failed is not None:
                 failed(text)

@@ -15,7 +15,8 @@ from textual.containers import VerticalScroll
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 
-from helpdesk.i18n import _
+from helpdesk.i18n import N_, _
+from screens.translated import Translated
 from screens.widgets import PlainStatic, lines, plain
 
 
@@ -74,7 +75,7 @@ def key_actions(screen: Screen, app: App) -> list[KeyAction]:
     return result
 
 
-class KeysScreen(ModalScreen[None]):
+class KeysScreen(Translated, ModalScreen[None]):
     """The `?` panel: the keys of the screen below, its own first, scrollable at any size."""
 
     DEFAULT_CSS = """
@@ -85,7 +86,7 @@ class KeysScreen(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape,question_mark,f1", "close", "Close", id="keys.close"),
+        Binding("escape,question_mark,f1", "close", N_("Close"), id="keys.close"),
     ]
 
     def __init__(self, below: Screen) -> None:
@@ -94,13 +95,13 @@ class KeysScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         actions = key_actions(self.below, self.app)
-        rows: list[object] = ["Keys · ↑↓ PgUp PgDn scroll · Esc closes", ""]
+        rows: list[object] = [_("Keys · ↑↓ PgUp PgDn scroll · Esc closes"), ""]
         heading = None
         for action in actions:
             if action.generic:
-                group = "Lists and text fields"
+                group = _("Lists and text fields")
             else:
-                group = "Everywhere" if action.node is self.app else "This screen"
+                group = _("Everywhere") if action.node is self.app else _("This screen")
             if group != heading:
                 if heading is not None:
                     rows.append("")

@@ -9,10 +9,12 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from helpdesk.i18n import N_, _
+from screens.translated import Translated
 from screens.widgets import PlainStatic, plain
 
 
-class RecentScreen(ModalScreen[str | None]):
+class RecentScreen(Translated, ModalScreen[str | None]):
     """Returns the chosen address, or None."""
 
     DEFAULT_CSS = """
@@ -24,7 +26,7 @@ class RecentScreen(ModalScreen[str | None]):
     RecentScreen #recent-list { height: auto; max-height: 22; border: none; }
     """
     BINDINGS = [
-        Binding("escape", "close", "Close", id="recent.close"),
+        Binding("escape", "close", N_("Close"), id="recent.close"),
     ]
 
     def __init__(self, addresses: list[str]) -> None:
@@ -34,13 +36,13 @@ class RecentScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             if self.addresses:
-                yield PlainStatic("Opened last · Enter opens · Esc closes", id="recent-hint")
+                yield PlainStatic(_("Opened last · Enter opens · Esc closes"), id="recent-hint")
                 yield OptionList(
                     *(Option(plain(a), id=str(i)) for i, a in enumerate(self.addresses)),
                     id="recent-list",
                 )
             else:
-                yield PlainStatic("No mailbox opened yet · Esc closes", id="recent-hint")
+                yield PlainStatic(_("No mailbox opened yet · Esc closes"), id="recent-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self.addresses[event.option_index])
