@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane, Tabs
 
+from helpdesk.i18n import N_, _
 from helpdesk.localtime import DAY, SECOND, header, time_text
 from helpdesk.mailcenter.audit import AuditEntry, read
 from helpdesk.mailcenter.mailboxes import (
@@ -27,6 +28,7 @@ from screens.blocked import BlockedList
 from screens.dialogs.detail import DetailScreen
 from screens.sending import SendingActions
 from screens.spam import SpamTab
+from screens.translated import Translated
 from screens.widgets import PlainStatic, cell, line, lines, notify
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
@@ -35,6 +37,29 @@ from screens.widgets.status import StatusLine
 # most to the change, which is whole one Enter away.
 AUDIT_MINIMUMS = (16, 10, 11, 10, 12)
 AUDIT_WEIGHTS = (0, 1, 0, 1, 6)
+AUDIT_TITLES = (N_("Operator"), N_("Action"), N_("Ticket"), N_("Change"))
+# The tabs in their on-screen order: (id, label). Labels at most 10 characters in every
+# language, so that the tab bar shows them all at 80 columns.
+TABS = (
+    ("tab-overview", N_("Overview")),
+    ("tab-audit", N_("Audit")),
+    ("tab-spam", N_("Spam")),
+    ("tab-activity", N_("Activity")),
+    ("tab-blocked", N_("Blocked")),
+)
+
+# The keys 1–9 (a binding's description is a fixed text, translated where it is shown).
+_TAB_KEYS = (
+    N_("Tab 1"),
+    N_("Tab 2"),
+    N_("Tab 3"),
+    N_("Tab 4"),
+    N_("Tab 5"),
+    N_("Tab 6"),
+    N_("Tab 7"),
+    N_("Tab 8"),
+    N_("Tab 9"),
+)
 
 
 @dataclass
@@ -56,24 +81,33 @@ def load_mailbox(db: Any, address: str) -> MailboxData:
         )
 
 
-class MailboxScreen(SendingActions, Screen[None]):
+class MailboxScreen(Translated, SendingActions, Screen[None]):
     STATUS = "#mailbox-status"
     CSS_PATH = "mailbox.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="mailbox.back"),
-        Binding("s", "suspend", "Suspend sending", id="mailbox.suspend"),
-        Binding("r", "reinstate", "Reinstate", id="mailbox.reinstate"),
-        Binding("p", "reset_password", "Reset password", id="mailbox.reset_password"),
-        Binding("f5", "reload", "Reload", show=False, id="mailbox.reload"),
+        Binding("escape", "back", N_("Back"), show=False, id="mailbox.back"),
+        Binding("s", "suspend", N_("Suspend sending"), id="mailbox.suspend"),
+        Binding("r", "reinstate", N_("Reinstate"), id="mailbox.reinstate"),
+        Binding("p", "reset_password", N_("Reset password"), id="mailbox.reset_password"),
+        Binding("f5", "reload", N_("Reload"), show=False, id="mailbox.reload"),
         *(
-            Binding(str(n), f"tab({n})", f"Tab {n}", show=False, id=f"mailbox.tab{n}")
+            Binding(
+                str(n),
+                f"tab({n})",
+                _TAB_KEYS[n - 1],  # i18n: not text (marked in _TAB_KEYS)
+                show=False,
+                id=f"mailbox.tab{n}",
+            )
             for n in range(1, 10)
         ),
     ]
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, *, tab: str | None = None) -> None:
         super().__init__()
         self.address = address
+        # Set when the screen is built again (a language switch): the tab to show, and the
+        # mailbox is not "opened" again for Ctrl+R.
+        self._reopened_tab = tab
         self.mailbox: Mailbox | None = None
         self._audit: list[AuditEntry] = []
         self._audit_widths = list(AUDIT_MINIMUMS)
@@ -81,18 +115,19 @@ class MailboxScreen(SendingActions, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield PlainStatic(clip(self.address, 78), id="mailbox-title")
-        yield StatusLine("Loading …", id="mailbox-status")
-        with TabbedContent(id="mailbox-tabs"):
-            with TabPane("Overview", id="tab-overview"), VerticalScroll():
+        yield StatusLine(_("Loading …"), id="mailbox-status")
+        label = {id_: _(text) for id_, text in TABS}
+        with TabbedContent(id="mailbox-tabs", initial=self._reopened_tab or ""):
+            with TabPane(label["tab-overview"], id="tab-overview"), VerticalScroll():
                 yield Static("", id="mailbox-details")
-            with TabPane("Audit", id="tab-audit"):
+            with TabPane(label["tab-audit"], id="tab-audit"):
                 table = DataTable(id="mailbox-audit", cursor_type="row")
                 yield table
-            with TabPane("Spam", id="tab-spam"):
+            with TabPane(label["tab-spam"], id="tab-spam"):
                 yield SpamTab(self.address)
-            with TabPane("Activity", id="tab-activity"):
+            with TabPane(label["tab-activity"], id="tab-activity"):
                 yield ActivityTab(self.address)
-            with TabPane("Blocked", id="tab-blocked"):
+            with TabPane(label["tab-blocked"], id="tab-blocked"):
                 # Asks rspamd only when the tab is first shown.
                 yield BlockedList(user=self.address, id="mailbox-blocked")
         yield Footer()
@@ -100,13 +135,18 @@ class MailboxScreen(SendingActions, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#mailbox-audit", DataTable)
         self._audit_widths = column_widths(self.size.width, AUDIT_MINIMUMS, AUDIT_WEIGHTS)
-        labels = (header("When"), "Operator", "Action", "Ticket", "Change")
+        labels = (header(_("When")), *(_(title) for title in AUDIT_TITLES))
         for label, width in zip(labels, self._audit_widths, strict=True):
             table.add_column(label, width=width)
         self.load()
         opened = getattr(self.app, "opened", None)
-        if callable(opened):
+        if callable(opened) and self._reopened_tab is None:
             opened(self.address)
+
+    def reopen(self) -> MailboxScreen:
+        """The same mailbox on the same tab, in the language just chosen."""
+        active = self.query_one("#mailbox-tabs", TabbedContent).active
+        return MailboxScreen(self.address, tab=active or "tab-overview")
 
     def action_tab(self, number: int) -> None:
         """1–9: the tabs in their on-screen order."""
@@ -152,33 +192,56 @@ class MailboxScreen(SendingActions, Screen[None]):
                 status=m.status,
             )
         )
-        sending = "yes" if m.smtp_enabled else "[b red]SUSPENDED[/] (mail still arrives)"
-        changed = time_text(m.password_changed_at, DAY) if m.password_changed_at else "never"
+        label = {
+            "login": _("Login & receive"),
+            "sending": _("Sending"),
+            "password": _("Password set"),
+            "quota": _("Quota"),
+            "domain": _("Domain"),
+            "created": _("Created"),
+            "customer": _("Customer"),
+            "name": _("Name"),
+            "alias": _("Alias"),
+            "forward": _("Forward"),
+        }
+        # The values start in one column, after the longest label of the language shown.
+        width = max(len(text) for text in label.values()) + 3
+        label = {key: text.ljust(width) for key, text in label.items()}
+        yes = _("yes")
+        changed = time_text(m.password_changed_at, DAY) if m.password_changed_at else _("never")
+        must_change = "  " + _("[b yellow]must change at next login[/]")
         rows = [
-            line(f"Login & receive   {'yes' if m.enabled else '[b red]disabled[/]'}"),
-            line(f"Sending           {sending}"),
+            line("$l" + (yes if m.enabled else _("[b red]disabled[/]")), l=label["login"]),
             line(
-                f"Password set      {changed}"
-                + ("  [b yellow]must change at next login[/]" if m.must_change_password else "")
+                "$l" + (yes if m.smtp_enabled else _("[b red]SUSPENDED[/] (mail still arrives)")),
+                l=label["sending"],
             ),
-            line(f"Quota             {m.quota_mb} MB"),
             line(
-                "Domain            $v" + ("" if m.domain_enabled else " [red](disabled)[/]"),
+                "$l$v" + (must_change if m.must_change_password else ""),
+                l=label["password"],
+                v=changed,
+            ),
+            line("$l$v", l=label["quota"], v=_("{mb} MB").format(mb=m.quota_mb)),
+            line(
+                "$l$v" + ("" if m.domain_enabled else " " + _("[red](disabled)[/]")),
+                l=label["domain"],
                 v=m.domain,
             ),
-            f"Created           {time_text(m.created_at, DAY)}" if m.created_at else "Created",
+            line("$l$v", l=label["created"], v=time_text(m.created_at, DAY))
+            if m.created_at
+            else line("$l", l=label["created"].rstrip()),
             # Whole here, and below the state lines: a long one only pushes itself down.
-            line("Customer          $v", v=m.customer_ref or "—"),
-            line("Name              $v", v=m.realname or "—"),
+            line("$l$v", l=label["customer"], v=m.customer_ref or "—"),
+            line("$l$v", l=label["name"], v=m.realname or "—"),
         ]
         for alias in message.aliases:
-            rows.append(f"Alias             {alias['address']} → {alias['target']}")
+            rows.append(line("$l$a → $t", l=label["alias"], a=alias["address"], t=alias["target"]))
         for fwd in message.forwards:
-            rows.append(f"Forward           → {fwd['target']}")
+            rows.append(line("$l→ $t", l=label["forward"], t=fwd["target"]))
         self.query_one("#mailbox-details", Static).update(lines(rows))
         self._audit = list(message.audit)
         self._fill_audit()
-        self.show_status("s suspend · r reinstate · p password · ? keys · Esc back")
+        self.show_status(_("s suspend · r reinstate · p password · ? keys · Esc back"))
 
     def _fill_audit(self) -> None:
         table = self.query_one("#mailbox-audit", DataTable)
@@ -243,7 +306,7 @@ class MailboxScreen(SendingActions, Screen[None]):
 
         def closed(outcome: ResetOutcome | None) -> None:
             if outcome is not None:
-                notify(self, f"New password set for {outcome.address}.")
+                notify(self, _("New password set for {address}.").format(address=outcome.address))
                 self.load()
 
         self.app.push_screen(ResetPasswordScreen(self.mailbox), closed)
@@ -254,14 +317,35 @@ class MailboxScreen(SendingActions, Screen[None]):
 
 
 def audit_text(e: AuditEntry) -> Content:
+    label = {
+        "when": _("When"),
+        "operator": _("Operator"),
+        "action": _("Action"),
+        "ticket": _("Ticket"),
+        "reason": _("Reason"),
+        "change": _("Change"),
+    }
+    width = max(len(text) for text in label.values()) + 2
+
+    def row(key: str, template: str = "$v", **values: object) -> Content:
+        return line("[b]$l[/b]" + template, l=label[key].ljust(width), **values)
+
+    # The audit row's values are outside text: template variables, never markup.
+    operator = "$v"
+    if e.client_addr:
+        operator += _(" from {address}").format(address="$a")
     return lines(
         [
-            line("[b]When[/b]      $v", v=time_text(e.at, SECOND, zone=True)),
-            line("[b]Operator[/b]  $v", v=e.operator)
-            + (line(" from $v", v=e.client_addr) if e.client_addr else Content()),
-            line("[b]Action[/b]    $v on $t", v=e.action, t=e.target),
-            line("[b]Ticket[/b]    $v", v=e.ticket or "—"),
-            line("[b]Reason[/b]    $v", v=e.reason or "—"),
-            line("[b]Change[/b]    $v", v=e.summary()),
+            row("when", v=time_text(e.at, SECOND, zone=True)),
+            row("operator", operator, v=e.operator, a=e.client_addr or ""),
+            row(
+                "action",
+                _("{action} on {target}").format(action="$v", target="$t"),
+                v=e.action,
+                t=e.target,
+            ),
+            row("ticket", v=e.ticket or "—"),
+            row("reason", v=e.reason or "—"),
+            row("change", v=e.summary()),
         ]
     )

@@ -11,8 +11,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
+from helpdesk.i18n import N_, _, ngettext, number
 from helpdesk.mailcenter.search import SearchResult, find_mailboxes
 from screens.background import Background
+from screens.translated import Translated
 from screens.widgets import PlainInput, cell
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
@@ -20,11 +22,23 @@ from screens.widgets.status import StatusLine
 # Long enough to skip the keystrokes of a fast typist, short enough to feel instant.
 DEBOUNCE_SECONDS = 0.15
 PAGE = 50
-_COLUMNS = (("Address", "address"), ("Name", "name"), ("Customer", "ref"), ("Status", "status"))
+_COLUMNS = (
+    (N_("Address"), "address"),
+    (N_("Name"), "name"),
+    (N_("Customer"), "ref"),
+    (N_("Status"), "status"),
+)
 # At 80 columns; a wider terminal widens address and name. The status column holds the
 # longest status word whole ("must-change"); longer values are cut with "…", not wrapped.
 _MINIMUMS = (32, 17, 9, 11)
 _WEIGHTS = (5, 4, 1, 0)
+# The status words of the core (Mailbox.status), as the column shows them: at most 11 wide.
+_STATUS = {
+    "active": N_("active"),
+    "suspended": N_("suspended"),
+    "disabled": N_("disabled"),
+    "must-change": N_("must-change"),
+}
 
 
 def search(db: Any, query: str) -> SearchResult:
@@ -40,28 +54,34 @@ class SearchInput(PlainInput):
         return character != "?" and super().check_consume_key(key, character)
 
 
-class SearchScreen(Background, Screen[None]):
+class SearchScreen(Translated, Background, Screen[None]):
     STATUS = "#search-status"
     CSS_PATH = "search.tcss"
     BINDINGS = [
-        Binding("down", "move(1)", "Next", show=False, id="search.next"),
-        Binding("up", "move(-1)", "Previous", show=False, id="search.previous"),
-        Binding("pagedown", "move(10)", "Page down", show=False, id="search.page_down"),
-        Binding("pageup", "move(-10)", "Page up", show=False, id="search.page_up"),
-        Binding("enter", "open", "Open mailbox", priority=True, id="search.open"),
-        Binding("escape", "clear", "Clear", id="search.clear"),
+        Binding("down", "move(1)", N_("Next"), show=False, id="search.next"),
+        Binding("up", "move(-1)", N_("Previous"), show=False, id="search.previous"),
+        Binding("pagedown", "move(10)", N_("Page down"), show=False, id="search.page_down"),
+        Binding("pageup", "move(-10)", N_("Page up"), show=False, id="search.page_up"),
+        Binding("enter", "open", N_("Open mailbox"), priority=True, id="search.open"),
+        Binding("escape", "clear", N_("Clear"), id="search.clear"),
         # The search box has the focus, and no query needs a "?": the key can mean help here.
         # Hidden: the app's own `?` is in the footer already.
         Binding(
-            "question_mark", "app.toggle_keys", "Keys", show=False, priority=True, id="search.keys"
+            "question_mark",
+            "app.toggle_keys",
+            N_("Keys"),
+            show=False,
+            priority=True,
+            id="search.keys",
         ),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, query: str = "") -> None:
         super().__init__()
+        self._query = query
         self._addresses: list[str] = []
         self._rows: list[tuple[str, str, str, str]] = []
-        self._text = "Type to search."
+        self._text = _("Type to search.")
         self._widths = list(_MINIMUMS)
         self._timer = None
 
@@ -69,10 +89,11 @@ class SearchScreen(Background, Screen[None]):
         yield Header()
         with Vertical(id="search-box"):
             yield SearchInput(
-                placeholder="Name, address, part of one, domain or customer number",
+                value=self._query,
+                placeholder=_("Name, address, part of one, domain or customer number"),
                 id="query",
             )
-            yield StatusLine("Type to search.", id="search-status")
+            yield StatusLine(_("Type to search."), id="search-status")
         table = DataTable(id="results", cursor_type="row", zebra_stripes=True)
         table.can_focus = False
         yield table
@@ -82,10 +103,13 @@ class SearchScreen(Background, Screen[None]):
         table = self.query_one(DataTable)
         self._widths = column_widths(self.size.width, _MINIMUMS, _WEIGHTS)
         for (label, key), width in zip(_COLUMNS, self._widths, strict=True):
-            table.add_column(label, key=key, width=width)
+            table.add_column(_(label), key=key, width=width)
         self.focus_search()
         if self.app.db_error:
             self.show_status(self.app.db_error, error=True)
+        elif self._query.strip():
+            # Built again after a language switch: the same question asked again.
+            self.background("search", search, self.app.database, self._query.strip())
 
     def on_resize(self, event: events.Resize) -> None:
         widths = column_widths(event.size.width, _MINIMUMS, _WEIGHTS)
@@ -108,7 +132,7 @@ class SearchScreen(Background, Screen[None]):
         self.forget("search")
         query = event.value.strip()
         if not query:
-            self._show([], "Type to search.")
+            self._show([], _("Type to search."))
             return
         self._timer = self.set_timer(
             DEBOUNCE_SECONDS, lambda: self.background("search", search, self.app.database, query)
@@ -116,17 +140,28 @@ class SearchScreen(Background, Screen[None]):
 
     def search_done(self, result: SearchResult) -> None:
         rows = [
-            (h.mailbox.address, h.mailbox.realname, h.mailbox.customer_ref, h.mailbox.status)
+            (
+                h.mailbox.address,
+                h.mailbox.realname,
+                h.mailbox.customer_ref,
+                _status(h.mailbox.status),
+            )
             for h in result.hits
         ]
         if not rows:
-            text = f"No mailbox matches “{result.query}”."
+            text = _("No mailbox matches “{query}”.").format(query=result.query)
         elif result.total > len(rows):
-            text = f"{len(rows)} of {result.total} matches · ↑↓ choose · Enter opens"
+            text = ngettext(
+                "{shown} of {n} match · ↑↓ choose · Enter opens",
+                "{shown} of {n} matches · ↑↓ choose · Enter opens",
+                result.total,
+            ).format(shown=number(len(rows)), n=number(result.total))
         else:
-            text = (
-                f"{result.total} match{'es' if result.total != 1 else ''} · ↑↓ choose · Enter opens"
-            )
+            text = ngettext(
+                "{n} match · ↑↓ choose · Enter opens",
+                "{n} matches · ↑↓ choose · Enter opens",
+                result.total,
+            ).format(n=number(result.total))
         self._show(rows, text)
 
     def _show(
@@ -160,3 +195,11 @@ class SearchScreen(Background, Screen[None]):
     def action_clear(self) -> None:
         self.query_one("#query", Input).value = ""
         self.focus_search()
+
+    def reopen(self) -> SearchScreen:
+        """The same query, in the language just chosen."""
+        return SearchScreen(self.query_one("#query", Input).value)
+
+
+def _status(word: str) -> str:
+    return _(_STATUS[word]) if word in _STATUS else word

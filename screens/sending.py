@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpdesk.i18n import _
 from helpdesk.mailcenter.mailboxes import Mailbox, set_sending
 from screens.background import Background
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
@@ -23,8 +24,8 @@ def change_sending(
             reason=answer.reason or None,
             operator=operator,
         )
-    state = "may send again" if allowed else "can no longer send"
-    return f"{updated.address} {state}.", updated
+    text = _("{address} may send again.") if allowed else _("{address} can no longer send.")
+    return text.format(address=updated.address), updated
 
 
 class SendingActions(Background):
@@ -33,15 +34,19 @@ class SendingActions(Background):
 
     def ask_sending(self, mailbox: Mailbox, allowed: bool) -> None:
         if mailbox.smtp_enabled == allowed:
-            state = "allowed to send" if allowed else "already suspended"
-            notify(self, f"{mailbox.address} is {state}.")
+            text = (
+                _("{address} is allowed to send.")
+                if allowed
+                else _("{address} is already suspended.")
+            )
+            notify(self, text.format(address=mailbox.address))
             return
-        verb = "Reinstate sending" if allowed else "Suspend sending"
+        verb = _("Reinstate sending") if allowed else _("Suspend sending")
         question = (
-            f"{mailbox.address} may send mail again."
+            _("{address} may send mail again.")
             if allowed
-            else f"{mailbox.address} can no longer send mail. Mail still arrives."
-        )
+            else _("{address} can no longer send mail. Mail still arrives.")
+        ).format(address=mailbox.address)
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
