@@ -13,10 +13,12 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 
+from helpdesk.i18n import N_
+from screens.translated import Translated
 from screens.widgets import PlainStatic
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(Translated, ModalScreen[None]):
     DEFAULT_CSS = """
     DetailScreen { align: center middle; }
     DetailScreen > VerticalScroll {
@@ -25,8 +27,8 @@ class DetailScreen(ModalScreen[None]):
     }
     """
     BINDINGS = [
-        Binding("escape", "close", "Close", id="detail.close"),
-        Binding("enter", "close", "Close", show=False, id="detail.enter"),
+        Binding("escape", "close", N_("Close"), id="detail.close"),
+        Binding("enter", "close", N_("Close"), show=False, id="detail.enter"),
     ]
 
     def __init__(self, text: str | Text | Content, *, text_id: str) -> None:

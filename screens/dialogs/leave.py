@@ -13,14 +13,17 @@ from collections.abc import Callable, Iterable
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label
 
+from helpdesk.i18n import N_, _
 from screens.dialogs.ticket import ConfirmButton
+from screens.translated import Translated
 from screens.widgets import PlainStatic
 
 
-class LeaveDialog(ModalScreen[str]):
+class LeaveDialog(Translated, ModalScreen[str]):
     """Dismissed with "save", "discard" or "stay"."""
 
     DEFAULT_CSS = """
@@ -33,9 +36,9 @@ class LeaveDialog(ModalScreen[str]):
     LeaveDialog #leave-buttons Button { margin-right: 1; }
     """
     BINDINGS = [
-        Binding("escape", "choose('stay')", "Stay", id="leave.stay"),
-        Binding("f2", "choose('save')", "Save", priority=True, id="leave.save"),
-        Binding("f3", "choose('discard')", "Discard", priority=True, id="leave.discard"),
+        Binding("escape", "choose('stay')", N_("Stay"), id="leave.stay"),
+        Binding("f2", "choose('save')", N_("Save"), priority=True, id="leave.save"),
+        Binding("f3", "choose('discard')", N_("Discard"), priority=True, id="leave.discard"),
     ]
 
     def __init__(self, edits: list[str]) -> None:
@@ -44,12 +47,15 @@ class LeaveDialog(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Unsaved changes", id="leave-title")
-            yield PlainStatic(f"Unsaved: {'; '.join(self.edits)}.", id="leave-question")
+            yield Label(_("Unsaved changes"), id="leave-title")
+            yield PlainStatic(
+                _("Unsaved: {edits}.").format(edits="; ".join(self.edits)), id="leave-question"
+            )
             with Horizontal(id="leave-buttons"):
-                yield ConfirmButton("Save [F2]", variant="warning", id="save")
-                yield ConfirmButton("Discard [F3]", variant="error", id="discard")
-                yield Button("Stay [Esc]", id="stay")
+                # Content: "[F2]" is the key's name, not markup.
+                yield ConfirmButton(Content(_("Save") + " [F2]"), variant="warning", id="save")
+                yield ConfirmButton(Content(_("Discard") + " [F3]"), variant="error", id="discard")
+                yield Button(Content(_("Stay") + " [Esc]"), id="stay")
 
     def on_mount(self) -> None:
         self.query_one("#stay", Button).focus()
@@ -77,7 +83,7 @@ def leave_or_ask(app: App, leaving: Iterable[Screen], then: Callable[[], None]) 
 
     def answered(choice: str | None) -> None:
         if choice == "discard":
-            for _, tab in dirty:
+            for _s, tab in dirty:
                 tab.action_revert()
             then()
         elif choice == "save":
@@ -87,4 +93,5 @@ def leave_or_ask(app: App, leaving: Iterable[Screen], then: Callable[[], None]) 
             screen.query_one(TabbedContent).active = "tab-spam"
             tab.action_save()
 
-    app.push_screen(LeaveDialog([f"spam settings of {tab.address}" for _, tab in dirty]), answered)
+    edits = [_("spam settings of {address}").format(address=tab.address) for _s, tab in dirty]
+    app.push_screen(LeaveDialog(edits), answered)

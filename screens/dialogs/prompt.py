@@ -10,10 +10,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import N_
+from screens.translated import Translated
 from screens.widgets import PlainInput, PlainStatic, plain
 
 
-class PromptDialog(ModalScreen[str | None]):
+class PromptDialog(Translated, ModalScreen[str | None]):
     """One line of input (a rule, a sender); dismisses with the text or None."""
 
     DEFAULT_CSS = """
@@ -24,7 +26,7 @@ class PromptDialog(ModalScreen[str | None]):
     }
     PromptDialog #prompt-error { color: $error; height: auto; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="spam.prompt.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="spam.prompt.cancel")]
 
     def __init__(self, title: str, placeholder: str, check=None) -> None:
         super().__init__()

@@ -8,10 +8,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from helpdesk.i18n import N_, _
 from helpdesk.plaintext import printable
+from screens.translated import Translated
 
 
-class QuitDialog(ModalScreen[bool]):
+class QuitDialog(Translated, ModalScreen[bool]):
     """Asked only when quitting would lose edits; Ctrl+Q again quits (the app's binding)."""
 
     DEFAULT_CSS = """
@@ -22,7 +24,7 @@ class QuitDialog(ModalScreen[bool]):
     }
     QuitDialog #quit-buttons { height: auto; margin-top: 1; }
     """
-    BINDINGS = [Binding("escape", "stay", "Stay", id="quit.stay")]
+    BINDINGS = [Binding("escape", "stay", N_("Stay"), id="quit.stay")]
 
     def __init__(self, edits: list[str]) -> None:
         super().__init__()
@@ -30,15 +32,17 @@ class QuitDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Quit without saving?", id="quit-title")
+            yield Label(_("Quit without saving?"), id="quit-title")
             yield Static(
-                f"Unsaved: {printable('; '.join(self.edits))}.\nCtrl+Q quits · Esc stays",
+                _("Unsaved: {edits}.\nCtrl+Q quits · Esc stays").format(
+                    edits=printable("; ".join(self.edits))
+                ),
                 markup=False,
                 id="quit-question",
             )
             with Horizontal(id="quit-buttons"):
-                yield Button("Quit", variant="error", id="quit-confirm")
-                yield Button("Stay", id="quit-stay")
+                yield Button(_("Quit"), variant="error", id="quit-confirm")
+                yield Button(_("Stay"), id="quit-stay")
 
     def on_mount(self) -> None:
         self.query_one("#quit-stay", Button).focus()

@@ -24,10 +24,13 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from helpdesk.i18n import N_, _
 from helpdesk.mailcenter.tickets import ticket_error
+from screens.translated import Translated
 from screens.widgets import PlainInput, PlainStatic, plain
 
-TICKET_REQUIRED = "A ticket reference is required."
+# Marked only: shown with _(TICKET_REQUIRED), in the language of the moment.
+TICKET_REQUIRED = N_("A ticket reference is required.")
 # F2 is what a terminal sends for F2 alone; no letter, digit, Enter, Tab or Space produces it.
 CONFIRM_KEY = "f2"
 SAME_TICKET_KEY = "f3"
@@ -91,14 +94,14 @@ class TicketInput(PlainInput):
     """The ticket reference field: every write names the ticket it was done for."""
 
     def __init__(self, *, id: str = "ticket") -> None:  # noqa: A002 (Textual's own name)
-        super().__init__(placeholder="Ticket reference (required)", id=id)
+        super().__init__(placeholder=_("Ticket reference (required)"), id=id)
 
     @property
     def ticket(self) -> str:
         return self.value.strip()
 
 
-class TicketDialog(ModalScreen[TicketAnswer | None]):
+class TicketDialog(Translated, ModalScreen[TicketAnswer | None]):
     """Confirm an action; dismisses with the answer, or None when cancelled.
 
     A dialog that asks for more builds on this one: `extra_fields` adds its fields below the
@@ -142,18 +145,16 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
     }
     """
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="ticket.cancel"),
-        Binding(CONFIRM_KEY, "confirm", "Confirm", priority=True, id="ticket.confirm"),
-        Binding(SAME_TICKET_KEY, "same_ticket", "Same ticket", priority=True, id="ticket.same"),
+        Binding("escape", "cancel", N_("Cancel"), id="ticket.cancel"),
+        Binding(CONFIRM_KEY, "confirm", N_("Confirm"), priority=True, id="ticket.confirm"),
+        Binding(SAME_TICKET_KEY, "same_ticket", N_("Same ticket"), priority=True, id="ticket.same"),
     ]
 
-    def __init__(
-        self, title: str, question: str, *, confirm: str = "Confirm", customer: str = ""
-    ) -> None:
+    def __init__(self, title: str, question: str, *, confirm: str = "", customer: str = "") -> None:
         super().__init__()
         self._title = title
         self._question = question
-        self._confirm = confirm
+        self._confirm = confirm or _("Confirm")
         self._customer = customer
 
     def compose(self) -> ComposeResult:
@@ -162,13 +163,13 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
             yield Label(plain(self._title), id="dialog-title")
             yield PlainStatic(self._question, id="dialog-question")
             yield TicketInput()
-            yield PlainInput(placeholder="Reason (optional)", id="reason")
+            yield PlainInput(placeholder=_("Reason (optional)"), id="reason")
             yield from self.extra_fields()
             yield PlainStatic("", id="dialog-offer", classes="status")
             yield PlainStatic("", id="dialog-error", classes="status -error")
             with Horizontal(id="dialog-buttons"):
                 yield ConfirmButton(confirm_label(self._confirm), variant="warning", id="confirm")
-                yield Button("Cancel [Esc]", id="cancel")
+                yield Button(Content(_("Cancel [Esc]")), id="cancel")
 
     def extra_fields(self) -> ComposeResult:
         yield from ()
@@ -177,7 +178,9 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
         self.query_one(TicketInput).focus()
         offered = ticket_memory(self.app).offer(self._customer)
         self.query_one("#dialog-offer", PlainStatic).update(
-            f"{SAME_TICKET_KEY.upper()}: same ticket {offered}" if offered else ""
+            _("{key}: same ticket {ticket}").format(key=SAME_TICKET_KEY.upper(), ticket=offered)
+            if offered
+            else ""
         )
         self.query_one("#dialog-offer").display = bool(offered)
 
@@ -194,8 +197,11 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
     def reason(self) -> str:
         return self.query_one("#reason", Input).value.strip()
 
-    def show_error(self, text: str, field: str | None = None) -> None:
-        """The error under the fields; `field` (a selector) gets the cursor back."""
+    def show_error(self, text: object, field: str | None = None) -> None:
+        """The error under the fields; `field` (a selector) gets the cursor back. A marked
+        constant (TICKET_REQUIRED) is shown in the UI language."""
+        if isinstance(text, str):
+            text = _(text)
         self.query_one("#dialog-error", PlainStatic).update(text)
         if field is not None:
             self.query_one(field, Input).focus()
@@ -220,7 +226,7 @@ class TicketDialog(ModalScreen[TicketAnswer | None]):
 
     def reason_entered(self) -> None:
         """Enter never writes: it says which key does."""
-        self.show_error(f"{CONFIRM_KEY.upper()} confirms, Esc cancels.")
+        self.show_error(_("{key} confirms, Esc cancels.").format(key=CONFIRM_KEY.upper()))
 
     def answer(self) -> TicketAnswer | None:
         if not self.ticket:
