@@ -328,7 +328,11 @@ class BlockedList(Background, Vertical):
             score = f"{item.score:.1f}" if item.score is not None else "—"
             state = item.release_state or ""
             base, _, used = state.partition(", ")
-            release_word = "used" if base == "active" and used else RELEASE_WORDS.get(base, base)
+            release_word = RELEASE_WORDS.get(base, base)
+            if base == "active" and used:
+                # "1 of 3 used" fits as "1/3 used"; a release used up reads "used".
+                counts = used.removesuffix(" used").split(" of ")
+                release_word = f"{counts[0]}/{counts[1]} used" if len(counts) == 2 else "used"
             # Cut to the column, whole in the verdict (Enter).
             cells: list[object] = [time_text(item.time, SHORT)]
             if self.user is None:
