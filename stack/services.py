@@ -17,6 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from stack.dns import service as dns_service
 from stack.settings import (
     TEMPLATES,
     DatabaseTarget,
@@ -311,4 +312,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
             log=str(log / "exim.out"),
         ),
     ]
+    dns = dns_service(settings)  # the test blocklists for `helpdesk reputation` (stack/dns.py)
+    if dns is not None:
+        services.append(dns)
     return Plan(run_dir=str(run), services=services)
