@@ -21,6 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python stack/launcher.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stack import dns
 from stack.services import Plan, prepare
 from stack.settings import (
     REPO,
@@ -150,6 +151,7 @@ def _fingerprint(settings: Settings, exim_auth: str) -> dict:
         "support": settings.support,
         "exim_auth": exim_auth,
         "templates": newest,
+        **dns.fingerprint(),
     }
 
 
@@ -230,6 +232,7 @@ def write_helpdesk_config(settings: Settings) -> None:
         "[sendlog]",
         f"paths = [{json.dumps(str(settings.mainlog))}]",
         "",
+        *dns.config_lines(settings),
     ]
     write_private(settings.config_path, "\n".join(lines))
 
@@ -292,7 +295,7 @@ def up(settings: Settings, *, install: bool = True, exim_auth: str = "sql") -> d
         raise StackError(f"could not start within {START_TIMEOUT:.0f} s")
     password = settings.password_file.read_text().strip()
     enable = settings.enable_password_file.read_text().strip()
-    write_env(settings.env_path, settings.env_values(password, enable))
+    write_env(settings.env_path, {**settings.env_values(password, enable), **dns.env_values()})
     return {"started": True, "seconds": round(time.monotonic() - started, 2), **status(settings)}
 
 
