@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.spam",
     "helpdesk.commands.offenders",
     "helpdesk.commands.trail",
+    "helpdesk.commands.reputation",
     "helpdesk.commands.logins",
 ]
 
