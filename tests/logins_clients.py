@@ -139,9 +139,7 @@ def smtp_login(
         return True
 
 
-def smtp_cram_md5(
-    port: int, user: str, *, source: str = "127.0.0.1", helo: str = "laptop"
-) -> int:
+def smtp_cram_md5(port: int, user: str, *, source: str = "127.0.0.1", helo: str = "laptop") -> int:
     """AUTH CRAM-MD5 on the submission port (never advertised): the reply code."""
     with smtplib.SMTP(
         "127.0.0.1", port, local_hostname=helo, timeout=TIMEOUT, source_address=(source, 0)

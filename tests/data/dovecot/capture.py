@@ -51,6 +51,7 @@ def main() -> None:
         imap_login(imap, ADDRESS, "altes-passwort", source="127.0.0.9")
     imap_login(imap, ADDRESS, PASSWORD, source="127.0.0.12")
     imap_cram_md5(imap, ADDRESS, PASSWORD, source="127.0.0.12")
+    imap_login(imap, ADDRESS, PASSWORD, source="127.0.0.13")
     imap_login(imap, "kunde", PASSWORD, source="127.0.0.13")
     imap_login(imap, "gesperrt@capture.example", PASSWORD, source="127.0.0.14")
     pop3_login(pop3, ADDRESS, "altes-passwort", source="127.0.0.11", tls=False)

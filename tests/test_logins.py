@@ -1,0 +1,187 @@
+"""The login timeline on real Dovecot and Exim lines captured from the stack
+(tests/data/dovecot/README.md), in every format it reads."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from helpdesk.logins.formats import detect
+from helpdesk.logins.settings import LoginSettings
+from helpdesk.logins.timeline import Target, build
+
+DATA = Path(__file__).parent / "data" / "dovecot"
+ADDRESS = "kunde@capture.example"
+FORMATS = {
+    "dovecot.log": "dovecot",
+    "syslog-traditional.log": "syslog",
+    "syslog-rfc3339.log": "rfc3339",
+    "journal.json": "journal",
+}
+
+
+def _copy(tmp_path: Path, name: str, *, gz: bool = False) -> Path:
+    """A copy whose last change is the day after the capture (the year of syslog times)."""
+    target = tmp_path / (name + (".gz" if gz else ""))
+    if gz:
+        target.write_bytes(gzip.compress((DATA / name).read_bytes()))
+    else:
+        shutil.copy(DATA / name, target)
+    first = (DATA / "mainlog").read_text().split(" ", 1)[0]
+    when = datetime.strptime(first, "%Y-%m-%d") + timedelta(days=1)
+    os.utime(target, (when.timestamp(), when.timestamp()))
+    return target
+
+
+def _timeline(tmp_path: Path, name: str, **kwargs):
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, name, **kwargs)),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+    )
+    return build(settings, ADDRESS, since=timedelta(days=3650))
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_format_detected_from_the_first_line(name):
+    first = (DATA / name).read_bytes().splitlines()[0]
+    assert detect(first) == FORMATS[name]
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_every_case_in_every_format(tmp_path, name):
+    t = _timeline(tmp_path, name)
+    assert t.warnings == []
+    seen = {(e.protocol, e.ip, e.ok, e.reason) for e in t.events}
+    assert ("imap", "127.0.0.10", True, "") in seen
+    assert ("pop3", "127.0.0.11", True, "") in seen
+    assert ("pop3", "127.0.0.11", False, "wrong_password") in seen
+    assert ("imap", "127.0.0.66", False, "plaintext_refused") in seen
+    assert ("imap", "127.0.0.9", False, "wrong_password") in seen
+    assert ("imap", "127.0.0.12", False, "mechanism_not_offered") in seen
+    assert ("imap", "127.0.0.13", False, "unknown_user") in seen
+    assert ("smtp", "127.0.0.15", False, "wrong_password_or_user") in seen
+    assert ("smtp", "127.0.0.16", True, "") in seen
+    assert ("smtp", "127.0.0.16", False, "mechanism_not_offered") in seen
+    # the disabled mailbox's attempt is another mailbox's event
+    assert not any(e.ip == "127.0.0.14" for e in t.events)
+
+
+def test_fields_of_each_event(tmp_path):
+    t = _timeline(tmp_path, "dovecot.log")
+    by = {(e.protocol, e.ip, e.ok): e for e in t.events}
+    iphone = by[("imap", "127.0.0.10", True)]
+    assert (iphone.tls, iphone.mechanism, iphone.client) == (True, "PLAIN", "iPhone Mail (iOS)")
+    pop = by[("pop3", "127.0.0.11", True)]
+    assert (pop.tls, pop.mechanism) == (False, "PLAIN")
+    plain = by[("imap", "127.0.0.66", False)]
+    assert plain.tls is False and plain.user == ADDRESS
+    guess = by[("imap", "127.0.0.9", False)]
+    assert guess.attempts == 3 and guess.tls is True
+    smtp_fail = [e for e in t.events if e.protocol == "smtp" and e.ip == "127.0.0.15"]
+    assert {e.mechanism for e in smtp_fail} == {"PLAIN", "LOGIN"}
+    assert all(e.tls is None and e.client == "outlook-pc" for e in smtp_fail)
+    sent = by[("smtp", "127.0.0.16", True)]
+    assert (sent.tls, sent.client, sent.mechanism) == (True, "iphone", "PLAIN")
+
+
+def test_attempts_without_a_user_are_attributed_by_address(tmp_path):
+    t = _timeline(tmp_path, "dovecot.log")
+    cram = [e for e in t.events if e.mechanism == "CRAM-MD5"]
+    assert {(e.protocol, e.ip) for e in cram} == {("imap", "127.0.0.12"), ("smtp", "127.0.0.16")}
+    assert all(e.user == "" and e.match == "attributed" for e in cram)
+    bare = [e for e in t.events if e.match == "near_miss"]
+    assert [(e.user, e.ip) for e in bare] == [("kunde", "127.0.0.13")]
+
+
+def test_a_userless_attempt_far_from_the_mailbox_is_not_attributed(tmp_path):
+    line = (DATA / "dovecot.log").read_text().splitlines()
+    cram = next(x for x in line if "method=CRAM-MD5" in x and "Disconnected" in x)
+    later = "Dec  1 09:00:00" + cram[15:]
+    path = tmp_path / "late.log"
+    path.write_text("\n".join([*line, later]) + "\n")
+    os.utime(path, (datetime(2026, 12, 2).timestamp(),) * 2)
+    settings = LoginSettings(dovecot_paths=(str(path),), exim_paths=(str(path),))
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert sum(e.mechanism == "CRAM-MD5" for e in t.events) == 1
+
+
+def test_diagnoses_name_each_problem(tmp_path):
+    t = _timeline(tmp_path, "syslog-rfc3339.log")
+    codes = [d.code for d in t.diagnoses]
+    assert {"cram_md5", "no_tls", "pop3", "old_password", "login_name"} <= set(codes)
+    text = {d.code: d.text.english() for d in t.diagnoses}
+    assert "password transfer" in text["cram_md5"]
+    assert "SSL/TLS or STARTTLS" in text["no_tls"] and "127.0.0.66" in text["no_tls"]
+    assert "switch to IMAP" in text["pop3"]
+    assert "127.0.0.9" in text["old_password"]
+    assert "full address" in text["login_name"] and "kunde" in text["login_name"]
+
+
+def test_groups_and_last_success(tmp_path):
+    t = _timeline(tmp_path, "journal.json")
+    assert set(t.last_success) == {"imap", "pop3", "smtp"}
+    iphone = next(g for g in t.groups if g.client == "iPhone Mail (iOS)")
+    assert (iphone.protocol, iphone.mechanism, set(iphone.ips)) == ("imap", "PLAIN", {"127.0.0.10"})
+    assert any(g.protocol == "imap" and g.mechanism == "CRAM-MD5" for g in t.groups)
+
+
+def test_compressed_and_rotated(tmp_path):
+    t = _timeline(tmp_path, "dovecot.log", gz=True)
+    assert any(e.client == "iPhone Mail (iOS)" for e in t.events)
+
+
+def test_unknown_format_is_one_line_naming_the_file(tmp_path):
+    odd = tmp_path / "odd.log"
+    odd.write_text("<13>1 weird line\nmore\n")
+    settings = LoginSettings(
+        dovecot_paths=(str(odd),), exim_paths=(str(_copy(tmp_path, "mainlog")),)
+    )
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert len(t.warnings) == 1
+    text = t.warnings[0].english()
+    assert str(odd) in text and "<13>1 weird line" in text
+    assert any(e.protocol == "smtp" for e in t.events)  # the Exim log is still read
+
+
+def test_missing_log_is_a_warning_not_a_crash(tmp_path):
+    settings = LoginSettings(
+        dovecot_paths=(str(tmp_path / "nope.log"),), exim_paths=(str(_copy(tmp_path, "mainlog")),)
+    )
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert "nope.log" in t.warnings[0].english()
+
+
+def test_hostile_lines_do_not_break_the_reader(tmp_path):
+    from tests.hostile import VALUES
+
+    lines = (DATA / "dovecot.log").read_text().splitlines()
+    bad = [
+        f"Nov 30 22:30:20 imap-login: ID sent: name={h}: user=<>, rip=127.0.0.10, lip=127.0.0.1, "
+        f"TLS, session=<hostile{i}>"
+        for i, h in enumerate(VALUES.values())
+    ] + ["\x00\xff garbage", "Nov 99 99:99:99 imap-login: Login: user=<x>"]
+    path = tmp_path / "hostile.log"
+    path.write_bytes(
+        ("\n".join([lines[0], *bad, *lines[1:]]) + "\n").encode("utf-8", "surrogateescape")
+    )
+    os.utime(path, (datetime(2026, 12, 1).timestamp(),) * 2)
+    settings = LoginSettings(dovecot_paths=(str(path),), exim_paths=(str(path),))
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert any(e.client == "iPhone Mail (iOS)" for e in t.events)
+    json.dumps(t.as_json())
+
+
+def test_near_miss_rules():
+    target = Target.of("Erika.Kunde@Capture.example", "Erika Kunde")
+    assert target.own("erika.kunde@capture.example")
+    assert target.near_miss("erika.kunde")
+    assert target.near_miss("Erika Kunde")
+    assert target.near_miss("erika.kunde@capture.exmaple")
+    assert not target.near_miss("erika.kunde@other.example")
+    assert not target.near_miss("someone@capture.example")
