@@ -26,6 +26,7 @@ from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
 from screens.dialogs.detail import DetailScreen
+from screens.search import status_word
 from screens.sending import SendingActions
 from screens.spam import SpamTab
 from screens.translated import Translated
@@ -189,7 +190,7 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
                 address=clip(m.address, 40),
                 name=clip(m.realname, 24),
                 ref=clip(m.customer_ref, 12),
-                status=m.status,
+                status=status_word(m.status),
             )
         )
         label = {
@@ -211,33 +212,35 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
         changed = time_text(m.password_changed_at, DAY) if m.password_changed_at else _("never")
         must_change = "  " + _("[b yellow]must change at next login[/]")
         rows = [
-            line("$l" + (yes if m.enabled else _("[b red]disabled[/]")), l=label["login"]),
+            line("${l}" + (yes if m.enabled else _("[b red]disabled[/]")), l=label["login"]),
             line(
-                "$l" + (yes if m.smtp_enabled else _("[b red]SUSPENDED[/] (mail still arrives)")),
+                "${l}" + (yes if m.smtp_enabled else _("[b red]SUSPENDED[/] (mail still arrives)")),
                 l=label["sending"],
             ),
             line(
-                "$l$v" + (must_change if m.must_change_password else ""),
+                "${l}$v" + (must_change if m.must_change_password else ""),
                 l=label["password"],
                 v=changed,
             ),
-            line("$l$v", l=label["quota"], v=_("{mb} MB").format(mb=m.quota_mb)),
+            line("${l}$v", l=label["quota"], v=_("{mb} MB").format(mb=m.quota_mb)),
             line(
-                "$l$v" + ("" if m.domain_enabled else " " + _("[red](disabled)[/]")),
+                "${l}$v" + ("" if m.domain_enabled else " " + _("[red](disabled)[/]")),
                 l=label["domain"],
                 v=m.domain,
             ),
-            line("$l$v", l=label["created"], v=time_text(m.created_at, DAY))
+            line("${l}$v", l=label["created"], v=time_text(m.created_at, DAY))
             if m.created_at
-            else line("$l", l=label["created"].rstrip()),
+            else line("${l}", l=label["created"].rstrip()),
             # Whole here, and below the state lines: a long one only pushes itself down.
-            line("$l$v", l=label["customer"], v=m.customer_ref or "—"),
-            line("$l$v", l=label["name"], v=m.realname or "—"),
+            line("${l}$v", l=label["customer"], v=m.customer_ref or "—"),
+            line("${l}$v", l=label["name"], v=m.realname or "—"),
         ]
         for alias in message.aliases:
-            rows.append(line("$l$a → $t", l=label["alias"], a=alias["address"], t=alias["target"]))
+            rows.append(
+                line("${l}$a → $t", l=label["alias"], a=alias["address"], t=alias["target"])
+            )
         for fwd in message.forwards:
-            rows.append(line("$l→ $t", l=label["forward"], t=fwd["target"]))
+            rows.append(line("${l}→ $t", l=label["forward"], t=fwd["target"]))
         self.query_one("#mailbox-details", Static).update(lines(rows))
         self._audit = list(message.audit)
         self._fill_audit()
@@ -328,7 +331,7 @@ def audit_text(e: AuditEntry) -> Content:
     width = max(len(text) for text in label.values()) + 2
 
     def row(key: str, template: str = "$v", **values: object) -> Content:
-        return line("[b]$l[/b]" + template, l=label[key].ljust(width), **values)
+        return line("[b]${l}[/b]" + template, l=label[key].ljust(width), **values)
 
     # The audit row's values are outside text: template variables, never markup.
     operator = "$v"

@@ -144,7 +144,7 @@ class SearchScreen(Translated, Background, Screen[None]):
                 h.mailbox.address,
                 h.mailbox.realname,
                 h.mailbox.customer_ref,
-                _status(h.mailbox.status),
+                status_word(h.mailbox.status),
             )
             for h in result.hits
         ]
@@ -201,5 +201,6 @@ class SearchScreen(Translated, Background, Screen[None]):
         return SearchScreen(self.query_one("#query", Input).value)
 
 
-def _status(word: str) -> str:
+def status_word(word: str) -> str:
+    """A mailbox's status (Mailbox.status) in the UI language."""
     return _(_STATUS[word]) if word in _STATUS else word
