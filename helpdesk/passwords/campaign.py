@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, func, or_, select
 
 from helpdesk.errors import Conflict, HelpdeskError
+from helpdesk.i18n import M
 from helpdesk.mailcenter.schema import audit_log, domains, mailboxes
 from helpdesk.mailcenter.tickets import check_ticket
 
@@ -54,7 +55,7 @@ def parse_before(value: str | None, settings: PasswordSettings, now: datetime) -
     except (HelpdeskError, ValueError, OverflowError):
         # 2024-13-45, or an age that reaches before year 1.
         raise HelpdeskError(
-            f"--before: not a date or an age: {text!r} (use 2024-01-01 or 365d)"
+            M("--before: not a date or an age: {text!r} (use 2024-01-01 or 365d)", text=text)
         ) from None
 
 
@@ -256,7 +257,9 @@ def progress(conn: Connection, campaign: str | None = None) -> list[Progress]:
     )
     if campaign:
         if not _CAMPAIGN_ID.fullmatch(campaign):
-            raise HelpdeskError(f"not a campaign ID: {campaign!r} (like 20261127-220501-3fa2)")
+            raise HelpdeskError(
+                M("not a campaign ID: {campaign!r} (like 20261127-220501-3fa2)", campaign=campaign)
+            )
         query = query.where(audit_log.c.reason.like(f"password campaign {campaign}:%"))
     out = []
     for row in conn.execute(query):

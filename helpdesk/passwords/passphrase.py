@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpdesk.errors import ConfigError, PolicyError
+from helpdesk.i18n import M
 from helpdesk.passwords.policy import PasswordSettings, check_password
 
 # language code -> diceware's list name; any other value is a diceware list name or a file
@@ -82,8 +83,12 @@ def _wordlist_path(name: str) -> tuple[str, Path]:
         found = None
     if not found:
         raise ConfigError(
-            f"[passwords] wordlist {name!r}: no such diceware list "
-            f"(languages: {', '.join(sorted(LANGUAGE_LISTS))}) and not a file path"
+            M(
+                "[passwords] wordlist {name!r}: no such diceware list "
+                "(languages: {languages}) and not a file path",
+                name=name,
+                languages=", ".join(sorted(LANGUAGE_LISTS)),
+            )
         )
     return f"diceware:{list_name}", Path(found)
 
@@ -103,7 +108,9 @@ def load_wordlist(settings: PasswordSettings) -> WordList:
     try:
         mtime = path.stat().st_mtime_ns
     except OSError as exc:
-        raise ConfigError(f"[passwords] wordlist {path}: {exc.strerror}") from None
+        raise ConfigError(
+            M("[passwords] wordlist {path}: {reason}", path=str(path), reason=exc.strerror)
+        ) from None
     key = (str(path), settings.allow_umlauts, settings.ambiguous, mtime)
     with _lock:
         if key in _cache:
@@ -113,7 +120,9 @@ def load_wordlist(settings: PasswordSettings) -> WordList:
         try:
             raw = list(DicewareList(str(path)))
         except OSError as exc:
-            raise ConfigError(f"[passwords] wordlist {path}: {exc.strerror}") from None
+            raise ConfigError(
+                M("[passwords] wordlist {path}: {reason}", path=str(path), reason=exc.strerror)
+            ) from None
         words = sorted(
             {
                 w.lower()
@@ -122,7 +131,9 @@ def load_wordlist(settings: PasswordSettings) -> WordList:
             }
         )
         if len(words) < 2:
-            raise ConfigError(f"[passwords] wordlist {settings.wordlist!r} has no usable words")
+            raise ConfigError(
+                M("[passwords] wordlist {name!r} has no usable words", name=settings.wordlist)
+            )
         found = WordList(source=source, words=tuple(words))
         _cache[key] = found
         return found
@@ -133,12 +144,18 @@ def recipe(settings: PasswordSettings) -> Recipe:
     count = max(2, math.ceil(settings.min_entropy_bits / wordlist.bits_per_word - 1e-9))
     if count > MAX_WORDS:
         raise ConfigError(
-            f"[passwords] wordlist {settings.wordlist!r} has only {len(wordlist.words)} usable "
-            f"words: {count} of them would be needed for {settings.min_entropy_bits:g} bits"
+            M(
+                "[passwords] wordlist {name!r} has only {words} usable words: {count} of them "
+                "would be needed for {bits} bits",
+                name=settings.wordlist,
+                words=len(wordlist.words),
+                count=count,
+                bits=format(settings.min_entropy_bits, "g"),
+            )
         )
     digits = "".join(d for d in "0123456789" if d not in settings.ambiguous)
     if len(digits) < 2:
-        raise ConfigError("[passwords] ambiguous leaves fewer than two digits for the number")
+        raise ConfigError(M("[passwords] ambiguous leaves fewer than two digits for the number"))
     return Recipe(wordlist, count, digits, settings.number_digits, settings.separator)
 
 
@@ -165,6 +182,9 @@ def generate(
             continue
         return password
     raise PolicyError(
-        f"no generated password passed the policy in {ATTEMPTS} tries: "
-        "check [passwords] wordlist, min_entropy_bits and min_score"
+        M(
+            "no generated password passed the policy in {tries} tries: "
+            "check [passwords] wordlist, min_entropy_bits and min_score",
+            tries=ATTEMPTS,
+        )
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import ConfigError, PolicyError
+from helpdesk.i18n import M
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -72,7 +73,7 @@ class PasswordSettings:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(table) - known)
         if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+            raise ConfigError(M("{where}: unknown key {key!r}", where=where, key=unknown[0]))
         values: dict[str, Any] = {}
         for f in fields(cls):
             if f.name not in table:
@@ -84,31 +85,53 @@ class PasswordSettings:
 
     def _validate(self, where: str) -> None:
         if self.scheme not in SCHEMES:
-            raise ConfigError(f"{where}: scheme must be one of {', '.join(SCHEMES)}")
+            raise ConfigError(
+                M(
+                    "{where}: scheme must be one of {choices}",
+                    where=where,
+                    choices=", ".join(SCHEMES),
+                )
+            )
         if self.rounds is not None:
             low, high = ROUNDS_RANGE[self.scheme]
             if not low <= self.rounds <= high:
-                raise ConfigError(f"{where}: rounds for {self.scheme} must be {low}..{high}")
+                raise ConfigError(
+                    M(
+                        "{where}: rounds for {scheme} must be {low}..{high}",
+                        where=where,
+                        scheme=self.scheme,
+                        low=str(low),
+                        high=str(high),
+                    )
+                )
         if not 0 <= self.min_score <= 4:
-            raise ConfigError(f"{where}: min_score must be 0..4")
+            raise ConfigError(M("{where}: min_score must be 0..4", where=where))
         if self.spelling not in SPELLINGS:
-            raise ConfigError(f"{where}: spelling must be one of {', '.join(SPELLINGS)}")
+            raise ConfigError(
+                M(
+                    "{where}: spelling must be one of {choices}",
+                    where=where,
+                    choices=", ".join(SPELLINGS),
+                )
+            )
         if not 1 <= self.number_digits <= 6:
-            raise ConfigError(f"{where}: number_digits must be 1..6")
+            raise ConfigError(M("{where}: number_digits must be 1..6", where=where))
         if not 1_000 <= self.dictionary_size <= 1_000_000:
-            raise ConfigError(f"{where}: dictionary_size must be 1000..1000000")
+            raise ConfigError(M("{where}: dictionary_size must be 1000..1000000", where=where))
         if self.min_entropy_bits < 30:
-            raise ConfigError(f"{where}: min_entropy_bits must be at least 30")
+            raise ConfigError(M("{where}: min_entropy_bits must be at least 30", where=where))
         if (
             not self.separator
             or len(self.separator) > 3
             or any(c.isalnum() or c.isspace() or not c.isprintable() for c in self.separator)
         ):
-            raise ConfigError(f"{where}: separator must be 1..3 punctuation characters")
+            raise ConfigError(
+                M("{where}: separator must be 1..3 punctuation characters", where=where)
+            )
         if self.campaign_batch < 1:
-            raise ConfigError(f"{where}: campaign_batch must be at least 1")
+            raise ConfigError(M("{where}: campaign_batch must be at least 1", where=where))
         if self.argon2_memory_kib < 8_192:
-            raise ConfigError(f"{where}: argon2_memory_kib must be at least 8192")
+            raise ConfigError(M("{where}: argon2_memory_kib must be at least 8192", where=where))
 
     @property
     def effective_rounds(self) -> int:
@@ -124,11 +147,13 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: dictionaries must be a list of language codes")
+            raise ConfigError(
+                M("{where}: dictionaries must be a list of language codes", where=where)
+            )
         return tuple(v.strip() for v in value if v.strip())
     if name == "rounds":
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ConfigError(f"{where}: rounds must be a whole number")
+            raise ConfigError(M("{where}: rounds must be a whole number", where=where))
         return value
     if name == "scheme":
         return str(value).upper()
@@ -136,7 +161,9 @@ def _coerce(name: str, value: Any, default: Any, where: str) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{where}: {name} must be a {expected.__name__}")
+        raise ConfigError(
+            M("{where}: {name} must be a {type}", where=where, name=name, type=expected.__name__)
+        )
     return value
 
 
@@ -160,12 +187,14 @@ def _handler(settings: PasswordSettings):
 def hash_password(password: str, settings: PasswordSettings) -> str:
     """The string for `mailboxes.password_hash`, with `{SCHEME}` in front if configured."""
     if len(password.encode("utf-8")) > settings.max_bytes:
-        raise PolicyError(f"{settings.scheme} takes at most {settings.max_bytes} bytes")
+        raise PolicyError(
+            M("{scheme} takes at most {n} bytes", scheme=settings.scheme, n=settings.max_bytes)
+        )
     try:
         hashed = _handler(settings).hash(password)
     except ValueError:
         # passlib's messages describe the input; say only what was refused
-        raise PolicyError(f"{settings.scheme} cannot hash this password") from None
+        raise PolicyError(M("{scheme} cannot hash this password", scheme=settings.scheme)) from None
     return f"{{{settings.scheme}}}{hashed}" if settings.prefix else hashed
 
 
@@ -264,23 +293,31 @@ def check_password(
 ) -> Strength:
     """Return zxcvbn's verdict if the password may be set, else raise PolicyError (one line)."""
     if not password or not password.strip():
-        raise PolicyError("the password is empty")
+        raise PolicyError(M("the password is empty"))
     if _CONTROL.search(password):
-        raise PolicyError("the password contains a control character (tab, newline, …)")
+        raise PolicyError(M("the password contains a control character (tab, newline, …)"))
     if password != password.strip():
-        raise PolicyError("the password starts or ends with a space; mail clients often drop it")
+        raise PolicyError(M("the password starts or ends with a space; mail clients often drop it"))
     size = len(password.encode("utf-8"))
     if size > settings.max_bytes:
         raise PolicyError(
-            f"the password is {size} bytes long; {settings.scheme} takes at most "
-            f"{settings.max_bytes}"
+            M(
+                "the password is {size} bytes long; {scheme} takes at most {n}",
+                size=size,
+                scheme=settings.scheme,
+                n=settings.max_bytes,
+            )
         )
     verdict = strength(password, settings, user_inputs)
     if verdict.score < settings.min_score:
         raise PolicyError(
-            f"too weak (zxcvbn score {verdict.score} of 4, {settings.min_score} needed): "
-            f"{verdict.reason()}"
+            M(
+                "too weak (zxcvbn score {score} of 4, {needed} needed): {reason}",
+                score=verdict.score,
+                needed=settings.min_score,
+                reason=verdict.reason(),
+            )
         )
     if current_hash and verify_password(password, current_hash):
-        raise PolicyError("this is the mailbox's current password; choose a new one")
+        raise PolicyError(M("this is the mailbox's current password; choose a new one"))
     return verdict

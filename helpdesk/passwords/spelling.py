@@ -74,8 +74,14 @@ def alphabet_for_language(lang: str, configured: str | None = None) -> str:
     return configured if configured in choices else choices[0]
 
 
-def spell(text: str, alphabet: str = "din5009") -> list[str]:
-    """One spoken word per character: "ab-3" -> ["Anton", "Berta", "Bindestrich", "Drei"]."""
+def spell(text: str, alphabet: str = "din5009", *, lang: str | None = None) -> list[str]:
+    """One spoken word per character: "ab-3" -> ["Anton", "Berta", "Bindestrich", "Drei"].
+
+    `lang` is the customer's language: given, the alphabet is the one that language knows
+    (`alphabet` still chooses among the German ones); without it, `alphabet` as it is.
+    """
+    if lang is not None:
+        alphabet = alphabet_for_language(lang, alphabet)
     letters, digits, symbols, capital = ALPHABETS[alphabet]
     out: list[str] = []
     for ch in text:
@@ -90,9 +96,11 @@ def spell(text: str, alphabet: str = "din5009") -> list[str]:
     return out
 
 
-def spell_grouped(text: str, alphabet: str = "din5009", separator: str = "-") -> list[str]:
+def spell_grouped(
+    text: str, alphabet: str = "din5009", separator: str = "-", *, lang: str | None = None
+) -> list[str]:
     """One line per word of a passphrase: "abart: Anton Berta Anton Richard Theodor"."""
     lines = []
     for part in text.split(separator):
-        lines.append(f"{part}: {' '.join(spell(part, alphabet))}")
+        lines.append(f"{part}: {' '.join(spell(part, alphabet, lang=lang))}")
     return lines

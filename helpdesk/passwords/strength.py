@@ -24,6 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from helpdesk.i18n import N_, M, Text
+from helpdesk.passwords.feedback import feedback_text, sentences
+
 # zxcvbn refuses longer input, and its l33t matcher grows quickly with length
 ZXCVBN_MAX_CHARS = 72
 
@@ -37,15 +40,22 @@ _UMLAUTS_DROPPED = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 _SEPARATORS = "-_.+ "
 _WORD_NUMBER = re.compile(r"([^\W\d_]+)(\d{1,4})(?!\d)([^\w\s]{0,2})")
 
-WARN_WORD_NUMBER = "A word followed by a number or year is easy to guess."
-WARN_OWN_DETAILS = "It is built from the customer's own name, address or customer number."
-WARN_WORD = "A common word by itself is easy to guess."
-WARN_WORDS = "Common words and names are easy to guess."
+# Message ids (English): Strength.warning holds one of these or zxcvbn's own English warning;
+# Strength.warning_text is it in the operator's language.
+WARN_WORD_NUMBER = N_("A word followed by a number or year is easy to guess.")
+WARN_OWN_DETAILS = N_("It is built from the customer's own name, address or customer number.")
+WARN_WORD = N_("A common word by itself is easy to guess.")
+WARN_WORDS = N_("Common words and names are easy to guess.")
+WARN_EMPTY = N_("The password is empty.")
 
 
 @dataclass(frozen=True)
 class Strength:
-    """What zxcvbn thinks of a password (never holds the password itself)."""
+    """What zxcvbn thinks of a password (never holds the password itself).
+
+    `warning` and `suggestions` are English, as zxcvbn writes them (and message ids);
+    `warning_text` and `reason()` are them as texts for the operator's language.
+    """
 
     score: int
     guesses_log10: float
@@ -53,11 +63,15 @@ class Strength:
     suggestions: tuple[str, ...]
     crack_time: str
 
-    def reason(self) -> str:
+    @property
+    def warning_text(self) -> Text | None:
+        """The warning as a text to show, or None when there is none."""
+        return feedback_text(self.warning.strip()) if self.warning.strip() else None
+
+    def reason(self) -> Text:
         """One line: the warning (or a generic one) and zxcvbn's suggestions."""
-        parts = [self.warning or "Too easy to guess."]
-        parts.extend(self.suggestions)
-        return " ".join(p.strip() for p in parts if p.strip())
+        parts = [self.warning, *self.suggestions]
+        return sentences(feedback_text(p.strip()) for p in parts if p.strip())
 
 
 def spelled_variants(word: str) -> set[str]:
@@ -132,7 +146,10 @@ class _Dictionaries:
                     from helpdesk.errors import ConfigError
 
                     raise ConfigError(
-                        f"[passwords] dictionaries: wordfreq has no word list for {lang!r}"
+                        M(
+                            "[passwords] dictionaries: wordfreq has no word list for {lang!r}",
+                            lang=lang,
+                        )
                     ) from None
                 ranked: dict[str, int] = {}
                 rank = 0
@@ -308,7 +325,7 @@ def evaluate(
 
     sample = password[:ZXCVBN_MAX_CHARS]
     if not sample:
-        return Strength(0, 0.0, "The password is empty.", (), "instant")
+        return Strength(0, 0.0, WARN_EMPTY, (), "instant")
     dicts = dict(_DICTIONARIES.get(languages, dictionary_size))
     dicts["user_inputs"] = matching.build_ranked_dict(user_input_tokens(user_inputs))
     matches = matching.omnimatch(sample, dicts)
