@@ -103,8 +103,8 @@ RULES = (
     _r("microsoft", r"\(S3140\)", "S3140", _MS_LIST),
     _r(
         "microsoft",
-        r"5\.7\.(?:606|511)\b",
-        "5.7.606",
+        r"\b(5\.7\.(?:606|511))\b",
+        "{code}",
         M(
             "Microsoft 365 refuses this server's address (banned sending IP); delist at "
             "sender.office.com"
@@ -118,14 +118,14 @@ RULES = (
     ),
     _r(
         "microsoft",
-        r"\((?:RP-00[1-3])\)|\bRP-00[1-3]\b",
-        "RP-00x",
+        r"\b(RP-00[1-3])\b",
+        "{code}",
         M("Microsoft limits how much this server may send, because of its reputation (temporary)"),
     ),
     _r(
         "microsoft",
-        r"\b(?:SC|OU|DY)-00[1-4]\b",
-        "SC/OU/DY",
+        r"\b((?:SC|OU|DY)-00[1-4])\b",
+        "{code}",
         M("Microsoft refuses mail from this server's address for its reputation or policy"),
     ),
     _r(
@@ -202,7 +202,7 @@ RULES = (
     ),
     _r(
         "*",
-        r"blocked using ([\w.-]+\.[a-z]{2,})",
+        r"blocked using ([\w-]+(?:\.[\w-]+)*)",
         "{code}",
         M("refused because this server's address is on a public DNS blocklist"),
     ),
