@@ -88,15 +88,12 @@ def unban(settings: LoginSettings, ip: str, jail: str) -> None:
             M(
                 "cannot run the unban command {command}: {error}",
                 command=argv[0],
-                error=exc.strerror or "",
+                error=str(exc),
             )
         ) from None
     if done.returncode != 0:
-        last = (done.stderr or done.stdout).strip().splitlines()
+        said = (done.stderr or done.stdout).strip().splitlines()
+        last = said[-1][:200] if said else "-"
         raise HelpdeskError(
-            M(
-                "the unban command failed (exit {code}): {text}",
-                code=done.returncode,
-                text=last[-1][:200] if last else "",
-            )
+            M("the unban command failed (exit {code}): {text}", code=done.returncode, text=last)
         )

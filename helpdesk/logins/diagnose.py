@@ -35,7 +35,8 @@ def _device(events: list[LoginEvent]) -> Text:
     shown = ", ".join(ips[:MAX_ADDRESSES]) + (" …" if len(ips) > MAX_ADDRESSES else "")
     programs = list(dict.fromkeys(e.client for e in events if e.client))
     if programs:
-        return M("{program} at {addresses}", program=", ".join(programs[:2]), addresses=shown)
+        program = ", ".join(programs[:2])
+        return M("{program} at {addresses}", program=program, addresses=shown)
     return Mn("address {addresses}", "addresses {addresses}", len(ips), addresses=shown)
 
 

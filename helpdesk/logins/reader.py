@@ -159,7 +159,8 @@ def journal_lines(since: datetime, cancelled: Callable[[], bool] | None) -> Iter
     try:
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     except OSError as exc:
-        raise HelpdeskError(M("cannot run journalctl: {error}", error=exc.strerror or "")) from None
+        error = exc.strerror or str(exc)
+        raise HelpdeskError(M("cannot run journalctl: {error}", error=error)) from None
     deadline = time.monotonic() + JOURNAL_DEADLINE
     try:
         assert proc.stdout is not None
