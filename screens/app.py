@@ -49,15 +49,20 @@ class HelpdeskApp(App[None]):
         self.config = config
         use_config(config)
         self.operator = current_operator()
-        self.db_error: str | None = None
+        self._db_failure: HelpdeskError | None = None
         self.db: Database | None = db
         if self.db is None:
             try:
                 self.db = open_database(config)
             except HelpdeskError as exc:
-                self.db_error = str(exc)
+                self._db_failure = exc
         self._quit_question: QuitDialog | None = None
         self.recent = RecentMailboxes()
+
+    @property
+    def db_error(self) -> str | None:
+        """Why there is no database, in the UI language of the moment."""
+        return str(self._db_failure) if self._db_failure is not None else None
 
     @property
     def database(self) -> Database | MissingDatabase:
@@ -70,10 +75,13 @@ class HelpdeskApp(App[None]):
         asyncio.get_running_loop().set_default_executor(DaemonExecutor())
 
     def on_mount(self) -> None:
+        self._show_sub_title()
+        self.push_screen(SearchScreen())
+
+    def _show_sub_title(self) -> None:
         where = self.db.display_url if self.db else _("no database")
         # The header shows the title as Content without markup, but control bytes would pass.
         self.sub_title = f"{printable(self.operator.user)} · {_short(printable(where))}"
-        self.push_screen(SearchScreen())
 
     async def action_quit(self) -> None:
         """Quit at once, unless there are unsaved edits: then ask, and a second Ctrl+Q quits."""
@@ -227,6 +235,7 @@ class HelpdeskApp(App[None]):
             )
             return
         set_language(lang)
+        self._show_sub_title()
         stack = self.screen_stack[1:]
         fresh = [getattr(screen, "reopen", lambda: None)() for screen in stack]
         while len(self.screen_stack) > 1:
@@ -242,6 +251,10 @@ _LANGUAGE_COMMANDS = {
     "de": (N_("Sprache: Deutsch"), N_("Show every text in German (Deutsch)")),
     "en": (N_("Language: English"), N_("Show every text in English")),
 }
+
+# Textual's own texts that the footer shows through `_()` (screens.translated): the command
+# palette's key, which Textual adds to every app.
+_TEXTUAL_TEXTS = (N_("palette"), N_("Open the command palette"))
 
 
 def _runner(source, action: str):

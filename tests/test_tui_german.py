@@ -96,7 +96,7 @@ async def test_search_screen_in_german(demo):  # noqa: F811
         assert heading.split() == ["Adresse", "Name", "Kunde", "Status"], heading
         row = [line for line in lines if address.split("@")[0] in line][-1]
         assert row.rstrip().endswith(" gesperrt"), row
-        for words in ("Postfach öffnen", "Leeren", "Tasten"):
+        for words in ("Postfach öffnen", "Leeren", "Tasten", "^p Befehle"):
             assert words in lines[-1], lines[-1]
         await search_for(app, pilot, "zz")
         assert_whole(app, "Kein Postfach passt zu „")
