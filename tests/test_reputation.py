@@ -72,10 +72,8 @@ def test_spamhaus_refusal_codes_are_never_a_listing(code):
 def test_codes_are_decoded():
     assert decode("zen.spamhaus.org", "127.0.0.10")[1].english().startswith("PBL")
     assert decode("zen.spamhaus.org", "127.0.0.3")[1].english().startswith("SBL CSS")
-    assert decode("bl.example.org", "127.0.0.5") == (
-        LISTED,
-        decode("bl.example.org", "127.0.0.5")[1],
-    )
+    state, meaning = decode("bl.example.org", "127.0.0.5")
+    assert (state, meaning.english()) == (LISTED, "listed (code 127.0.0.5)")
     assert decode("bl.example.org", "198.51.100.200")[0] == UNEXPECTED
 
 
@@ -193,7 +191,7 @@ def test_the_send_log_line_names_the_listing_and_the_refusing_provider(resolver,
     line = reputation_line(load_config(config_path))
     english = line.render("en")
     assert english.startswith("LISTED: 192.0.2.10 on zen.spamhaus.org (XBL)")
-    assert "T-Online refuses 100% (BL), Microsoft refuses 60% (S3150, S3140) and 2 more" in english
+    assert "T-Online refuses 100% (BL), Microsoft refuses 60% (RP-001, S3150) and 2 more" in english
     german = line.render("de")
     assert german.startswith("GELISTET: 192.0.2.10 auf zen.spamhaus.org (XBL)")
     assert "Microsoft lehnt 60 % ab" in german

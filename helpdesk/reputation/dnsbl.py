@@ -199,7 +199,7 @@ def check(settings: ReputationSettings, *, now: datetime | None = None) -> Check
             M(
                 "the DNS resolver {resolver} did not answer within {seconds} s",
                 resolver=asker.label,
-                seconds=f"{settings.timeout:g}",
+                seconds=format(settings.timeout, "g"),
             )
         )
     for a in answers:
@@ -219,7 +219,7 @@ def _one(asker: _Asker, dqs_key: str | None, address: IPAddress, zone: str) -> A
     rcode, records = asker.ask(name, "A")
     if rcode == "TIMEOUT":
         answer.state, answer.codes = ERROR, ["TIMEOUT"]
-        answer.error = M("no answer within {seconds} s", seconds=f"{asker.timeout:g}")
+        answer.error = M("no answer within {seconds} s", seconds=format(asker.timeout, "g"))
         return answer
     if rcode == "NXDOMAIN" or (rcode == "NOERROR" and not records):
         return answer

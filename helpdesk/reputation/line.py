@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from helpdesk.config import Config
     from helpdesk.mailcenter.db import Database
 
+_UNKNOWN = "?"
 _SHOWN = 2  # listings and providers named in the line; the rest are counted
 
 
@@ -32,7 +33,7 @@ def _lists(picture: Picture) -> Text:
     if not picture.settings.addresses:
         return M("Blocklists: no [reputation] addresses configured")
     if picture.check is None:
-        return M("Blocklists: {reason}", reason=picture.check_error or "?")
+        return M("Blocklists: {reason}", reason=picture.check_error or _UNKNOWN)
     listed = picture.check.listed
     if not listed:
         n = len(picture.check.answers)
@@ -74,7 +75,7 @@ def _lists(picture: Picture) -> Text:
 
 def _providers(picture: Picture) -> Text:
     if picture.refusals is None:
-        return M("provider refusals: {reason}", reason=picture.refusals_error or "?")
+        return M("provider refusals: {reason}", reason=picture.refusals_error or _UNKNOWN)
     blocked = [p for p in picture.refusals.providers if p.blocked]
     if not blocked:
         return M("no big provider refuses us (last hour)")
