@@ -41,6 +41,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.trail",
     "helpdesk.commands.reputation",
     "helpdesk.commands.logins",
+    "helpdesk.commands.client_settings",
 ]
 
 
