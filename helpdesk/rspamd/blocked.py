@@ -292,7 +292,7 @@ def merge_blocked(
     """Authenticated rejects from rspamd, joined with Exim's lines; newest first."""
     scans = [
         _from_history(r)
-        for r in rows
+        for r in _one_per_scan(rows)
         if r.authenticated
         and r.rejected
         and (since is None or r.time >= since)
@@ -352,6 +352,19 @@ def merge_blocked(
         )
     merged.extend(scans)
     return _collapse(merged)
+
+
+def _one_per_scan(rows: Iterable[HistoryRow]) -> list[HistoryRow]:
+    """Controllers of one rspamd share its history: the same scan, to the microsecond, seen
+    through two of them is one scan (not a second attempt)."""
+    seen: set[tuple] = set()
+    unique = []
+    for r in rows:
+        key = (r.time, r.message_id, r.user, r.action, r.score, r.ip)
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    return unique
 
 
 def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:

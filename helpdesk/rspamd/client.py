@@ -388,17 +388,8 @@ class Cluster:
                 errors.append(str(exc))
         if errors and len(errors) == len(self.controllers):
             raise RspamdError(errors[0] if len(errors) == 1 else "; ".join(errors))
-        # Controllers of one rspamd share its history: the same scan, to the microsecond,
-        # from two of them is one scan.
-        seen: set[tuple] = set()
-        unique = []
-        for r in rows:
-            key = (r.time, r.message_id, r.user, r.action, r.score, r.ip)
-            if key not in seen:
-                seen.add(key)
-                unique.append(r)
-        unique.sort(key=lambda r: r.time, reverse=True)
-        return unique, errors
+        rows.sort(key=lambda r: r.time, reverse=True)
+        return rows, errors
 
     def status(self) -> list[ControllerStatus]:
         out = []
