@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.reputation",
     "helpdesk.commands.logins",
     "helpdesk.commands.client_settings",
+    "helpdesk.commands.clients",
 ]
 
 
