@@ -22,7 +22,7 @@ _SHOWN = 2  # listings and providers named in the line; the rest are counted
 
 def reputation_line(config: Config | None, db: Database | None = None) -> Text:
     """Check now (and keep the history) and say it in one line."""
-    return picture_line(gather(config, db))
+    return picture_line(gather(config, db, explain_listings=False))
 
 
 def picture_line(picture: Picture) -> Text:

@@ -75,8 +75,12 @@ def gather(
     *,
     settings: ReputationSettings | None = None,
     now: datetime | None = None,
+    explain_listings: bool = True,
 ) -> Picture:
-    """Check, record, explain; never raises for one broken part (see the module's docstring)."""
+    """Check, record, explain; never raises for one broken part (see the module's docstring).
+
+    explain_listings: also read who sent most before each listing (one more pass over the log
+    per listing time; the send-log screen's line does without)."""
     settings = settings or ReputationSettings.from_config(config)
     picture = Picture(settings)
     sendlog = SendlogSettings.from_config(config)
@@ -92,7 +96,7 @@ def gather(
             record(db, picture.check)
         except HelpdeskError as exc:
             picture.history_error = M("history not kept: {reason}", reason=_message(exc))
-    if picture.check is not None and picture.check.listed:
+    if explain_listings and picture.check is not None and picture.check.listed:
         starts = sorted(
             {a.since or picture.check.checked_at for a in picture.check.listed}, reverse=True
         )
