@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.i18n import LANGUAGES, N_, _, customer_language
+from helpdesk.i18n import LANGUAGES, N_, M, _, customer_language
 from helpdesk.mailcenter.mailboxes import Mailbox
 from helpdesk.mailcenter.tickets import ticket_error
 from helpdesk.passwords.policy import PasswordSettings
@@ -110,7 +110,7 @@ class Pending:
 
     def wait(self) -> ResetResult:
         if not self._done.wait(HANDOVER_SECONDS):
-            raise HelpdeskError(_("The password reset did not answer: see the audit log."))
+            raise HelpdeskError(M("The password reset did not answer: see the audit log."))
         if self._error is not None:
             raise self._error
         assert self._result is not None
