@@ -16,6 +16,7 @@ from helpdesk.reputation.line import reputation_line
 from helpdesk.reputation.settings import ReputationSettings
 from stack import dns as stack_dns
 from tests.conftest import missing, run_cli
+from tests.hostile import VALUES, assert_clean
 
 DQS_KEY = stack_dns.TEST_DQS_KEY
 
@@ -196,3 +197,24 @@ def test_the_send_log_line_names_the_listing_and_the_refusing_provider(resolver,
     assert german.startswith("GELISTET: 192.0.2.10 auf zen.spamhaus.org (XBL)")
     assert "Microsoft lehnt 60 % ab" in german
     set_language("en")
+
+
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_a_hostile_txt_record_is_shown_as_text(name):
+    # A list's TXT record is outside text: whatever a DNS server puts there is shown escaped.
+    from datetime import datetime
+
+    from helpdesk.commands.reputation import format_picture
+    from helpdesk.reputation.dnsbl import Answer, Check
+    from helpdesk.reputation.report import Picture
+
+    value = VALUES[name]
+    answer = Answer("192.0.2.10", "bl.example.org", "bl.example.org", LISTED)
+    answer.codes, answer.meanings = ["127.0.0.2"], [decode("bl.example.org", "127.0.0.2")[1]]
+    answer.note = value
+    picture = Picture(settings("127.0.0.1:53", "192.0.2.10"))
+    picture.check = Check(datetime(2026, 11, 30, 9, 0), "127.0.0.1:53", [answer])
+    picture.refusals_error = "not read"
+    text = format_picture(picture)
+    assert "LISTED" in text
+    assert_clean(text, where=name)
