@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python stack/launcher.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stack import dns
+from stack import dns, fail2ban
 from stack.services import Plan, prepare
 from stack.settings import (
     REPO,
@@ -152,6 +152,7 @@ def _fingerprint(settings: Settings, exim_auth: str) -> dict:
         "exim_auth": exim_auth,
         "templates": newest,
         **dns.fingerprint(),
+        **fail2ban.fingerprint(settings),
     }
 
 
@@ -233,6 +234,7 @@ def write_helpdesk_config(settings: Settings) -> None:
         f"paths = [{json.dumps(str(settings.mainlog))}]",
         "",
         *dns.config_lines(settings),
+        *fail2ban.config_lines(settings),
     ]
     write_private(settings.config_path, "\n".join(lines))
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from stack.dns import service as dns_service
+from stack.fail2ban import service as fail2ban_service
 from stack.settings import (
     TEMPLATES,
     DatabaseTarget,
@@ -315,4 +316,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     dns = dns_service(settings)  # the test blocklists for `helpdesk reputation` (stack/dns.py)
     if dns is not None:
         services.append(dns)
+    jails = fail2ban_service(settings)  # bans on the stack's own logs (stack/fail2ban.py)
+    if jails is not None:
+        services.append(jails)
     return Plan(run_dir=str(run), services=services)
