@@ -191,7 +191,7 @@ async def test_reset_dialog_in_german_shows_every_text_whole(sqlite_db, german):
             f"Passwort zurücksetzen · {ADDRESS}",
             "Passphrase erzeugen",
             "Selbst eingeben",
-            "Kunde muss es beim nächsten Login ändern",
+            "Kunde muss das Passwort bei der nächsten Anmeldung ändern",
             "Kunde: Deutsch (F8 wechselt)",
             "Abbrechen [Esc]",
             "mittel · 3 nötig",
@@ -207,7 +207,7 @@ async def test_reset_dialog_in_german_shows_every_text_whole(sqlite_db, german):
         password = await generate(app, pilot, dialog)
         result = seen_in(app, dialog.query_one("#reset-result"))
         for whole in (
-            f"Neues Passwort für {ADDRESS} · jetzt vorlesen · muss es beim nächsten Login ändern",
+            f"Neues Passwort für {ADDRESS} · jetzt vorlesen · Wechsel bei der nächsten Anmeldung",
             password,
             "Kunde: Deutsch (F8 wechselt)",
             "DIN 5009 · zwischen den Teilen: - (Bindestrich)",
