@@ -50,7 +50,7 @@ def test_each_provider_counts_its_blocked_deliveries_once():
     assert (google.deliveries, google.refused, google.deferred) == (4, 1, 1)
     assert dict(google.codes) == {"5.7.1": 1, "4.7.28": 2}
     assert dict(found["GMX/web.de"].codes) == {"r0201": 1}
-    assert found["GMX/web.de"].deliveries == 2
+    assert found["GMX/web.de"].deliveries == 2  # the captured copy to s1@gmx.de met no server
     assert dict(found["T-Online"].codes) == {"BL": 1}
     # the refusal at 08:40 is outside the hour; mueller-bau.de is no big provider
     assert "old.refusal" not in json.dumps([p.as_json() for p in found.values()])

@@ -4,6 +4,8 @@ Exim mainlog (read with the shared log reader, helpdesk/logs).
 A delivery is one recipient of one message (`exim id` + address) that Exim tried to deliver to
 the provider in the window: delivered (`=>`, `->`), bounced (`**`) or deferred (`==`). It counts
 as blocked when one of its attempts got a block reply; a message deferred five times counts once.
+Only lines naming the server talked to (`H=`) count: a local delivery or a "retry time not
+reached" note is no delivery to a provider.
 """
 
 from __future__ import annotations
@@ -141,6 +143,8 @@ def _count(files: list[LogFile], start: datetime, end: datetime) -> Refusals:
             if outcome is None or eid is None:
                 continue
             fields = parse_delivery(line[pos + 3 :])
+            if not (fields.get("ip") or fields.get("host")):
+                continue  # no SMTP server was talked to: a local delivery, a capture, a retry note
             address = fields.get("address") or ""
             provider = provider_of(fields.get("host"), address.rpartition("@")[2])
             if provider is None:
