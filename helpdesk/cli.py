@@ -43,6 +43,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.logins",
     "helpdesk.commands.client_settings",
     "helpdesk.commands.clients",
+    "helpdesk.commands.unban",
 ]
 
 

@@ -12,7 +12,7 @@ import ipaddress
 import re
 import subprocess
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import HelpdeskError, PolicyError, Unreachable
 from helpdesk.i18n import M
@@ -97,3 +97,41 @@ def unban(settings: LoginSettings, ip: str, jail: str) -> None:
         raise HelpdeskError(
             M("the unban command failed (exit {code}): {text}", code=done.returncode, text=last)
         )
+
+
+def lift_ban(
+    db: Any,
+    settings: LoginSettings,
+    ip: str,
+    *,
+    ticket: str | None,
+    reason: str | None,
+    operator: Any,
+) -> tuple[str, datetime]:
+    """Lift the ban of `ip` through the unban command, with its audit row: (jail, since).
+
+    The row is written in a transaction that commits only after the command succeeded, so a
+    failed unban leaves no row, and no unban happens without one.
+    """
+    from helpdesk.mailcenter.audit import record
+    from helpdesk.mailcenter.tickets import check_ticket
+
+    ticket = check_ticket(ticket)
+    ip = check_ip(ip)
+    banned = read_bans(settings.fail2ban_log, settings.jails).get(ip)
+    if banned is None:
+        raise PolicyError(M("{ip} is not banned: nothing changed", ip=ip))
+    jail, since = banned
+    with db.begin() as conn:
+        record(
+            conn,
+            operator=operator,
+            action="unban",
+            target=ip,
+            ticket=ticket,
+            reason=reason,
+            before={"jail": jail, "banned_since": since.isoformat(sep=" ")},
+            after={"banned": False},
+        )
+        unban(settings, ip, jail)
+    return jail, since
