@@ -112,6 +112,7 @@ def test_german_from_the_configuration_and_from_the_locale(mailcenter):
     plain = mailcenter.read_text()
     mailcenter.write_text(plain + '[ui]\nlanguage = "de"\n')
     assert run_cli("find", "mustermann", config=mailcenter).stdout.endswith("2 Treffer\n")
+    assert run_cli("find", "--help", config=mailcenter).stdout.startswith("Aufruf: helpdesk find")
     # --ui-language wins over the file
     english = run_cli("--ui-language", "en", "find", "mustermann", config=mailcenter)
     assert english.stdout.endswith("2 matches\n")
