@@ -218,3 +218,12 @@ def test_a_hostile_txt_record_is_shown_as_text(name):
     text = format_picture(picture)
     assert "LISTED" in text
     assert_clean(text, where=name)
+
+
+def test_a_resolver_that_cannot_be_reached_is_one_line():
+    # Sending to the broadcast address is refused by the kernel at once (no SO_BROADCAST).
+    with pytest.raises(Unreachable) as caught:
+        check(settings("255.255.255.255:53", "192.0.2.10"))
+    assert str(caught.value) == (
+        "cannot reach the DNS resolver 255.255.255.255:53: Permission denied"
+    )

@@ -170,8 +170,11 @@ class _Asker:
                 reply = dns.query.tcp(query, host, timeout=left, port=port)
         except dns.exception.Timeout:
             return "TIMEOUT", []
-        except (OSError, dns.exception.DNSException) as exc:
-            return f"ERROR {type(exc).__name__}", []
+        except OSError as exc:
+            # No route, no network for that address family: the resolver cannot be reached.
+            return "UNREACHABLE", [exc.strerror or type(exc).__name__]
+        except dns.exception.DNSException as exc:
+            return "BROKEN", [type(exc).__name__]
         want = dns.rdatatype.from_text(rdtype)
         found: list[str] = []
         for rrset in reply.answer:
@@ -202,6 +205,14 @@ def check(settings: ReputationSettings, *, now: datetime | None = None) -> Check
     with ThreadPoolExecutor(max_workers=min(_WORKERS, len(pairs))) as pool:
         answers = list(pool.map(one, pairs))
     asked = [a for a in answers if a.state != SKIPPED]
+    if asked and all(a.state == ERROR and a.codes[:1] == ["UNREACHABLE"] for a in asked):
+        raise Unreachable(
+            M(
+                "cannot reach the DNS resolver {resolver}: {reason}",
+                resolver=asker.label,
+                reason=asked[0].codes[1],
+            )
+        )
     if asked and all(a.state == ERROR and a.codes == ["TIMEOUT"] for a in asked):
         raise Unreachable(
             M(
@@ -211,7 +222,7 @@ def check(settings: ReputationSettings, *, now: datetime | None = None) -> Check
             )
         )
     for a in answers:
-        if a.codes == ["TIMEOUT"]:
+        if a.state == ERROR:
             a.codes = []
     return Check(checked_at, asker.label, answers)
 
@@ -228,6 +239,14 @@ def _one(asker: _Asker, dqs_key: str | None, address: IPAddress, zone: str) -> A
     if rcode == "TIMEOUT":
         answer.state, answer.codes = ERROR, ["TIMEOUT"]
         answer.error = M("no answer within {seconds} s", seconds=format(asker.timeout, "g"))
+        return answer
+    if rcode == "UNREACHABLE":
+        answer.state, answer.codes = ERROR, ["UNREACHABLE", records[0]]
+        answer.error = M("cannot reach the resolver: {reason}", reason=records[0])
+        return answer
+    if rcode == "BROKEN":
+        answer.state = ERROR
+        answer.error = M("the resolver's answer cannot be read ({reason})", reason=records[0])
         return answer
     if rcode == "NXDOMAIN" or (rcode == "NOERROR" and not records):
         return answer
