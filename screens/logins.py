@@ -16,15 +16,17 @@ from typing import TYPE_CHECKING, Any
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import N_, _, ngettext, number, render
 from helpdesk.localtime import SECOND, SHORT, header, log_time_text
 from screens.background import Background, Progress
 from screens.dialogs.detail import DetailScreen
+from screens.translated import Translated
 from screens.widgets import PlainStatic, line, lines
 from screens.widgets.columns import Column, FittedColumns
 from screens.widgets.status import StatusLine
@@ -40,6 +42,7 @@ TAB_LABEL = N_("Logins")
 @dataclass
 class LoginsData:
     timeline: Timeline
+    customer: str = ""
 
 
 def read_logins(
@@ -66,7 +69,26 @@ def read_logins(
         )
     except Cancelled:
         raise HelpdeskError(_("Reading cancelled. F5 reads the logs again.")) from None
-    return LoginsData(timeline)
+    return LoginsData(timeline, mailbox.customer_ref or "")
+
+
+def lift(db: Any, config: Any, ip: str, answer: Any, operator: Any) -> str:
+    """Lift the ban of `ip` (a thread job): the line to show."""
+    from helpdesk.logins.bans import lift_ban
+    from helpdesk.logins.settings import LoginSettings
+
+    settings = LoginSettings.from_config(config)
+    jail, _since = lift_ban(
+        db, settings, ip, ticket=answer.ticket, reason=answer.reason or None, operator=operator
+    )
+    return _("{ip} may connect again (ban in jail {jail} lifted)").format(ip=ip, jail=jail)
+
+
+def card(config: Any, address: str, lang: str) -> str:
+    from helpdesk.logins.card import card_text
+    from helpdesk.logins.settings import ClientSettings
+
+    return card_text(ClientSettings.from_config(config), address, lang)
 
 
 def tls_text(value: bool | None) -> str:
@@ -156,6 +178,59 @@ def group_columns() -> list[Column]:
     ]
 
 
+class CardScreen(Translated, ModalScreen[None]):
+    """The client-settings card in the customer's language (d / e switch it), copied to the
+    operator's clipboard (OSC 52) each time it is shown, to paste into an e-mail."""
+
+    DEFAULT_CSS = """
+    CardScreen { align: center middle; }
+    CardScreen > VerticalScroll {
+        width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    """
+    BINDINGS = [
+        Binding("escape", "close", N_("Close"), id="card.close"),
+        Binding("d", "language('de')", N_("German"), id="card.de"),
+        Binding("e", "language('en')", N_("English"), id="card.en"),
+        Binding("c", "copy", N_("Copy"), id="card.copy"),
+    ]
+
+    def __init__(self, config: Any, address: str, lang: str) -> None:
+        super().__init__()
+        self.config, self.address, self.lang = config, address, lang
+        self.text = ""
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield PlainStatic("", id="card-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_language(self.lang)
+
+    def action_language(self, lang: str) -> None:
+        try:
+            self.text = card(self.config, self.address, lang)
+        except HelpdeskError as exc:
+            self.text = str(exc)
+        self.lang = lang
+        self.query_one("#card-text", Static).update(self.text)
+        self.action_copy()
+
+    def action_copy(self) -> None:
+        from screens.widgets import notify
+
+        self.app.copy_to_clipboard(self.text)
+        notify(self, _("Settings card copied (where the terminal allows it)."))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def reopen(self) -> None:
+        return None
+
+
 class LoginsTab(Background, Vertical):
     """The mailbox screen's "Logins" tab: `LoginsTab(address)`."""
 
@@ -173,12 +248,15 @@ class LoginsTab(Background, Vertical):
         Binding("f5", "reread", N_("Read logs again"), id="logins.reread"),
         Binding("c", "cancel", N_("Cancel reading"), id="logins.cancel"),
         Binding("g", "toggle_groups", N_("Groups"), id="logins.groups"),
+        Binding("u", "unban", N_("Lift ban"), id="logins.unban"),
+        Binding("k", "card", N_("Settings card"), id="logins.card"),
     ]
 
     def __init__(self, address: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.address = address
         self.timeline: Timeline | None = None
+        self.customer = ""
         self.showing_groups = False
         self.reading = False
         self._asked = False
@@ -239,6 +317,7 @@ class LoginsTab(Background, Vertical):
     def read_done(self, data: LoginsData) -> None:
         self._done()
         t = self.timeline = data.timeline
+        self.customer = data.customer
         self.query_one("#logins-diagnoses", Static).update(diagnoses_text(t))
         self.query_one("#logins-last", Static).update(last_text(t))
         self._fill()
@@ -256,6 +335,53 @@ class LoginsTab(Background, Vertical):
         if t.warnings:
             text += " · " + render(t.warnings[0])
         self.show_status(text)
+
+    def selected_event(self) -> LoginEvent | None:
+        t = self.timeline
+        if t is None or self.showing_groups:
+            return None
+        row = self.query_one("#logins-table", DataTable).cursor_row
+        shown = list(reversed(t.events))
+        return shown[row] if 0 <= row < len(shown) else None
+
+    def action_unban(self) -> None:
+        from screens.dialogs.ticket import TicketAnswer, TicketDialog
+        from screens.widgets import notify
+
+        event = self.selected_event()
+        banned = sorted({e.ip for e in self.timeline.events if e.banned}) if self.timeline else []
+        if event is not None and event.banned:
+            ip = event.ip
+        elif len(banned) == 1:
+            ip = banned[0]
+        else:
+            notify(self, _("Choose a failed login that led to a ban (marked “ban”)."))
+            return
+
+        def answered(answer: TicketAnswer | None) -> None:
+            if answer is not None:
+                args = (self.app.database, self.app.config, ip, answer, self.app.operator)
+                self.background("unban", lift, *args)
+
+        question = _("{ip} may connect again. The device must have the right password first.")
+        dialog = TicketDialog(
+            _("Lift ban"),
+            question.format(ip=ip),
+            confirm=_("Lift ban"),
+            customer=self.customer,
+        )
+        self.app.push_screen(dialog, answered)
+
+    def unban_done(self, text: str) -> None:
+        from screens.widgets import notify
+
+        notify(self, text)
+        self.action_reread()
+
+    def action_card(self) -> None:
+        from helpdesk.i18n import language
+
+        self.app.push_screen(CardScreen(self.app.config, self.address, language()))
 
     def read_failed(self, text: str) -> None:
         self._done()

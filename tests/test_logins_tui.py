@@ -132,3 +132,79 @@ async def test_hostile_client_names_are_text(tmp_path):
         await pilot.press("g")
         await settle(app, pilot)
         check(app, "hostile logins groups")
+
+
+async def _read(app, pilot) -> LoginsTab:
+    await app.push_screen(Host())
+    await pilot.pause()
+    tab = app.screen.query_one(LoginsTab)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if tab.timeline is not None and not tab.reading:
+            break
+    await settle(app, pilot)
+    return tab
+
+
+async def test_settings_card_in_both_languages(tmp_path):
+    from screens.logins import CardScreen
+
+    app = await _open(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await _read(app, pilot)
+        app.screen.query_one("#logins-table", DataTable).focus()
+        await pilot.press("k")
+        await settle(app, pilot)
+        assert isinstance(app.screen, CardScreen)
+        text = str(app.screen.query_one("#card-text", Static).render())
+        assert "Settings for your mail program" in text and ADDRESS in text
+        await pilot.press("d")
+        await settle(app, pilot)
+        text = str(app.screen.query_one("#card-text", Static).render())
+        assert "Einstellungen für Ihr E-Mail-Programm" in text and "Passwort, normal" in text
+        check(app, "settings card")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Host)
+
+
+async def test_lift_a_ban_with_a_ticket_and_f2(tmp_path):
+    from sqlalchemy import select
+
+    from helpdesk.mailcenter.schema import audit_log
+    from screens.dialogs.ticket import TicketDialog
+
+    config = _world(tmp_path)
+    # The ban as fail2ban logs it; the unban command is `true` here (the real wrapper and
+    # fail2ban are tested on the stack, tests/test_unban_stack.py).
+    (tmp_path / "fail2ban.log").write_text(
+        "2026-11-30 22:30:00,123 fail2ban.actions        [99]: NOTICE  [dovecot] Ban 127.0.0.9\n"
+    )
+    with config.open("a") as f:
+        f.write('unban_command = ["true"]\n')
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await _read(app, pilot)
+        assert "banned" in str(app.screen.query_one("#logins-diagnoses", Static).render())
+        assert any(e.banned for e in tab.timeline.events)
+        app.screen.query_one("#logins-table", DataTable).focus()
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketDialog)
+        for key in "T-42":
+            await pilot.press(key)
+        await pilot.press("enter")  # Enter never confirms a write
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketDialog)
+        await pilot.press("f2")
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if not isinstance(app.screen, TicketDialog) and not tab.reading:
+                break
+        await settle(app, pilot)
+        db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+        with db.connect() as conn:
+            rows = conn.execute(select(audit_log.c.action, audit_log.c.target, audit_log.c.ticket))
+            assert [tuple(r) for r in rows] == [("unban", "127.0.0.9", "T-42")]
+        db.dispose()
+        check(app, "after unban")
