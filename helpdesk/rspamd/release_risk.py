@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from helpdesk.i18n import M, Text
+
 # "A new client address" is one not seen for this account in the previous 30 days.
 NEW_ADDRESS_DAYS = 30
 
@@ -18,7 +20,7 @@ NEW_ADDRESS_DAYS = 30
 @dataclass(frozen=True)
 class TakeoverNote:
     warn: bool  # the account looks taken over
-    lines: list[str] = field(default_factory=list)
+    lines: list[Text] = field(default_factory=list)
     has_data: bool = True
 
 
@@ -28,29 +30,42 @@ def takeover_note(report: Any | None, address: str) -> TakeoverNote:
         return TakeoverNote(
             False,
             [
-                "No send-log result in this session: whether the account looks taken over "
-                "is unknown (F6 reads the send log)."
+                M(
+                    "No send-log result in this session: whether the account looks taken over "
+                    "is unknown (F6 reads the send log)."
+                )
             ],
             has_data=False,
         )
     stats = report.user(address)
     if stats is None:
-        return TakeoverNote(False, ["The last send-log read shows no mail from this account."])
-    lines: list[str] = []
+        return TakeoverNote(False, [M("The last send-log read shows no mail from this account.")])
+    lines: list[Text] = []
     warn = stats.score > 0
     if warn:
-        lines.append("Looks taken over (last send-log read): " + "; ".join(stats.reasons[:3]))
+        lines.append(
+            M(
+                "Looks taken over (last send-log read): {reasons}",
+                reasons="; ".join(str(r) for r in stats.reasons[:3]),
+            )
+        )
     span = report.start - report.baseline_start
     if stats.new_ips:
         if report.baseline_covered and span >= timedelta(days=NEW_ADDRESS_DAYS):
             warn = True
-            lines.append("New client addresses (not seen in 30 days): " + ", ".join(stats.new_ips))
+            lines.append(
+                M("New client addresses (not seen in 30 days): {ips}", ips=", ".join(stats.new_ips))
+            )
         else:
             days = max(0, span.days)
             lines.append(
-                f"Client addresses not seen in the previous {days} days (the log read covers "
-                f"less than 30): {', '.join(stats.new_ips)}"
+                M(
+                    "Client addresses not seen in the previous {days} days (the log read covers "
+                    "less than 30): {ips}",
+                    days=days,
+                    ips=", ".join(stats.new_ips),
+                )
             )
     if not lines:
-        lines.append("The last send-log read shows nothing unusual for this account.")
+        lines.append(M("The last send-log read shows nothing unusual for this account."))
     return TakeoverNote(warn, lines)

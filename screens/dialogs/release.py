@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Input, Label
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import N_, _
 from helpdesk.plaintext import clip
 from helpdesk.rspamd.blocked import BlockedMessage
 from helpdesk.rspamd.release_risk import TakeoverNote
@@ -63,23 +64,31 @@ class ReleaseDialog(TicketDialog):
         padding: 1 0 0 1;
     }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="blocked.release.cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"), id="blocked.release.cancel")]
 
     def __init__(
         self, item: BlockedMessage, default_ttl: str, note: TakeoverNote | None = None
     ) -> None:
-        what = f"<{clip(item.message_id, 120)}>" if item.message_id else "this message"
-        passes = (
-            f"Passes: {what} with this content (digest {item.digest[:12]}), only from "
-            f"{clip(item.user, 120)}, as many times as set below, until the expiry. Everything "
-            "else from this account is still checked."
+        what = f"<{clip(item.message_id, 120)}>" if item.message_id else _("this message")
+        passes = _(
+            "Passes: {what} with this content (digest {digest}), only from {user}, as many "
+            "times as set below (default once), until the expiry ({until} with {ttl}). "
+            "Everything else from this account is still checked."
+        ).format(
+            what=what,
+            digest=item.digest[:12],
+            user=clip(item.user, 120),
+            until=_until(default_ttl),
+            ttl=default_ttl,
         )
-        risk = note.lines if note is not None else []
-        warn = ["WARNING: the account looks taken over."] if note is not None and note.warn else []
+        risk = [str(text) for text in note.lines] if note is not None else []
+        warn = (
+            [_("WARNING: the account looks taken over.")] if note is not None and note.warn else []
+        )
         super().__init__(
-            "Release this message",
+            _("Release this message"),
             "\n".join([passes, *warn, *risk]),
-            confirm="Release",
+            confirm=_("Release"),
         )
         self.item = item
         self.default_ttl = default_ttl
@@ -87,10 +96,10 @@ class ReleaseDialog(TicketDialog):
 
     def extra_fields(self) -> ComposeResult:
         with Horizontal(id="release-ttl-row"):
-            yield Label("Expires after", id="release-ttl-label")
-            yield PlainInput(self.default_ttl, placeholder="e.g. 4h, 2d", id="release-ttl")
+            yield Label(_("Expires after"), id="release-ttl-label")
+            yield PlainInput(self.default_ttl, placeholder=_("e.g. 4h, 2d"), id="release-ttl")
         with Horizontal(id="release-uses-row"):
-            yield Label("Copies (1-10)", id="release-uses-label")
+            yield Label(_("Copies (1-10)"), id="release-uses-label")
             yield PlainInput("1", placeholder="1", id="release-uses")
 
     def ticket_entered(self) -> None:
@@ -125,6 +134,20 @@ class ReleaseDialog(TicketDialog):
             return None
         raw = self.query_one("#release-uses", Input).value.strip() or "1"
         if not raw.isdigit() or not 1 <= int(raw) <= 10:
-            self.show_error("Copies: a number from 1 to 10.", "#release-uses")
+            self.show_error(_("Copies: a number from 1 to 10."), "#release-uses")
             return None
         return ReleaseAnswer(plain.ticket, plain.reason, ttl, int(raw))
+
+
+def _until(ttl: str) -> str:
+    """When a release made now with this TTL ends, as the operator says it."""
+    from helpdesk.durations import parse_duration
+    from helpdesk.localtime import SHORT, time_text
+    from helpdesk.mailcenter.audit import utcnow
+
+    try:
+        return _("until {time}").format(
+            time=time_text(utcnow() + parse_duration(ttl), SHORT, zone=True)
+        )
+    except HelpdeskError:
+        return _("until the expiry set below")
