@@ -193,3 +193,35 @@ def test_help_does_not_load_babel():
     assert out.returncode == 0, out.stderr
     assert "Aufruf: helpdesk" in out.stdout  # the German help was really printed
     assert out.stdout.splitlines()[-1] == "[]"
+
+
+@SQLITE
+def test_passwd_spells_in_the_customers_language(mailcenter):
+    with mailcenter.open("a") as fh:
+        fh.write("[passwords]\nrounds = 5000\n")
+
+    def generate(ui: str, *options: str) -> str:
+        done = run_cli("--ui-language", ui, "passwd", ADDRESS, "--generate", "--ticket", "T-7",
+                       *options, config=mailcenter)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    # An English-speaking operator with a German customer, and the other way round.
+    german = generate("en", "--lang", "de")
+    assert "Spelling (DIN 5009), the parts joined by - (Bindestrich):" in german
+    english = generate("de", "--lang", "en")
+    assert "Buchstabiert (NATO), die Teile verbunden mit - (Dash):" in english
+    password = english.split("gezeigt):", 1)[1].split()[0]
+    digits = password.rsplit("-", 1)[1]
+    names = {"0": "Zero", "1": "One", "2": "Two", "3": "Three", "4": "Four", "5": "Five",
+             "6": "Six", "7": "Seven", "8": "Eight", "9": "Niner"}  # fmt: skip
+    assert f"    {digits}: " + " ".join(names[d] for d in digits) in english
+    # Without --lang: the operator's language.
+    assert "Buchstabiert (DIN 5009)" in generate("de")
+    assert "Spelling (NATO)" in generate("en")
+    # --json: the configured alphabet whatever the UI language (English shows NATO above), the
+    # asked one with --lang.
+    data = json.loads(generate("en", "--json"))
+    assert data["spelling"][-3] == "Bindestrich", data["spelling"]
+    data = json.loads(generate("de", "--json", "--lang", "en"))
+    assert data["spelling"][-3] == "Dash", data["spelling"]
