@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from tests.smtp_tools import message, submit
 
 pytestmark = pytest.mark.stack
 PASSWORD = "Kunden-Passwort-15!"
+MAP_POLL = 0.1
 
 
 def _cli(stack, *args: str):
@@ -39,6 +41,9 @@ def _spam(user: str, mid: str | None, tag: str, body: str = "Die Rechnung anbei.
 def _release(stack, user: str, mid: str, *extra: str) -> dict:
     out = _cli(stack, "release", f"<{mid}>", "--user", user, "--ticket", "T-15", *extra, "--json")
     assert out.returncode == 0, out.stderr
+    # rspamd's workers poll file maps (the stack: every 0.1 s, stack/rspamd/local.d/options.inc);
+    # a scan in the same instant as the save may still see the old map.
+    time.sleep(MAP_POLL * 3)
     return json.loads(out.stdout)
 
 
