@@ -88,7 +88,7 @@ def extract(paths: Iterable[Path]) -> list[Marked]:
     from babel.messages.extract import extract_python
 
     found = []
-    for path in _python_files(paths):
+    for path in _python_files(p.resolve() for p in paths):
         with path.open("rb") as fh:
             for lineno, _func, message, _comments in extract_python(fh, KEYWORDS, [], {}):
                 where = f"{path.relative_to(ROOT)}:{lineno}"
