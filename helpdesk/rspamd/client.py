@@ -15,6 +15,7 @@ import httpx
 
 from helpdesk.config import Config
 from helpdesk.errors import Unreachable
+from helpdesk.i18n import M, Text
 from helpdesk.rspamd.history import (
     REJECT_ACTIONS,
     USER_FIELD_BYTES,
@@ -98,7 +99,7 @@ class Controller:
         self.max_bytes = int(max_reply_mb * MIB)
         # A read that ran into the deadline: the node is not asked again by this command
         # (each further call would only wait out its own deadline).
-        self.stalled: str | None = None
+        self.stalled: Text | None = None
         self._http = httpx.Client(
             base_url=settings.url,
             timeout=timeout,
@@ -149,21 +150,49 @@ class Controller:
                 content=content,
             )
         except (httpx.TimeoutException, DeadlinePassed):
-            message = f"{self.label} did not answer {path} within {self.timeout:g} s"
+            message = M(
+                "{controller} did not answer {path} within {seconds} s",
+                controller=self.label,
+                path=path,
+                seconds=f"{self.timeout:g}",
+            )
             if not write:
                 self.stalled = message
             raise RspamdError(message) from None
         except TooLarge:
             raise RspamdError(
-                f"{self.label} sent more than {self.max_bytes / MIB:g} MiB for {path}"
+                M(
+                    "{controller} sent more than {mib} MiB for {path}",
+                    controller=self.label,
+                    mib=f"{self.max_bytes / MIB:g}",
+                    path=path,
+                )
             ) from None
         except Compressed:
-            raise RspamdError(f"{self.label} sent a compressed reply for {path}") from None
+            raise RspamdError(
+                M(
+                    "{controller} sent a compressed reply for {path}",
+                    controller=self.label,
+                    path=path,
+                )
+            ) from None
         except httpx.ConnectError as exc:
-            reason = "connection refused" if "refused" in str(exc).lower() else "cannot connect"
-            raise RspamdError(f"{self.label} cannot be reached: {reason}") from None
+            if "refused" in str(exc).lower():
+                message = M(
+                    "{controller} cannot be reached: connection refused", controller=self.label
+                )
+            else:
+                message = M("{controller} cannot be reached: cannot connect", controller=self.label)
+            raise RspamdError(message) from None
         except httpx.HTTPError as exc:
-            raise RspamdError(f"{self.label} failed on {path}: {type(exc).__name__}") from None
+            raise RspamdError(
+                M(
+                    "{controller} failed on {path}: {error}",
+                    controller=self.label,
+                    path=path,
+                    error=type(exc).__name__,
+                )
+            ) from None
         self._check(response, path, write)
         return response
 
@@ -172,25 +201,52 @@ class Controller:
         if status == 401 or status == 403:
             if write:
                 raise RspamdError(
-                    f"{self.label} refused the change on {path}: wrong or missing enable_password"
+                    M(
+                        "{controller} refused the change on {path}: wrong or missing "
+                        "enable_password",
+                        controller=self.label,
+                        path=path,
+                    )
                 )
-            raise RspamdError(f"{self.label} refused {path}: wrong or missing password")
+            raise RspamdError(
+                M(
+                    "{controller} refused {path}: wrong or missing password",
+                    controller=self.label,
+                    path=path,
+                )
+            )
         if status == 404:
             raise RspamdError(
-                f"{self.label} answered {path} with HTTP 404: "
-                f"{_error_text(response) or 'not found'}"
+                M(
+                    "{controller} answered {path} with HTTP 404: {details}",
+                    controller=self.label,
+                    path=path,
+                    details=_error_text(response) or M("not found"),
+                )
             )
         if status == 204:
-            raise RspamdError(f"{self.label} answered {path} with no content")
+            raise RspamdError(
+                M("{controller} answered {path} with no content", controller=self.label, path=path)
+            )
         if status >= 500:
             raise RspamdError(
-                f"{self.label} failed on {path} with HTTP {status}: "
-                f"{_error_text(response) or 'no details'}"
+                M(
+                    "{controller} failed on {path} with HTTP {status}: {details}",
+                    controller=self.label,
+                    path=path,
+                    status=str(status),
+                    details=_error_text(response) or M("no details"),
+                )
             )
         if status >= 400:
             raise RspamdError(
-                f"{self.label} refused {path} with HTTP {status}: "
-                f"{_error_text(response) or 'no details'}"
+                M(
+                    "{controller} refused {path} with HTTP {status}: {details}",
+                    controller=self.label,
+                    path=path,
+                    status=str(status),
+                    details=_error_text(response) or M("no details"),
+                )
             )
 
     def json(self, path: str, *, write: bool = False, **kwargs: Any) -> Any:
@@ -199,7 +255,13 @@ class Controller:
         try:
             return loads_lenient(response.text)
         except ValueError:
-            raise RspamdError(f"{self.label} sent a reply to {path} that is not JSON") from None
+            raise RspamdError(
+                M(
+                    "{controller} sent a reply to {path} that is not JSON",
+                    controller=self.label,
+                    path=path,
+                )
+            ) from None
 
     # The endpoints we use -------------------------------------------------------------
 
@@ -210,7 +272,9 @@ class Controller:
     def stat(self) -> dict[str, Any]:
         data = self.json("/stat")
         if not isinstance(data, dict):
-            raise RspamdError(f"{self.label} sent a /stat reply that is not an object")
+            raise RspamdError(
+                M("{controller} sent a /stat reply that is not an object", controller=self.label)
+            )
         return data
 
     def actions(self) -> list[tuple[str, float | None]]:
@@ -218,14 +282,18 @@ class Controller:
         try:
             return [(str(a["action"]), finite_number(a.get("value"))) for a in data]
         except (TypeError, KeyError):
-            raise RspamdError(f"{self.label} sent an /actions reply of unknown shape") from None
+            raise RspamdError(
+                M("{controller} sent an /actions reply of unknown shape", controller=self.label)
+            ) from None
 
     def history(self) -> list[HistoryRow]:
         data = self.json("/history")
         try:
             return parse_history(self.name, data)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError, OSError):
-            raise RspamdError(f"{self.label} sent a /history reply of unknown shape") from None
+            raise RspamdError(
+                M("{controller} sent a /history reply of unknown shape", controller=self.label)
+            ) from None
 
     def symbol_weights(self) -> dict[str, tuple[float | None, str]]:
         """Each symbol's configured weight and description (/symbols)."""
@@ -239,7 +307,9 @@ class Controller:
                         as_text(rule.get("description")),
                     )
         except (TypeError, KeyError, AttributeError):
-            raise RspamdError(f"{self.label} sent a /symbols reply of unknown shape") from None
+            raise RspamdError(
+                M("{controller} sent a /symbols reply of unknown shape", controller=self.label)
+            ) from None
         return out
 
     def history_with_weights(self) -> list[HistoryRow]:
@@ -267,7 +337,9 @@ class Controller:
                 for m in data
             ]
         except (TypeError, KeyError):
-            raise RspamdError(f"{self.label} sent a /maps reply of unknown shape") from None
+            raise RspamdError(
+                M("{controller} sent a /maps reply of unknown shape", controller=self.label)
+            ) from None
 
     def find_map(self, wanted: str) -> MapInfo:
         """A map by id or file path; with none given, the one whose file is helpdesk_release*."""
@@ -277,13 +349,20 @@ class Controller:
                 if wanted in (m.id, m.uri, m.path):
                     return m
             raise RspamdError(
-                f"{self.label} lists no map {wanted!r} (see `helpdesk rspamd status`)"
+                M(
+                    "{controller} lists no map {map} (see `helpdesk rspamd status`)",
+                    controller=self.label,
+                    map=repr(wanted),
+                )
             )
         found = [m for m in maps if m.path.rsplit("/", 1)[-1].startswith("helpdesk_release")]
         if len(found) != 1:
             raise RspamdError(
-                f"{self.label} lists {len(found)} maps named helpdesk_release*: "
-                "set [rspamd] release_map"
+                M(
+                    "{controller} lists {n} maps named helpdesk_release*: set [rspamd] release_map",
+                    controller=self.label,
+                    n=len(found),
+                )
             )
         return found[0]
 
@@ -300,7 +379,13 @@ class Controller:
         except (ValueError, AttributeError):
             ok = False
         if not ok:
-            raise RspamdError(f"{self.label} did not confirm saving map {map_id}")
+            raise RspamdError(
+                M(
+                    "{controller} did not confirm saving map {map}",
+                    controller=self.label,
+                    map=map_id,
+                )
+            )
 
 
 def _error_text(response: Reply) -> str:

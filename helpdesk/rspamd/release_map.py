@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.audit import utcnow
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.schema import outbound_release_map
@@ -82,7 +83,9 @@ def push_lock(db: Database, wait: float) -> Iterator[None]:
         try:
             _advisory(conn, dialect, ends)
         except SQLAlchemyError as exc:
-            raise HelpdeskError(f"database error while taking the release lock: {exc}") from None
+            raise HelpdeskError(
+                M("database error while taking the release lock: {error}", error=str(exc))
+            ) from None
         try:
             yield
         finally:
@@ -140,7 +143,13 @@ def _file_lock(db: Database, wait: float) -> Iterator[None]:
     try:
         handle = open(lock_path, "a+b")  # noqa: SIM115 - held until the push ends
     except OSError as exc:
-        raise HelpdeskError(f"cannot open the release lock {lock_path}: {exc.strerror}") from None
+        raise HelpdeskError(
+            M(
+                "cannot open the release lock {path}: {error}",
+                path=str(lock_path),
+                error=exc.strerror or "",
+            )
+        ) from None
     ends = time.monotonic() + wait
     try:
         while True:
@@ -156,8 +165,8 @@ def _file_lock(db: Database, wait: float) -> Iterator[None]:
         handle.close()  # closing the descriptor drops the flock
 
 
-def _busy(_ends: float) -> str:
-    return "another helpdesk command is still saving the release map on rspamd; try again"
+def _busy(_ends: float) -> Text:
+    return M("another helpdesk command is still saving the release map on rspamd; try again")
 
 
 # --------------------------------------------------------------------------- one push

@@ -16,6 +16,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.errors import NotFound, PolicyError
+from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.audit import utcnow
 from helpdesk.mailcenter.schema import outbound_releases
 from helpdesk.rspamd.client import HistoryRow
@@ -83,11 +84,11 @@ class Release:
         return f"{self.address}|{self.digest or 'no-digest'}"
 
     @property
-    def what(self) -> str:
+    def what(self) -> str | Text:
         """The message as the operator knows it: its Message-ID, else its digest."""
         if self.message_id:
             return f"<{self.message_id}>"
-        return f"the message with digest {(self.digest or '')[:12]}"
+        return M("the message with digest {digest}", digest=(self.digest or "")[:12])
 
     def as_json(self, now: datetime | None = None) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
@@ -121,15 +122,15 @@ def normalize_message_id(text: str) -> str:
     if value.startswith("<") and value.endswith(">"):
         value = value[1:-1].strip()
     if not value:
-        raise PolicyError("the Message-ID is empty")
+        raise PolicyError(M("the Message-ID is empty"))
     if value.lower() == "undef":
         # rspamd reads a message without Message-ID as "undef": releasing that would let
         # every such message from the user through.
-        raise PolicyError("a message without a Message-ID cannot be released")
+        raise PolicyError(M("a message without a Message-ID cannot be released"))
     if any(ch.isspace() for ch in value) or any(ch in value for ch in "|#<>"):
-        raise PolicyError(f"not a Message-ID: {text!r}")
+        raise PolicyError(M("not a Message-ID: {text}", text=repr(text)))
     if len(value) > MAX_MESSAGE_ID:
-        raise PolicyError(f"the Message-ID is longer than {MAX_MESSAGE_ID} characters")
+        raise PolicyError(M("the Message-ID is longer than {n} characters", n=MAX_MESSAGE_ID))
     return value
 
 
@@ -138,18 +139,20 @@ def normalize_digest(text: str | None) -> str:
     value = (text or "").strip().lower()
     if not value:
         raise PolicyError(
-            "no content digest is recorded for this message (Exim's reject line names it): "
-            "it cannot be released"
+            M(
+                "no content digest is recorded for this message (Exim's reject line names it): "
+                "it cannot be released"
+            )
         )
     if not _DIGEST.fullmatch(value):
-        raise PolicyError(f"not a content digest: {text!r} (32 hex digits)")
+        raise PolicyError(M("not a content digest: {text} (32 hex digits)", text=repr(text)))
     return value
 
 
 def check_uses(uses: int | None) -> int:
     value = 1 if uses is None else uses
     if not 1 <= value <= MAX_USES:
-        raise PolicyError(f"--uses must be between 1 and {MAX_USES}")
+        raise PolicyError(M("--uses must be between 1 and {n}", n=MAX_USES))
     return value
 
 
@@ -233,7 +236,7 @@ def get_release(conn: Connection, release_id: int) -> Release:
         select(outbound_releases).where(outbound_releases.c.id == release_id)
     ).first()
     if row is None:
-        raise NotFound(f"no release #{release_id}")
+        raise NotFound(M("no release #{id}", id=str(release_id)))
     return _from_row(row)
 
 

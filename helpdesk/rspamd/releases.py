@@ -27,6 +27,7 @@ from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.errors import Conflict, HelpdeskError, PolicyError
+from helpdesk.i18n import M, Text
 from helpdesk.mailcenter import audit
 from helpdesk.mailcenter.audit import Operator, utcnow
 from helpdesk.mailcenter.db import Database
@@ -134,8 +135,8 @@ class ReleaseService:
         uses = check_uses(uses)
         ttl = ttl or self.cluster.settings.release_ttl
         if ttl > MAX_TTL:
-            raise PolicyError("a release may last at most 3 days")
-        undone = "the release was not recorded, nothing changed"
+            raise PolicyError(M("a release may last at most 3 days"))
+        undone = M("the release was not recorded, nothing changed")
         with self.db.connect() as conn:  # bad input is refused before rspamd is asked
             _check_new(conn, address, digest)
         targets = self._targets(undone)
@@ -183,8 +184,12 @@ class ReleaseService:
                 raise
             except HelpdeskError as exc:  # the database failed between the steps
                 raise type(exc)(
-                    f"{exc}; release #{new_id} stays pending until `helpdesk releases --sync` "
-                    "withdraws it"
+                    M(
+                        "{error}; release #{id} stays pending until `helpdesk releases --sync` "
+                        "withdraws it",
+                        error=str(exc),
+                        id=str(new_id),
+                    )
                 ) from None
         raise AssertionError("unreachable: _withdraw always raises")
 
@@ -192,7 +197,7 @@ class ReleaseService:
         self, release_id: int, *, ticket: str, reason: str | None = None, operator: Operator
     ) -> Release:
         ticket = _require_ticket(ticket)
-        undone = "the revocation was not recorded, nothing changed"
+        undone = M("the revocation was not recorded, nothing changed")
         with self.db.connect() as conn:
             _check_revocable(get_release(conn, release_id))
         targets = self._targets(undone)
@@ -225,9 +230,15 @@ class ReleaseService:
             result = push(self.db, targets, map_lines)
         if not result.absent_everywhere(release.map_line):
             raise RevokeNotPushed(
-                f"release #{release.id} is revoked in the database, but "
-                f"{_first_error(result)}: rspamd may still let {release.what} from "
-                f"{release.address} through there until `helpdesk releases --sync` succeeds"
+                M(
+                    "release #{id} is revoked in the database, but {error}: rspamd may still "
+                    "let {what} from {address} through there until `helpdesk releases --sync` "
+                    "succeeds",
+                    id=str(release.id),
+                    error=_first_error(result),
+                    what=release.what,
+                    address=release.address,
+                )
             )
         return release
 
@@ -235,15 +246,15 @@ class ReleaseService:
         """Rewrite the map from the database (drops expired and revoked releases) and withdraw
         releases left pending by a command that could not settle them."""
         operator = operator or audit.current_operator()
-        targets = self._targets("the map was not rewritten")
+        targets = self._targets(M("the map was not rewritten"))
         withdrawn: list[Release] = []
         still: list[Release] = []
-        with self._lock("the map was not rewritten"):
+        with self._lock(M("the map was not rewritten")):
             result = push(self.db, targets, map_lines)
             with self.db.begin() as conn:
                 for release in active_releases(conn, states=(PENDING,)) + _expired_pending(conn):
                     if result.absent_everywhere(release.map_line):
-                        why = "its command ended before every controller confirmed it"
+                        why = M("its command ended before every controller confirmed it")
                         if _mark_withdrawn(conn, release, why, operator):
                             withdrawn.append(get_release(conn, release.id))
                     else:
@@ -256,13 +267,13 @@ class ReleaseService:
 
     # Steps --------------------------------------------------------------------------------
 
-    def _targets(self, undone: str) -> list[tuple[Controller, MapInfo]]:
+    def _targets(self, undone: Text) -> list[tuple[Controller, MapInfo]]:
         try:
             return [(c, c.find_map(self.release_map)) for c in self.cluster.controllers]
         except RspamdError as exc:
-            raise RspamdError(f"{exc}; {undone}") from None
+            raise RspamdError(M("{error}; {undone}", error=str(exc), undone=undone)) from None
 
-    def _lock(self, undone: str):
+    def _lock(self, undone: Text):
         # Long enough for another command's two pushes of three calls per controller.
         wait = self.cluster.settings.timeout * (6 * len(self.cluster.controllers) + 1) + 2
         return _locked(self.db, wait, undone)
@@ -314,23 +325,35 @@ class ReleaseService:
             with self.db.begin() as conn:
                 _mark_withdrawn(conn, release, error, operator)
             raise ReleaseWithdrawn(
-                f"{error}; release #{release.id} was withdrawn from every controller: "
-                f"{release.what} from {release.address} stays blocked"
+                M(
+                    "{error}; release #{id} was withdrawn from every controller: {what} from "
+                    "{address} stays blocked",
+                    error=error,
+                    id=str(release.id),
+                    what=release.what,
+                    address=release.address,
+                )
             )
         raise ReleaseUnsettled(
-            f"{error}; release #{release.id} stays pending: withdrawing it failed on "
-            f"{', '.join(left)} ({_first_error(second)}), where the message may pass until "
-            "`helpdesk releases --sync` withdraws it"
+            M(
+                "{error}; release #{id} stays pending: withdrawing it failed on {controllers} "
+                "({second}), where the message may pass until `helpdesk releases --sync` "
+                "withdraws it",
+                error=error,
+                id=str(release.id),
+                controllers=", ".join(left),
+                second=_first_error(second),
+            )
         )
 
 
 @contextmanager
-def _locked(db: Database, wait: float, undone: str) -> Iterator[None]:
+def _locked(db: Database, wait: float, undone: Text) -> Iterator[None]:
     try:
         with push_lock(db, wait):
             yield
     except LockBusy as exc:
-        raise LockBusy(f"{exc}; {undone}") from None
+        raise LockBusy(M("{error}; {undone}", error=str(exc), undone=undone)) from None
 
 
 def _check_new(conn: Connection, address: str, digest: str) -> Any:
@@ -338,29 +361,44 @@ def _check_new(conn: Connection, address: str, digest: str) -> Any:
     if not mailbox.smtp_enabled:
         # A suspended account is the one most likely taken over: reinstating is its own
         # decision, with its own ticket.
-        raise PolicyError(SUSPENDED)
+        raise PolicyError(M(SUSPENDED))
     for existing in active_releases(conn, states=(PENDING, CONFIRMED)):
         if existing.address == mailbox.address and existing.digest == digest:
             until = f"{existing.expires_at:%Y-%m-%d %H:%M} UTC"
             if existing.map_state == PENDING:
                 raise Conflict(
-                    f"{existing.what} from {mailbox.address} has a pending release "
-                    f"(#{existing.id}): `helpdesk releases --sync` settles it"
+                    M(
+                        "{what} from {address} has a pending release (#{id}): "
+                        "`helpdesk releases --sync` settles it",
+                        what=existing.what,
+                        address=mailbox.address,
+                        id=str(existing.id),
+                    )
                 )
             raise Conflict(
-                f"{existing.what} from {mailbox.address} is already released "
-                f"until {until} (release #{existing.id})"
+                M(
+                    "{what} from {address} is already released until {until} (release #{id})",
+                    what=existing.what,
+                    address=mailbox.address,
+                    until=until,
+                    id=str(existing.id),
+                )
             )
     return mailbox
 
 
 def _check_revocable(release: Release) -> None:
     if release.revoked_at is not None:
-        raise Conflict(f"release #{release.id} was already revoked")
+        raise Conflict(M("release #{id} was already revoked", id=str(release.id)))
     if release.map_state == WITHDRAWN:
-        raise Conflict(f"release #{release.id} was withdrawn; it is not in force")
+        raise Conflict(M("release #{id} was withdrawn; it is not in force", id=str(release.id)))
     if release.map_state == PENDING:
-        raise Conflict(f"release #{release.id} is pending; `helpdesk releases --sync` withdraws it")
+        raise Conflict(
+            M(
+                "release #{id} is pending; `helpdesk releases --sync` withdraws it",
+                id=str(release.id),
+            )
+        )
 
 
 def _expired_pending(conn: Connection) -> list[Release]:
@@ -373,7 +411,11 @@ def _expired_pending(conn: Connection) -> list[Release]:
     return [_from_row(r) for r in conn.execute(query)]
 
 
-def _mark_withdrawn(conn: Connection, release: Release, why: str, operator: Operator) -> bool:
+def _mark_withdrawn(
+    conn: Connection, release: Release, why: str | Text, operator: Operator
+) -> bool:
+    # The audit log keeps English, whatever the operator's language.
+    why = why.english() if isinstance(why, Text) else why
     done = conn.execute(
         update(outbound_releases)
         .where(outbound_releases.c.id == release.id, outbound_releases.c.state == PENDING)
@@ -394,9 +436,9 @@ def _mark_withdrawn(conn: Connection, release: Release, why: str, operator: Oper
     return True
 
 
-def _first_error(result: PushResult) -> str:
+def _first_error(result: PushResult) -> str | Text:
     errors = result.errors
-    return errors[0] if errors else "not every controller confirmed the map"
+    return errors[0] if errors else M("not every controller confirmed the map")
 
 
 def _require_ticket(ticket: str | None) -> str:

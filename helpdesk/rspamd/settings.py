@@ -11,6 +11,7 @@ import httpx
 from helpdesk.config import Config, resolve_secret
 from helpdesk.durations import parse_duration
 from helpdesk.errors import ConfigError, HelpdeskError
+from helpdesk.i18n import M
 
 DEFAULT_URL = "http://127.0.0.1:11334"
 
@@ -43,17 +44,25 @@ class RspamdSettings:
     @classmethod
     def from_config(cls, config: Config) -> RspamdSettings:
         section = config.section("rspamd")
-        where = f"{config.path or 'configuration'}: [rspamd]"
+        where = f"{config.path or M('configuration')}: [rspamd]"
         raw = section.get("controllers")
         controllers: list[ControllerSettings] = []
         if raw is None:
             controllers = list(cls.controllers)
         elif not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{where} controllers must be a non-empty list of tables")
+            raise ConfigError(
+                M("{where} controllers must be a non-empty list of tables", where=where)
+            )
         else:
             for index, entry in enumerate(raw, 1):
                 if not isinstance(entry, dict):
-                    raise ConfigError(f"{where} controllers entry {index} must be a table")
+                    raise ConfigError(
+                        M(
+                            "{where} controllers entry {index} must be a table",
+                            index=index,
+                            where=where,
+                        )
+                    )
                 name = str(entry.get("name") or f"rspamd{index}")
                 url = str(entry.get("url") or DEFAULT_URL).rstrip("/")
                 here = f"{where} controller {name}"
@@ -68,19 +77,23 @@ class RspamdSettings:
                 )
             names = [c.name for c in controllers]
             if len(set(names)) != len(names):
-                raise ConfigError(f"{where} controller names must be unique")
+                raise ConfigError(M("{where} controller names must be unique", where=where))
         try:
             timeout = float(section.get("timeout", cls.timeout))
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} timeout must be a number of seconds") from None
+            raise ConfigError(
+                M("{where} timeout must be a number of seconds", where=where)
+            ) from None
         if not 0 < timeout <= 600:
-            raise ConfigError(f"{where} timeout must be between 0 and 600 seconds")
+            raise ConfigError(M("{where} timeout must be between 0 and 600 seconds", where=where))
         try:
             max_reply_mb = float(section.get("max_reply_mb", cls.max_reply_mb))
         except (TypeError, ValueError):
-            raise ConfigError(f"{where} max_reply_mb must be a number of MiB") from None
+            raise ConfigError(
+                M("{where} max_reply_mb must be a number of MiB", where=where)
+            ) from None
         if not 0 < max_reply_mb <= 4096:
-            raise ConfigError(f"{where} max_reply_mb must be between 0 and 4096")
+            raise ConfigError(M("{where} max_reply_mb must be between 0 and 4096", where=where))
         ttl = _release_ttl(section.get("release_ttl"), where, cls.release_ttl)
         return cls(
             controllers=tuple(controllers),
@@ -101,21 +114,31 @@ def _release_ttl(raw: object, where: str, default: timedelta) -> timedelta:
     try:
         ttl = parse_duration(str(raw))
     except HelpdeskError:
-        raise ConfigError(f"{where} release_ttl is not a duration (e.g. 4h, 2d)") from None
+        raise ConfigError(
+            M("{where} release_ttl is not a duration (e.g. 4h, 2d)", where=where)
+        ) from None
     if ttl > MAX_RELEASE_TTL:
-        raise ConfigError(f"{where} release_ttl must be at most 3 days (3d), not {str(raw)!r}")
+        raise ConfigError(
+            M(
+                "{where} release_ttl must be at most 3 days (3d), not {raw}",
+                where=where,
+                raw=repr(str(raw)),
+            )
+        )
     return ttl
 
 
 def _check_url(url: str, where: str) -> None:
     """A URL httpx can use, or one ConfigError line (never the URL: it may hold a password)."""
     if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: url must start with http(s)://")
+        raise ConfigError(M("{where}: url must start with http(s)://", where=where))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number 0-65535
         httpx.URL(url)
     except (ValueError, httpx.InvalidURL):
-        raise ConfigError(f"{where}: url is not a valid URL (host, or port 1-65535)") from None
+        raise ConfigError(
+            M("{where}: url is not a valid URL (host, or port 1-65535)", where=where)
+        ) from None
     if not parts.hostname:
-        raise ConfigError(f"{where}: url has no host")
+        raise ConfigError(M("{where}: url has no host", where=where))
