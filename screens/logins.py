@@ -50,6 +50,7 @@ def read_logins(
 ) -> LoginsData:
     """The mailbox row, the current bans and the timeline (a thread job)."""
     from helpdesk.logins.bans import current_bans
+    from helpdesk.logins.lastlogin import read_last_login
     from helpdesk.logins.settings import LoginSettings
     from helpdesk.logins.timeline import build
     from helpdesk.logs.files import Cancelled
@@ -58,12 +59,14 @@ def read_logins(
     settings = LoginSettings.from_config(config)
     with db.connect() as conn:
         mailbox = get_mailbox(conn, address)
+    last, _missing = read_last_login(db, mailbox.address)
     try:
         timeline = build(
             settings,
             mailbox.address,
             mailbox=mailbox,
             bans=current_bans(settings),
+            last_login=last,
             progress=progress,
             cancelled=cancelled,
         )
@@ -134,15 +137,21 @@ def diagnoses_text(t: Timeline) -> Content:
 
 
 def last_text(t: Timeline) -> Content:
-    if not t.last_success:
+    # The log's last success per protocol; Dovecot's last_login table where it is newer (it
+    # also knows logins before the window).
+    latest = {p: e.last or e.time for p, e in t.last_success.items()}
+    for service, when in t.last_login.items():
+        if service not in latest or when > latest[service]:
+            latest[service] = when
+    if not latest:
         return line("$v", v=_("Last success: none in the window."))
     parts = {
-        f"p{i}": f"{p.upper()} {log_time_text(e.last or e.time, SHORT)}"
-        for i, (p, e) in enumerate(sorted(t.last_success.items()))
+        f"p{i}": f"{p.upper()} {log_time_text(when, SHORT)}"
+        for i, (p, when) in enumerate(sorted(latest.items()))
     }
     template = _("Last success:") + " " + " · ".join(f"${k}" for k in parts)
     note = ""
-    if "smtp" in t.last_success:
+    if "smtp" in latest:
         note = "\n" + _("(SMTP from Exim's arrivals: the log has no login without a message)")
     return line(template + "$note", note=note, **parts)
 

@@ -260,6 +260,9 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     # .stack/dovecot-sieve*.conf..., root-only (it may hold the database password).
     for template in sorted(src.glob("sieve*.in")):
         render(template, state / f"dovecot-{template.name.removesuffix('.in')}", values, 0o600)
+    # The last_login plugin's config and dict map, the same way (last-login*.in, docs/logins.md).
+    for template in sorted(src.glob("last-login*.in")):
+        render(template, state / f"dovecot-{template.name.removesuffix('.in')}", values, 0o600)
 
     render(TEMPLATES / "exim" / "exim.conf.in", settings.exim_conf, values, 0o640)
     os.chown(settings.exim_conf, 0, grp.getgrnam(EXIM_USER).gr_gid)

@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.durations import parse_since
     from helpdesk.logins.bans import current_bans
+    from helpdesk.logins.lastlogin import read_last_login
     from helpdesk.logins.settings import LoginSettings
     from helpdesk.logins.timeline import build
     from helpdesk.mailcenter.mailboxes import get_mailbox, normalize_address
@@ -40,9 +41,17 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     settings = LoginSettings.from_config(ctx.config)
     with ctx.db.connect() as conn:
         mailbox = get_mailbox(conn, address)
+    last, missing = read_last_login(ctx.db, mailbox.address)
     timeline = build(
-        settings, mailbox.address, mailbox=mailbox, since=since, bans=current_bans(settings)
+        settings,
+        mailbox.address,
+        mailbox=mailbox,
+        since=since,
+        bans=current_bans(settings),
+        last_login=last,
     )
+    if missing is not None:
+        timeline.warnings.append(missing)
     for warning in timeline.warnings:
         ctx.say(_("warning: {text}").format(text=render(warning)))
     ctx.emit(timeline.as_json(), format_timeline(timeline))
@@ -99,6 +108,16 @@ def format_timeline(t: Timeline) -> str:
             f"  {protocol.upper():<5} {log_time_text(e.last or e.time)}  {printable(e.ip)}  "
             f"{clip(e.client or _('unknown program'), 30)}"
         )
+    if t.last_login:
+        out.append(
+            "  "
+            + _("Recorded by Dovecot: {logins}").format(
+                logins=", ".join(
+                    f"{p.upper()} {log_time_text(w)}" for p, w in sorted(t.last_login.items())
+                )
+            )
+        )
+        out.append("  " + _("(SMTP only from Exim's arrivals: Dovecot never sees it)"))
     out.append("")
     out.append(_("By client program, protocol and mechanism:"))
     if not t.groups:

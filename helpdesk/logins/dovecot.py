@@ -112,7 +112,7 @@ class DovecotParser:
         if body.startswith(b"Disconnected"):
             m = _DISCONNECTED.match(body)
             why = m.group("why") if m else b""
-            if b"auth failed" in why or b"tried to use" in why:
+            if b"auth failed" in why or b"tried to use" in why or b"temporary failure" in why:
                 return self._end(when, login.group(1), body, session, ok=False, why=why)
             if session:  # closed before any login: forget it
                 self.sessions.pop(session, None)
@@ -153,6 +153,8 @@ class DovecotParser:
                 reason = "mechanism_not_offered"
             elif b"disallowed plaintext" in why:
                 reason = "plaintext_refused"
+            elif b"temporary failure" in why:
+                reason = "temporary_failure"
             else:
                 reason = (state.reason if state else "") or "failed"
         client = (state.client if state else "") or self.programs.get(ip, "")

@@ -18,6 +18,7 @@ REASONS: dict[str, Text] = {
     "mechanism_not_offered": M("mechanism not offered"),
     "too_many_connections": M("too many connections"),
     "banned": M("banned"),
+    "temporary_failure": M("temporary failure on the server (not the customer's settings)"),
     "failed": M("login failed"),
 }
 

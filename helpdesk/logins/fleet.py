@@ -19,6 +19,7 @@ from typing import Any
 
 from helpdesk.i18n import M, Text
 from helpdesk.logins.events import LoginEvent
+from helpdesk.logins.lastlogin import pop3_users
 from helpdesk.logins.reader import open_files, read_logs
 from helpdesk.logins.settings import ATTRIBUTION, LoginSettings
 
@@ -187,6 +188,13 @@ def fleet(
         progress=progress,
         cancelled=cancelled,
     )
+    # Dovecot's last_login table knows POP3 users whose logins the logs no longer hold.
+    pop3, missing = pop3_users(db, start)
+    for user, when in pop3.items():
+        f = collector.found.get(user) or collector.found.setdefault(user, Finding(user))
+        if "pop3" not in f.kinds:
+            f.kinds["pop3"] = 1
+        f.last = max(f.last or when, when)
     found = {a: f for a, f in collector.found.items() if f.kinds}
     names = list(found)
     known: set[str] = set()
@@ -203,5 +211,5 @@ def fleet(
         (f for a, f in found.items() if a in known),
         key=lambda f: (-len(f.kinds), -sum(f.kinds.values()), f.address),
     )
-    warnings = [w for w in (warn_d, warn_e) if w is not None] + result.warnings
+    warnings = [w for w in (warn_d, warn_e, missing) if w is not None] + result.warnings
     return Fleet(start, end, ranked, warnings, result.lines)

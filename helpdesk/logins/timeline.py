@@ -124,6 +124,8 @@ class Timeline:
     warnings: list[Text] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     lines: int = 0
+    # Dovecot's last_login table: service -> last login (no SMTP: the plugin never sees it)
+    last_login: dict[str, datetime] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -138,6 +140,7 @@ class Timeline:
             "warnings_message": [w.as_json() for w in self.warnings],
             "files": self.files,
             "lines": self.lines,
+            "last_login": {k: v.isoformat(sep=" ") for k, v in sorted(self.last_login.items())},
         }
 
 
@@ -230,6 +233,7 @@ def build(
     mailbox: Mailbox | None = None,
     since: timedelta | None = None,
     bans: dict[str, datetime] | None = None,
+    last_login: dict[str, datetime] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Timeline:
@@ -266,6 +270,7 @@ def build(
         warnings=[w for w in (warn_d, warn_e) if w is not None] + result.warnings,
         files=result.files,
         lines=result.lines,
+        last_login=dict(last_login or {}),
     )
     timeline.diagnoses = diagnose(timeline, mailbox, bans or {})
     return timeline
