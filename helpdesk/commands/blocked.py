@@ -6,19 +6,22 @@ import argparse
 from typing import Any
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import _
 from helpdesk.localtime import SECOND, time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("blocked", help="outbound mail rspamd refused (newest first)")
-    parser.add_argument("--user", metavar="ADDRESS", help="only this sender's login")
-    parser.add_argument("--since", metavar="DURATION", help="only this recent, e.g. 2h, 1d")
+    parser = sub.add_parser("blocked", help=_("outbound mail rspamd refused (newest first)"))
+    parser.add_argument("--user", metavar="ADDRESS", help=_("only this sender's login"))
+    parser.add_argument("--since", metavar="DURATION", help=_("only this recent, e.g. 2h, 1d"))
     parser.add_argument(
         "--log",
         metavar="PATH",
         action="append",
-        help="Exim mainlog (path or glob) to read as well (repeatable; "
-        "default: the newest of [sendlog] paths)",
+        help=_(
+            "Exim mainlog (path or glob) to read as well (repeatable; "
+            "default: the newest of [sendlog] paths)"
+        ),
     )
     json_flag(parser)
     parser.set_defaults(func=run)
@@ -52,7 +55,7 @@ def format_blocked(items: list[Any]) -> str:
     from helpdesk.plaintext import printable
 
     if not items:
-        return "no blocked outbound mail"
+        return _("no blocked outbound mail")
     lines = []
     for b in items:
         score = f"{b.score:.1f}/{b.required_score:.1f}" if b.score is not None else "-"
@@ -63,10 +66,14 @@ def format_blocked(items: list[Any]) -> str:
         lines.append(
             f"    Message-ID: <{printable(b.message_id)}>"
             if b.message_id
-            else "    Message-ID: unknown"
+            else _("    Message-ID: unknown")
         )
         if b.subject:
             lines.append(f"    Subject: {printable(b.subject)}")
+        if b.digest:
+            lines.append(_("    digest: {digest}").format(digest=b.digest))
+        if b.release_used_up:
+            lines.append(_("    a release of this message had no use left"))
         if b.ip:
             lines.append(f"    client: {printable(b.ip)}")
         if b.attempts > 1:

@@ -5,32 +5,41 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import M, _, ngettext
 from helpdesk.localtime import time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "release",
-        help="let exactly one blocked message (its content) from one account through rspamd",
+        help=_("let exactly one blocked message (its content) from one account through rspamd"),
     )
     parser.add_argument(
         "message_id",
         metavar="MESSAGE-ID",
         nargs="?",
-        help="with or without <>; finds the message's content digest in Exim's log",
+        help=_("with or without <>; finds the message's content digest in Exim's log"),
     )
-    parser.add_argument("--user", required=True, metavar="ADDRESS", help="the sender's login")
+    parser.add_argument("--user", required=True, metavar="ADDRESS", help=_("the sender's login"))
     parser.add_argument(
-        "--digest", metavar="HEX", help="the content digest (`helpdesk blocked` shows it)"
+        "--digest", metavar="HEX", help=_("the content digest (`helpdesk blocked` shows it)")
     )
     parser.add_argument(
-        "--uses", type=int, default=1, metavar="N", help="how many copies may pass (1-10, 1)"
+        "--uses",
+        type=int,
+        default=1,
+        metavar="N",
+        help=_("how many copies may pass (1-10, default 1)"),
     )
-    parser.add_argument("--ttl", metavar="DURATION", help="how long (default [rspamd] release_ttl)")
+    parser.add_argument(
+        "--ttl",
+        metavar="DURATION",
+        help=_("how long (default [rspamd] release_ttl, at most 3 days)"),
+    )
     parser.add_argument("--ticket", required=True, metavar="T")
     parser.add_argument("--reason", metavar="R")
     parser.add_argument(
-        "--log", metavar="PATH", action="append", help="Exim mainlog to find the digest in"
+        "--log", metavar="PATH", action="append", help=_("Exim mainlog to find the digest in")
     )
     json_flag(parser)
     parser.set_defaults(func=run_release)
@@ -50,7 +59,7 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.rspamd.releases import check_uses, normalize_message_id
 
     if not args.message_id and not args.digest:
-        raise PolicyError("give the MESSAGE-ID or --digest of the blocked message")
+        raise PolicyError(M("give the MESSAGE-ID or --digest of the blocked message"))
     check_uses(args.uses)
     message_id = normalize_message_id(args.message_id) if args.message_id else ""
     ttl = parse_duration(args.ttl) if args.ttl else None
@@ -68,13 +77,21 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
             operator=current_operator(),
         )
     lasts = format_duration(release.expires_at - release.created_at)
-    times = "once" if release.uses == 1 else f"{release.uses} times"
-    ctx.emit(
-        release.as_json(),
-        f"release #{release.id}: {release.what} (this content) from {release.address} may pass "
-        f"{times} within {lasts} (until {time_text(release.expires_at, zone=True)}); "
-        "the customer can send it again now",
+    text = ngettext(
+        "release #{id}: {what} (this content) from {address} may pass once within {lasts} "
+        "(until {until}); the customer can send it again now",
+        "release #{id}: {what} (this content) from {address} may pass {n} times within "
+        "{lasts} (until {until}); the customer can send it again now",
+        release.uses,
+    ).format(
+        id=release.id,
+        what=release.what,
+        address=release.address,
+        lasts=lasts,
+        until=time_text(release.expires_at, zone=True),
+        n=release.uses,
     )
+    ctx.emit(release.as_json(), text)
     return 0
 
 
@@ -91,6 +108,10 @@ def find_digest(ctx: Context, cluster, user: str, message_id: str, logs: list[st
         if item.digest and item.message_id.casefold() == wanted:
             return item.digest
     raise PolicyError(
-        f"no refusal of <{message_id}> from {user.strip().lower()} with a content digest in "
-        "rspamd's history or Exim's log: check the Message-ID, or give --digest; nothing changed"
+        M(
+            "no refusal of <{message_id}> from {user} with a content digest in rspamd's "
+            "history or Exim's log: check the Message-ID, or give --digest; nothing changed",
+            message_id=message_id,
+            user=user.strip().lower(),
+        )
     )

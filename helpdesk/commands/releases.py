@@ -6,23 +6,26 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import M, Mn, _, ngettext
 from helpdesk.localtime import time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("releases", help="recorded releases, newest first")
+    parser = sub.add_parser("releases", help=_("recorded releases, newest first"))
     parser.add_argument("--user", metavar="ADDRESS")
-    parser.add_argument("--active", action="store_true", help="only those in force now")
+    parser.add_argument("--active", action="store_true", help=_("only those in force now"))
     parser.add_argument(
         "--sync",
         action="store_true",
-        help="first bring every controller's map to the database: expired, used and revoked "
-        "releases leave it (run every minute from a timer; docs/rspamd.md)",
+        help=_(
+            "first bring every controller's map to the database: expired, used and revoked "
+            "releases leave it (run every minute from a timer; docs/rspamd.md)"
+        ),
     )
     json_flag(parser)
     parser.set_defaults(func=run_list)
 
-    parser = sub.add_parser("revoke", help="withdraw a release before it expires")
+    parser = sub.add_parser("revoke", help=_("withdraw a release before it expires"))
     parser.add_argument("release_id", metavar="ID", type=int)
     parser.add_argument("--ticket", required=True, metavar="T")
     parser.add_argument("--reason", metavar="R")
@@ -47,8 +50,9 @@ def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
         )
     ctx.emit(
         release.as_json(),
-        f"release #{release.id} revoked: {release.what} from {release.address} "
-        "is judged normally again",
+        _("release #{id} revoked: {what} from {address} is judged normally again").format(
+            id=release.id, what=release.what, address=release.address
+        ),
     )
     return 0
 
@@ -65,20 +69,44 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
             outcome = service.sync(current_operator())
             for r in outcome.withdrawn:
                 ctx.say(
-                    f"release #{r.id} withdrawn from every controller: it was never confirmed "
-                    f"({r.what} from {r.address} stays blocked)"
+                    _(
+                        "release #{id} withdrawn from every controller: it was never confirmed "
+                        "({what} from {address} stays blocked)"
+                    ).format(id=r.id, what=r.what, address=r.address)
                 )
             if outcome.errors:
-                still = f"; {len(outcome.pending)} release(s) still pending" * bool(outcome.pending)
-                raise RspamdError(f"{outcome.errors[0]}; the map there is not current{still}")
-            ctx.say(f"rspamd map rewritten: {outcome.lines} active release(s)")
+                if outcome.pending:
+                    raise RspamdError(
+                        Mn(
+                            "{error}; the map there is not current; {n} release still pending",
+                            "{error}; the map there is not current; {n} releases still pending",
+                            len(outcome.pending),
+                            error=str(outcome.errors[0]),
+                        )
+                    )
+                raise RspamdError(
+                    M("{error}; the map there is not current", error=str(outcome.errors[0]))
+                )
+            ctx.say(
+                ngettext(
+                    "rspamd map rewritten: {n} active release",
+                    "rspamd map rewritten: {n} active releases",
+                    outcome.lines,
+                ).format(n=outcome.lines)
+            )
     with ctx.db.connect() as conn:
         releases = list_releases(conn, address=args.user, include_inactive=not args.active)
     text = "\n".join(
-        f"#{r.id:<5} {r.label():<20} {printable(r.address)}  {clip(printable(r.what), 80)}  "
-        f"until {time_text(r.expires_at, zone=True)}  {printable(r.ticket)}  "
-        f"by {printable(r.operator)}"
+        _("#{id} {state} {address}  {what}  until {until}  {ticket}  by {operator}").format(
+            id=f"{r.id:<5}",
+            state=f"{r.label():<20}",
+            address=printable(r.address),
+            what=clip(printable(str(r.what)), 80),
+            until=time_text(r.expires_at, zone=True),
+            ticket=printable(r.ticket),
+            operator=printable(r.operator),
+        )
         for r in releases
     )
-    ctx.emit({"releases": [r.as_json() for r in releases]}, text or "no releases")
+    ctx.emit({"releases": [r.as_json() for r in releases]}, text or _("no releases"))
     return 0

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import _
 from helpdesk.localtime import time_text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("rspamd", help="rspamd controllers: health and recent verdicts")
+    parser = sub.add_parser("rspamd", help=_("rspamd controllers: health and recent verdicts"))
     inner = parser.add_subparsers(dest="rspamd_command", metavar="COMMAND", required=True)
-    status = inner.add_parser("status", help="health, version, thresholds, counters, history")
-    status.add_argument("--user", metavar="ADDRESS", help="history of this login only")
-    status.add_argument("--action", help="history with this action only, e.g. reject")
+    status = inner.add_parser("status", help=_("health, version, thresholds, counters, history"))
+    status.add_argument("--user", metavar="ADDRESS", help=_("history of this login only"))
+    status.add_argument("--action", help=_("history with this action only, e.g. reject"))
     status.add_argument("--min-score", type=float, metavar="SCORE")
-    status.add_argument("--limit", type=int, default=20, metavar="N", help="history rows (20)")
+    status.add_argument("--limit", type=int, default=20, metavar="N", help=_("history rows (20)"))
     json_flag(status)
     status.set_defaults(func=run)
 
@@ -40,21 +41,27 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     lines = []
     for s in statuses:
         if not s.ok:
-            lines.append(f"{printable(s.name)}  DOWN  {printable(s.error)}")
+            lines.append(
+                _("{name}  DOWN  {error}").format(name=printable(s.name), error=printable(s.error))
+            )
             continue
         thresholds = ", ".join(f"{printable(a)} {v:g}" for a, v in s.actions if v is not None)
         counted = s.stat.get("actions", {})
         lines.append(
-            f"{printable(s.name)}  ok  rspamd {printable(s.version)}  up {s.uptime}s  "
-            f"{printable(s.url)}"
+            _("{name}  ok  rspamd {version}  up {uptime}s  {url}").format(
+                name=printable(s.name),
+                version=printable(s.version),
+                uptime=s.uptime,
+                url=printable(s.url),
+            )
         )
-        lines.append(f"    thresholds: {thresholds}")
+        lines.append(_("    thresholds: {thresholds}").format(thresholds=thresholds))
         lines.append(
-            f"    scanned {s.stat.get('scanned', 0)}, "
+            _("    scanned {n}, ").format(n=s.stat.get("scanned", 0))
             + ", ".join(f"{printable(k)} {printable(v)}" for k, v in counted.items())
         )
     if rows:
-        lines.append("recent verdicts (newest first):")
+        lines.append(_("recent verdicts (newest first):"))
     for r in rows:
         score = f"{r.score:.1f}" if r.score is not None else "-"
         lines.append(
