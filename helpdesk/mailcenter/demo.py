@@ -329,6 +329,7 @@ def fill(
                 "the database already holds {n} mailbox; demo data goes into an empty one",
                 "the database already holds {n} mailboxes; demo data goes into an empty one",
                 existing,
+                n=str(existing),  # digits as before: scripts match this line
             )
         )
     done = 0

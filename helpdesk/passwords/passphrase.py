@@ -148,7 +148,7 @@ def recipe(settings: PasswordSettings) -> Recipe:
                 "[passwords] wordlist {name!r} has only {words} usable words: {count} of them "
                 "would be needed for {bits} bits",
                 name=settings.wordlist,
-                words=len(wordlist.words),
+                words=str(len(wordlist.words)),
                 count=count,
                 bits=format(settings.min_entropy_bits, "g"),
             )

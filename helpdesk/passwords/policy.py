@@ -303,7 +303,7 @@ def check_password(
         raise PolicyError(
             M(
                 "the password is {size} bytes long; {scheme} takes at most {n}",
-                size=size,
+                size=str(size),
                 scheme=settings.scheme,
                 n=settings.max_bytes,
             )

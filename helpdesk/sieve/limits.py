@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from helpdesk.errors import PolicyError
+from helpdesk.i18n import M, Text
 
 # The whole script Dovecot runs for one mailbox stays under this many bytes, whatever the
 # settings: MariaDB's TEXT holds 65,535 bytes (a non-strict sql_mode cuts the rest silently),
@@ -22,15 +23,24 @@ class ScriptTooLarge(PolicyError):
     """A generated script over its budget; nothing was written."""
 
 
-def check_size(script: str, *, part: str = "spam", what: str = "the Sieve script") -> int:
+def check_size(script: str, *, part: str = "spam", what: Text | None = None) -> int:
     """The script's size in bytes; ScriptTooLarge when it is over the part's budget.
 
-    `part` is a key of PART_BUDGETS, or "whole" for the complete script of a mailbox.
+    `part` is a key of PART_BUDGETS, or "whole" for the complete script of a mailbox; `what`
+    names the script in the error (default: "the Sieve script").
     """
     size = len(script.encode("utf-8"))
     limit = SCRIPT_BUDGET if part == "whole" else PART_BUDGETS[part]
     if size > limit:
-        raise ScriptTooLarge(f"{what} would be {size} bytes, over the limit of {limit} bytes")
+        # Byte counts as digits only: they are compared with sizes elsewhere, not read as amounts.
+        raise ScriptTooLarge(
+            M(
+                "{what} would be {size} bytes, over the limit of {limit} bytes",
+                what=what or M("the Sieve script"),
+                size=str(size),
+                limit=str(limit),
+            )
+        )
     return size
 
 

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from helpdesk.errors import PolicyError
+from helpdesk.i18n import M, Text
 
 ACTIONS = ("none", "mark", "junk", "forward", "delete")
 MAX_TENTHS = 9999  # 999.9: rspamd scores beyond that only come from deliberate rules
@@ -37,7 +38,12 @@ class LadderError(PolicyError):
     """A ladder or sender entry that cannot be saved; nothing was written."""
 
 
-def _plain_entry(what: str, value: str) -> None:
+# What an entry check names (`_plain_entry`).
+FORWARD_TARGET = M("forward target")
+SENDER_ENTRY = M("sender entry")
+
+
+def _plain_entry(what: Text, value: str) -> None:
     """Refuse what would make the script longer than planned or be read by Sieve as code.
 
     Sieve's `variables` extension expands `${...}` in every string of the script, test keys
@@ -46,10 +52,17 @@ def _plain_entry(what: str, value: str) -> None:
     """
     if len(value) > MAX_ENTRY_LENGTH:
         raise LadderError(
-            f"{what} is {len(value)} characters long; at most {MAX_ENTRY_LENGTH} are allowed"
+            M(
+                "{what} is {length} characters long; at most {limit} are allowed",
+                what=what,
+                length=str(len(value)),
+                limit=MAX_ENTRY_LENGTH,
+            )
         )
     if "${" in value:
-        raise LadderError(f"{what} {value!r} contains ${{, which Sieve would expand")
+        raise LadderError(
+            M("{what} {value!r} contains ${{, which Sieve would expand", what=what, value=value)
+        )
 
 
 @dataclass(frozen=True)
@@ -73,15 +86,16 @@ class Rule:
         """The `SCORE:ACTION[:ARG]` form the CLI takes."""
         return f"{self.score_text}:{self.action}" + (f":{self.arg}" if self.arg else "")
 
-    def describe(self) -> str:
+    def describe(self) -> Text:
+        """`from 6.0: move to Junk`; `.english()` for the comments of the Sieve script."""
         what = {
-            "none": "deliver normally",
-            "mark": "mark as spam",
-            "junk": "move to Junk",
-            "forward": f"forward a copy to {self.arg}",
-            "delete": "delete",
+            "none": M("deliver normally"),
+            "mark": M("mark as spam"),
+            "junk": M("move to Junk"),
+            "forward": M("forward a copy to {address}", address=self.arg),
+            "delete": M("delete"),
         }[self.action]
-        return f"from {self.score_text}: {what}"
+        return M("from {score}: {action}", score=self.score_text, action=what)
 
 
 Ladder = tuple[Rule, ...]
@@ -93,17 +107,19 @@ def parse_score(text: str | float | int) -> int:
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise LadderError(f"threshold {raw!r} is not a number") from None
+        raise LadderError(M("threshold {value!r} is not a number", value=raw)) from None
     if not value.is_finite():
-        raise LadderError(f"threshold {raw!r} is not a number")
+        raise LadderError(M("threshold {value!r} is not a number", value=raw))
     tenths = value * 10
     if tenths != tenths.to_integral_value():
-        raise LadderError(f"threshold {raw} has more than one decimal (use e.g. 6.5)")
+        raise LadderError(
+            M("threshold {value} has more than one decimal (use e.g. 6.5)", value=raw)
+        )
     if value <= 0:
         # Unscored and negative-scored mail counts as 0 in the script: a rule at 0 would catch it.
-        raise LadderError(f"threshold {raw} must be above 0")
+        raise LadderError(M("threshold {value} must be above 0", value=raw))
     if tenths > MAX_TENTHS:
-        raise LadderError(f"threshold {raw} is above the maximum of 999.9")
+        raise LadderError(M("threshold {value} is above the maximum of 999.9", value=raw))
     return int(tenths)
 
 
@@ -118,17 +134,27 @@ def make_rule(
     """
     action = action.strip().lower()
     if action not in ACTIONS:
-        raise LadderError(f"unknown action {action!r} (one of: {', '.join(ACTIONS)})")
+        raise LadderError(
+            M(
+                "unknown action {action!r} (one of: {choices})",
+                action=action,
+                choices=", ".join(ACTIONS),
+            )
+        )
     if action == "forward":
         if not arg or not arg.strip():
-            raise LadderError("forward needs a target address: SCORE:forward:ADDRESS")
+            raise LadderError(M("forward needs a target address: SCORE:forward:ADDRESS"))
         arg = arg.strip().lower()
         if not stored:
-            _plain_entry("forward target", arg)
+            _plain_entry(FORWARD_TARGET, arg)
         if not _ADDRESS_RE.match(arg):
-            raise LadderError(f"forward target {arg!r} is not a valid mail address")
+            raise LadderError(
+                M("forward target {address!r} is not a valid mail address", address=arg)
+            )
     elif arg:
-        raise LadderError(f"action {action} takes no argument (got {arg!r})")
+        raise LadderError(
+            M("action {action} takes no argument (got {arg!r})", action=action, arg=arg)
+        )
     else:
         arg = None
     return Rule(parse_score(score), action, arg)
@@ -138,7 +164,7 @@ def parse_rule(spec: str) -> Rule:
     """`6:junk`, `7.5:forward:abuse@example.org`, `9:delete`."""
     parts = spec.strip().split(":", 2)
     if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise LadderError(f"rule {spec!r} is not SCORE:ACTION[:ARG] (e.g. 6:junk)")
+        raise LadderError(M("rule {spec!r} is not SCORE:ACTION[:ARG] (e.g. 6:junk)", spec=spec))
     return make_rule(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
 
@@ -146,18 +172,24 @@ def parse_rules(spec: str) -> tuple[Rule, ...]:
     """Several rules in one line, as a caller dictates them: `6:junk 12:delete` (or with commas)."""
     parts = spec.replace(",", " ").split()
     if not parts:
-        raise LadderError("no rule given (e.g. 6:junk or 6:junk 12:delete)")
+        raise LadderError(M("no rule given (e.g. 6:junk or 6:junk 12:delete)"))
     if len(parts) > MAX_RULES:
-        raise LadderError(f"a ladder has at most {MAX_RULES} rules; this line has {len(parts)}")
+        raise LadderError(
+            M(
+                "a ladder has at most {limit} rules; this line has {count}",
+                limit=MAX_RULES,
+                count=str(len(parts)),
+            )
+        )
     rules = tuple(parse_rule(part) for part in parts)
     if len({r.tenths for r in rules}) != len(rules):
-        raise LadderError("two rules in this line have the same score")
+        raise LadderError(M("two rules in this line have the same score"))
     return rules
 
 
 def rule_from_json(item: dict[str, Any]) -> Rule:
     if not isinstance(item, dict) or "score" not in item or "action" not in item:
-        raise LadderError(f"ladder entry {item!r} needs score and action")
+        raise LadderError(M("ladder entry {entry!r} needs score and action", entry=item))
     return make_rule(item["score"], str(item["action"]), item.get("arg"), stored=True)
 
 
@@ -169,29 +201,45 @@ def ladder_to_json(ladder: Ladder) -> list[dict[str, Any]]:
     return [rule.as_json() for rule in ladder]
 
 
-def validate(ladder: Ladder, mailbox_address: str | None = None) -> list[str]:
+def validate(ladder: Ladder, mailbox_address: str | None = None) -> list[Text]:
     """Refuse what cannot work (LadderError); return warnings for what is merely unwise."""
-    warnings: list[str] = []
+    warnings: list[Text] = []
     if len(ladder) > MAX_RULES:
-        raise LadderError(f"a ladder has at most {MAX_RULES} rules; this one has {len(ladder)}")
+        raise LadderError(
+            M(
+                "a ladder has at most {limit} rules; this one has {count}",
+                limit=MAX_RULES,
+                count=str(len(ladder)),
+            )
+        )
     for lower, upper in zip(ladder, ladder[1:], strict=False):
         if upper.tenths <= lower.tenths:
             raise LadderError(
-                f"thresholds must increase strictly: {upper.score_text} after {lower.score_text}"
+                M(
+                    "thresholds must increase strictly: {upper} after {lower}",
+                    upper=upper.score_text,
+                    lower=lower.score_text,
+                )
             )
     for index, rule in enumerate(ladder):
         if rule.action == "delete" and index != len(ladder) - 1:
             raise LadderError(
-                f"delete at {rule.score_text} must be the top rule: rules above it never apply"
+                M(
+                    "delete at {score} must be the top rule: rules above it never apply",
+                    score=rule.score_text,
+                )
             )
         if rule.action == "forward" and rule.arg:
-            _plain_entry("forward target", rule.arg)  # a stored rule kept by this change
+            _plain_entry(FORWARD_TARGET, rule.arg)  # a stored rule kept by this change
         if rule.action == "forward" and mailbox_address and rule.arg == mailbox_address.lower():
-            raise LadderError(f"forward target {rule.arg} is the mailbox itself")
+            raise LadderError(M("forward target {address} is the mailbox itself", address=rule.arg))
         if rule.action == "delete" and rule.tenths < DELETE_WARN_TENTHS:
             warnings.append(
-                f"delete from {rule.score_text} is below 9: legitimate mail scoring that high "
-                "is lost without a trace"
+                M(
+                    "delete from {score} is below 9: legitimate mail scoring that high "
+                    "is lost without a trace",
+                    score=rule.score_text,
+                )
             )
     return warnings
 
@@ -234,13 +282,15 @@ def shift(ladder: Ladder, index: int, delta_tenths: int) -> Ladder:
 def parse_sender(entry: str) -> str:
     """A sender list entry: a full address or `@domain`, lowercased."""
     value = entry.strip().lower()
-    _plain_entry("sender entry", value)
+    _plain_entry(SENDER_ENTRY, value)
     if value.startswith("@"):
         if not _DOMAIN_RE.match(value[1:]):
-            raise LadderError(f"sender entry {entry!r} is not @domain.tld")
+            raise LadderError(M("sender entry {entry!r} is not @domain.tld", entry=entry))
         return value
     if not _ADDRESS_RE.match(value):
-        raise LadderError(f"sender entry {entry!r} is neither an address nor @domain")
+        raise LadderError(
+            M("sender entry {entry!r} is neither an address nor @domain", entry=entry)
+        )
     return value
 
 
@@ -255,14 +305,20 @@ def validate_senders(allow: tuple[str, ...], block: tuple[str, ...]) -> None:
     total = len(allow) + len(block)
     if total > MAX_SENDERS:
         raise LadderError(
-            f"the allow and block lists hold at most {MAX_SENDERS} senders together; "
-            f"this would be {total} ({len(allow)} allow, {len(block)} block)"
+            M(
+                "the allow and block lists hold at most {limit} senders together; "
+                "this would be {total} ({allow} allow, {block} block)",
+                limit=MAX_SENDERS,
+                total=str(total),
+                allow=str(len(allow)),
+                block=str(len(block)),
+            )
         )
     for entry in (*allow, *block):
-        _plain_entry("sender entry", entry)  # entries stored before the limits, kept as they are
+        _plain_entry(SENDER_ENTRY, entry)  # entries stored before the limits, kept as they are
     both = sorted(set(allow) & set(block))
     if both:
-        raise LadderError(f"{both[0]} is on both the allow and the block list")
+        raise LadderError(M("{entry} is on both the allow and the block list", entry=both[0]))
 
 
 # --- legacy vexim settings ---------------------------------------------------------------
@@ -287,7 +343,7 @@ def ladder_from_legacy(sa_tag: int, sa_refuse: int, *, tag_action: str = "junk")
     leaves only the delete rule, which is what the old setup effectively did.
     """
     if tag_action not in ("junk", "mark"):
-        raise LadderError("legacy tag action must be junk or mark")
+        raise LadderError(M("legacy tag action must be junk or mark"))
     rules: list[Rule] = []
     tag_on = 0 < sa_tag < LEGACY_OFF
     refuse_on = 0 < sa_refuse < LEGACY_OFF

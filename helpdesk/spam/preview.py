@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from helpdesk.i18n import M, Mn, Text
 from helpdesk.logs.files import chunks, expand
 from helpdesk.sendlog.parser import ARRIVAL, SPAM_SCORE, parse_line
 from helpdesk.spam.ladder import Ladder, effective_action, placement
@@ -44,7 +45,7 @@ class Verdict:
     message: Scored
     where: str  # inbox | marked | junk | deleted
     forwarded_to: str | None = None
-    why: str = ""
+    why: Text | None = None
 
     def as_json(self) -> dict[str, Any]:
         m = self.message
@@ -57,7 +58,8 @@ class Verdict:
             "message_id": m.message_id,
             "where": self.where,
             "forwarded_to": self.forwarded_to,
-            "why": self.why,
+            "why": self.why.english() if self.why is not None else "",
+            "why_message": self.why.as_json() if self.why is not None else None,
         }
 
 
@@ -77,11 +79,15 @@ class Preview:
     def as_json(self) -> dict[str, Any]:
         return {"counts": self.counts, "messages": [v.as_json() for v in self.verdicts]}
 
-    def summary(self) -> str:
+    def summary(self) -> Text:
         c = self.counts
-        return (
-            f"{len(self.verdicts)} recent messages: {c['inbox']} inbox, {c['marked']} marked, "
-            f"{c['junk']} junk, {c['forwarded']} forwarded, {c['deleted']} deleted"
+        return Mn(
+            "{n} recent message: {inbox} inbox, {marked} marked, {junk} junk, "
+            "{forwarded} forwarded, {deleted} deleted",
+            "{n} recent messages: {inbox} inbox, {marked} marked, {junk} junk, "
+            "{forwarded} forwarded, {deleted} deleted",
+            len(self.verdicts),
+            **c,
         )
 
 
@@ -159,15 +165,15 @@ def judge(
     preview = Preview()
     for message in messages:
         if _matches(message.sender, allow):
-            preview.verdicts.append(Verdict(message, "inbox", why="allowed sender"))
+            preview.verdicts.append(Verdict(message, "inbox", why=M("allowed sender")))
             continue
         if _matches(message.sender, block):
             where = "junk" if block_action == "junk" else "deleted"
-            preview.verdicts.append(Verdict(message, where, why="blocked sender"))
+            preview.verdicts.append(Verdict(message, where, why=M("blocked sender")))
             continue
         rule = effective_action(ladder, message.tenths)
         if rule is None:
-            preview.verdicts.append(Verdict(message, "inbox", why="below every threshold"))
+            preview.verdicts.append(Verdict(message, "inbox", why=M("below every threshold")))
             continue
         where = placement(ladder, rule)
         preview.verdicts.append(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import ConfigError
+from helpdesk.i18n import M
 from helpdesk.sieve.limits import check_size
 from helpdesk.sieve.quoting import DOLLAR_VARIABLE, NEUTRALISED, comment, quote, string_list
 from helpdesk.spam.ladder import Ladder, Rule, placement
@@ -41,7 +42,7 @@ class SpamOptions:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ConfigError(f"[spam] unknown key {unknown[0]!r}")
+            raise ConfigError(M("[spam] unknown key {key!r}", key=unknown[0]))
         options = cls(**raw)
         options.check()
         return options
@@ -57,19 +58,23 @@ class SpamOptions:
         for key in texts:
             value = getattr(self, key)
             if not isinstance(value, str) or any(c in value for c in '\r\n"\\') or "${" in value:
-                raise ConfigError(f"[spam] {key} must be text without quotes, backslashes or ${{")
+                raise ConfigError(
+                    M("[spam] {key} must be text without quotes, backslashes or ${{", key=key)
+                )
             if len(value.encode("utf-8", "surrogatepass")) > OPTION_MAX_BYTES:
-                raise ConfigError(f"[spam] {key} is longer than {OPTION_MAX_BYTES} bytes")
+                raise ConfigError(
+                    M("[spam] {key} is longer than {limit} bytes", key=key, limit=OPTION_MAX_BYTES)
+                )
         if not self.subject_prefix and not self.mark_header:
-            raise ConfigError("[spam] mark needs a subject_prefix, a mark_header, or both")
+            raise ConfigError(M("[spam] mark needs a subject_prefix, a mark_header, or both"))
         if not self.junk_folder:
-            raise ConfigError("[spam] junk_folder must not be empty")
+            raise ConfigError(M("[spam] junk_folder must not be empty"))
         if self.block_action not in ("junk", "discard"):
-            raise ConfigError("[spam] block_action must be junk or discard")
+            raise ConfigError(M("[spam] block_action must be junk or discard"))
         if not self.score_header or ":" in self.score_header or " " in self.score_header:
-            raise ConfigError("[spam] score_header must be a header name")
+            raise ConfigError(M("[spam] score_header must be a header name"))
         if not isinstance(self.preview_limit, int) or self.preview_limit < 1:
-            raise ConfigError("[spam] preview_limit must be a positive whole number")
+            raise ConfigError(M("[spam] preview_limit must be a positive whole number"))
 
 
 def _sender_test(entries: tuple[str, ...]) -> str:
@@ -174,7 +179,9 @@ def generate(
             branches.append((_sender_test(block), w.junk("  "), ""))
     for rule in sorted(ladder, key=lambda r: r.tenths, reverse=True):
         test = f'string :value "ge" :comparator "i;ascii-numeric" "${{score}}" "{rule.tenths}"'
-        branches.append((test, w.rule_body(ladder, rule, "  "), comment(rule.describe())))
+        # The script is stored and read by admins: its comments stay English (docs/i18n.md).
+        note = comment(rule.describe().english())
+        branches.append((test, w.rule_body(ladder, rule, "  "), note))
     for index, (test, lines, note) in enumerate(branches):
         keyword = "if" if index == 0 else "elsif"
         prefix = "" if index == 0 else "} "
@@ -191,7 +198,7 @@ def generate(
         "# Change it with `helpdesk spam set`; edits made here are overwritten.",
     ]
     for rule in ladder:
-        header.append(f"#   {comment(rule.describe())}")
+        header.append(f"#   {comment(rule.describe().english())}")
     # The entries themselves are in the tests below; listing them here too would cost a third
     # of the sender lists' share of the budget.
     if allow:
@@ -202,5 +209,6 @@ def generate(
         header.append("#   (no rules: every message is delivered normally)")
     require = f"require {string_list(sorted(w.extensions))};"
     script = "\n".join([*header, require, "", *body]) + "\n"
-    check_size(script, what=f"the spam script{' of ' + comment(label) if label else ''}")
+    what = M("the spam script of {label}", label=comment(label)) if label else M("the spam script")
+    check_size(script, what=what)
     return script

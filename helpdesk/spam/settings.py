@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.errors import Conflict, HelpdeskError, NotFound, PolicyError
+from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.mailboxes import Mailbox, get_mailbox, update_mailbox
 from helpdesk.mailcenter.schema import domains, mailboxes, spam_senders, spam_settings
@@ -54,21 +55,33 @@ def _read_back(conn: Connection, where: Any, script: str, target: str) -> None:
         return
     size = len(script.encode("utf-8"))
     if stored is None:
-        what = "gave back no spam script after writing it"
-    elif script.startswith(stored):
-        kept = len(stored.encode("utf-8"))
-        what = (
-            f"kept only {kept} of the {size} bytes of the spam script "
-            "(a non-strict MariaDB sql_mode cuts long text)"
+        raise ScriptNotStored(
+            M(
+                "{target}: the database gave back no spam script after writing it; "
+                "nothing was written",
+                target=target,
+            )
         )
-    else:
-        pairs = enumerate(zip(stored, script, strict=False))
-        same = next((i for i, (a, b) in pairs if a != b), min(len(stored), len(script)))
-        what = (
-            f"changed the spam script from character {same + 1} on "
-            "(its column's character set lacks a character of it)"
+    if script.startswith(stored):
+        raise ScriptNotStored(
+            M(
+                "{target}: the database kept only {kept} of the {size} bytes of the spam "
+                "script (a non-strict MariaDB sql_mode cuts long text); nothing was written",
+                target=target,
+                kept=str(len(stored.encode("utf-8"))),
+                size=str(size),
+            )
         )
-    raise ScriptNotStored(f"{target}: the database {what}; nothing was written")
+    pairs = enumerate(zip(stored, script, strict=False))
+    same = next((i for i, (a, b) in pairs if a != b), min(len(stored), len(script)))
+    raise ScriptNotStored(
+        M(
+            "{target}: the database changed the spam script from character {position} on "
+            "(its column's character set lacks a character of it); nothing was written",
+            target=target,
+            position=str(same + 1),
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -144,7 +157,7 @@ def resolve_scope(conn: Connection, target: str) -> Scope:
         name = target[1:]
         domain_id = conn.execute(select(domains.c.id).where(domains.c.name == name)).scalar()
         if domain_id is None:
-            raise NotFound(f"no domain {name}")
+            raise NotFound(M("no domain {name}", name=name))
         return Scope("domain", target, f"domain:{domain_id}", domain_id=domain_id)
     mailbox = get_mailbox(conn, target)
     return Scope("mailbox", mailbox.address, f"mailbox:{mailbox.id}", mailbox.domain_id, mailbox)
@@ -252,14 +265,14 @@ def render(settings: SpamSettings, options: SpamOptions) -> str:
 
 def check(
     settings: SpamSettings, ladder: Ladder | None, allow: list[str] | None, block: list[str] | None
-) -> tuple[Ladder | None, tuple[str, ...], tuple[str, ...], list[str]]:
+) -> tuple[Ladder | None, tuple[str, ...], tuple[str, ...], list[Text]]:
     """Validate a proposed change without writing: (ladder, allow, block, warnings)."""
     address = settings.scope.mailbox.address if settings.scope.mailbox else None
     warnings = validate(ladder, address) if ladder is not None else []
     new_allow = parse_senders(allow) if allow is not None else settings.allow
     new_block = parse_senders(block) if block is not None else settings.block
     if (new_allow or new_block) and settings.scope.kind != "mailbox":
-        raise PolicyError("sender lists belong to a mailbox, not to a domain or site default")
+        raise PolicyError(M("sender lists belong to a mailbox, not to a domain or site default"))
     validate_senders(new_allow, new_block)
     return ladder, new_allow, new_block, warnings
 
@@ -276,7 +289,7 @@ def save(
     reason: str | None = None,
     operator: Operator,
     options: SpamOptions,
-) -> tuple[SpamSettings, list[str]]:
+) -> tuple[SpamSettings, list[Text]]:
     """Write a change made on top of `current` (as loaded), with its audit row.
 
     `ladder=None` keeps the ladder as it is; `inherit=True` drops the scope's own ladder.
@@ -284,10 +297,10 @@ def save(
     """
     ticket = check_ticket(ticket)
     if inherit and ladder is not None:
-        raise PolicyError("give either rules or --inherit, not both")
+        raise PolicyError(M("give either rules or --inherit, not both"))
     scope = current.scope
     if inherit and scope.kind == "site":
-        raise PolicyError("the site default has nothing to inherit from; set an empty ladder")
+        raise PolicyError(M("the site default has nothing to inherit from; set an empty ladder"))
     ladder, new_allow, new_block, warnings = check(current, ladder, allow, block)
     if ladder is not None:
         own: Ladder | None = ladder
@@ -306,7 +319,9 @@ def save(
         "block": list(new_block),
     }
     if after == before:
-        raise PolicyError(f"{scope.target}: spam settings unchanged; nothing written")
+        raise PolicyError(
+            M("{target}: spam settings unchanged; nothing written", target=scope.target)
+        )
 
     # Conflict = the spam settings this edit started from are no longer what is stored (their
     # row version or what they amount to, inherited ladder included). Other changes to the
@@ -315,8 +330,11 @@ def save(
     fresh = load_scope(conn, fresh_scope)
     if fresh.version != current.version or fresh.audit_view() != before:
         raise Conflict(
-            f"the spam settings of {scope.target} were changed by someone else since you "
-            "opened them; nothing was written. Reload and try again."
+            M(
+                "the spam settings of {target} were changed by someone else since you "
+                "opened them; nothing was written. Reload and try again.",
+                target=scope.target,
+            )
         )
     scope = fresh_scope
     if scope.mailbox is not None:
@@ -381,8 +399,11 @@ def _write_scope(
         )
         if result.rowcount != 1:
             raise Conflict(
-                f"the spam settings of {scope.target} were changed by someone else meanwhile; "
-                "nothing was written. Reload and try again."
+                M(
+                    "the spam settings of {target} were changed by someone else meanwhile; "
+                    "nothing was written. Reload and try again.",
+                    target=scope.target,
+                )
             )
         _read_back(conn, spam_settings.c.scope_key == scope.key, script, scope.target)
         return
@@ -398,8 +419,11 @@ def _write_scope(
         )
     except IntegrityError:
         raise Conflict(
-            f"the spam settings of {scope.target} were created by someone else meanwhile; "
-            "nothing was written. Reload and try again."
+            M(
+                "the spam settings of {target} were created by someone else meanwhile; "
+                "nothing was written. Reload and try again.",
+                target=scope.target,
+            )
         ) from None
     _read_back(conn, spam_settings.c.scope_key == scope.key, script, scope.target)
 
