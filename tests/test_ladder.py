@@ -72,7 +72,7 @@ def test_delete_only_on_top_and_warned_below_nine():
         validate(ladder("9:delete", "10:junk"))
     assert validate(ladder("6:junk", "9:delete")) == []
     warnings = validate(ladder("6:junk", "8.9:delete"))
-    assert len(warnings) == 1 and "below 9" in warnings[0]
+    assert len(warnings) == 1 and "below 9" in str(warnings[0])
 
 
 def test_forward_not_to_the_mailbox_itself():
