@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import N_, _, ngettext
 from helpdesk.localtime import SECOND, SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
@@ -23,6 +24,7 @@ from screens.background import Background
 from screens.dialogs.detail import DetailScreen
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
+from screens.translated import Translated
 from screens.widgets import PlainInput, cell, line, lines, notify, plain
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
@@ -35,7 +37,14 @@ MAX_ROWS = 300
 MINIMUMS = {"when": 11, "user": 14, "score": 5, "release": 8, "msgid": 16, "what": 11}
 WEIGHTS = {"when": 0, "user": 2, "score": 0, "release": 0, "msgid": 4, "what": 3}
 # A release's state in one short word; the verdict has the whole label.
-RELEASE_WORDS = {"active": "released", "expired": "expired", "revoked": "revoked"}
+RELEASE_WORDS = {
+    "active": N_("released"),
+    "expired": N_("expired"),
+    "revoked": N_("revoked"),
+    "used": N_("used"),
+    "pending": N_("pending"),
+    "withdrawn": N_("withdrawn"),
+}
 
 
 # --------------------------------------------------------------------------- background jobs
@@ -70,11 +79,12 @@ def release(
             operator=operator,
         )
         synced = _sync_after_write(service, operator)
-    times = "once" if done.uses == 1 else f"{done.uses} times"
-    return (
-        f"Released #{done.id} ({times}) until {time_text(done.expires_at, zone=True)}: "
-        f"the customer can send it again now. {synced}"
-    )
+    text = ngettext(
+        "Released #{id} (once) until {until}: the customer can send it again now.",
+        "Released #{id} ({n} times) until {until}: the customer can send it again now.",
+        done.uses,
+    ).format(id=done.id, n=done.uses, until=time_text(done.expires_at, zone=True))
+    return f"{text} {synced}"
 
 
 def _sync_after_write(service: Any, operator: str) -> str:
@@ -85,10 +95,12 @@ def _sync_after_write(service: Any, operator: str) -> str:
     try:
         outcome = service.sync(operator)
     except HelpdeskError as exc:
-        return f"Map not synced: {exc}"
+        return _("Map not synced: {error}").format(error=exc)
     if outcome.errors:
-        return f"Map not synced: {outcome.errors[0]}"
-    return f"Map synced: {outcome.lines} active release(s)."
+        return _("Map not synced: {error}").format(error=outcome.errors[0])
+    return ngettext(
+        "Map synced: {n} active release.", "Map synced: {n} active releases.", outcome.lines
+    ).format(n=outcome.lines)
 
 
 def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
@@ -101,7 +113,7 @@ def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator
             release_id, ticket=answer.ticket, reason=answer.reason or None, operator=operator
         )
         synced = _sync_after_write(service, operator)
-    return f"Release #{release_id} revoked. {synced}"
+    return _("Release #{id} revoked.").format(id=release_id) + f" {synced}"
 
 
 # --------------------------------------------------------------------------- dialogs
@@ -110,56 +122,67 @@ def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator
 def verdict_text(item: BlockedMessage) -> Content:
     """The whole verdict: every value from rspamd, the log or the sender inserted as text."""
     score = (
-        f"{item.score:.2f} (reject at {item.required_score:g})"
+        _("{score} (reject at {threshold})").format(
+            score=f"{item.score:.2f}", threshold=f"{item.required_score:g}"
+        )
         if item.score is not None and item.required_score is not None
-        else "unknown (only Exim's log line is left)"
+        else _("unknown (only Exim's log line is left)")
     )
     rows: list[object] = [
         line(
-            "[b]When[/b]        $v" + ("  ($n attempts)" if item.attempts > 1 else ""),
+            _("[b]When[/b]        $v") + (_("  ($n attempts)") if item.attempts > 1 else ""),
             v=time_text(item.time, SECOND, zone=True),
             n=item.attempts,
         ),
         line(
-            "[b]Sender[/b]      $v"
-            + (" [yellow](cut by rspamd: full address unknown)[/]" if item.user_truncated else ""),
+            _("[b]Sender[/b]      $v")
+            + (
+                _(" [yellow](cut by rspamd: full address unknown)[/]")
+                if item.user_truncated
+                else ""
+            ),
             v=item.user,
         ),
-        line("[b]Message-ID[/b]  $v", v=f"<{item.message_id}>" if item.message_id else "—"),
-        line("[b]Subject[/b]     $v", v=item.subject or "—"),
-        line("[b]Digest[/b]      $v", v=item.digest or "— (no content digest: not releasable)"),
-        line("[b]Verdict[/b]     $v, score $s", v=item.action, s=score),
+        line(_("[b]Message-ID[/b]  $v"), v=f"<{item.message_id}>" if item.message_id else "—"),
+        line(_("[b]Subject[/b]     $v"), v=item.subject or "—"),
         line(
-            "[b]Client[/b]      $v" + ("   [b]node[/b] $c" if item.controller else ""),
+            _("[b]Digest[/b]      $v"),
+            v=item.digest or _("— (no content digest: not releasable)"),
+        ),
+        line(_("[b]Verdict[/b]     $v, score $s"), v=item.action, s=score),
+        line(
+            _("[b]Client[/b]      $v") + (_("   [b]node[/b] $c") if item.controller else ""),
             v=item.ip or "—",
             c=item.controller,
         ),
     ]
     if item.recipients:
-        rows.append(line("[b]To[/b]          $v", v=", ".join(item.recipients)))
+        rows.append(line(_("[b]To[/b]          $v"), v=", ".join(item.recipients)))
     if item.reasons:
-        rows += ["", line("[b]Why, in plain words[/b]")]
+        rows += ["", line(_("[b]Why, in plain words[/b]"))]
         rows += [f"  • {reason}" for reason in item.reasons]
     shown = [s for s in item.symbols if s.score is None or s.score != 0]
     if shown:
         rows.append("")
         rows.append(
-            line("[b]Symbols[/b]" + (" (configured weights)" if shown[0].estimated else ""))
+            line(_("[b]Symbols[/b]") + (_(" (configured weights)") if shown[0].estimated else ""))
         )
         for s in shown[:15]:
             score_text = "   ?" if s.score is None else f"{s.score:>6.2f}"
             rows.append(f"  {score_text}  {s.name}")
     if item.exim_text:
-        rows += ["", line("[b]The customer saw[/b]  $v", v=item.exim_text)]
+        rows += ["", line(_("[b]The customer saw[/b]  $v"), v=item.exim_text)]
     if item.release_used_up:
-        rows.append(line("[yellow]A release of this message had no use left.[/]"))
+        rows.append(line(_("[yellow]A release of this message had no use left.[/]")))
     if item.release_state:
         rows.append("")
-        rows.append(line("[b]Release[/b] #$i: $v", i=item.release_id, v=item.release_state))
+        rows.append(line(_("[b]Release[/b] #$i: $v"), i=item.release_id, v=item.release_state))
     elif not item.releasable:
         rows.append("")
         rows.append(
-            line("[yellow]Cannot be released from here: content digest or full sender unknown.[/]")
+            line(
+                _("[yellow]Cannot be released from here: content digest or full sender unknown.[/]")
+            )
         )
     return lines(rows)
 
@@ -192,10 +215,10 @@ class BlockedList(Background, Vertical):
     BlockedList > #blocked-status { height: auto; max-height: 3; }
     """
     BINDINGS = [
-        Binding("l", "release", "Release", id="blocked.release"),
-        Binding("x", "revoke", "Revoke release", id="blocked.revoke"),
-        Binding("f5", "reload", "Reload", id="blocked.reload"),
-        Binding("c", "cancel", "Stop waiting", id="blocked.cancel"),
+        Binding("l", "release", N_("Release"), id="blocked.release"),
+        Binding("x", "revoke", N_("Revoke release"), id="blocked.revoke"),
+        Binding("f5", "reload", N_("Reload"), id="blocked.reload"),
+        Binding("c", "cancel", N_("Stop waiting"), id="blocked.cancel"),
     ]
 
     def __init__(self, user: str | None = None, *, id: str | None = None) -> None:
@@ -211,20 +234,20 @@ class BlockedList(Background, Vertical):
     def compose(self) -> ComposeResult:
         if self.user is None:
             yield PlainInput(
-                placeholder="Filter: address, subject, Message-ID", id="blocked-filter"
+                placeholder=_("Filter: address, subject, Message-ID"), id="blocked-filter"
             )
-        yield StatusLine("Asking rspamd …", id="blocked-status")
+        yield StatusLine(_("Asking rspamd …"), id="blocked-status")
         yield DataTable(id="blocked-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column(header("When"), key="when")
+        table.add_column(header(_("When")), key="when")
         if self.user is None:
-            table.add_column("Sender", key="user")
-        table.add_column("Score", key="score")
-        table.add_column("Release", key="release")
-        table.add_column("Message-ID", key="msgid")
-        table.add_column("Subject", key="what")
+            table.add_column(_("Sender"), key="user")
+        table.add_column(_("Score"), key="score")
+        table.add_column(_("Release"), key="release")
+        table.add_column("Message-ID", key="msgid")  # i18n: not text
+        table.add_column(_("Subject"), key="what")
         self._fit(self.size.width)
 
     def _fit(self, width: int) -> None:
@@ -260,10 +283,10 @@ class BlockedList(Background, Vertical):
 
     def action_cancel(self) -> None:
         if not self.running("load"):
-            notify(self, "Nothing is being read.")
+            notify(self, _("Nothing is being read."))
             return
         self.forget("load")
-        self.show_status("Stopped waiting for rspamd · F5 asks again", error=True)
+        self.show_status(_("Stopped waiting for rspamd · F5 asks again"), error=True)
 
     def load_done(self, report: BlockedReport) -> None:
         self.items = report.items
@@ -273,20 +296,25 @@ class BlockedList(Background, Vertical):
 
     def _say_count(self) -> None:
         count = len(self.items)
-        text = f"{count} blocked message{'s' if count != 1 else ''}" + (
-            f" from {self.user}" if self.user else ""
-        )
+        text = ngettext("{n} blocked message", "{n} blocked messages", count).format(n=count)
+        if self.user:
+            text = _("{count} from {user}").format(count=text, user=self.user)
         if self.warnings:
             self.show_status(
-                f"{text}; not everything could be read: {self.warnings[0]}", error=True
+                _("{text}; not everything could be read: {warning}").format(
+                    text=text, warning=self.warnings[0]
+                ),
+                error=True,
             )
         else:
-            self.show_status(f"{text} · Enter verdict · l release · x revoke · F5 reload")
+            self.show_status(
+                _("{text} · Enter verdict · l release · x revoke · F5 reload").format(text=text)
+            )
 
     def load_failed(self, text: str) -> None:
         self.items = []
         self._fill()
-        self.show_status(f"Blocked mail unavailable: {text}", error=True)
+        self.show_status(_("Blocked mail unavailable: {error}").format(error=text), error=True)
 
     release_failed = revoke_failed = load_failed
 
@@ -304,8 +332,10 @@ class BlockedList(Background, Vertical):
             # The count of what the filter shows, not of what was loaded.
             matching = self.matching
             self.show_status(
-                f"{matching} of {len(self.items)} blocked messages match {needle!r}"
-                + ("" if matching else " · Esc or clear the filter to see all")
+                _("{n} of {total} blocked messages match {needle}").format(
+                    n=matching, total=len(self.items), needle=repr(needle)
+                )
+                + ("" if matching else _(" · Esc or clear the filter to see all"))
             )
         elif self.items:
             self._say_count()
@@ -327,12 +357,16 @@ class BlockedList(Background, Vertical):
         for index, item in enumerate(self.shown):
             score = f"{item.score:.1f}" if item.score is not None else "—"
             state = item.release_state or ""
-            base, _, used = state.partition(", ")
-            release_word = RELEASE_WORDS.get(base, base)
+            base, _sep, used = state.partition(", ")
+            release_word = _(RELEASE_WORDS[base]) if base in RELEASE_WORDS else base
             if base == "active" and used:
                 # "1 of 3 used" fits as "1/3 used"; a release used up reads "used".
                 counts = used.removesuffix(" used").split(" of ")
-                release_word = f"{counts[0]}/{counts[1]} used" if len(counts) == 2 else "used"
+                release_word = (
+                    _("{used}/{uses} used").format(used=counts[0], uses=counts[1])
+                    if len(counts) == 2
+                    else _("used")
+                )
             # Cut to the column, whole in the verdict (Enter).
             cells: list[object] = [time_text(item.time, SHORT)]
             if self.user is None:
@@ -368,7 +402,7 @@ class BlockedList(Background, Vertical):
             self.app.push_screen(VerdictScreen(item))
 
     def action_reload(self) -> None:
-        self.show_status("Asking rspamd …")
+        self.show_status(_("Asking rspamd …"))
         self.load()
 
     def action_release(self) -> None:
@@ -381,12 +415,16 @@ class BlockedList(Background, Vertical):
         if not item.releasable:
             notify(
                 self,
-                "This entry has no content digest or full sender: it cannot be released.",
+                _("This entry has no content digest or full sender: it cannot be released."),
                 severity="warning",
             )
             return
         if item.release_state.startswith("active"):
-            notify(self, f"Already released (#{item.release_id}).", severity="warning")
+            notify(
+                self,
+                _("Already released (#{id}).").format(id=item.release_id),
+                severity="warning",
+            )
             return
         try:
             ttl = RspamdSettings.from_config(self.app.config).release_ttl
@@ -396,7 +434,7 @@ class BlockedList(Background, Vertical):
 
         def answered(answer: ReleaseAnswer | None) -> None:
             if answer is not None:
-                self.show_status("Releasing …")
+                self.show_status(_("Releasing …"))
                 args = (self.app.config, self.app.database, item, answer, self.app.operator)
                 self.background("release", release, *args, group="write")
 
@@ -413,21 +451,23 @@ class BlockedList(Background, Vertical):
     def action_revoke(self) -> None:
         item = self.current()
         if item is None or item.release_id is None or not item.release_state.startswith("active"):
-            notify(self, "This message has no release in force.", severity="warning")
+            notify(self, _("This message has no release in force."), severity="warning")
             return
         release_id = item.release_id
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
-                self.show_status("Revoking …")
+                self.show_status(_("Revoking …"))
                 args = (self.app.config, self.app.database, release_id, answer)
                 self.background("revoke", revoke, *args, self.app.operator, group="write")
 
         self.app.push_screen(
             TicketDialog(
-                "Revoke release",
-                f"<{item.message_id}> from {item.user} will be checked by rspamd again.",
-                confirm="Revoke",
+                _("Revoke release"),
+                _("<{mid}> from {user} will be checked by rspamd again.").format(
+                    mid=item.message_id, user=item.user
+                ),
+                confirm=_("Revoke"),
             ),
             answered,
         )
@@ -444,22 +484,22 @@ def _last_sendlog_report(app: Any) -> Any | None:
     return None
 
 
-class BlockedScreen(Screen[None]):
+class BlockedScreen(Translated, Screen[None]):
     """Blocked outbound mail of every customer."""
 
     CSS_PATH = "blocked.tcss"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="blocked.back"),
-        Binding("l", "release", "Release", id="blocked.screen.release"),
-        Binding("x", "revoke", "Revoke release", id="blocked.screen.revoke"),
-        Binding("f5", "reload", "Reload", id="blocked.screen.reload"),
-        Binding("slash", "filter", "Filter", id="blocked.filter"),
-        Binding("c", "cancel", "Stop waiting", show=False, id="blocked.screen.cancel"),
+        Binding("escape", "back", N_("Back"), show=False, id="blocked.back"),
+        Binding("l", "release", N_("Release"), id="blocked.screen.release"),
+        Binding("x", "revoke", N_("Revoke release"), id="blocked.screen.revoke"),
+        Binding("f5", "reload", N_("Reload"), id="blocked.screen.reload"),
+        Binding("slash", "filter", N_("Filter"), id="blocked.filter"),
+        Binding("c", "cancel", N_("Stop waiting"), show=False, id="blocked.screen.cancel"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Blocked outbound mail", id="blocked-title")
+        yield Static(_("Blocked outbound mail"), id="blocked-title")
         yield BlockedList(id="blocked-list")
         yield Footer()
 
