@@ -1,6 +1,6 @@
-"""Real mail clients against the stack, each from a chosen 127.0.0.x address: the login cases
-the timeline must explain (tests/test_logins_stack.py, and tests/data/dovecot/capture.py, which
-made the captured log lines).
+"""Real mail clients from a chosen 127.0.0.x address, for the login cases the timeline must
+explain: the traffic round's client kinds (stack/login_traffic.py) and the tests
+(tests/test_logins_stack.py, tests/data/dovecot/capture.py, which made the captured log lines).
 """
 
 from __future__ import annotations

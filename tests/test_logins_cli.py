@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from helpdesk.logins.lastlogin import metadata as lastlogin_metadata
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import create_mailbox
 from tests.conftest import run_cli
@@ -20,9 +21,18 @@ DATA = Path(__file__).parent / "data" / "dovecot"
 ADDRESS = "kunde@capture.example"
 
 
-def _world(tmp_path: Path, extra_dovecot: list[str] = (), extra_exim: list[str] = ()) -> Path:
+def _world(
+    tmp_path: Path,
+    extra_dovecot: list[str] = (),
+    extra_exim: list[str] = (),
+    *,
+    last_login_table: bool = True,
+) -> Path:
     db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
     db.create_schema()
+    if last_login_table:
+        with db.begin() as conn:
+            lastlogin_metadata.create_all(conn)
     with db.begin() as conn:
         create_mailbox(conn, ADDRESS, password_hash="x", realname="Erika Kunde")
         create_mailbox(conn, "neu@capture.example", password_hash="x", must_change_password=True)
@@ -139,3 +149,10 @@ def test_hostile_values_from_the_logs_are_text(tmp_path):
     assert data.returncode == 0
     assert_no_secret(data.stdout)
     assert "\x1b" not in data.stdout
+
+
+def test_a_database_without_the_last_login_table_is_a_warning(tmp_path):
+    out = run_cli("logins", ADDRESS, "--json", config=_world(tmp_path, last_login_table=False))
+    assert out.returncode == 0
+    assert "no last_login table in the database" in out.stderr
+    assert json.loads(out.stdout)["last_login"] == {}

@@ -14,8 +14,8 @@ from helpdesk.config import load_config
 from helpdesk.logins.kick import DovecotSettings, kick_and_record, kick_sessions
 from helpdesk.mailcenter.operator import current_operator
 from helpdesk.mailcenter.schema import audit_log
+from stack.login_clients import imap_session
 from tests.conftest import ROOT
-from tests.logins_clients import imap_session
 
 pytestmark = pytest.mark.stack
 

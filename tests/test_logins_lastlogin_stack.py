@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.logins.lastlogin import last_login, metadata
+from stack.login_clients import imap_login, pop3_login
 from tests.conftest import run_cli
-from tests.logins_clients import imap_login, pop3_login
 
 pytestmark = pytest.mark.stack
 

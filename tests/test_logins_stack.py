@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.logins_clients import (
+from stack.login_clients import (
     imap_cram_md5,
     imap_login,
     pop3_login,
     smtp_cram_md5,
     smtp_login,
 )
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.stack
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from stack.login_clients import imap_login
 from tests.conftest import ROOT, run_cli
-from tests.logins_clients import imap_login
 
 pytestmark = pytest.mark.stack
 

@@ -29,15 +29,40 @@ class Diagnosis:
         return {"code": self.code, "text": self.text.english(), "text_message": self.text.as_json()}
 
 
+def _addresses(ips: list[str]) -> str:
+    return ", ".join(ips[:MAX_ADDRESSES]) + (" …" if len(ips) > MAX_ADDRESSES else "")
+
+
 def _device(events: list[LoginEvent]) -> Text:
-    """`program X at addresses a, b` or `addresses a, b` for a set of events."""
-    ips = list(dict.fromkeys(e.ip for e in events if e.ip))
-    shown = ", ".join(ips[:MAX_ADDRESSES]) + (" …" if len(ips) > MAX_ADDRESSES else "")
-    programs = list(dict.fromkeys(e.client for e in events if e.client))
-    if programs:
-        program = ", ".join(programs[:2])
-        return M("{program} at {addresses}", program=program, addresses=shown)
-    return Mn("address {addresses}", "addresses {addresses}", len(ips), addresses=shown)
+    """`program X at addresses a, b; program Y at c` or `addresses a, b` for a set of events:
+    each program with the addresses it used (a phone changes addresses, a PC keeps one)."""
+    by_program: dict[str, list[str]] = {}
+    for e in events:
+        ips = by_program.setdefault(e.client, [])
+        if e.ip and e.ip not in ips:
+            ips.append(e.ip)
+    named = [(p, ips) for p, ips in by_program.items() if p][:3]
+    bare = by_program.get("", [])
+    bare = [ip for ip in bare if not any(ip in ips for _p, ips in named)]
+    parts: list[Text] = [
+        M("{program} at {addresses}", program=p, addresses=_addresses(ips)) for p, ips in named
+    ]
+    if bare or not parts:
+        parts.append(
+            Mn(
+                "address {addresses}",
+                "addresses {addresses}",
+                len(bare),
+                addresses=_addresses(bare),
+            )
+        )
+    return _join(parts)
+
+
+def _join(parts: list[Text]) -> Text:
+    if len(parts) == 1:
+        return parts[0]
+    return M("{first}; {rest}", first=parts[0], rest=_join(parts[1:]))
 
 
 def _count(events: list[LoginEvent]) -> int:

@@ -20,7 +20,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.logins_clients import (  # noqa: E402
+from stack.login_clients import (  # noqa: E402
     imap_cram_md5,
     imap_login,
     pop3_login,
