@@ -66,7 +66,7 @@ def test_generate_prints_password_once_with_spelling_and_it_is_nowhere_else(setu
     assert verify_password(password, stored(db))
     assert password not in done.stderr
 
-    text = run_cli("passwd", ADDRESS, "--generate", "--ticket", "T-2", config=cfg)
+    text = run_cli("passwd", ADDRESS, "--generate", "--ticket", "T-2", "--lang", "de", config=cfg)
     assert text.returncode == 0, text.stderr
     second = text.stdout.split("shown once):", 1)[1].split()[0]
     assert verify_password(second, stored(db)) and not verify_password(password, stored(db))

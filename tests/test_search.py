@@ -158,7 +158,7 @@ def test_mailboxes_written_by_another_program_are_indexed_by_db_init(db, config_
     with db.connect() as conn:
         assert find_mailboxes(conn, "kuhn").hits == []
     out = run_cli("db", "init", config=config_file)
-    assert out.returncode == 0 and "indexed the names of 1 existing mailboxes" in out.stdout
+    assert out.returncode == 0 and "indexed the name of 1 existing mailbox" in out.stdout
     with db.connect() as conn:
         assert addresses(find_mailboxes(conn, "Kühn")) == ["h.kuehn@altbestand.de"]
         assert addresses(find_mailboxes(conn, "kühn heinz")) == ["h.kuehn@altbestand.de"]
@@ -423,7 +423,7 @@ def test_db_init_adds_the_name_pairs_an_older_index_lacks(db, config_file):
         )
         assert conn.execute(pairs).scalar_one() == 0
     out = run_cli("db", "init", config=config_file)
-    assert out.returncode == 0 and "indexed the names of 1 existing mailboxes" in out.stdout
+    assert out.returncode == 0 and "indexed the name of 1 existing mailbox" in out.stdout
     with db.connect() as conn:
         assert conn.execute(pairs).scalar_one() == 2  # both orders
         assert addresses(find_mailboxes(conn, "franke jürgen")) == ["j.franke@franke-bau.de"]
