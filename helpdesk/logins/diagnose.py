@@ -7,14 +7,13 @@ which device it is: the customer usually has several.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.i18n import M, Mn, Text
 
 if TYPE_CHECKING:
     from helpdesk.logins.events import LoginEvent
-    from helpdesk.logins.timeline import Timeline
     from helpdesk.mailcenter.mailboxes import Mailbox
 
 MAX_ADDRESSES = 4
@@ -69,12 +68,17 @@ def _count(events: list[LoginEvent]) -> int:
     return sum(e.attempts for e in events)
 
 
-def diagnose(
-    timeline: Timeline, mailbox: Mailbox | None, bans: dict[str, datetime]
-) -> list[Diagnosis]:
-    from helpdesk.logins.timeline import utc_to_local
+def utc_to_local(when: datetime | None) -> datetime | None:
+    """A stored UTC time as the naive local time the logs use."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
-    events = timeline.events
+
+def diagnose(
+    events: list[LoginEvent], address: str, mailbox: Mailbox | None, bans: dict[str, datetime]
+) -> list[Diagnosis]:
+    """The diagnoses for a mailbox's timeline events."""
     out: list[Diagnosis] = []
     if mailbox is not None and not (mailbox.enabled and mailbox.domain_enabled):
         out.append(
@@ -132,7 +136,7 @@ def diagnose(
                 "login_name",
                 M(
                     "the login name must be the full address {address} (tried: {names}; {device})",
-                    address=timeline.address,
+                    address=address,
                     names=names,
                     device=_device(near),
                 ),

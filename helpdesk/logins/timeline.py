@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.i18n import M, Text
@@ -219,13 +219,6 @@ def keeper(target: Target) -> Callable[[LoginEvent], bool]:
     return keep
 
 
-def utc_to_local(when: datetime | None) -> datetime | None:
-    """A stored UTC time as the naive local time the logs use."""
-    if when is None:
-        return None
-    return when.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
-
-
 def build(
     settings: LoginSettings,
     address: str,
@@ -272,5 +265,5 @@ def build(
         lines=result.lines,
         last_login=dict(last_login or {}),
     )
-    timeline.diagnoses = diagnose(timeline, mailbox, bans or {})
+    timeline.diagnoses = diagnose(events, timeline.address, mailbox, bans or {})
     return timeline
