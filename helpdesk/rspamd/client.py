@@ -150,21 +150,23 @@ class Controller:
                 content=content,
             )
         except (httpx.TimeoutException, DeadlinePassed):
+            seconds = format(self.timeout, "g")
             message = M(
                 "{controller} did not answer {path} within {seconds} s",
                 controller=self.label,
                 path=path,
-                seconds=f"{self.timeout:g}",
+                seconds=seconds,
             )
             if not write:
                 self.stalled = message
             raise RspamdError(message) from None
         except TooLarge:
+            mib = format(self.max_bytes / MIB, "g")
             raise RspamdError(
                 M(
                     "{controller} sent more than {mib} MiB for {path}",
                     controller=self.label,
-                    mib=f"{self.max_bytes / MIB:g}",
+                    mib=mib,
                     path=path,
                 )
             ) from None

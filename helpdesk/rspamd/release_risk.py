@@ -43,19 +43,14 @@ def takeover_note(report: Any | None, address: str) -> TakeoverNote:
     lines: list[Text] = []
     warn = stats.score > 0
     if warn:
-        lines.append(
-            M(
-                "Looks taken over (last send-log read): {reasons}",
-                reasons="; ".join(str(r) for r in stats.reasons[:3]),
-            )
-        )
+        reasons = "; ".join(str(r) for r in stats.reasons[:3])
+        lines.append(M("Looks taken over (last send-log read): {reasons}", reasons=reasons))
     span = report.start - report.baseline_start
+    ips = ", ".join(stats.new_ips)
     if stats.new_ips:
         if report.baseline_covered and span >= timedelta(days=NEW_ADDRESS_DAYS):
             warn = True
-            lines.append(
-                M("New client addresses (not seen in 30 days): {ips}", ips=", ".join(stats.new_ips))
-            )
+            lines.append(M("New client addresses (not seen in 30 days): {ips}", ips=ips))
         else:
             days = max(0, span.days)
             lines.append(
@@ -63,7 +58,7 @@ def takeover_note(report: Any | None, address: str) -> TakeoverNote:
                     "Client addresses not seen in the previous {days} days (the log read covers "
                     "less than 30): {ips}",
                     days=days,
-                    ips=", ".join(stats.new_ips),
+                    ips=ips,
                 )
             )
     if not lines:
