@@ -5,6 +5,7 @@ explain: the traffic round's client kinds (stack/login_traffic.py) and the tests
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import poplib
 import smtplib
@@ -58,7 +59,8 @@ def imap_login(
     client_id: dict[str, str] | None = None,
 ) -> bool:
     """LOGIN (after STARTTLS unless tls=False), with an IMAP ID first when client_id is given."""
-    with IMAP(port, source) as imap:
+    imap = IMAP(port, source)
+    try:
         if tls:
             imap.starttls(_tls())
         if client_id:
@@ -66,15 +68,18 @@ def imap_login(
             imap.xatom("ID", f"({fields})")
         try:
             imap.login(user, password)
-        except imaplib.IMAP4.error:
+        except imaplib.IMAP4.error:  # refused (abort, its subclass: the server hung up)
             return False
-        imap.logout()
         return True
+    finally:
+        # The server may already have closed the connection (a refused or limited login).
+        with contextlib.suppress(imaplib.IMAP4.error, OSError):
+            imap.logout()
 
 
-def imap_session(port: int, user: str, password: str) -> IMAP:
+def imap_session(port: int, user: str, password: str, *, source: str = "127.0.0.1") -> IMAP:
     """A logged-in IMAP session over STARTTLS, left open (the caller logs out)."""
-    imap = IMAP(port)
+    imap = IMAP(port, source)
     imap.starttls(_tls())
     imap.login(user, password)
     imap.select("INBOX")

@@ -68,6 +68,7 @@ def test_every_case_in_every_format(tmp_path, name):
     assert ("smtp", "127.0.0.15", False, "wrong_password_or_user") in seen
     assert ("smtp", "127.0.0.16", True, "") in seen
     assert ("smtp", "127.0.0.16", False, "mechanism_not_offered") in seen
+    assert ("imap", "127.0.0.17", False, "too_many_connections") in seen
     # the disabled mailbox's attempt is another mailbox's event
     assert not any(e.ip == "127.0.0.14" for e in t.events)
 

@@ -107,7 +107,7 @@ class DovecotParser:
             return None
         if body.startswith(b"Login: "):
             return self._end(when, login.group(1), body, session, ok=True)
-        if body.startswith(_MAXCONN):
+        if _MAXCONN in body[:80]:  # `Disconnected: Maximum number of connections …` (or bare)
             return self._end(when, login.group(1), body, session, ok=False, why=b"max")
         if body.startswith(b"Disconnected"):
             m = _DISCONNECTED.match(body)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from stack.login_clients import (  # noqa: E402
     imap_cram_md5,
     imap_login,
+    imap_session,
     pop3_login,
     smtp_cram_md5,
     smtp_login,
@@ -58,6 +59,11 @@ def main() -> None:
     smtp_login(smtp, ADDRESS, "altes-passwort", source="127.0.0.15", helo="outlook-pc")
     smtp_login(smtp, ADDRESS, PASSWORD, source="127.0.0.16", helo="iphone", send_to=ADDRESS)
     smtp_cram_md5(smtp, ADDRESS, source="127.0.0.16", helo="iphone")
+    # An eleventh session from one address (mail_max_userip_connections = 10).
+    sessions = [imap_session(imap, ADDRESS, PASSWORD, source="127.0.0.17") for _ in range(10)]
+    imap_login(imap, ADDRESS, PASSWORD, source="127.0.0.17")
+    for session in sessions:
+        session.logout()
     time.sleep(1.0)
 
     with dovecot_log.open("rb") as f:
@@ -66,7 +72,7 @@ def main() -> None:
     with stack.mainlog.open("rb") as f:
         f.seek(start_exim)
         exim = f.read().decode("utf-8", "replace")
-    keep = re.compile(r"capture\.example|\b127\.0\.0\.(9|1[0-6]|66)\b")
+    keep = re.compile(r"capture\.example|\b127\.0\.0\.(9|1[0-7]|66)\b")
     lines = [line for line in dovecot.splitlines() if keep.search(line)]
     (HERE / "dovecot.log").write_text("\n".join(lines) + "\n")
     exim_lines = [
