@@ -149,11 +149,11 @@ def last_text(t: Timeline) -> Content:
         f"p{i}": f"{p.upper()} {log_time_text(when, SHORT)}"
         for i, (p, when) in enumerate(sorted(latest.items()))
     }
-    template = _("Last success:") + " " + " · ".join(f"${k}" for k in parts)
-    note = ""
-    if "smtp" in latest:
-        note = "\n" + _("(SMTP from Exim's arrivals: the log has no login without a message)")
-    return line(template + "$note", note=note, **parts)
+    shown = line("$label " + " · ".join(f"${k}" for k in parts), label=_("Last success:"), **parts)
+    if "smtp" not in latest:
+        return shown
+    note = _("(SMTP from Exim's arrivals: the log has no login without a message)")
+    return lines([shown, line("$v", v=note)])
 
 
 def group_text(g: Group) -> str:
@@ -249,16 +249,17 @@ class LoginsTab(Background, Vertical):
     LoginsTab > #logins-status { height: auto; max-height: 2; }
     LoginsTab > ProgressBar { height: 1; padding: 0 1; }
     LoginsTab > ProgressBar.-idle { display: none; }
-    LoginsTab > #logins-diagnoses { height: auto; max-height: 6; padding: 0 1; }
+    LoginsTab > #logins-diagnoses { height: auto; max-height: 10; padding: 0 1; }
     LoginsTab > #logins-last { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
     LoginsTab > DataTable { height: 1fr; min-height: 3; }
     """
     BINDINGS = [
-        Binding("f5", "reread", N_("Read logs again"), id="logins.reread"),
-        Binding("c", "cancel", N_("Cancel reading"), id="logins.cancel"),
+        # F5 and c are named in the status line: the footer keeps room for the screen's keys.
+        Binding("f5", "reread", N_("Read logs again"), show=False, id="logins.reread"),
+        Binding("c", "cancel", N_("Cancel reading"), show=False, id="logins.cancel"),
         Binding("g", "toggle_groups", N_("Groups"), id="logins.groups"),
-        Binding("u", "unban", N_("Lift ban"), id="logins.unban"),
-        Binding("k", "card", N_("Settings card"), id="logins.card"),
+        Binding("u", "unban", N_("Unban"), id="logins.unban"),
+        Binding("k", "card", N_("Card"), id="logins.card"),
     ]
 
     def __init__(self, address: str, **kwargs: Any) -> None:
@@ -340,7 +341,7 @@ class LoginsTab(Background, Vertical):
             start=log_time_text(t.start, SHORT),
             end=log_time_text(t.end, SHORT, zone=True),
         )
-        text += " · " + _("Enter shows one · g groups · F5 reads again")
+        text += " · " + _("Enter shows one · F5 reads again")
         if t.warnings:
             text += " · " + render(t.warnings[0])
         self.show_status(text)
@@ -429,7 +430,7 @@ class LoginsTab(Background, Vertical):
                 "protocol": e.protocol.upper(),
                 "outcome": outcome,
                 "ip": e.ip,
-                "tls": tls_text(e.tls),
+                "tls": tls_text(e.tls) if e.tls is not None else "?",
                 "client": e.client or (e.user if e.match == "near_miss" else "—"),
             }
             table.add_row(*columns.row(values), key=f"e{i}")
