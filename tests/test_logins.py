@@ -186,3 +186,18 @@ def test_near_miss_rules():
     assert target.near_miss("erika.kunde@capture.exmaple")
     assert not target.near_miss("erika.kunde@other.example")
     assert not target.near_miss("someone@capture.example")
+
+
+def test_reading_can_be_cancelled_and_reports_progress(tmp_path):
+    from helpdesk.logs.files import Cancelled
+
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, "dovecot.log")),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+    )
+    seen: list[tuple[int, int]] = []
+    build(settings, ADDRESS, since=timedelta(days=3650), progress=lambda d, t: seen.append((d, t)))
+    total = (tmp_path / "dovecot.log").stat().st_size + (tmp_path / "mainlog").stat().st_size
+    assert seen and seen[-1] == (total, total)
+    with pytest.raises(Cancelled):
+        build(settings, ADDRESS, since=timedelta(days=3650), cancelled=lambda: True)
