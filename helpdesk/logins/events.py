@@ -68,6 +68,7 @@ class LoginEvent:
             "client": self.client,
             "reason": self.reason or None,
             "reason_text": text.english() if text else None,
+            "reason_text_message": text.as_json() if text else None,
             "attempts": self.attempts,
             "last": self.last.isoformat(sep=" ") if self.last else None,
             "match": self.match,

@@ -54,6 +54,7 @@ class Finding:
             "customer_ref": self.customer_ref,
             "findings": dict(sorted(self.kinds.items())),
             "findings_text": [FINDINGS[k].english() for k in sorted(self.kinds)],
+            "findings_text_message": [FINDINGS[k].as_json() for k in sorted(self.kinds)],
             "clients": sorted(self.clients),
             "last": self.last.isoformat(sep=" ") if self.last else None,
         }
@@ -139,6 +140,7 @@ class Fleet:
             "end": self.end.isoformat(sep=" "),
             "mailboxes": [f.as_json() for f in self.findings],
             "warnings": [w.english() for w in self.warnings],
+            "warnings_message": [w.as_json() for w in self.warnings],
             "lines": self.lines,
         }
 
