@@ -77,6 +77,7 @@ class KickResult:
             "failed": self.failed,
             "configured": self.configured,
             "text": self.text().english(),
+            "text_message": self.text().as_json(),
         }
 
 
