@@ -201,3 +201,20 @@ def test_reading_can_be_cancelled_and_reports_progress(tmp_path):
     assert seen and seen[-1] == (total, total)
     with pytest.raises(Cancelled):
         build(settings, ADDRESS, since=timedelta(days=3650), cancelled=lambda: True)
+
+
+def test_only_the_failures_before_a_ban_are_marked(tmp_path):
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, "dovecot.log")),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+    )
+    plain = build(settings, ADDRESS, since=timedelta(days=3650))
+    guess = next(e for e in plain.events if e.ip == "127.0.0.9")
+    for ban, marked in (
+        (guess.time + timedelta(seconds=5), True),
+        (guess.time + timedelta(hours=1), False),
+    ):
+        t = build(settings, ADDRESS, since=timedelta(days=3650), bans={"127.0.0.9": ban})
+        assert [e.banned for e in t.events if e.ip == "127.0.0.9"] == [marked]
+        assert not any(e.banned for e in t.events if e.ip != "127.0.0.9")
+        assert "banned" in {d.code for d in t.diagnoses}

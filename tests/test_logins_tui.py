@@ -177,8 +177,12 @@ async def test_lift_a_ban_with_a_ticket_and_f2(tmp_path):
     config = _world(tmp_path)
     # The ban as fail2ban logs it; the unban command is `true` here (the real wrapper and
     # fail2ban are tested on the stack, tests/test_unban_stack.py).
+    guess = next(x for x in (DATA / "dovecot.log").read_text().splitlines() if "127.0.0.9," in x)
+    year = (DATA / "mainlog").read_text()[:4]
+    when = datetime.strptime(f"{year} {guess[:15]}", "%Y %b %d %H:%M:%S") + timedelta(seconds=2)
     (tmp_path / "fail2ban.log").write_text(
-        "2026-11-30 22:30:00,123 fail2ban.actions        [99]: NOTICE  [dovecot] Ban 127.0.0.9\n"
+        f"{when:%Y-%m-%d %H:%M:%S},123 fail2ban.actions        [99]: NOTICE  [dovecot] Ban "
+        "127.0.0.9\n"
     )
     with config.open("a") as f:
         f.write('unban_command = ["true"]\n')

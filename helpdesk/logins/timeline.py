@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 MAX_USERLESS = 50_000
 MERGE_WITHIN = timedelta(hours=1)
+# fail2ban's default findtime: the failures this long before a ban are the ones that caused it
+BAN_FINDTIME = timedelta(minutes=10)
 
 
 def _distance(a: str, b: str, limit: int = 2) -> int:
@@ -249,8 +251,14 @@ def build(
     )
     events = select(result, target)
     for e in events:
-        since_ban = (bans or {}).get(e.ip)
-        if since_ban is not None and not e.ok:
+        banned_at = (bans or {}).get(e.ip)
+        # The failures that led to the ban: those of fail2ban's findtime before it (and a
+        # minute after, for the lines it had not read yet when it banned).
+        if (
+            banned_at is not None
+            and not e.ok
+            and banned_at - BAN_FINDTIME <= e.time <= banned_at + timedelta(minutes=1)
+        ):
             e.banned = True
     events = merge(events)
     timeline = Timeline(
