@@ -218,3 +218,15 @@ def test_only_the_failures_before_a_ban_are_marked(tmp_path):
         assert [e.banned for e in t.events if e.ip == "127.0.0.9"] == [marked]
         assert not any(e.banned for e in t.events if e.ip != "127.0.0.9")
         assert "banned" in {d.code for d in t.diagnoses}
+
+
+@pytest.mark.skipif(shutil.which("journalctl") is None, reason="no journalctl on this machine")
+def test_journal_is_read_with_the_files(tmp_path):
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, "dovecot.log")),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+        journal=True,
+    )
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert "journal" in t.files
+    assert any(e.client == "iPhone Mail (iOS)" for e in t.events)

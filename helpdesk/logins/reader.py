@@ -145,8 +145,11 @@ def _read_dovecot(
                 result.events.append(event)
 
 
-def journal_lines(since: datetime, cancelled: Callable[[], bool] | None) -> Iterator[bytes]:
-    """`journalctl -o json` lines of Dovecot since `since`, with a deadline."""
+def journal_lines(
+    since: datetime, cancelled: Callable[[], bool] | None, warnings: list[Text] | None = None
+) -> Iterator[bytes]:
+    """`journalctl -o json` lines of Dovecot since `since`, with a deadline; what journalctl
+    says when it fails (no journal, no permission) is added to `warnings`."""
     command = [
         "journalctl",
         "-o",
@@ -157,7 +160,8 @@ def journal_lines(since: datetime, cancelled: Callable[[], bool] | None) -> Iter
         "SYSLOG_IDENTIFIER=dovecot",
     ]
     try:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        # stderr is a line or two (an error): read after stdout ends, it cannot fill its pipe.
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         error = exc.strerror or str(exc)
         raise HelpdeskError(M("cannot run journalctl: {error}", error=error)) from None
@@ -172,6 +176,12 @@ def journal_lines(since: datetime, cancelled: Callable[[], bool] | None) -> Iter
                     M("journalctl did not finish within {n} seconds", n=int(JOURNAL_DEADLINE))
                 )
             yield line.rstrip(b"\n")
+        assert proc.stderr is not None
+        said = proc.stderr.read(4096).decode("utf-8", "replace").strip().splitlines()
+        code = proc.wait()
+        if warnings is not None and (code != 0 or said):
+            text = said[-1][:200] if said else f"exit {code}"
+            warnings.append(M("journalctl: {text}", text=text))
     finally:
         proc.kill()
         proc.wait()
@@ -186,7 +196,7 @@ def _read_journal(
 ) -> None:
     result.files.append("journal")
     now = datetime.now()
-    for line in journal_lines(start - timedelta(minutes=1), cancelled):
+    for line in journal_lines(start - timedelta(minutes=1), cancelled, result.warnings):
         result.lines += 1
         parsed = parse_journal(line, now)
         if parsed is None:
