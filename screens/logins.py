@@ -332,16 +332,13 @@ class LoginsTab(Background, Vertical):
         self.query_one("#logins-last", Static).update(last_text(t))
         self._fill()
         count = sum(e.attempts for e in t.events)
+        # One line at 80 columns: the window ends now, so only its start is named.
         text = ngettext(
-            "{n} login or attempt from {start} to {end}",
-            "{n} logins and attempts from {start} to {end}",
+            "{n} login or attempt since {start}",
+            "{n} logins and attempts since {start}",
             count,
-        ).format(
-            n=number(count),
-            start=log_time_text(t.start, SHORT),
-            end=log_time_text(t.end, SHORT, zone=True),
-        )
-        text += " · " + _("Enter shows one · F5 reads again")
+        ).format(n=number(count), start=log_time_text(t.start, SHORT, zone=True))
+        text += " · " + _("Enter shows one · F5 rereads")
         if t.warnings:
             text += " · " + render(t.warnings[0])
         self.show_status(text)
