@@ -61,14 +61,15 @@ def _program(fields: dict[bytes, bytes]) -> str:
 
 
 class DovecotParser:
-    """Feed it (time, text) pairs; `events` collects what ended."""
+    """Feed it (time, text) pairs; each line that ends a login returns its event. It keeps no
+    events itself (the caller keeps what it wants), only bounded tables of open sessions and of
+    the client program last named from each address."""
 
     def __init__(self) -> None:
         self.sessions: OrderedDict[bytes, _Session] = OrderedDict()
-        self.events: list[LoginEvent] = []
         # client program last named from an address: a client that sent its ID in one session
         # and logs in again without one (POP3, a second connection) is still recognised
-        self.programs: dict[str, str] = {}
+        self.programs: OrderedDict[str, str] = OrderedDict()
 
     def _session(self, key: bytes) -> _Session:
         found = self.sessions.get(key)
@@ -79,7 +80,7 @@ class DovecotParser:
         return found
 
     def feed(self, when: datetime, text: bytes) -> LoginEvent | None:
-        """The event this line ends, if any (it is also appended to `events`)."""
+        """The event this line ends, if any."""
         login = _LOGIN_PROCESS.match(text)
         if login is None:
             if b"): " in text and (b"mismatch" in text or b"unknown user" in text):
@@ -96,6 +97,9 @@ class DovecotParser:
                 rip = _field_value(body, b"rip")
                 if rip and program:
                     self.programs[rip] = program
+                    self.programs.move_to_end(rip)
+                    if len(self.programs) > MAX_SESSIONS:
+                        self.programs.popitem(last=False)
             return None
         if body.startswith(b"Login failed: Plaintext authentication disabled"):
             if session:
@@ -172,7 +176,6 @@ class DovecotParser:
         )
         if reason == "plaintext_refused":
             event.tls = False
-        self.events.append(event)
         return event
 
 
