@@ -368,27 +368,25 @@ def _one_per_scan(rows: Iterable[HistoryRow]) -> list[HistoryRow]:
 
 
 def _collapse(items: list[BlockedMessage]) -> list[BlockedMessage]:
-    """One entry per user and content: the customer pressing "send" again is one case, also
-    when the mail program gave the message a new Message-ID (then the digest is the same).
+    """One entry per user and Message-ID: the customer pressing "send" again is one case. (A
+    mail program that builds the message again sends a new Message-ID with the same content:
+    that is a new entry with the same digest, and one release covers both.)
 
     An attempt whose user rspamd cut at 31 bytes joins the entry with the full address.
     """
     groups: dict[str, list[BlockedMessage]] = {}
     loose: dict[tuple[str, str, str], BlockedMessage] = {}
-    by_mid: dict[str, str] = {}  # Message-ID -> the digest its Exim line named
-    for item in items:
-        if item.digest and item.message_id:
-            by_mid.setdefault(item.message_id.casefold(), item.digest)
     # Entries with a full address first, so that cut ones find them.
     for item in sorted(items, key=lambda i: i.user_truncated):
-        digest = item.digest or by_mid.get(item.message_id.casefold(), "")
-        if not item.message_id and not digest:
-            # Exim lines whose scan rspamd no longer remembers and that name no digest cannot
-            # be told apart nor released: one entry per user and refusal text, with a count.
-            key = (item.user.casefold(), item.exim_text, item.action)
-            loose[key] = _combine(loose[key], item) if key in loose else item
+        key = item.message_id.casefold() or item.digest
+        if not key:
+            # Exim lines whose scan rspamd no longer remembers and that name neither Message-ID
+            # nor digest cannot be told apart nor released: one entry per user and refusal
+            # text, with a count.
+            loose_key = (item.user.casefold(), item.exim_text, item.action)
+            loose[loose_key] = _combine(loose[loose_key], item) if loose_key in loose else item
             continue
-        bucket = groups.setdefault(digest or item.message_id.casefold(), [])
+        bucket = groups.setdefault(key, [])
         for index, seen in enumerate(bucket):
             if seen.user.casefold() == item.user.casefold() or user_matches(item.user, seen.user):
                 bucket[index] = _combine(seen, item)
