@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -162,8 +163,6 @@ def test_ladder_warnings_and_rule_descriptions_translate_but_the_sieve_script_st
 
 
 def test_the_preview_says_why_in_german_and_its_json_in_english():
-    from datetime import datetime
-
     ladder = parse_rules("6:junk")
     messages = [
         Scored(datetime(2026, 11, 1, 9, 0), "1abc-000001-AB", 7.5, "x@spam.example"),
@@ -172,7 +171,7 @@ def test_the_preview_says_why_in_german_and_its_json_in_english():
     preview = judge(ladder, messages, allow=("friend@example.org",))
     i18n.set_language("de")
     assert str(preview.summary()) == (
-        "2 neue Nachrichten: 1 Posteingang, 0 markiert, 1 Junk, 0 weitergeleitet, 0 gelöscht"
+        "Letzte 2: 1 Eingang, 0 markiert, 1 Junk, 0 weitergeleitet, 0 gelöscht"
     )
     assert [str(v.why) for v in preview.verdicts] == [
         "ab 6.0: nach Junk verschieben",
@@ -189,3 +188,16 @@ def test_the_preview_says_why_in_german_and_its_json_in_english():
     assert preview.summary().english().startswith("2 recent messages: 1 inbox")
     one = judge(ladder, messages[:1])
     assert str(one.summary()).startswith("1 recent message: 0 inbox")
+
+
+def test_the_preview_summary_fits_the_tab_at_80_columns_in_german():
+    """The summary line has 78 columns at 80 (padding); a full preview has 3-digit counts."""
+    from helpdesk.spam.preview import Preview, Verdict
+
+    message = Scored(datetime(2026, 11, 1, 9, 0), "1abc-000001-AB", 7.5, "x@spam.example")
+    places = ["inbox"] * 150 + ["marked"] * 20 + ["junk"] * 25 + ["deleted"] * 5
+    preview = Preview([Verdict(message, where, forwarded_to="y@example.org") for where in places])
+    i18n.set_language("de")
+    german = str(preview.summary())
+    assert german.startswith("Letzte 200: 150 Eingang") and "200 weitergeleitet" in german
+    assert len(german) <= 78
