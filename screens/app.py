@@ -40,6 +40,7 @@ class HelpdeskApp(App[None]):
         Binding("ctrl+b", "blocked", N_("Blocked mail"), show=False, id="app.blocked"),
         Binding("f6", "send_log", N_("Send log"), show=False, id="app.send_log"),
         Binding("f7", "campaigns", N_("Password campaigns"), show=False, id="app.campaigns"),
+        Binding("f9", "clients", N_("Old mail programs"), show=False, id="app.clients"),
         # Priority: no screen, dialog or input field may keep the operator from quitting.
         Binding("ctrl+q", "quit", N_("Quit"), priority=True, show=False, id="app.quit"),
     ]
@@ -178,6 +179,12 @@ class HelpdeskApp(App[None]):
         from screens.campaign import CampaignScreen
 
         self.push_screen(CampaignScreen())
+
+    def action_clients(self) -> None:
+        """F9: mailboxes still on POP3, without TLS, or trying CRAM-MD5 (the fleet view)."""
+        from screens.clients import ClientsScreen
+
+        self.push_screen(ClientsScreen())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers what the keys offer on this screen and its tabs, under the same

@@ -26,6 +26,8 @@ from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
 from screens.dialogs.detail import DetailScreen
+from screens.logins import TAB_LABEL as LOGINS_TAB_LABEL
+from screens.logins import LoginsTab
 from screens.search import status_word
 from screens.sending import SendingActions
 from screens.spam import SpamTab
@@ -47,6 +49,7 @@ TABS = (
     ("tab-spam", N_("Spam")),
     ("tab-activity", N_("Activity")),
     ("tab-blocked", N_("Blocked")),
+    ("tab-logins", LOGINS_TAB_LABEL),
 )
 
 # The keys 1–9 (a binding's description is a fixed text, translated where it is shown).
@@ -131,6 +134,8 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
             with TabPane(label["tab-blocked"], id="tab-blocked"):
                 # Asks rspamd only when the tab is first shown.
                 yield BlockedList(user=self.address, id="mailbox-blocked")
+            with TabPane(label["tab-logins"], id="tab-logins"):
+                yield LoginsTab(self.address)
         yield Footer()
 
     def on_mount(self) -> None:

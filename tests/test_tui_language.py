@@ -37,15 +37,6 @@ OWN = {
     "screens.dialogs.quit.QuitDialog",
     "screens.dialogs.leave.LeaveDialog",
 }
-# Screens that other parts of the UI are translating at the same time.
-PENDING = {
-    "screens.blocked.BlockedScreen",
-    "screens.blocked.VerdictScreen",
-    "screens.campaign.CampaignScreen",
-    "screens.sendlog.SendLogScreen",
-    "screens.dialogs.release.ReleaseDialog",
-    "screens.reset.ResetPasswordScreen",
-}
 
 
 def screen_classes() -> list[type[Screen]]:
@@ -69,10 +60,7 @@ def _name(cls: type) -> str:
 
 def _params():
     for cls in screen_classes():
-        marks = []
-        if _name(cls) in PENDING:
-            marks.append(pytest.mark.xfail(strict=False, reason="other screens pending"))
-        yield pytest.param(cls, id=_name(cls), marks=marks)
+        yield pytest.param(cls, id=_name(cls))
 
 
 def test_the_screens_of_this_part_are_all_found():

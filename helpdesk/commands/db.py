@@ -52,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace, ctx: Context) -> int:
+    import helpdesk.reputation.schema  # noqa: F401  (adds reputation_listings to the schema)
     from helpdesk.mailcenter.reindex import pairs_missing, reindex_names, words_missing
 
     ctx.db.create_schema()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import UTC, datetime
 
 from helpdesk.cli import Context, json_flag
 from helpdesk.i18n import N_, _
@@ -30,6 +30,7 @@ FIELDS = {
     "alias": N_("alias"),
     "forward": N_("forward"),
     "audit": N_("audit"),
+    "last_login": N_("last_login"),
 }
 WIDTH = 22
 
@@ -47,6 +48,7 @@ def _label(key: str) -> str:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.commands.labels import status_label
+    from helpdesk.logins.lastlogin import read_last_login
     from helpdesk.mailcenter.audit import read
     from helpdesk.mailcenter.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
     from helpdesk.plaintext import printable
@@ -56,12 +58,18 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         alias_rows = mailbox_aliases(conn, mailbox)
         forward_rows = mailbox_forwards(conn, mailbox)
         recent = read(conn, target=mailbox.address, limit=10)
+    # Dovecot's last_login plugin: IMAP and POP3 only (SMTP logins are in Exim's log).
+    last_logins, last_warning = read_last_login(ctx.db, mailbox.address)
     data = {
         **mailbox.as_json(),
         "status": mailbox.status,
         "aliases": alias_rows,
         "forwards": forward_rows,
         "recent_audit": [e.as_json() for e in recent],
+        "last_login": {
+            service: when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            for service, when in sorted(last_logins.items())
+        },
     }
     # A detail view: values whole, but every one made terminal-safe.
     lines = [
@@ -72,6 +80,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         lines.append(f"{_label('alias')} {printable(a['address'])} → {printable(a['target'])}")
     for f in forward_rows:
         lines.append(f"{_label('forward')} → {printable(f['target'])}")
+    for service, when in sorted(last_logins.items()):
+        lines.append(
+            _("{label} {service} {when} (SMTP logins: helpdesk logins)").format(
+                label=_label("last_login"),
+                service=printable(service.upper()),
+                when=time_text(when.astimezone(), SECOND, zone=True),
+            )
+        )
+    if last_warning is not None:
+        lines.append(f"{_label('last_login')} {last_warning}")
     for e in recent:
         lines.append(
             f"{_label('audit')} {time_text(e.at, zone=True)} {printable(e.operator)} "
