@@ -139,23 +139,33 @@ def seed_mailboxes(db, names: dict[str, str]) -> dict[str, str]:
 
 
 def block_one_message(env: dict[str, str], user: str, subject: str) -> str:
-    """One message of `user` refused by rspamd, scanned the way Exim asks (into its history)."""
+    """One message of `user` refused at DATA, sent through the stack's Exim submission port:
+    Exim's reject line carries the content digest a release is bound to (docs/rspamd.md)."""
+    import smtplib
+    import ssl
     import uuid
-
-    import httpx
+    from email.message import EmailMessage
 
     message_id = f"bench-{uuid.uuid4().hex[:12]}@{DOMAIN}"
-    body = (
-        f"From: {user}\r\nTo: kunde@example.net\r\nSubject: {subject} HELPDESK-TEST-SPAM\r\n"
-        f"Message-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\nGuten Tag,\r\nanbei die Rechnung.\r\n"
-    ).encode()
-    headers = {"From": user, "Rcpt": "kunde@example.net", "IP": "192.0.2.44", "User": user}
-    reply = httpx.post(f"{env['RSPAMD_WORKER']}/checkv2", content=body, headers=headers, timeout=10)
-    reply.raise_for_status()
-    if reply.json().get("action") != "reject":
-        raise SystemExit(f"rspamd did not reject the bench message: {reply.json().get('action')}")
-    return message_id
+    msg = EmailMessage()
+    msg["From"] = user
+    msg["To"] = "kunde@example.net"
+    msg["Subject"] = f"{subject} HELPDESK-TEST-SPAM"
+    msg["Message-ID"] = f"<{message_id}>"
+    msg.set_content("Guten Tag,\nanbei die Rechnung.\n")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", int(env["SUBMISSION_PORT"]), timeout=30) as smtp:
+        smtp.starttls(context=context)
+        smtp.login(user, "Bench-Calls-2026!")
+        try:
+            smtp.send_message(msg)
+        except smtplib.SMTPDataError as exc:
+            if exc.smtp_code == 550:
+                return message_id
+            raise SystemExit(f"Exim refused the bench message with {exc.smtp_code}") from None
+    raise SystemExit("rspamd did not reject the bench message: Exim accepted it")
 
 
 async def open_by_name(caller: Caller, surname: str, address: str) -> None:
