@@ -292,8 +292,8 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
             bar=bar, score=s.score, name=_(_SCORE_NAMES[s.score])
         )
         meter = line("$t ", t=text) + verdict
-        if s.warning:
-            meter = lines([meter, line("[yellow]$w[/]", w=s.warning)])
+        if s.warning_text is not None:
+            meter = lines([meter, line("[yellow]$w[/]", w=str(s.warning_text))])
         self.query_one("#reset-meter", Static).update(meter)
 
     @on(Input.Submitted, "#reset-password")

@@ -56,6 +56,7 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.durations import format_duration, parse_duration
     from helpdesk.errors import PolicyError
     from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.tickets import check_ticket
     from helpdesk.rspamd.releases import check_uses, normalize_message_id
 
     if not args.message_id and not args.digest:
@@ -64,6 +65,8 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
     message_id = normalize_message_id(args.message_id) if args.message_id else ""
     ttl = parse_duration(args.ttl) if args.ttl else None
     service = _service(ctx)
+    # A ticket that is not one is refused before any controller is asked (it may be down).
+    check_ticket(args.ticket)
     with service.cluster:
         digest = args.digest or find_digest(ctx, service.cluster, args.user, message_id, args.log)
         release = service.release(
