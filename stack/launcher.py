@@ -43,8 +43,14 @@ PACKAGES = [
     "dovecot-sqlite",
     "dovecot-pgsql",
     "dovecot-mysql",
+    "dovecot-pop3d",
     "openssl",
+    # Installed for their binaries only: the stack runs its own instances under .stack/, and
+    # their system services are never started (see install_packages).
+    "fail2ban",
+    "dnsmasq-base",
 ]
+POLICY_RC = Path("/usr/sbin/policy-rc.d")
 START_TIMEOUT = 120.0
 
 
@@ -74,14 +80,24 @@ def install_packages(log: Path) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     print(f"installing {' '.join(missing)} (apt-get output: {log}) ...", file=sys.stderr)
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        for command in (
-            ["apt-get", "update", "-q"],
-            ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
-        ):
-            done = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-            if done.returncode != 0:
-                raise StackError(f"{' '.join(command[:2])} failed; see {log}")
+    # Debian's maintainer scripts ask policy-rc.d before starting a service: 101 means "not
+    # now". Without it fail2ban's postinst would start an sshd jail that bans with iptables.
+    own_policy = not POLICY_RC.exists()
+    if own_policy:
+        POLICY_RC.write_text("#!/bin/sh\n# the helpdesk stack, during apt-get only\nexit 101\n")
+        POLICY_RC.chmod(0o755)
+    try:
+        with open(log, "ab") as out:
+            for command in (
+                ["apt-get", "update", "-q"],
+                ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing],
+            ):
+                done = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+                if done.returncode != 0:
+                    raise StackError(f"{' '.join(command[:2])} failed; see {log}")
+    finally:
+        if own_policy:
+            POLICY_RC.unlink(missing_ok=True)
     # Debian's postinst may start the packaged daemons on the standard ports. The stack uses its
     # own ports and configs and does not need them; they are left as the system has them.
 

@@ -200,8 +200,12 @@ class Sender:
         return True
 
 
-def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
-    """One round of traffic against the stack `env` describes; returns the summary."""
+def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False) -> dict:
+    """One round of traffic against the stack `env` describes; returns the summary.
+
+    With `logins`, the round also drives the mail programs of stack/login_traffic.py (IMAP,
+    POP3, plaintext without TLS, CRAM-MD5, the bare local part, an old password): what the
+    Logins tab explains. The demo asks for it; tests that count this round's lines do not."""
     rng = random.Random(seed)
     ensure_accounts(env["DATABASE_URL"])
     port, inbound = int(env["SUBMISSION_PORT"]), int(env["INBOUND_PORT"])
@@ -317,6 +321,10 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1) -> dict:
             "failed_logins": sum(sum(c.values()) for c in failed.values()),
         },
     }
+    if logins:
+        from stack.login_traffic import run as login_round
+
+        summary["logins"] = login_round(env, TRAFFIC_PASSWORD)
     return summary
 
 
@@ -352,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"traffic: sent to this stack before; the summary is in {output}")
             return 0
     try:
-        summary = run(env, seed=args.seed, size=max(1, args.size))
+        summary = run(env, seed=args.seed, size=max(1, args.size), logins=True)
     except (OSError, smtplib.SMTPException) as exc:
         print(f"stack.traffic: {exc}", file=sys.stderr)
         return 1
