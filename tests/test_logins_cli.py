@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.logins.lastlogin import metadata as lastlogin_metadata
+from helpdesk.logins.lastlogin import last_login
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import create_mailbox
 from tests.conftest import run_cli
@@ -30,9 +30,10 @@ def _world(
 ) -> Path:
     db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
     db.create_schema()
-    if last_login_table:
+    if not last_login_table:
+        # A Mailcenter database from before the table (or one Dovecot's plugin never used).
         with db.begin() as conn:
-            lastlogin_metadata.create_all(conn)
+            last_login.drop(conn)
     with db.begin() as conn:
         create_mailbox(conn, ADDRESS, password_hash="x", realname="Erika Kunde")
         create_mailbox(conn, "neu@capture.example", password_hash="x", must_change_password=True)

@@ -7,9 +7,8 @@ dict-sql needs for its upsert. The plugin only runs in `protocol imap` and `prot
 (enabled globally it would also fire on LMTP deliveries and doveadm commands), so SMTP never
 appears here: the last SMTP login comes from Exim's `<=` lines.
 
-The table is defined here with its own MetaData; `helpdesk db init` creates it once
-helpdesk/mailcenter/schema.py takes it into its metadata (docs/logins.md). A database without
-it reads as "no data", with a warning, never as an error.
+The table is part of the Mailcenter schema (helpdesk/mailcenter/schema.py; `helpdesk db init`
+creates it). A database without it reads as "no data", with a warning, never as an error.
 """
 
 from __future__ import annotations
@@ -17,30 +16,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    inspect,
-    select,
-)
+from sqlalchemy import inspect, select
 
 from helpdesk.i18n import M, Text
-
-metadata = MetaData()
-
-last_login = Table(
-    "last_login",
-    metadata,
-    Column("username", String(255), nullable=False),
-    Column("service", String(32), nullable=False),
-    Column("last_login", BigInteger, nullable=False),
-    UniqueConstraint("username", "service", name="uq_last_login_user_service"),
-)
-
+from helpdesk.mailcenter.schema import last_login
 
 MISSING = M("no last_login table in the database: Dovecot's last logins are not shown")
 

@@ -5,6 +5,7 @@ other programs (docs/schema.md): they stay. Times are naive UTC everywhere.
 """
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -262,6 +263,18 @@ spam_senders = Table(
     Column("list", String(5), nullable=False),  # "allow" | "block"
     Column("sender", String(ADDRESS), nullable=False),  # address, or "@domain"
     UniqueConstraint("mailbox_id", "list", "sender", name="uq_spam_senders"),
+)
+
+# Written by Dovecot's last_login plugin through dict-sql (stack/dovecot/last-login*.in), read
+# by the login timeline: its shape is Dovecot's. `last_login` is Unix seconds, the one exception
+# to the UTC-datetime rule; unique on (username, service) for dict-sql's upsert.
+last_login = Table(
+    "last_login",
+    metadata,
+    Column("username", String(ADDRESS), nullable=False),
+    Column("service", String(32), nullable=False),
+    Column("last_login", BigInteger, nullable=False),
+    UniqueConstraint("username", "service", name="uq_last_login_user_service"),
 )
 
 # What Dovecot's dict-sql map reads (stack/dovecot/sieve.conf.in): each mailbox's effective
