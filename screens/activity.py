@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -21,11 +21,12 @@ from textual.content import Content
 from textual.widgets import DataTable, ProgressBar, Sparkline, Static
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import N_, M, Text, _, ngettext, number
 from helpdesk.localtime import SECOND, SHORT, header, log_time_text
 from screens.background import Background, Progress
 from screens.dialogs.detail import DetailScreen
 from screens.widgets import PlainStatic, line, lines
-from screens.widgets.columns import Column, FittedColumns
+from screens.widgets.columns import Column, FittedColumns, FittedTable
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -51,17 +52,22 @@ def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
     try:
         files = expand(patterns)
     except HelpdeskError as exc:
+        reason = exc.message
         if configured:
-            raise HelpdeskError(f"No send log to read: {exc}.") from None
-        where = config.path or "the configuration"
+            raise HelpdeskError(M("No send log to read: {error}.", error=reason)) from None
+        where = str(config.path) if config.path else M("the configuration")
         raise HelpdeskError(
-            f"No send log is configured: set [sendlog] paths in {where} "
-            f"(the default found nothing: {exc})."
+            M(
+                "No send log is configured: set [sendlog] paths in {where} "
+                "(the default found nothing: {error}).",
+                where=where,
+                error=reason,
+            )
         ) from None
     return files, settings
 
 
-def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
+def local_domains(db: Any) -> tuple[list[str] | None, Text | None]:
     """The hoster's domains from the database (None: the log decides), and a warning."""
     from helpdesk.sendlog.settings import database_domains
 
@@ -74,36 +80,47 @@ def local_domains(db: Any) -> tuple[list[str] | None, str | None]:
 def summary_text(stats: UserStats | None, user: str, sending: str = "") -> Content:
     """`sending` is the app's own markup (sendlog_jobs.sending_text); the rest is data."""
     if stats is None:
-        return line(f"[b]$user[/b]{sending}\nNothing sent in the window.", user=user)
-    head = f"[b]$user[/b] (score {stats.score}){sending}"
+        text = _("[b]$user[/b]{sending}\nNothing sent in the window.")
+        return line(text.format(sending=sending), user=user)
+    head = _("[b]$user[/b] (score {score}){sending}").format(score=stats.score, sending=sending)
     if not stats.reasons:
-        return line(
-            f"{head}: nothing unusual, {stats.messages:,} messages to "
-            f"{stats.recipients:,} recipients.",
-            user=stats.user,
+        messages = ngettext("{n} message", "{n} messages", stats.messages).format(
+            n=number(stats.messages)
         )
-    return line(f"{head}: $reasons", user=stats.user, reasons=", ".join(stats.reasons))
+        recipients = ngettext("{n} recipient", "{n} recipients", stats.recipients).format(
+            n=number(stats.recipients)
+        )
+        text = _("{head}: nothing unusual, {messages} to {recipients}.")
+        return line(
+            text.format(head=head, messages=messages, recipients=recipients), user=stats.user
+        )
+    reasons = ", ".join(str(r) for r in stats.reasons)
+    return line(_("{head}: $reasons").format(head=head), user=stats.user, reasons=reasons)
 
 
 def addresses_text(stats: UserStats | None, baseline_covered: bool) -> Content:
     values: dict[str, object] = {}
     if stats is None or not stats.ips:
-        ips = "Client addresses: none in the window"
+        ips = _("Client addresses: none in the window")
     else:
         new = set(stats.new_ips)
         parts = []
         for i, (ip, n) in enumerate(list(stats.ip_counts.items())[:6]):
             values[f"ip{i}"] = ip
-            parts.append(f"$ip{i} ({n:,}{', [b yellow]new[/]' if ip in new else ''})")
+            count = number(n)
+            shown = _("{n}, [b yellow]new[/]").format(n=count) if ip in new else count
+            parts.append("$ip" + f"{i} ({shown})")
         more = len(stats.ips) - 6
-        ips = "Client addresses: " + " · ".join(parts) + (f" · {more} more" if more > 0 else "")
+        ips = _("Client addresses: {addresses}").format(addresses=" · ".join(parts))
+        if more > 0:
+            ips += _(" · {n} more").format(n=more)
         if not baseline_covered:
-            ips += " (log starts in the window: none called new)"
+            ips += _(" (log starts in the window: none called new)")
     if stats is not None and stats.auth_failures:
         values["failed"] = ", ".join(
             f"{ip} ({n})" for ip, n in stats.auth_failure_ips.most_common(3)
         )
-        ips += f"\nFailed logins: {stats.auth_failures:,} from $failed"
+        ips += "\n" + _("Failed logins: {n} from $failed").format(n=number(stats.auth_failures))
     return line(ips, **values)
 
 
@@ -118,43 +135,66 @@ def _recipients(m: SentMessage) -> str:
 def message_text(m: SentMessage) -> Content:
     """One message whole (the table cuts it): every value from the log inserted as text."""
     rows: list[object] = [
-        line("[b]When[/b]        $v", v=log_time_text(m.time, SECOND, zone=True)),
-        line("[b]Fate[/b]        $v", v=m.fate),
-        line("[b]Exim id[/b]     $v", v=m.exim_id or "—"),
-        line("[b]Sender[/b]      $v", v=m.sender or "—"),
-        line("[b]Message-ID[/b]  $v", v=f"<{m.message_id}>" if m.message_id else "—"),
-        line("[b]Subject[/b]     $v", v=m.subject or "—"),
-        line("[b]Client[/b]      $v $t", v=m.ip or "—", t="TLS" if m.tls else "without TLS"),
+        line(_("[b]When[/b]        $v"), v=log_time_text(m.time, SECOND, zone=True)),
+        line(_("[b]Fate[/b]        $v"), v=fate_text(m.fate)),
+        line(_("[b]Exim id[/b]     $v"), v=m.exim_id or "—"),
+        line(_("[b]Sender[/b]      $v"), v=m.sender or "—"),
+        line(_("[b]Message-ID[/b]  $v"), v=f"<{m.message_id}>" if m.message_id else "—"),
+        line(_("[b]Subject[/b]     $v"), v=m.subject or "—"),
+        line(
+            _("[b]Client[/b]      $v $t"),
+            v=m.ip or "—",
+            t="TLS" if m.tls else _("without TLS"),
+        ),
     ]
     if m.refused is not None:
-        rows.append(line("[b]Refused[/b]     $v", v=m.refused))
+        rows.append(line(_("[b]Refused[/b]     $v"), v=m.refused))
     if m.recipients:
-        rows += ["", line("[b]Recipients[/b]")]
+        rows += ["", line(_("[b]Recipients[/b]"))]
         for r in m.recipients.values():
             detail = f" ({r.detail})" if r.detail else ""
-            rows.append(f"  {r.address}: {r.fate}{detail}")
+            rows.append(f"  {r.address}: {fate_text(r.fate)}{detail}")
     return lines(rows)
 
 
 # --------------------------------------------------------------------------- the view
 
-# A time on the table ("11-30 09:14"), and the longest fate ("partly bounced"): whole at 80.
+# A message's and a recipient's fate in words (helpdesk/sendlog/trails.py names them).
+FATES = {
+    "delivered": N_("delivered"),
+    "refused": N_("refused"),
+    "bounced": N_("bounced"),
+    "partly bounced": N_("partly bounced"),
+    "deferred": N_("deferred"),
+    "pending": N_("pending"),
+    "completed": N_("completed"),
+    "suppressed": N_("suppressed"),
+}
+
+
+def fate_text(fate: str) -> str:
+    return _(FATES[fate]) if fate in FATES else fate
+
+
+# A time on the table ("11-30 09:14") and the longest fate ("partly bounced") whole at 80; a
+# longer zone name or fate in another language is paid for by the recipient column.
 _WHEN = 11
 _FATE = 14
-_TO = 26
+_TO = 24
 
 
 def message_columns() -> list[Column]:
     """At 80 columns the recipient and subject share what time and fate leave; a wider
-    terminal gives them the rest, the subject most. A long zone name in the header is paid for
-    by the recipient column."""
-    when = header("When")
-    longer = max(0, len(when) - _WHEN)
+    terminal gives them the rest, half each."""
+    when = header(_("When"))
+    when_width = max(_WHEN, len(when))
+    fate_width = max(_FATE, *(len(fate_text(f)) for f in FATES))
+    longer = when_width - _WHEN + fate_width - _FATE
     return [
-        Column(when, "when", _WHEN + longer),
-        Column("Fate", "fate", _FATE),
-        Column("To", "to", _TO - longer, weight=2),
-        Column("Subject", "subject", 19, weight=3),
+        Column(when, "when", when_width),
+        Column(_("Fate"), "fate", fate_width),
+        Column(_("To"), "to", _TO - longer, weight=3),
+        Column(_("Subject"), "subject", 19, weight=3),
     ]
 
 
@@ -181,17 +221,16 @@ class ActivityView(Vertical):
         yield PlainStatic("", id="activity-spark-label")
         yield Sparkline([], summary_function=max, id="activity-spark")
         yield PlainStatic("", id="activity-ips")
-        yield DataTable(id="activity-messages", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="activity-messages", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.query_one(Sparkline).display = False
-        self._columns = FittedColumns(self.query_one(DataTable), message_columns())
-        # Until the first layout says how wide the view is: as at 80 columns.
-        self._columns.fit(self.size.width or 80)
+        self._columns = self.query_one(FittedTable).fit_columns(message_columns())
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._columns is not None and event.size.width and self._columns.fit(event.size.width):
-            self._fill(keep_cursor=True)
+    @on(FittedTable.Refitted, "#activity-messages")
+    def _refitted(self, event: FittedTable.Refitted) -> None:
+        event.stop()
+        self._fill(keep_cursor=True)
 
     def show_text(self, text: str | Content) -> None:
         """No user to show: say why (nothing selected, no log, ...); a `str` is plain text."""
@@ -219,10 +258,10 @@ class ActivityView(Vertical):
         spark.data = [n for _, n in series]
         spark.display = bool(series)
         start, to = log_time_text(report.start, SHORT), log_time_text(end, SHORT, zone=True)
-        label = f"Messages per 5 minutes, {start} to {to}"
+        label = _("Messages per 5 minutes, {start} to {end}").format(start=start, end=to)
         if stats is not None and stats.peak_5min:
             peak = log_time_text(seconds_to_datetime(stats.peak_at), "%H:%M")
-            label += f" · peak {stats.peak_5min:,} at {peak}"
+            label += _(" · peak {n} at {time}").format(n=number(stats.peak_5min), time=peak)
         self.query_one("#activity-spark-label", Static).update(label)
         self.query_one("#activity-ips", Static).update(
             addresses_text(stats, report.baseline_covered)
@@ -245,7 +284,7 @@ class ActivityView(Vertical):
         for i, m in enumerate(self.messages):
             values = {
                 "when": log_time_text(m.time, SHORT),
-                "fate": m.fate,
+                "fate": fate_text(m.fate),
                 "to": _recipients(m),
                 "subject": m.subject or (m.refused or ""),
             }
@@ -302,7 +341,7 @@ def read_activity(
             cancelled=cancelled,
         )
     except Cancelled:
-        raise HelpdeskError("Reading cancelled. F5 reads the log again.") from None
+        raise HelpdeskError(M("Reading cancelled. F5 reads the log again.")) from None
     return TabData(report, report.user(address), detail.messages, warning)
 
 
@@ -318,8 +357,8 @@ class ActivityTab(Background, Vertical):
     ActivityTab > ProgressBar.-idle { display: none; }
     """
     BINDINGS = [
-        Binding("f5", "reread", "Read log again", id="activity.reread"),
-        Binding("c", "cancel", "Cancel reading", id="activity.cancel"),
+        Binding("f5", "reread", N_("Read log again"), id="activity.reread"),
+        Binding("c", "cancel", N_("Cancel reading"), id="activity.cancel"),
     ]
 
     def __init__(self, address: str, **kwargs) -> None:
@@ -329,7 +368,7 @@ class ActivityTab(Background, Vertical):
         self.reading = False
 
     def compose(self) -> ComposeResult:
-        yield StatusLine("Opened on first view.", id="activity-tab-status")
+        yield StatusLine(_("Opened on first view."), id="activity-tab-status")
         yield ProgressBar(total=100, show_eta=False, id="activity-progress", classes="-idle")
         yield ActivityView(id="activity-view")
 
@@ -340,7 +379,7 @@ class ActivityTab(Background, Vertical):
 
     def action_reread(self) -> None:
         self.reading = True
-        self.show_status("Reading the send log … (c cancels)")
+        self.show_status(_("Reading the send log … (c cancels)"))
         bar = self.query_one(ProgressBar)
         bar.update(total=100, progress=0)
         bar.remove_class("-idle")
@@ -361,10 +400,14 @@ class ActivityTab(Background, Vertical):
         view.show_stats(message.stats, self.address, report)
         view.show_messages(message.messages)
         count = len(message.messages)
-        text = (
-            f"Send log {log_time_text(report.start, SHORT)} to "
-            f"{log_time_text(report.end, SHORT, zone=True)}: "
-            f"{count} recent message{'s' if count != 1 else ''} · Enter shows one · F5 reads again"
+        text = ngettext(
+            "Send log {start} to {end}: {n} recent message · Enter shows one · F5 reads again",
+            "Send log {start} to {end}: {n} recent messages · Enter shows one · F5 reads again",
+            count,
+        ).format(
+            start=log_time_text(report.start, SHORT),
+            end=log_time_text(report.end, SHORT, zone=True),
+            n=count,
         )
         if message.warning:
             text += f" · {message.warning}"

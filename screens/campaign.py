@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from helpdesk.i18n import N_, _, ngettext, number
 from helpdesk.localtime import header, time_text
 from helpdesk.passwords.campaign import Progress, progress
 from screens.background import Background
-from screens.widgets.columns import Column, FittedColumns
+from screens.translated import Translated
+from screens.widgets.columns import Column, FittedColumns, FittedTable
 from screens.widgets.status import StatusLine
 
 _BAR = 12
@@ -28,12 +29,12 @@ def campaign_columns() -> list[Column]:
     """At 80 columns the numbers and the bar whole, the ticket what is left; a wider terminal
     gives the ticket more and adds who started the campaign."""
     return [
-        Column(header("Started"), "started", 16),
-        Column("Before", "before", 10),
-        Column("Changed", "changed", 9),
-        Column("Progress", "progress", _BAR + 5),
-        Column("Ticket", "ticket", 16, weight=2),
-        Column("Operator", "operator", 20, weight=3, wide=True),
+        Column(header(_("Started")), "started", 16),
+        Column(_("Before"), "before", 10),
+        Column(_("Changed"), "changed", 9),
+        Column(_("Progress"), "progress", _BAR + 5),
+        Column(_("Ticket"), "ticket", 16, weight=2),
+        Column(_("Operator"), "operator", 20, weight=3, wide=True),
     ]
 
 
@@ -42,14 +43,14 @@ def load_campaigns(db: Any) -> list[Progress]:
         return progress(conn)
 
 
-class CampaignScreen(Background, Screen[None]):
+class CampaignScreen(Translated, Background, Screen[None]):
     """Read-only: campaigns are started from the command line (`helpdesk passwd campaign`)."""
 
     STATUS = "#campaign-status"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="campaign.back"),
-        Binding("f5", "reload", "Reload", id="campaign.reload"),
+        Binding("escape", "back", N_("Back"), id="campaign.back"),
+        Binding("f5", "reload", N_("Reload"), id="campaign.reload"),
     ]
     DEFAULT_CSS = """
     CampaignScreen #campaign-title { padding: 0 1; background: $boost; text-style: bold; }
@@ -63,20 +64,18 @@ class CampaignScreen(Background, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Password campaigns", id="campaign-title")
-        yield StatusLine("Loading …", id="campaign-status")
-        yield DataTable(id="campaign-table", cursor_type="row", zebra_stripes=True)
+        yield Static(_("Password campaigns"), id="campaign-title")
+        yield StatusLine(_("Loading …"), id="campaign-status")
+        yield FittedTable(id="campaign-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#campaign-table", DataTable)
-        self._columns = FittedColumns(table, campaign_columns())
-        self._columns.fit(self.size.width)
+        table = self.query_one("#campaign-table", FittedTable)
+        self._columns = table.fit_columns(campaign_columns())
         self.load()
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._columns is not None and self._columns.fit(event.size.width):
-            self._fill()
+    def on_fitted_table_refitted(self) -> None:
+        self._fill()
 
     def load(self) -> None:
         self.background("load", load_campaigns, self.app.database)
@@ -86,10 +85,14 @@ class CampaignScreen(Background, Screen[None]):
         self._fill()
         if rows:
             pending = sum(p.flagged - p.changed for p in rows)
-            text = f"{len(rows)} campaigns · {pending} mailboxes still to change"
+            campaigns = ngettext("{n} campaign", "{n} campaigns", len(rows)).format(n=len(rows))
+            mailboxes = ngettext(
+                "{n} mailbox still to change", "{n} mailboxes still to change", pending
+            ).format(n=number(pending))
+            text = f"{campaigns} · {mailboxes}"
         else:
-            text = "No campaigns yet: helpdesk passwd campaign --before DATE --apply --ticket T"
-        self.show_status(text + " · F5 reload · Esc back")
+            text = _("No campaigns yet: helpdesk passwd campaign --before DATE --apply --ticket T")
+        self.show_status(text + _(" · F5 reload · Esc back"))
 
     def _fill(self) -> None:
         table = self.query_one("#campaign-table", DataTable)

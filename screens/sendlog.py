@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, ProgressBar
 
+from helpdesk.i18n import N_, _, ngettext, number
 from helpdesk.localtime import SHORT, log_time_text
 from screens.activity import RECENT_MESSAGES, ActivityView
 from screens.background import Progress
@@ -33,8 +34,9 @@ from screens.sendlog_jobs import (
     read_log,
     sending_text,
 )
+from screens.translated import Translated
 from screens.widgets import line, notify
-from screens.widgets.columns import Column, FittedColumns
+from screens.widgets.columns import Column, FittedColumns, FittedTable
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -52,30 +54,29 @@ def offender_columns() -> list[Column]:
     """At 80 columns the address gets what the numbers leave (longer ones end in "…", whole in
     the evidence below); a wide terminal gives it more and adds the reasons."""
     return [
-        Column("Score", "score", 5),
-        Column("User", "user", 34, weight=1),
-        Column("Msgs", "msgs", 8),
-        Column("Refused", "refused", 7),
-        Column("Peak/5m", "peak", 7),
-        Column("New", "new", 3),
-        Column("Reasons", "reasons", 24, weight=1, wide=True),
+        Column(_("Score"), "score", 5),
+        Column(_("User"), "user", 34, weight=1),
+        Column(_("Msgs"), "msgs", 8),
+        Column(_("Refused"), "refused", 7),
+        Column(_("Peak/5m"), "peak", 7),
+        Column(_("New"), "new", 3),
+        Column(_("Reasons"), "reasons", 24, weight=1, wide=True),
     ]
 
 
-class SendLogScreen(SendingActions, Screen[None]):
+class SendLogScreen(Translated, SendingActions, Screen[None]):
     STATUS = "#sendlog-status"
     CSS_PATH = "sendlog.tcss"
-    TITLE = "Send log"
     BINDINGS = [
-        Binding("escape", "back", "Back", show=False, id="sendlog.back"),
-        Binding("s", "suspend", "Suspend sending", id="sendlog.suspend"),
-        Binding("p", "reset_password", "Reset password", id="sendlog.reset_password"),
-        Binding("o", "open_mailbox", "Mailbox", id="sendlog.open_mailbox"),
-        Binding("a", "toggle_all", "All/suspicious", id="sendlog.toggle_all"),
-        Binding("f", "toggle_follow", "Follow", id="sendlog.follow"),
-        Binding("c", "cancel", "Cancel reading", show=False, id="sendlog.cancel"),
-        Binding("r", "reinstate", "Reinstate", show=False, id="sendlog.reinstate"),
-        Binding("f5", "reload", "Read again", show=False, id="sendlog.reload"),
+        Binding("escape", "back", N_("Back"), show=False, id="sendlog.back"),
+        Binding("s", "suspend", N_("Suspend sending"), id="sendlog.suspend"),
+        Binding("p", "reset_password", N_("Reset password"), id="sendlog.reset_password"),
+        Binding("o", "open_mailbox", N_("Mailbox"), id="sendlog.open_mailbox"),
+        Binding("a", "toggle_all", N_("All/suspicious"), id="sendlog.toggle_all"),
+        Binding("f", "toggle_follow", N_("Follow"), id="sendlog.follow"),
+        Binding("c", "cancel", N_("Cancel reading"), show=False, id="sendlog.cancel"),
+        Binding("r", "reinstate", N_("Reinstate"), show=False, id="sendlog.reinstate"),
+        Binding("f5", "reload", N_("Read again"), show=False, id="sendlog.reload"),
     ]
 
     def __init__(self) -> None:
@@ -99,24 +100,24 @@ class SendLogScreen(SendingActions, Screen[None]):
         self._columns: FittedColumns | None = None
 
     def compose(self) -> ComposeResult:
+        self.title = _("Send log")
         yield Header()
-        yield StatusLine("Reading the send log …", id="sendlog-status")
+        yield StatusLine(_("Reading the send log …"), id="sendlog-status")
         yield ProgressBar(total=100, show_eta=False, id="sendlog-progress")
-        yield DataTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
+        yield FittedTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
         yield ActivityView(id="sendlog-detail")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#sendlog-offenders", DataTable)
-        self._columns = FittedColumns(table, offender_columns())
-        self._columns.fit(self.size.width)
+        table = self.query_one("#sendlog-offenders", FittedTable)
+        self._columns = table.fit_columns(offender_columns())
         table.focus()
         self._follow_timer = self.set_interval(FOLLOW_SECONDS, self._follow_tick, pause=True)
         self.action_reload()
 
-    def on_resize(self, event: events.Resize) -> None:
-        if self._columns is not None and self._columns.fit(event.size.width):
-            self._fill()
+    @on(FittedTable.Refitted, "#sendlog-offenders")
+    def _refitted(self) -> None:
+        self._fill()
 
     # Reading ------------------------------------------------------------------------------
 
@@ -130,8 +131,8 @@ class SendLogScreen(SendingActions, Screen[None]):
         bar = self.query_one(ProgressBar)
         bar.update(total=100, progress=0)
         bar.display = True
-        self.show_status("Reading the send log … (c cancels)")
-        self.query_one(ActivityView).show_text("Reading the send log …")
+        self.show_status(_("Reading the send log … (c cancels)"))
+        self.query_one(ActivityView).show_text(_("Reading the send log …"))
         args = (self.app.config, self.app.db, self.stop_flag("read"), Progress(self))
         self.background("read", read_log, *args)
 
@@ -139,7 +140,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         if self.reading:
             self.stop("read")
         else:
-            notify(self, "Nothing is being read.")
+            notify(self, _("Nothing is being read."))
 
     def read_progress(self, done: int, total: int) -> None:
         self.query_one(ProgressBar).update(total=total, progress=done)
@@ -151,7 +152,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         self._fill()
         self.show_status(text, error=True)
         self.query_one(ActivityView).show_text(
-            line("[b red]$text[/]\n\nF5 reads again once the log is there.", text=text)
+            line(_("[b red]$text[/]\n\nF5 reads again once the log is there."), text=text)
         )
 
     def read_done(self, message: ReadResult) -> None:
@@ -177,21 +178,32 @@ class SendLogScreen(SendingActions, Screen[None]):
         if report is None:
             return ""
         suspicious = sum(1 for u in report.users if u.score > 0)
-        text = (
-            f"{log_time_text(report.start, SHORT, zone=True)} to now: {suspicious:,} suspicious of "
-            f"{len(report.users):,} senders"
+        senders = len(report.users)
+        text = ngettext(
+            "{start} to now: {suspicious} suspicious of {n} sender",
+            "{start} to now: {suspicious} suspicious of {n} senders",
+            senders,
+        ).format(
+            start=log_time_text(report.start, SHORT, zone=True),
+            suspicious=number(suspicious),
+            n=number(senders),
         )
         if not self.show_all and not suspicious and report.users:
-            text += " (a shows all)"
+            text += _(" (a shows all)")
         if self._beyond > 0:
-            text += f" · the worst {MAX_ROWS:,} shown"
+            text += _(" · the worst {n} shown").format(n=MAX_ROWS)
         if self.following:
-            text += " · following"
-        notes = [self.note] if self.note else []
-        if report.unreadable or report.too_long:
-            notes.append(f"{report.unreadable + report.too_long:,} unreadable lines skipped")
+            text += _(" · following")
+        notes = [str(self.note)] if self.note else []
+        skipped = report.unreadable + report.too_long
+        if skipped:
+            notes.append(
+                ngettext(
+                    "{n} unreadable line skipped", "{n} unreadable lines skipped", skipped
+                ).format(n=number(skipped))
+            )
         if report.broken_files:
-            notes.append(f"cut off: {', '.join(report.broken_files)}")
+            notes.append(_("cut off: {files}").format(files=", ".join(report.broken_files)))
         return " · ".join([text, *notes])
 
     def _fill(self) -> None:
@@ -211,7 +223,7 @@ class SendLogScreen(SendingActions, Screen[None]):
                 "refused": f"{u.rejected:,}",
                 "peak": f"{u.peak_5min:,}",
                 "new": len(u.new_ips),
-                "reasons": ", ".join(u.reasons),
+                "reasons": ", ".join(str(r) for r in u.reasons),
             }
             table.add_row(*columns.row(values), key=u.user)
         if self.selected is not None:
@@ -242,17 +254,21 @@ class SendLogScreen(SendingActions, Screen[None]):
             return
         if user is None:
             count = len(report.users)
-            view.show_text(
-                "No sender in the window looks suspicious."
-                + (f" {count:,} senders are hidden: a shows them." if count else "")
-            )
+            text = _("No sender in the window looks suspicious.")
+            if count:
+                text += " " + ngettext(
+                    "{n} sender is hidden: a shows it.",
+                    "{n} senders are hidden: a shows them.",
+                    count,
+                ).format(n=number(count))
+            view.show_text(text)
             return
         stats = report.user(user)
         view.show_stats(stats, user, report, sending=self.sending.get(user, ""))
         if user in self.messages:
             view.show_messages(self.messages[user])
         else:
-            view.show_messages([], note="reading messages …")
+            view.show_messages([], note=_("reading messages …"))
             if self._detail_timer is not None:
                 self._detail_timer.stop()
             self._detail_timer = self.set_timer(DETAIL_DELAY, self._read_detail)
@@ -279,7 +295,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _set_follow(self, on: bool, *, quiet: bool = False) -> None:
         if on and (self.reading or self._follower is None):
-            notify(self, "Follow needs a finished read of the log.", severity="warning")
+            notify(self, _("Follow needs a finished read of the log."), severity="warning")
             return
         self.following = on
         if self._follow_timer is not None and on:
@@ -287,7 +303,7 @@ class SendLogScreen(SendingActions, Screen[None]):
         elif self._follow_timer is not None:
             self._follow_timer.pause()
         if not quiet:
-            notify(self, "Following the log." if on else "Stopped following the log.")
+            notify(self, _("Following the log.") if on else _("Stopped following the log."))
             self.show_status(self._summary())
 
     def _follow_tick(self) -> None:
@@ -319,7 +335,9 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
-        notify(self, "Showing every sender." if self.show_all else "Showing suspicious senders.")
+        notify(
+            self, _("Showing every sender.") if self.show_all else _("Showing suspicious senders.")
+        )
         if self.report is not None:
             self._fill()
             self.show_status(self._summary())
@@ -343,7 +361,7 @@ class SendLogScreen(SendingActions, Screen[None]):
 
     def _fetch(self, purpose: str) -> None:
         if self.selected is None:
-            notify(self, "No sender selected.", severity="warning")
+            notify(self, _("No sender selected."), severity="warning")
             return
         self.background("mailbox", fetch_mailbox, self.app.database, self.selected, purpose)
 
@@ -355,7 +373,8 @@ class SendLogScreen(SendingActions, Screen[None]):
 
             def closed(outcome: ResetOutcome | None) -> None:
                 if outcome is not None:
-                    notify(self, f"New password set for {outcome.address}.")
+                    text = _("New password set for {address}.")
+                    notify(self, text.format(address=outcome.address))
 
             self.app.push_screen(ResetPasswordScreen(m), closed)
             return

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import HelpdeskError, NotFound
+from helpdesk.i18n import M, Text, _
 from screens.activity import RECENT_MESSAGES, local_domains, open_logs
 
 if TYPE_CHECKING:
@@ -16,13 +17,13 @@ if TYPE_CHECKING:
     from helpdesk.sendlog.offenders import Analysis, Report
     from helpdesk.sendlog.trails import SentMessage
 
-CANCELLED_NOTE = "reading cancelled: the list covers only the part read (F5 reads again)"
+CANCELLED_NOTE = M("reading cancelled: the list covers only the part read (F5 reads again)")
 
 
 @dataclass
 class ReadResult:
     report: Report
-    note: str | None
+    note: Text | None
     analysis: Analysis
     files: list[LogFile]
     follower: Follower | None
@@ -48,7 +49,8 @@ def read_log(
     except HelpdeskError:
         raise
     except Exception as exc:
-        raise HelpdeskError(f"Reading the log failed: {type(exc).__name__}: {exc}") from exc
+        detail = f"{type(exc).__name__}: {exc}"
+        raise HelpdeskError(M("Reading the log failed: {error}", error=detail)) from exc
     # Follow from where this read ended: the newest file is the one Exim writes to.
     try:
         follower = Follower(files[-1].path)
@@ -120,7 +122,7 @@ def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> Foll
                 if found:
                     new.setdefault(user, [])[:0] = found
     except (OSError, HelpdeskError) as exc:
-        raise HelpdeskError(f"Following the log: {exc}") from exc
+        raise HelpdeskError(M("Following the log: {error}", error=_reason(exc))) from exc
     return FollowUpdate(analysis.report(), lines, new) if lines else None
 
 
@@ -132,9 +134,16 @@ def fetch_mailbox(db: Any, address: str, purpose: str) -> tuple[Mailbox, str]:
         return get_mailbox(conn, address), purpose
 
 
+def _reason(exc: Exception) -> Text | str:
+    """What went wrong, still in any language when the core said it."""
+    message = getattr(exc, "message", None)
+    return message if isinstance(message, Text) else str(exc)
+
+
 def sending_text(mailbox: Mailbox | None) -> str:
+    """The app's own markup after the address, in the language of the moment."""
     if mailbox is None:
-        return " · [yellow]no such mailbox here[/]"
+        return _(" · [yellow]no such mailbox here[/]")
     if not mailbox.smtp_enabled:
-        return " · [b red]sending SUSPENDED[/]"
+        return _(" · [b red]sending SUSPENDED[/]")
     return ""

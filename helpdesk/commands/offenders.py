@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import N_, _, ngettext, number
 from helpdesk.localtime import log_time_text
 from helpdesk.plaintext import clip, printable
 
@@ -19,19 +20,23 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "offenders",
-        help="rank authenticated senders by how much they look like a taken-over account",
+        help=_("rank authenticated senders by how much they look like a taken-over account"),
     )
     add_log_option(parser)
     parser.add_argument(
-        "--since", metavar="DURATION", help="window, e.g. 2h, 24h (default: config)"
+        "--since", metavar="DURATION", help=_("window, e.g. 2h, 24h (default: config)")
     )
     parser.add_argument(
         "--guessing",
         action="store_true",
-        help="list the client addresses with the most failed logins instead",
+        help=_("list the client addresses with the most failed logins instead"),
     )
     parser.add_argument(
-        "--limit", type=int, default=20, metavar="N", help="senders shown without --json (20)"
+        "--limit",
+        type=int,
+        default=20,
+        metavar="N",
+        help=_("senders shown without --json (20)"),
     )
     json_flag(parser)
     parser.set_defaults(func=run)
@@ -42,7 +47,7 @@ def add_log_option(parser: argparse.ArgumentParser) -> None:
         "--log",
         metavar="PATH",
         action="append",
-        help="Exim mainlog, plain or .gz; globs work; repeatable (default: [sendlog] paths)",
+        help=_("Exim mainlog, plain or .gz; globs work; repeatable (default: [sendlog] paths)"),
     )
 
 
@@ -74,11 +79,11 @@ def local_domains(ctx: Context) -> list[str] | None:
     try:
         db = ctx.db
     except HelpdeskError as exc:
-        ctx.say(f"warning: local domains taken from the log: {exc}")
+        ctx.say(_("warning: local domains taken from the log: {error}").format(error=exc))
         return None
     names, warning = database_domains(db)
     if warning:
-        ctx.say(f"warning: {warning}")
+        ctx.say(_("warning: {warning}").format(warning=warning))
     return names
 
 
@@ -106,32 +111,58 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+# Where the local domains came from (Report.local_domains_source), as the summary says it.
+_SOURCES = {"config": N_("config"), "database": N_("database"), "log": N_("log")}
+
+
 def summary_line(report: Report, took: float) -> str:
+    files = ngettext("{n} file", "{n} files", len(report.files)).format(n=len(report.files))
     parts = [
-        f"read {report.lines:,} lines from {len(report.files)} file"
-        f"{'s' if len(report.files) != 1 else ''} in {took:.1f} s"
+        _("read {lines} lines from {files} in {seconds} s").format(
+            lines=number(report.lines), files=files, seconds=f"{took:.1f}"
+        )
     ]
-    if report.unreadable or report.too_long:
-        parts.append(f"{report.unreadable + report.too_long:,} unreadable lines skipped")
+    skipped = report.unreadable + report.too_long
+    if skipped:
+        parts.append(
+            ngettext("{n} unreadable line skipped", "{n} unreadable lines skipped", skipped).format(
+                n=number(skipped)
+            )
+        )
     for path in report.broken_files:
-        parts.append(f"{printable(path)} cut short ({report.damage.get(path, 'damaged')})")
+        damage = report.damage.get(path)
+        parts.append(
+            _("{path} cut short ({damage})").format(
+                path=printable(path), damage=damage if damage is not None else _("damaged")
+            )
+        )
     return "; ".join(parts)
 
 
 def format_report(report: Report, *, limit: int, top: int) -> str:
+    source = report.local_domains_source
+    title = _("Senders from {start} to {end}, worst first (local domains from the {source})")
+    if not report.baseline_covered:
+        title = _(
+            "Senders from {start} to {end}, worst first (local domains from the {source}; "
+            "no earlier log to tell new client addresses)"
+        )
     out = [
-        f"Senders from {log_time_text(report.start)} to {log_time_text(report.end, zone=True)}, "
-        "worst first"
-        f" (local domains from the {report.local_domains_source}"
-        + ("" if report.baseline_covered else "; no earlier log to tell new client addresses")
-        + ")"
+        title.format(
+            start=log_time_text(report.start),
+            end=log_time_text(report.end, zone=True),
+            source=_(_SOURCES[source]) if source in _SOURCES else source,
+        )
     ]
     if not report.users:
-        out.append("  no authenticated sender in this window")
+        out.append(_("  no authenticated sender in this window"))
     else:
+        # Column titles as wide as the English ones: the rows below are laid out for those.
+        heads = (_("score"), _("user"), _("msgs"), _("refused"), _("rcpts"), _("peak/5m"))
+        heads += (_("new IPs"), _("failed"))
         out.append(
-            f"  {'score':>5}  {'user':<36} {'msgs':>6} {'refused':>7} {'rcpts':>7} "
-            f"{'peak/5m':>7} {'new IPs':>7} {'failed':>6}"
+            f"  {heads[0]:>5}  {heads[1]:<36} {heads[2]:>6} {heads[3]:>7} {heads[4]:>7} "
+            f"{heads[5]:>7} {heads[6]:>7} {heads[7]:>6}"
         )
         shown = report.users[:limit]
         for u in shown:
@@ -140,13 +171,19 @@ def format_report(report: Report, *, limit: int, top: int) -> str:
                 f"{u.recipients:>7,} {u.peak_5min:>7,} {len(u.new_ips):>7} {u.auth_failures:>6,}"
             )
             if u.reasons:
-                out.append(f"         {printable(', '.join(u.reasons))}")
+                out.append("         " + printable(", ".join(str(r) for r in u.reasons)))
         rest = len(report.users) - len(shown)
         if rest > 0:
-            out.append(f"  … {rest:,} more senders (--limit, or --json for all)")
+            out.append(
+                ngettext(
+                    "  … {n} more sender (--limit, or --json for all)",
+                    "  … {n} more senders (--limit, or --json for all)",
+                    rest,
+                ).format(n=number(rest))
+            )
     if report.guessers:
         out.append("")
-        out.append("Client addresses with the most failed logins (password guessing):")
+        out.append(_("Client addresses with the most failed logins (password guessing):"))
         out.extend(_guess_lines(report, top))
     return "\n".join(out)
 
@@ -155,16 +192,24 @@ def _guess_lines(report: Report, limit: int) -> list[str]:
     lines = []
     for g in report.guessers[:limit]:
         d = g.as_dict()
-        lines.append(
-            f"  {printable(g.ip):<39} {g.failures:>6,} failed logins on {d['users']:,} "
-            f"account{'s' if d['users'] != 1 else ''}, {d['first'][:16]} to {d['last'][:16]}"
+        accounts = ngettext("{n} account", "{n} accounts", d["users"]).format(n=number(d["users"]))
+        text = ngettext(
+            "{failures} failed login on {accounts}, {first} to {last}",
+            "{failures} failed logins on {accounts}, {first} to {last}",
+            g.failures,
+        ).format(
+            failures=f"{number(g.failures):>6}",
+            accounts=accounts,
+            first=d["first"][:16],
+            last=d["last"][:16],
         )
+        lines.append(f"  {printable(g.ip):<39} {text}")
     return lines
 
 
 def format_guessing(report: Report, *, limit: int) -> str:
     if not report.guessers:
-        return "no failed logins in this window"
+        return _("no failed logins in this window")
     return "\n".join(
-        ["Client addresses with the most failed logins:", *_guess_lines(report, limit)]
+        [_("Client addresses with the most failed logins:"), *_guess_lines(report, limit)]
     )

@@ -6,11 +6,16 @@ import argparse
 
 from helpdesk.cli import Context, json_flag
 from helpdesk.commands.offenders import add_log_option
+from helpdesk.i18n import M, _
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("trail", help="every log line of one message, by Exim id or Message-ID")
-    parser.add_argument("id", metavar="ID", help="Exim message id or Message-ID (<...> optional)")
+    parser = sub.add_parser(
+        "trail", help=_("every log line of one message, by Exim id or Message-ID")
+    )
+    parser.add_argument(
+        "id", metavar="ID", help=_("Exim message id or Message-ID (<...> optional)")
+    )
     add_log_option(parser)
     json_flag(parser)
     parser.set_defaults(func=run)
@@ -25,7 +30,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     files, _settings = log_files(ctx, args.log)
     lines = trail(files, args.id)
     if not lines:
-        raise NotFound(f"no log line mentions {printable(args.id)}")
+        raise NotFound(M("no log line mentions {ident}", ident=printable(args.id)))
     text: list[str] = []
     current = None
     many = len({t.file for t in lines}) > 1

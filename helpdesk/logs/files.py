@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from helpdesk.errors import HelpdeskError, NotFound
+from helpdesk.i18n import M, Text
 
 CHUNK = 1 << 20
 MAX_LINE = 1 << 20
@@ -43,11 +44,11 @@ _DECOMPRESSORS: dict[str, Callable[[], object]] = {
 }
 _BROKEN = (EOFError, OSError, zlib.error, lzma.LZMAError, ValueError)
 _KINDS = (
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, M("a FIFO")),
+    (stat.S_ISSOCK, M("a socket")),
+    (stat.S_ISCHR, M("a character device")),
+    (stat.S_ISBLK, M("a block device")),
+    (stat.S_ISDIR, M("a folder")),
 )
 
 
@@ -77,7 +78,7 @@ class LogFile:
 # --------------------------------------------------------------------------- opening
 
 
-def _group_hint(path: Path) -> str:
+def _group_hint(path: Path) -> Text | str:
     """`; members of group adm may read it` for the nearest existing part of the path."""
     for candidate in (path, *path.parents):
         try:
@@ -90,7 +91,7 @@ def _group_hint(path: Path) -> str:
             name = str(gid)
         if gid == 0:
             return ""
-        return f" (group {name} may read it: ask to be added to that group)"
+        return M(" (group {group} may read it: ask to be added to that group)", group=name)
     return ""
 
 
@@ -102,8 +103,20 @@ def permission_denied(path: str | os.PathLike[str]) -> HelpdeskError:
         if not os.access(parent, os.X_OK):
             blocked = parent
             break
-    what = "" if blocked == p else f" (in {blocked})"
-    return HelpdeskError(f"cannot read {p}{what}: permission denied{_group_hint(blocked)}")
+    inside = "" if blocked == p else M(" (in {folder})", folder=str(blocked))
+    return HelpdeskError(
+        M(
+            "cannot read {path}{inside}: permission denied{hint}",
+            path=str(p),
+            inside=inside,
+            hint=_group_hint(blocked),
+        )
+    )
+
+
+def _unreadable(path: object, exc: OSError) -> Text:
+    # The system's own words for the error (strerror) stay as the system gives them.
+    return M("cannot read {path}: {error}", path=str(path), error=exc.strerror or str(exc))
 
 
 def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
@@ -120,18 +133,18 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
     except PermissionError:
         raise permission_denied(real) from None
     except FileNotFoundError:
-        raise NotFound(f"log file not found: {shown}") from None
+        raise NotFound(M("log file not found: {path}", path=shown)) from None
     except OSError as exc:
-        raise HelpdeskError(f"cannot read {shown}: {exc.strerror}") from None
+        raise HelpdeskError(_unreadable(shown, exc)) from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError as exc:
         os.close(fd)
-        raise HelpdeskError(f"cannot read {shown}: {exc.strerror}") from None
+        raise HelpdeskError(_unreadable(shown, exc)) from None
     if not stat.S_ISREG(mode):
         os.close(fd)
-        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-        raise HelpdeskError(f"{shown} is {kind}, not a log file")
+        kind = next((name for test, name in _KINDS if test(mode)), M("not a regular file"))
+        raise HelpdeskError(M("{path} is {kind}, not a log file", path=shown, kind=kind))
     return os.fdopen(fd, "rb")
 
 
@@ -146,7 +159,7 @@ class _Decompressed:
         self.dec = _DECOMPRESSORS[kind]()
         self.buf = b""
         self.done = False
-        self.error: str | None = None
+        self.error: Text | None = None
         self.good_raw = 0  # compressed bytes that decompressed without error
 
     def _finished_member(self) -> bool:
@@ -158,7 +171,7 @@ class _Decompressed:
             if not piece:
                 self.done = True
                 if not self._finished_member() and self.error is None:
-                    self.error = "the compressed data ends early (truncated)"
+                    self.error = M("the compressed data ends early (truncated)")
                 break
             self._feed(piece)
         out, self.buf = self.buf[:n], self.buf[n:]
@@ -169,7 +182,7 @@ class _Decompressed:
             try:
                 self.buf += self.dec.decompress(data)
             except _BROKEN:
-                self.error = "the compressed data is corrupt"
+                self.error = M("the compressed data is corrupt")
                 self.done = True
                 return
             if not self._finished_member():
@@ -240,7 +253,13 @@ def _glob(text: str) -> list[Path]:
     for part in (*reversed(folder.parents), folder):
         need = os.R_OK | os.X_OK if part == folder else os.X_OK
         if os.path.exists(part) and not os.access(part, need):
-            raise HelpdeskError(f"cannot list {folder}: permission denied{_group_hint(part)}")
+            raise HelpdeskError(
+                M(
+                    "cannot list {folder}: permission denied{hint}",
+                    folder=str(folder),
+                    hint=_group_hint(part),
+                )
+            )
     return []
 
 
@@ -254,7 +273,7 @@ def expand(patterns: Iterable[str | os.PathLike[str]]) -> list[LogFile]:
         if glob.has_magic(text):
             matches = _glob(text)
             if not matches:
-                raise NotFound(f"no log file matches {text}")
+                raise NotFound(M("no log file matches {pattern}", pattern=text))
         else:
             p = Path(text)
             try:
@@ -262,11 +281,13 @@ def expand(patterns: Iterable[str | os.PathLike[str]]) -> list[LogFile]:
             except PermissionError:
                 raise permission_denied(p) from None
             except FileNotFoundError:
-                raise NotFound(f"log file not found: {text}") from None
+                raise NotFound(M("log file not found: {path}", path=text)) from None
             except OSError as exc:
-                raise HelpdeskError(f"cannot read {text}: {exc.strerror}") from None
+                raise HelpdeskError(_unreadable(text, exc)) from None
             if stat.S_ISDIR(st.st_mode):
-                raise HelpdeskError(f"{text} is a folder; name the log files (a glob works)")
+                raise HelpdeskError(
+                    M("{path} is a folder; name the log files (a glob works)", path=text)
+                )
             matches = [p]
         for p in matches:
             real = os.path.realpath(p)
@@ -297,16 +318,19 @@ class ReadState:
     too_long: int = 0
     broken: list[str] | None = None
     # per damaged compressed file: what was wrong and how much of it could not be read
-    damage: dict[str, str] = field(default_factory=dict)
+    damage: dict[str, Text] = field(default_factory=dict)
 
 
-def _damage(lf: LogFile, reader: _Decompressed) -> str:
+def _damage(lf: LogFile, reader: _Decompressed) -> Text:
     lost = max(lf.size - reader.good_raw, 0)
-    return (
-        f"{reader.error}: {lost:,} of {lf.size:,} compressed bytes unreadable"
-        if lost
-        else f"{reader.error}: the end of the file is missing"
-    )
+    if lost:
+        return M(
+            "{error}: {lost} of {size} compressed bytes unreadable",
+            error=reader.error,
+            lost=lost,
+            size=lf.size,
+        )
+    return M("{error}: the end of the file is missing", error=reader.error)
 
 
 def chunks(
@@ -330,7 +354,7 @@ def chunks(
 
     def check() -> None:
         if cancelled is not None and cancelled():
-            raise Cancelled("reading the log was cancelled")
+            raise Cancelled(M("reading the log was cancelled"))
 
     for lf in files:
         check()
@@ -346,7 +370,7 @@ def chunks(
                 try:
                     chunk = stream.read(CHUNK)
                 except OSError as exc:
-                    raise HelpdeskError(f"cannot read {lf.path}: {exc.strerror}") from None
+                    raise HelpdeskError(_unreadable(lf.path, exc)) from None
                 if not chunk:
                     break
                 last = chunk.rfind(b"\n")

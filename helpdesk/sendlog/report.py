@@ -7,6 +7,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from helpdesk.i18n import Text
 from helpdesk.sendlog.parser import seconds_to_datetime
 
 
@@ -31,7 +32,7 @@ class UserStats:
     _recent: deque = field(default_factory=deque, repr=False)
     # filled by score()
     score: int = 0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Text] = field(default_factory=list)  # in words, each in any language
     new_ips: list[str] = field(default_factory=list)
     external_share: float = 0.0
 
@@ -70,7 +71,8 @@ class UserStats:
         return {
             "user": self.user,
             "score": self.score,
-            "reasons": list(self.reasons),
+            "reasons": [r.english() for r in self.reasons],
+            "reasons_message": [r.as_json() for r in self.reasons],
             "messages": self.messages,
             "accepted": self.accepted,
             "rejected": self.rejected,
@@ -126,7 +128,7 @@ class Report:
     broken_files: list[str]
     local_domains_source: str
     baseline_covered: bool
-    damage: dict[str, str] = field(default_factory=dict)  # damaged file -> what was lost
+    damage: dict[str, Text] = field(default_factory=dict)  # damaged file -> what was lost
 
     def offenders_json(self) -> list[dict]:
         return [u.as_dict() for u in self.users]

@@ -9,28 +9,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from helpdesk.i18n import M, Mn, Text
+
 if TYPE_CHECKING:
     from helpdesk.sendlog.report import UserStats
     from helpdesk.sendlog.settings import SendlogSettings
 
 
-def _n(value: int) -> str:
-    return f"{value:,}"
-
-
-def _span(since: timedelta) -> str:
+def _span(since: timedelta) -> Text:
     """The window in the words an operator would use: 24 hours, 7 days, 30 minutes."""
     secs = int(since.total_seconds())
-    if secs == 86400:
-        return "24 hours"
-    if secs % 86400 == 0:
-        return f"{secs // 86400} days"
-    if secs >= 7200:
-        return f"{round(secs / 3600)} hours"
-    if secs == 3600:
-        return "1 hour"
+    if secs % 86400 == 0 and secs != 86400:
+        return Mn("{n} day", "{n} days", secs // 86400)
+    if secs >= 7200 or secs == 3600 or secs == 86400:
+        hours = round(secs / 3600)
+        return Mn("{n} hour", "{n} hours", hours)
     minutes = max(1, round(secs / 60))
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return Mn("{n} minute", "{n} minutes", minutes)
 
 
 def score_user(
@@ -60,38 +55,64 @@ def score_user(
     n_new, n_fail_ips, n_domains = len(s.new_ips), len(s.auth_failure_ips), len(s.domains)
     # (weight, value, threshold, primary, reason)
     signals = [
-        (25, s.peak_5min, t.peak_5min, True, f"{_n(s.peak_5min)} messages in 5 minutes"),
-        (10, s.messages, t.messages, True, f"{_n(s.messages)} messages in {_span(since)}"),
+        (
+            25,
+            s.peak_5min,
+            t.peak_5min,
+            True,
+            Mn("{n} message in 5 minutes", "{n} messages in 5 minutes", s.peak_5min),
+        ),
+        (
+            10,
+            s.messages,
+            t.messages,
+            True,
+            Mn("{n} message in {span}", "{n} messages in {span}", s.messages, span=_span(since)),
+        ),
         (
             10,
             s.external_share if s.recipients >= t.min_recipients else 0.0,
             t.external_share,
             False,
-            f"{round(s.external_share * 100)}% to external domains",
+            M("{percent}% to external domains", percent=round(s.external_share * 100)),
         ),
-        (10, n_domains, t.recipient_domains, True, f"to {_n(n_domains)} different domains"),
-        (25, s.rejected, t.rejected, True, f"{_n(s.rejected)} refused as spam"),
+        (
+            10,
+            n_domains,
+            t.recipient_domains,
+            True,
+            Mn("to {n} different domain", "to {n} different domains", n_domains),
+        ),
+        (25, s.rejected, t.rejected, True, M("{count} refused as spam", count=s.rejected)),
         (
             15,
             n_new,
             t.new_client_ips,
             False,
-            f"from {n_new} client address{'es' if n_new != 1 else ''} never seen before",
+            Mn(
+                "from {n} client address never seen before",
+                "from {n} client addresses never seen before",
+                n_new,
+            ),
         ),
         (
             10,
             s.auth_failures,
             t.auth_failures,
             True,
-            f"{_n(s.auth_failures)} failed logins from {n_fail_ips} "
-            f"address{'es' if n_fail_ips != 1 else ''}",
+            Mn(
+                "{n} failed login from {addresses}",
+                "{n} failed logins from {addresses}",
+                s.auth_failures,
+                addresses=Mn("{n} address", "{n} addresses", n_fail_ips),
+            ),
         ),
         (
             5,
             no_tls if s.accepted >= 10 else 0.0,
             t.no_tls,
             False,
-            f"{round(no_tls * 100)}% sent without TLS",
+            M("{percent}% sent without TLS", percent=round(no_tls * 100)),
         ),
     ]
     fired = [x for x in signals if x[1] and x[1] >= x[2]]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.durations import parse_since
 from helpdesk.errors import ConfigError, HelpdeskError
+from helpdesk.i18n import M, Text
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
@@ -58,7 +59,7 @@ class SendlogSettings:
         values: dict[str, Any] = {}
         for key, raw in table.items():
             if key not in known:
-                raise ConfigError(f"{where}: unknown key {key!r}")
+                raise ConfigError(M("{where}: unknown key {key!r}", where=where, key=key))
             default = getattr(cls, key)
             try:
                 if isinstance(default, timedelta):
@@ -78,10 +79,19 @@ class SendlogSettings:
                         raise ValueError
                     values[key] = int(raw)
             except (ValueError, TypeError, OverflowError, HelpdeskError):
-                raise ConfigError(f"{where}: {key} has a wrong value: {raw!r}") from None
+                raise ConfigError(
+                    M(
+                        "{where}: {key} has a wrong value: {value!r}",
+                        where=where,
+                        key=key,
+                        value=raw,
+                    )
+                ) from None
         if "paths" in values:
             if not values["paths"] or not all(p.strip() for p in values["paths"]):
-                raise ConfigError(f"{where}: paths must name at least one file or glob")
+                raise ConfigError(
+                    M("{where}: paths must name at least one file or glob", where=where)
+                )
             values["paths"] = tuple(resolve_path(p, base) for p in values["paths"])
         return cls(**values)
 
@@ -106,13 +116,13 @@ def resolve_path(value: str, base: Path | None) -> str:
     return text
 
 
-def database_domains(db: Any) -> tuple[list[str] | None, str | None]:
+def database_domains(db: Any) -> tuple[list[str] | None, Text | None]:
     """The hoster's own domains from the database (None: the log decides), and a warning.
 
     Used where [sendlog] local_domains is not set; a broken database never stops the review.
     """
     if db is None:
-        return None, "no database: local domains taken from the log"
+        return None, M("no database: local domains taken from the log")
     try:
         from sqlalchemy import select
 
@@ -121,7 +131,14 @@ def database_domains(db: Any) -> tuple[list[str] | None, str | None]:
         with db.connect() as conn:
             names = [r[0].lower() for r in conn.execute(select(domains.c.name))]
     except HelpdeskError as exc:
-        return None, f"local domains taken from the log: {exc}"
+        return None, M("local domains taken from the log: {error}", error=_text(exc))
     except Exception as exc:  # noqa: BLE001 - a broken database must not stop the review
-        return None, f"local domains taken from the log: database: {type(exc).__name__}"
+        return None, M(
+            "local domains taken from the log: database: {error}", error=type(exc).__name__
+        )
     return names or None, None
+
+
+def _text(exc: HelpdeskError) -> Text | str:
+    """The error's own text, still in any language."""
+    return exc.message if isinstance(exc.message, Text) else str(exc)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import M
 from helpdesk.logs.files import LogFile, chunks
 from helpdesk.logs.mask import mask_credentials_bytes
 from helpdesk.sendlog.parser import (
@@ -75,7 +76,7 @@ def trail(
     if ident.startswith("<") and ident.endswith(">"):
         ident = ident[1:-1]
     if len(ident) < 6 or " " in ident:
-        raise HelpdeskError(f"not an Exim id or Message-ID: {ident!r}")
+        raise HelpdeskError(M("not an Exim id or Message-ID: {ident!r}", ident=ident))
     needle = ident.encode("utf-8", "surrogateescape")
     by_exim_id = bool(EXIM_ID.match(ident))
     ids: set[bytes] = {needle} if by_exim_id else set()
@@ -88,8 +89,12 @@ def trail(
         if k not in found:
             if len(found) >= TRAIL_MAX_LINES:
                 raise HelpdeskError(
-                    f"more than {TRAIL_MAX_LINES} lines match {ident!r}: "
-                    "give a whole Exim id or Message-ID"
+                    M(
+                        "more than {limit} lines match {ident!r}: "
+                        "give a whole Exim id or Message-ID",
+                        limit=TRAIL_MAX_LINES,
+                        ident=ident,
+                    )
                 )
             ev = parse_line(line)
             text = mask_credentials_bytes(line).decode("utf-8", "replace")
