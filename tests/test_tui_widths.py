@@ -98,8 +98,10 @@ def widths(table: DataTable) -> dict[str, int]:
 
 
 def fits(table: DataTable, width: int) -> bool:
-    """Every column on the screen: cells padded by one on either side, two for the scrollbar."""
-    return sum(c.width + 2 for c in table.columns.values()) + 2 <= width
+    """Every column inside the table, and the table on the screen: cells padded by one on
+    either side, two for the table's scrollbar."""
+    cells = sum(c.width + 2 for c in table.columns.values())
+    return cells + 2 <= table.size.width <= width
 
 
 def offender_row(app) -> str:
@@ -136,9 +138,12 @@ async def test_send_log_at_80x24_cuts_nothing_that_carries_meaning(world):
         assert fits(messages, NARROW[0])
         rows = message_rows(app)
         assert rows, shown(app)
+        subject = widths(messages)["subject"]
         for line in rows:
-            # The time and the fate whole, the recipient's start readable.
+            # The time and the fate whole, the recipient's start readable, and the end of the
+            # subject's cut visible (not under a scrollbar).
             assert "partly bounced" in line and RECIPIENT[:20] in line
+            assert SUBJECT[: subject - 1] + "…" in line
             assert line.split()[0].count("-") == 1 and line.split()[1].count(":") == 1
 
 
@@ -155,7 +160,7 @@ async def test_send_log_at_160x50_shows_long_values_whole(world):
         # The reasons beside the address, the first and most telling one whole.
         assert "reasons" in widths(offenders)
         reasons = screen.report.user(USER).reasons
-        assert reasons[0] in row
+        assert str(reasons[0]) in row
         messages = screen.query_one("#activity-messages", DataTable)
         assert fits(messages, WIDE[0])
         rows = message_rows(app)

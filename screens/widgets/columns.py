@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
+from textual.message import Message
 from textual.widgets import DataTable
 
 from screens.widgets.text import cell
@@ -56,6 +58,23 @@ class Column:
     wide: bool = False
 
 
+# A growing column is never cut below this: its value stays recognisable, the rest is in the
+# detail that Enter opens.
+NARROWEST = 8
+
+
+def _shrink(widths: list[int], weights: Sequence[int], available: int) -> None:
+    """Where the minimums do not fit (a narrower table than planned for), the growing columns
+    give up the difference, the one with the most weight first, never below NARROWEST."""
+    excess = sum(widths) - available
+    for index in sorted(range(len(widths)), key=lambda i: -weights[i]):
+        if excess <= 0 or not weights[index]:
+            break
+        given = min(excess, max(0, widths[index] - NARROWEST))
+        widths[index] -= given
+        excess -= given
+
+
 class FittedColumns:
     """The columns of `table`, their widths following the space the table has.
 
@@ -72,6 +91,7 @@ class FittedColumns:
     def fit(self, total: int) -> bool:
         shown = [c for c in self.columns if total >= WIDE or not c.wide]
         widths = column_widths(total, [c.minimum for c in shown], [c.weight for c in shown])
+        _shrink(widths, [c.weight for c in shown], total - SCROLLBAR - CELL_PADDING * len(shown))
         by_key = {c.key: w for c, w in zip(shown, widths, strict=True)}
         if by_key == self.widths:
             return False
@@ -89,3 +109,30 @@ class FittedColumns:
     def row(self, values: Mapping[str, object]) -> list[Text]:
         """The cells of one row in the shown columns' order, each value cut to its column."""
         return [cell(values[key], width) for key, width in self.widths.items()]
+
+
+class FittedTable(DataTable):
+    """A DataTable whose columns follow its own width, which is what its container leaves it
+    (a parent's scrollbar or border included): `fit_columns(columns)` sets them up, and after a
+    resize that changed them it posts `Refitted`, on which its owner fills the rows again."""
+
+    class Refitted(Message):
+        def __init__(self, table: FittedTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> FittedTable:
+            return self.table
+
+    fitted: FittedColumns | None = None
+
+    def fit_columns(self, columns: Sequence[Column]) -> FittedColumns:
+        # Until the first layout says how wide the table is: as at 80 columns.
+        self.fitted = FittedColumns(self, columns)
+        self.fitted.fit(self.size.width or 80)
+        return self.fitted
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.fitted is not None and event.size.width and self.fitted.fit(event.size.width):
+            self.post_message(self.Refitted(self))
