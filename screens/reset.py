@@ -68,6 +68,7 @@ def measure(value: str, settings: PasswordSettings, mailbox: Mailbox) -> Strengt
 
 def reset(
     db: Any,
+    config: Any,
     mailbox: Mailbox,
     settings: PasswordSettings,
     ticket: str,
@@ -75,10 +76,13 @@ def reset(
     password: str | None,
     force: bool,
 ) -> ResetResult:
+    from dataclasses import replace
+
+    from helpdesk.logins.kick import kick_and_record
     from helpdesk.passwords.reset import reset_password
 
     with db.begin() as conn:
-        return reset_password(
+        result = reset_password(
             conn,
             mailbox,
             settings=settings,
@@ -87,6 +91,9 @@ def reset(
             password=password,
             force_change=force,
         )
+    # After the commit: whoever is logged in with the old password loses the session now.
+    sessions = kick_and_record(db, config, mailbox.address, ticket=ticket, operator=operator)
+    return replace(result, sessions=sessions)
 
 
 class Pending:
@@ -334,7 +341,14 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
         self.show_status(_("Setting the password …"))
         force = self.query_one("#reset-force", Checkbox).value
         ticket_memory(self.app).remember(ticket, self.mailbox.customer_ref)
-        args = (self.app.database, self.mailbox, settings, ticket, self.app.operator)
+        args = (
+            self.app.database,
+            self.app.config,
+            self.mailbox,
+            settings,
+            ticket,
+            self.app.operator,
+        )
         self._pending = Pending()
         self.background("reset", self._pending.run, reset, *args, password, force)
 
@@ -346,6 +360,8 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
     def reset_done(self, result: ResetResult) -> None:
         self._busy = False
         self._pending = None
+        if result.sessions is not None:
+            self.show_status(str(result.sessions.text()))
         self._outcome = ResetOutcome(result.mailbox.address, result.generated, result.mailbox)
         self.query_one("#reset-password", Input).value = ""
         if not result.generated:

@@ -218,4 +218,4 @@ async def test_campaign_screen_shows_progress(db):
         assert table.row_count == 1
         row = table.get_row_at(0)
         assert str(row[2]) == "1/2" and str(row[3]).endswith("50%") and str(row[4]) == "C-77"
-        assert "1 mailboxes still to change" in text_of(app.screen, "#campaign-status")
+        assert "1 mailbox still to change" in text_of(app.screen, "#campaign-status")

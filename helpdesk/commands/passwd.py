@@ -164,6 +164,15 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
             force_change=args.force_change,
             reason=args.reason,
         )
+    # After the commit: whoever is logged in with the old password loses the session now.
+    from dataclasses import replace
+
+    from helpdesk.logins.kick import kick_and_record
+
+    sessions = kick_and_record(
+        ctx.db, ctx.config, result.mailbox.address, ticket=args.ticket, operator=current_operator()
+    )
+    result = replace(result, sessions=sessions)
     password = None
     must = result.mailbox.must_change_password
     if must:
@@ -201,6 +210,8 @@ def _reset(args, ctx: Context, settings, password: str | None) -> int:
                 address=result.mailbox.address, follow=follow
             )
         )
+    if not ctx.json:
+        ctx.say(str(result.sessions.text()))
     return 0
 
 

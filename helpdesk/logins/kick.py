@@ -123,6 +123,9 @@ def kick_and_record(
     from helpdesk.mailcenter.audit import record
 
     result = kick_sessions(DovecotSettings.from_config(config), address)
+    if not result.configured:
+        # Nothing was asked: the reset's own audit row is the whole story.
+        return result
     with db.begin() as conn:
         record(
             conn,

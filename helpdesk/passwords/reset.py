@@ -37,6 +37,9 @@ class ResetResult:
     password: str | None = field(default=None, repr=False)
     spelling: tuple[str, ...] = field(default=(), repr=False)
     score: int = 0
+    # What ending the mailbox's open IMAP/POP3 sessions did, once the caller has done it after
+    # the commit (helpdesk.logins.kick): the attacker's session must not outlive the reset.
+    sessions: Any = None
 
     def as_json(self) -> dict[str, Any]:
         """The CLI's --json: the password and its spelling only if it was generated."""
@@ -51,6 +54,8 @@ class ResetResult:
             else None
         )
         out["score"] = self.score
+        if self.sessions is not None:
+            out["sessions"] = self.sessions.as_json()
         return out
 
 
