@@ -45,7 +45,10 @@ class SendingActions(Background):
         question = (
             _("{address} may send mail again.")
             if allowed
-            else _("{address} can no longer send mail. Mail still arrives.")
+            else _(
+                "{address} can no longer send mail. Mail still arrives. Whoever has the "
+                "password keeps IMAP access until it is reset (p)."
+            )
         ).format(address=mailbox.address)
 
         def answered(answer: TicketAnswer | None) -> None:

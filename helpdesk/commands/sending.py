@@ -39,6 +39,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if updated.smtp_enabled:
         text = _("{address} may send again")
     else:
-        text = _("{address} can no longer send (mail still arrives)")
+        # A suspension does not end IMAP/POP3 sessions: say so, the reset is what does.
+        text = _(
+            "{address} can no longer send (mail still arrives); whoever has the password keeps "
+            "IMAP/POP3 access until it is reset"
+        )
     ctx.emit(updated.as_json(), text.format(address=printable(updated.address)))
     return 0
