@@ -265,6 +265,63 @@ spam_senders = Table(
     UniqueConstraint("mailbox_id", "list", "sender", name="uq_spam_senders"),
 )
 
+# --- Sending limits (helpdesk/limits/; docs/schema.md "Sending limits") ---
+
+# One row per scope with limits of its own: the global default (scope_key "global", written by
+# `db init` from [limits]), a domain ("domain:<id>", domain_id set) or a mailbox
+# ("mailbox:<id>", mailbox_id set). NULL in a limit column means "the next scope's value";
+# 0 means no limit. Exim resolves mailbox -> domain -> global in one query (stack/exim).
+sending_limits = Table(
+    "sending_limits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("scope_key", String(40), nullable=False, unique=True),
+    Column("domain_id", Integer, ForeignKey("domains.id", ondelete="CASCADE"), nullable=True),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=True,
+        unique=True,
+    ),
+    Column("messages_per_hour", Integer, nullable=True),
+    Column("recipients_per_hour", Integer, nullable=True),
+    Column("recipients_per_message", Integer, nullable=True),
+    # "refuse" (550) or "defer" (451) once over a limit.
+    Column("over_limit", String(8), nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("updated_at", DateTime, nullable=True),
+    Index("ix_sending_limits_domain_id", "domain_id"),
+)
+
+# --- Automatic suspension (helpdesk/watch/; docs/schema.md "Watcher") ---
+
+# Where the watcher is in each log it follows: the file's identity (device, inode) and offset,
+# so a restart resumes there and a rotated file is recognised.
+watch_positions = Table(
+    "watch_positions",
+    metadata,
+    Column("path", String(500), primary_key=True),
+    Column("device", BigInteger, nullable=False),
+    Column("inode", BigInteger, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# One row per mailbox the watcher has looked at: the row a watcher locks before it acts (two
+# watchers never both act), the evidence, and when it suspended (never twice for one burst).
+watch_accounts = Table(
+    "watch_accounts",
+    metadata,
+    Column("address", String(ADDRESS), primary_key=True),
+    Column("suspended_at", DateTime, nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("evidence", Text, nullable=True),
+    Column("watcher", String(128), nullable=True),
+    Column("notified", Boolean, nullable=False, default=False),
+)
+
+
 # Written by Dovecot's last_login plugin through dict-sql (stack/dovecot/last-login*.in), read
 # by the login timeline: its shape is Dovecot's. `last_login` is Unix seconds, the one exception
 # to the UTC-datetime rule; unique on (username, service) for dict-sql's upsert.
