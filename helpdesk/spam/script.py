@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import ConfigError
 from helpdesk.i18n import M
-from helpdesk.sieve.limits import check_size
+from helpdesk.sieve.limits import DELIVERY_EXTENSIONS, check_size
 from helpdesk.sieve.quoting import DOLLAR_VARIABLE, NEUTRALISED, comment, quote, string_list
 from helpdesk.spam.ladder import Ladder, Rule, placement
 
@@ -93,11 +93,14 @@ def _sender_test(entries: tuple[str, ...]) -> str:
 class _Writer:
     def __init__(self, options: SpamOptions) -> None:
         self.options = options
+        # The forwards and auto-reply part (helpdesk.forwards) is appended to this script at
+        # delivery and has no `require` of its own: what it uses is required here, always.
         self.extensions: set[str] = {
             "variables",
             "regex",
             "relational",
             "comparator-i;ascii-numeric",
+            *DELIVERY_EXTENSIONS,
         }
         self.lines: list[str] = []
 
@@ -120,16 +123,19 @@ class _Writer:
 
     def junk(self, indent: str) -> list[str]:
         self.extensions.update({"fileinto", "mailbox"})
-        return [f"{indent}fileinto :create {quote(self.options.junk_folder)};"]
+        # `stop`: the forwards and auto-reply part after the ladder never sees spam.
+        return [f"{indent}fileinto :create {quote(self.options.junk_folder)};", f"{indent}stop;"]
 
     def place(self, where: str, indent: str) -> list[str]:
         if where == "junk":
             return self.junk(indent)
         if where == "marked":
-            return [*self.mark(indent), f"{indent}keep;"]
+            return self.mark(indent)
         if where == "nowhere":
-            return [f"{indent}discard;"]
-        return [f"{indent}keep;"]
+            return [f"{indent}discard;", f"{indent}stop;"]
+        # The inbox is the implicit keep, never an explicit `keep`: a forward without a copy
+        # after the ladder must still be able to cancel it.
+        return [f"{indent}# inbox"]
 
     def rule_body(self, ladder: Ladder, rule: Rule, indent: str) -> list[str]:
         where = placement(ladder, rule)
@@ -171,10 +177,10 @@ def generate(
     if allow or block:
         w.extensions.add("envelope")
     if allow:
-        branches.append((_sender_test(allow), ["  keep;"], ""))
+        branches.append((_sender_test(allow), ["  # inbox"], ""))
     if block:
         if options.block_action == "discard":
-            branches.append((_sender_test(block), ["  discard;"], ""))
+            branches.append((_sender_test(block), ["  discard;", "  stop;"], ""))
         else:
             branches.append((_sender_test(block), w.junk("  "), ""))
     for rule in sorted(ladder, key=lambda r: r.tenths, reverse=True):
