@@ -366,3 +366,83 @@ def _spam_sieve_view_ddl() -> None:
 
 
 _spam_sieve_view_ddl()
+
+
+# --- Forwards and auto-replies (helpdesk/forwards/; docs/schema.md "Forwards and auto-replies") ---
+
+# At most one auto-reply per mailbox; `days` is how long a sender is not answered again.
+autoreplies = Table(
+    "autoreplies",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "mailbox_id",
+        Integer,
+        ForeignKey("mailboxes.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("days", Integer, nullable=False, default=7),
+    Column("starts_at", DateTime, nullable=True),
+    Column("ends_at", DateTime, nullable=True),
+    Column("updated_at", DateTime, nullable=True),
+)
+
+# The forwards and auto-reply part of a mailbox's Sieve script, written with every change of
+# either: `body` follows the spam part (which requires its extensions), `script` stands alone
+# for a mailbox without any spam script.
+delivery_sieve = Table(
+    "delivery_sieve",
+    metadata,
+    Column("mailbox_id", Integer, ForeignKey("mailboxes.id", ondelete="CASCADE"), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("script", Text, nullable=False),
+    Column("script_id", String(64), nullable=False),
+    Column("updated_at", DateTime, nullable=True),
+)
+
+# What Dovecot reads (stack/dovecot/sieve-dict.conf.ext.in): the spam part, then the forwards
+# and auto-reply part, as one script. MySQL's `||` is OR unless PIPES_AS_CONCAT is set.
+HELPDESK_SIEVE_VIEW = """
+CREATE {verb} helpdesk_sieve AS
+SELECT m.address AS username,
+       'helpdesk-spam' AS script_name,
+       CASE WHEN sp.script_id IS NULL THEN d.script_id
+            WHEN d.script_id IS NULL THEN sp.script_id
+            ELSE {id_concat} END AS script_id,
+       CASE WHEN sp.script IS NULL THEN d.script
+            WHEN d.body IS NULL THEN sp.script
+            ELSE {script_concat} END AS script
+FROM mailboxes m
+LEFT JOIN spam_sieve sp ON sp.username = m.address
+LEFT JOIN delivery_sieve d ON d.mailbox_id = m.id
+WHERE sp.script_id IS NOT NULL OR d.script_id IS NOT NULL
+"""
+
+
+def _helpdesk_sieve_view_ddl() -> None:
+    from sqlalchemy import DDL, event
+
+    pipes = {
+        "id_concat": "sp.script_id || '-' || d.script_id",
+        "script_concat": "sp.script || d.body",
+    }
+    concat = {
+        "id_concat": "CONCAT(sp.script_id, '-', d.script_id)",
+        "script_concat": "CONCAT(sp.script, d.body)",
+    }
+    for dialect, verb, parts in (
+        ("sqlite", "VIEW IF NOT EXISTS", pipes),
+        ("postgresql", "OR REPLACE VIEW", pipes),
+        ("mysql", "OR REPLACE VIEW", concat),
+        ("mariadb", "OR REPLACE VIEW", concat),
+    ):
+        create = DDL(HELPDESK_SIEVE_VIEW.format(verb=verb, **parts)).execute_if(dialect=dialect)
+        event.listen(metadata, "after_create", create)
+    # Before spam_sieve's own drop: this view depends on it.
+    event.listen(metadata, "before_drop", DDL("DROP VIEW IF EXISTS helpdesk_sieve"), insert=True)
+
+
+_helpdesk_sieve_view_ddl()
