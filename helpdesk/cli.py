@@ -44,6 +44,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.client_settings",
     "helpdesk.commands.clients",
     "helpdesk.commands.unban",
+    "helpdesk.commands.limits",
 ]
 
 
