@@ -83,15 +83,21 @@ class FittedColumns:
     by `row(values)` and so cut to the new widths.
     """
 
-    def __init__(self, table: DataTable, columns: Sequence[Column]) -> None:
+    def __init__(
+        self, table: DataTable, columns: Sequence[Column], *, shrink: bool = False
+    ) -> None:
         self.table = table
         self.columns = list(columns)
         self.widths: dict[str, int] = {}
+        # Fit the table's own width even below the minimums (see _shrink); else they stay.
+        self.shrink = shrink
 
     def fit(self, total: int) -> bool:
         shown = [c for c in self.columns if total >= WIDE or not c.wide]
         widths = column_widths(total, [c.minimum for c in shown], [c.weight for c in shown])
-        _shrink(widths, [c.weight for c in shown], total - SCROLLBAR - CELL_PADDING * len(shown))
+        if self.shrink and total > 0:
+            available = total - SCROLLBAR - CELL_PADDING * len(shown)
+            _shrink(widths, [c.weight for c in shown], available)
         by_key = {c.key: w for c, w in zip(shown, widths, strict=True)}
         if by_key == self.widths:
             return False
@@ -129,7 +135,7 @@ class FittedTable(DataTable):
 
     def fit_columns(self, columns: Sequence[Column]) -> FittedColumns:
         # Until the first layout says how wide the table is: as at 80 columns.
-        self.fitted = FittedColumns(self, columns)
+        self.fitted = FittedColumns(self, columns, shrink=True)
         self.fitted.fit(self.size.width or 80)
         return self.fitted
 
