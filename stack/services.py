@@ -196,6 +196,8 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     dovecot_base = run / "dovecot"
     # POP3 for the login timeline's "still on POP3" case (STACK_POP3_PORT, default 2110).
     pop3_port = settings.ports.get("pop3") or int(os.environ.get("STACK_POP3_PORT") or 2110)
+    # Exim's port for Dovecot's redirects and auto-replies (STACK_SIEVE_RELAY_PORT, default 2526).
+    sieve_relay_port = int(os.environ.get("STACK_SIEVE_RELAY_PORT") or 2526)
 
     values = {
         "STATE_DIR": str(state),
@@ -211,6 +213,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "IMAP_PORT": str(settings.ports["imap"]),
         "LMTP_PORT": str(settings.ports["lmtp"]),
         "POP3_PORT": str(pop3_port),
+        "SIEVE_RELAY_PORT": str(sieve_relay_port),
         "RSPAMD_WORKER_PORT": str(settings.ports["rspamd_worker"]),
         "RSPAMD_CONTROLLER_PORT": str(settings.ports["rspamd_controller"]),
         "RSPAMD_CONTROLLER2_PORT": str(settings.ports["rspamd_controller2"]),
@@ -312,7 +315,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
                 "-oP",
                 str(exim_run / "exim.pid"),
             ],
-            ports=[ports["submission"], ports["inbound"]],
+            ports=[ports["submission"], ports["inbound"], sieve_relay_port],
             log=str(log / "exim.out"),
         ),
     ]
