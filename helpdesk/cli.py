@@ -45,6 +45,8 @@ COMMAND_MODULES = [
     "helpdesk.commands.clients",
     "helpdesk.commands.unban",
     "helpdesk.commands.limits",
+    "helpdesk.commands.forward",
+    "helpdesk.commands.autoreply",
 ]
 
 
