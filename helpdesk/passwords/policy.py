@@ -309,6 +309,15 @@ def check_password(
             )
         )
     verdict = strength(password, settings, user_inputs)
+    if verdict.score < settings.min_score and verdict.common == "exact":
+        raise PolicyError(M("too common: it is on the list of passwords German users choose most"))
+    if verdict.score < settings.min_score and verdict.common:
+        raise PolicyError(
+            M(
+                "too common: a password German users choose most, with only capitals, digits,"
+                " a year or look-alike characters changed"
+            )
+        )
     if verdict.score < settings.min_score:
         raise PolicyError(
             M(

@@ -1,6 +1,6 @@
-"""Password strength: zxcvbn with German words and the word-plus-number pattern.
+"""Password strength: zxcvbn with German words, the word-plus-number pattern, German favourites.
 
-zxcvbn only knows English. Two additions make German habits guessable for it:
+zxcvbn only knows English. Three additions make German habits guessable for it:
 
 * every language in ``dictionaries`` adds the ``dictionary_size`` most frequent words of that
   language from ``wordfreq`` (plus spellings without umlauts: ``fussball``, ``mueller``,
@@ -8,7 +8,10 @@ zxcvbn only knows English. Two additions make German habits guessable for it:
 * a matcher for "word, then a number or year, then up to two symbols" (``Sommer2016!``), the
   first rule every cracking tool applies. zxcvbn itself adds 10^4 guesses per extra piece of
   a password, so a common word with a year and a ``!`` scores 3 and would pass; treated as one
-  piece it costs rank × case × number space × symbol space, which is what an attacker pays.
+  piece it costs rank × case × number space × symbol space, which is what an attacker pays;
+* the passwords German users choose most (``common.py``), and their near matches, score at
+  most 2 (``COMMON_SCORE``), whatever zxcvbn thinks of them: ``Sonnenschein2016!`` is among
+  the first guesses of any German cracking list.
 
 zxcvbn's own ``zxcvbn()`` writes ``user_inputs`` into a module-wide dictionary; the UI checks
 from worker threads, so this module passes its own per-call dictionaries instead.
@@ -47,6 +50,11 @@ WARN_OWN_DETAILS = N_("It is built from the customer's own name, address or cust
 WARN_WORD = N_("A common word by itself is easy to guess.")
 WARN_WORDS = N_("Common words and names are easy to guess.")
 WARN_EMPTY = N_("The password is empty.")
+WARN_COMMON = N_("This is one of the passwords German users choose most.")
+WARN_COMMON_VARIANT = N_("This is a common German password with small changes.")
+
+# zxcvbn's "somewhat guessable": what a listed password or a near match is at best worth
+COMMON_SCORE = 2
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class Strength:
     warning: str
     suggestions: tuple[str, ...]
     crack_time: str
+    # "exact" or "variant" when the password is on the German list (common.py), else ""
+    common: str = ""
 
     @property
     def warning_text(self) -> Text | None:
@@ -334,9 +344,27 @@ def evaluate(
     result = scoring.most_guessable_match_sequence(sample, matches)
     guesses = result["guesses"]
     score = time_estimates.guesses_to_score(guesses)
+    crack = time_estimates.estimate_attack_times(guesses)["crack_times_display"]
+    common = ""
+    if score > COMMON_SCORE:
+        # only where zxcvbn would let it pass: below that its own warning says more
+        from helpdesk.passwords.common import EXACT, match
+
+        common = match(sample) or ""
+    if common:
+        warning = WARN_COMMON if common == EXACT else WARN_COMMON_VARIANT
+        if min_score <= COMMON_SCORE:
+            warning = ""
+        return Strength(
+            score=COMMON_SCORE,
+            guesses_log10=float(result["guesses_log10"]),
+            warning=warning,
+            suggestions=(),
+            crack_time=str(crack["offline_slow_hashing_1e4_per_second"]),
+            common=common,
+        )
     fb = feedback.get_feedback(score, result["sequence"]) if sample else {}
     warning = _warning(result["sequence"], fb.get("warning", "")) if score < min_score else ""
-    crack = time_estimates.estimate_attack_times(guesses)["crack_times_display"]
     return Strength(
         score=score,
         guesses_log10=float(result["guesses_log10"]),
