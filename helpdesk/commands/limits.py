@@ -117,13 +117,16 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
         paths = SendlogSettings.from_config(ctx.config).paths
         used = usage(settings, paths, mailbox.address)
         data["usage"] = used.as_json()
-        lines.append(
-            "  "
-            + _("usage: {messages} messages and {recipients} recipients per hour").format(
-                messages=f"{used.messages or 0:.1f}", recipients=f"{used.recipients or 0:.1f}"
+        if used.source == "none":
+            lines.append(f"  {used.label()}")
+        else:
+            lines.append(
+                "  "
+                + _("usage: {messages} messages and {recipients} recipients per hour").format(
+                    messages=f"{used.messages or 0:.1f}", recipients=f"{used.recipients or 0:.1f}"
+                )
+                + f" ({used.label()})"
             )
-            + f" ({used.label()})"
-        )
     lines.append(
         "  " + _("Limits count per Exim host unless the hosts share a counter (docs/limits.md).")
     )

@@ -36,9 +36,12 @@ class Usage:
     messages: float | None
     recipients: float | None
     at: datetime | None
-    source: str  # "exim" (its hints database) or "log" (recomputed from the mainlog)
+    source: str  # "exim" (its hints database), "log" (recomputed) or "none" (neither readable)
+    why: Text | None = None
 
     def label(self) -> Text:
+        if self.why is not None:
+            return self.why
         if self.source == "exim":
             return M("Exim's own computed rate (its hints database on this host)")
         return M("recomputed from the mainlog with Exim's formula (the spool is not readable)")
@@ -49,6 +52,7 @@ class Usage:
             "recipients": None if self.recipients is None else round(self.recipients, 3),
             "at": None if self.at is None else self.at.isoformat() + "Z",
             "source": self.source,
+            "why": None if self.why is None else self.why.english(),
         }
 
 
@@ -142,8 +146,16 @@ def log_usage(paths: Iterable[str], address: str) -> Usage:
 
 
 def usage(settings: LimitSettings, paths: Iterable[str], address: str) -> Usage:
+    from helpdesk.errors import HelpdeskError
+
     found = exim_usage(settings, address)
-    return found if found is not None else log_usage(paths, address)
+    if found is not None:
+        return found
+    try:
+        return log_usage(paths, address)
+    except HelpdeskError as error:
+        why = error.message if isinstance(error.message, Text) else str(error)
+        return Usage(None, None, None, "none", M("usage unknown: {why}", why=why))
 
 
 def spool_readable(spool: Path | None) -> bool:
