@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     example = reply.add_parser("example", help=_("print the example text for the customer"))
     example.add_argument("--lang", choices=("de", "en"), help=_("language of the text"))
-    example.add_argument("--until", default="…", metavar="DATE", help=_("the date it names"))
+    example.add_argument("--until", metavar="DATE", help=_("the last day of absence it names"))
     example.set_defaults(func=run_example)
 
 
@@ -113,7 +113,7 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
     _config = ctx.config  # [ui] timezone before any time is read
     starts = parse_local(args.starts) if args.starts else None
     ends = parse_local(args.ends, end_of_day=True) if args.ends else None
-    until = time_text(ends, DAY) if ends is not None else "…"
+    until = time_text(ends, DAY) if ends is not None else None
     subject, body = example(customer_language(args.lang), until)
     if args.text_stdin:
         body = sys.stdin.read(20_000)
@@ -157,7 +157,8 @@ def run_example(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.i18n import customer_language
     from helpdesk.plaintext import printable
 
-    subject, body = example(customer_language(args.lang), printable(args.until))
+    until = printable(args.until) if args.until else None
+    subject, body = example(customer_language(args.lang), until)
     ctx.emit(
         {"subject": subject, "body": body},
         _("Subject: {subject}").format(subject=subject) + "\n\n" + body,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk.errors import PolicyError
-from helpdesk.i18n import M
+from helpdesk.i18n import M, Text
 
 MAX_TARGETS = 3
 SUBJECT_MAX = 200
@@ -87,26 +87,26 @@ def check_forward(forward: Forward, own_address: str, now: datetime) -> Forward:
     return Forward(targets, forward.keep_copy, forward.starts_at, forward.ends_at)
 
 
-def _check_text(value: str, *, what: str, limit: int, one_line: bool) -> str:
+def _check_text(value: str, *, what: Text, limit: int, one_line: bool) -> str:
     text = value.replace("\r\n", "\n").strip()
     if not text:
-        raise PolicyError(M("the auto-reply {what} is empty", what=what))
+        raise PolicyError(M("the {what} is empty", what=what))
     if "${" in text:
-        raise PolicyError(M("the auto-reply {what} must not contain ${{", what=what))
+        raise PolicyError(M("the {what} must not contain ${{", what=what))
     if one_line and "\n" in text:
-        raise PolicyError(M("the auto-reply {what} must be one line", what=what))
+        raise PolicyError(M("the {what} must be one line", what=what))
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise PolicyError(M("the auto-reply {what} contains control characters", what=what))
+        raise PolicyError(M("the {what} contains control characters", what=what))
     if len(text) > limit:
-        raise PolicyError(
-            M("the auto-reply {what} is longer than {limit} characters", what=what, limit=limit)
-        )
+        raise PolicyError(M("the {what} is longer than {limit} characters", what=what, limit=limit))
     return text
 
 
 def check_autoreply(reply: AutoReply, now: datetime) -> AutoReply:
-    subject = _check_text(reply.subject, what="subject", limit=SUBJECT_MAX, one_line=True)
-    body = _check_text(reply.body, what="text", limit=BODY_MAX, one_line=False)
+    subject = _check_text(
+        reply.subject, what=M("auto-reply subject"), limit=SUBJECT_MAX, one_line=True
+    )
+    body = _check_text(reply.body, what=M("auto-reply text"), limit=BODY_MAX, one_line=False)
     low, high = DAYS_RANGE
     if not isinstance(reply.days, int) or not low <= reply.days <= high:
         raise PolicyError(M("days must be a whole number from {low} to {high}", low=low, high=high))
