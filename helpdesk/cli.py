@@ -45,6 +45,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.clients",
     "helpdesk.commands.unban",
     "helpdesk.commands.limits",
+    "helpdesk.commands.watch",
     "helpdesk.commands.forward",
     "helpdesk.commands.autoreply",
 ]
