@@ -119,6 +119,7 @@ def test_set_and_show_through_the_cli_with_ticket_and_audit(db, config_file):
         (["--messages", "10", "--ticket", "chmidt"], "does not look like a ticket reference"),
         (["--messages", "-5", "--ticket", "T-3"], "must be a whole number from 0"),
         (["--ticket", "T-3"], "no limit given; nothing changed"),
+        (["--messages", "1", "--ticket", "T-3"], "1 per hour would refuse every message"),
         (["--messages", "zehn", "--ticket", "T-3"], "is not a whole number or 'inherit'"),
     ],
 )

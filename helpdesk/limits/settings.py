@@ -36,8 +36,11 @@ class LimitSettings:
     exim_dumpdb: str = "exim_dumpdb"
 
 
-def limit_value(value: Any, where: str) -> int:
-    """A limit as stored: a whole number from 0 (no limit) to MAX_LIMIT."""
+def limit_value(value: Any, where: str, *, hourly: bool = False) -> int:
+    """A limit as stored: a whole number from 0 (no limit) to MAX_LIMIT.
+
+    An hourly limit of 1 is refused: Exim's smoothed rate of a sender's first message is just
+    above 1, so it would refuse every message (measured on Exim 4.96)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_LIMIT:
         raise ConfigError(
             M(
@@ -45,6 +48,10 @@ def limit_value(value: Any, where: str) -> int:
                 where=where,
                 max=MAX_LIMIT,
             )
+        )
+    if hourly and value == 1:
+        raise ConfigError(
+            M("{where}: 1 per hour would refuse every message in Exim; use 2 or more", where=where)
         )
     return value
 
@@ -63,7 +70,9 @@ def limit_settings(config: Config) -> LimitSettings:
     values: dict[str, Any] = {}
     for key in DEFAULTS:
         if key in section:
-            values[key] = limit_value(section[key], f"[limits] {key}")
+            values[key] = limit_value(
+                section[key], f"[limits] {key}", hourly=key.endswith("_per_hour")
+            )
     if "over_limit" in section:
         values["over_limit"] = over_limit_value(section["over_limit"], "[limits] over_limit")
     for key in ("exim_spool", "exim_dumpdb"):

@@ -84,7 +84,7 @@ def checked_changes(changes: dict[str, Any]) -> dict[str, Any]:
         elif key == "over_limit":
             out[key] = over_limit_value(value, key)
         else:
-            out[key] = limit_value(value, key)
+            out[key] = limit_value(value, key, hourly=key.endswith("_per_hour"))
     if not out:
         raise PolicyError(M("no limit given; nothing changed"))
     return out

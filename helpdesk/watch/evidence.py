@@ -35,7 +35,8 @@ def hit_of(line: bytes) -> Hit | None:
     if b"rejected" not in line:
         return None
     ev = parse_line(line)
-    if ev is None or ev.kind != REJECT or ev.stage != "DATA":
+    # "rejected after DATA" (the spam check) or "rejected DATA:" (the limits, before DATA).
+    if ev is None or ev.kind != REJECT or (ev.stage or "").rstrip(":") != "DATA":
         return None
     text = ev.text
     limit = _LIMIT.search(text)
