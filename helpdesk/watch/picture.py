@@ -13,9 +13,9 @@ from helpdesk.plaintext import clip_middle
 from helpdesk.sendlog.parser import ARRIVAL, REJECT, Event
 
 BARS = "▁▂▃▄▅▆▇█"
-HOURS = 12
+HOURS = 8
 # So that the whole line fits 80 columns in both languages.
-ADDRESS_WIDTH = 24
+ADDRESS_WIDTH = 20
 
 
 def sparkline(counts: list[int]) -> str:
@@ -53,15 +53,15 @@ def outbound_text(
     over: set[str],
     last: tuple[str, datetime, str | None] | None,
 ) -> Text:
-    """The line itself: `Out/h ▁▂▅█ 412 · 2 over their limit · watch: anna@… suspended 14:02`."""
+    """The line itself: `Out/h ▁▂▃▅▅▆▇█ 412 · 2 over limit · stopped anna@… 30.11. 14:02`."""
     spark = sparkline(counts)
     now_count = counts[-1] if counts else 0
-    over_text = M("{n} over their limit", n=len(over))
+    over_text = M("{n} over limit", n=len(over))
     if last is None:
         action = M("watch: no action yet")
     else:
         action = M(
-            "watch: {address} suspended {when}",
+            "stopped {address} {when}",
             address=clip_middle(last[0], ADDRESS_WIDTH),
             when=last[1].strftime("%d.%m. %H:%M"),
         )
