@@ -117,6 +117,6 @@ def test_the_outbound_line_fits_80_columns():
     last = ("bernd.mueller-sanitaer@firma-mit-langem-namen.example", now, "spam")
     text = str(outbound_text(counts, over, last))
     assert text.startswith("Out/h ") and "1 over limit" in text
-    assert "stopped bernd.mu…n.example 30.11. 10:30" in text
+    assert "stopped bernd.muel…n.example 30.11. 10:30" in text
     assert len(text) <= 80
     assert str(outbound_text([0] * 8, set(), None)).endswith("watch: no action yet")
