@@ -28,6 +28,7 @@ from stack.settings import (
     render,
     write_private,
 )
+from stack.watcher import service as watch_service
 
 RSPAMD_USER = "_rspamd"
 EXIM_USER = "Debian-exim"
@@ -325,4 +326,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     jails = fail2ban_service(settings)  # bans on the stack's own logs (stack/fail2ban.py)
     if jails is not None:
         services.append(jails)
+    watcher = watch_service(settings)  # helpdesk watch, only with STACK_WATCH=1 (stack/watcher.py)
+    if watcher is not None:
+        services.append(watcher)
     return Plan(run_dir=str(run), services=services)
