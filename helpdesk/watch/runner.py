@@ -68,6 +68,8 @@ class Watcher:
             offset = 0  # rotated (or truncated) since: the new file from its start
         follower = Follower(path, offset)
         self.followers[pattern] = follower
+        # Kept at once: lines written while the watcher is down are read after its restart.
+        store.save_position(self.db, pattern, store.Position(device, follower.inode, offset))
         self.report(
             Event(
                 "following",
