@@ -120,3 +120,56 @@ def test_the_outbound_line_fits_80_columns():
     assert "stopped bernd.muel…n.example 30.11. 10:30" in text
     assert len(text) <= 80
     assert str(outbound_text([0] * 8, set(), None)).endswith("watch: no action yet")
+
+
+def _lines(address: str, start: int, count: int, minute: int = 1) -> bytes:
+    now = datetime.now().replace(microsecond=0)
+    text = "".join(
+        SPAM.format(m=minute, digest=f"{i:032x}", mid=f"m{i}")
+        .replace("2026-11-30 10:01:00", now.isoformat(sep=" "))
+        .replace("anna@firma.test", address)
+        + "\n"
+        for i in range(start, start + count)
+    )
+    return text.encode()
+
+
+def test_rotation_restart_and_a_second_watcher_never_act_twice(db, tmp_path):
+    from helpdesk.mailcenter.audit import Operator, read
+    from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox
+    from helpdesk.watch.runner import Watcher
+
+    with db.begin() as conn:
+        create_mailbox(conn, "anna@firma.test")
+        create_mailbox(conn, "bernd@firma.test")
+        create_mailbox(conn, "old@firma.test")
+    log = tmp_path / "mainlog"
+    log.write_bytes(_lines("old@firma.test", 0, 10))  # before the watcher: never acted on
+    settings = WatchSettings(spam_messages=3)
+    operator = Operator(user="watcher", client_addr=None)
+    events: list[str] = []
+
+    def watcher() -> Watcher:
+        return Watcher(
+            db, settings, [str(log)], operator=operator, report=lambda e: events.append(e.kind)
+        )
+
+    first, second = watcher(), watcher()
+    first.poll(), second.poll()
+    with log.open("ab") as f:
+        f.write(_lines("anna@firma.test", 0, 3))
+    first.poll()
+    second.poll()  # the same lines: the account is suspended already
+    assert events.count("suspended") == 1
+
+    log.rename(tmp_path / "mainlog.1")  # rotated: the new file is read from its start
+    log.write_bytes(_lines("bernd@firma.test", 10, 3))
+    third = watcher()
+    third.poll()
+    assert events.count("suspended") == 2
+    with db.connect() as conn:
+        assert not get_mailbox(conn, "bernd@firma.test").smtp_enabled
+        assert [e.ticket for e in read(conn, action="suspend")] == ["AUTO-watch", "AUTO-watch"]
+        assert read(conn, target="old@firma.test") == []
+    watcher().poll()  # a restart: resumes at the kept position
+    assert events.count("suspended") == 2
