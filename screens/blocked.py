@@ -25,7 +25,7 @@ from screens.dialogs.detail import DetailScreen
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.translated import Translated
-from screens.widgets import PlainInput, cell, line, lines, notify, plain
+from screens.widgets import FindInput, cell, line, lines, notify, plain
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
 
@@ -233,7 +233,7 @@ class BlockedList(Background, Vertical):
 
     def compose(self) -> ComposeResult:
         if self.user is None:
-            yield PlainInput(
+            yield FindInput(
                 placeholder=_("Filter: address, subject, Message-ID"), id="blocked-filter"
             )
         yield StatusLine(_("Asking rspamd …"), id="blocked-status")
@@ -495,6 +495,15 @@ class BlockedScreen(Translated, Screen[None]):
         Binding("f5", "reload", N_("Reload"), id="blocked.screen.reload"),
         Binding("slash", "filter", N_("Filter"), id="blocked.filter"),
         Binding("c", "cancel", N_("Stop waiting"), show=False, id="blocked.screen.cancel"),
+        # The filter box has the focus and no filter needs a "?": the key can mean help here.
+        Binding(
+            "question_mark",
+            "app.toggle_keys",
+            N_("Keys"),
+            show=False,
+            priority=True,
+            id="blocked.keys",
+        ),
     ]
 
     def compose(self) -> ComposeResult:

@@ -15,7 +15,7 @@ from helpdesk.i18n import N_, _, ngettext, number
 from helpdesk.mailcenter.search import SearchResult, find_mailboxes
 from screens.background import Background
 from screens.translated import Translated
-from screens.widgets import PlainInput, cell
+from screens.widgets import FindInput, cell
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
 
@@ -46,12 +46,8 @@ def search(db: Any, query: str) -> SearchResult:
         return find_mailboxes(conn, query, limit=PAGE)
 
 
-class SearchInput(PlainInput):
-    """The search box: `?` opens the keys instead of being typed (no name holds one)."""
-
-    def check_consume_key(self, key: str, character: str | None) -> bool:
-        # Textual drops a binding, even a priority one, for a key the focused input consumes.
-        return character != "?" and super().check_consume_key(key, character)
+class SearchInput(FindInput):
+    """The search box."""
 
 
 class SearchScreen(Translated, Background, Screen[None]):

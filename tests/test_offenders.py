@@ -231,7 +231,7 @@ def test_the_window_and_thresholds_follow_the_settings(mainlog):
     strict = SendlogSettings.from_dict({"peak_5min": 3, "messages": 3})
     report = analyze(expand([mainlog]), strict, now=NOW)
     normal = report.user(NORMAL)
-    assert normal.score > 0 and normal.reasons[0] == "3 messages in 5 minutes"
+    assert normal.score > 0 and str(normal.reasons[0]) == "3 messages in 5 minutes"
 
 
 def test_without_earlier_log_no_address_is_called_new(tmp_path):

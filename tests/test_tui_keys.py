@@ -179,7 +179,15 @@ async def test_slash_focuses_the_filter_or_the_search_box(people):
         await settle(app, pilot)
         await pilot.press("slash")
         await pilot.pause()
-        assert app.focused is app.screen.query_one("#blocked-filter", Input)
+        box = app.screen.query_one("#blocked-filter", Input)
+        assert app.focused is box
+        # `?` in the filter box opens the keys, as in the search box; nothing is typed.
+        await pilot.press(*"paul", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert box.value == "paul"
 
 
 async def test_ctrl_r_lists_recent_mailboxes_and_opens_one(people, state_home):

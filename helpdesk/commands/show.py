@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
+from datetime import datetime
 
 from helpdesk.cli import Context, json_flag
 from helpdesk.i18n import N_, _
@@ -48,6 +48,7 @@ def _label(key: str) -> str:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.commands.labels import status_label
+    from helpdesk.logins.lastlogin import as_json as last_login_json
     from helpdesk.logins.lastlogin import read_last_login
     from helpdesk.mailcenter.audit import read
     from helpdesk.mailcenter.mailboxes import get_mailbox, mailbox_aliases, mailbox_forwards
@@ -66,10 +67,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         "aliases": alias_rows,
         "forwards": forward_rows,
         "recent_audit": [e.as_json() for e in recent],
-        "last_login": {
-            service: when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            for service, when in sorted(last_logins.items())
-        },
+        "last_login": last_login_json(last_logins),
     }
     # A detail view: values whole, but every one made terminal-safe.
     lines = [

@@ -60,3 +60,11 @@ def pop3_users(db: Any, since: datetime) -> tuple[dict[str, datetime], Text | No
             )
         ).all()
     return {str(user).lower(): _local(int(seconds)) for user, seconds in rows}, None
+
+
+def as_json(found: dict[str, datetime]) -> dict[str, str]:
+    """`read_last_login`'s times as --json writes times: UTC, ISO 8601 with a Z."""
+    return {
+        service: when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for service, when in sorted(found.items())
+    }

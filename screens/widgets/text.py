@@ -98,3 +98,12 @@ class PlainInput(Input):
     def replace(self, text: str, start: int, end: int) -> None:
         # Every insertion (key, paste, selection) passes here.
         super().replace(printable(text), start, end)
+
+
+class FindInput(PlainInput):
+    """A search or filter box: `?` opens the keys instead of being typed (no name, address or
+    subject anyone searches for holds one)."""
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # Textual drops a binding, even a priority one, for a key the focused input consumes.
+        return character != "?" and super().check_consume_key(key, character)
