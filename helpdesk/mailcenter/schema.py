@@ -446,3 +446,30 @@ def _helpdesk_sieve_view_ddl() -> None:
 
 
 _helpdesk_sieve_view_ddl()
+
+
+# --- Mailbox changes (helpdesk/mailcenter/change_triggers.py; docs/schema.md "Mailbox changes") ---
+
+# One row per insert, update or delete of a forward, auto-reply or alias and per change of a
+# mailbox's password hash or sending flag, written by database triggers whoever made it. The
+# sweep (helpdesk/sweep/) reads it; who made a change is decided against audit_log.
+mailbox_changes = Table(
+    "mailbox_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("address", String(ADDRESS), nullable=True),
+    Column("kind", String(16), nullable=False),  # forward, autoreply, alias, password, sending
+    Column("op", String(8), nullable=False),  # insert, update, delete
+    Column("detail", String(ADDRESS), nullable=True),
+    Index("ix_mailbox_changes_address_at", "address", "at"),
+)
+
+
+def _register_change_triggers() -> None:
+    from helpdesk.mailcenter.change_triggers import register
+
+    register(metadata)
+
+
+_register_change_triggers()
