@@ -16,7 +16,7 @@ from helpdesk.i18n import M
 if TYPE_CHECKING:
     from helpdesk.config import Config
 
-_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 _ALLOW = re.compile(r"^([^@\s]+)?@[^@\s]+$")
 _TICKET = re.compile(r"^[\w#-]{1,64}$")
 _COUNTS = {
