@@ -52,6 +52,9 @@ def test_the_wheel_compiles_the_german_catalog_and_the_installed_package_finds_i
     with zipfile.ZipFile(wheel) as archive:
         catalogs = [n for n in archive.namelist() if n.endswith(".mo")]
     assert "helpdesk/locale/de/LC_MESSAGES/textual.mo" in catalogs, catalogs
+    with zipfile.ZipFile(wheel) as archive:
+        # The package's other data: without it an installed copy breaks at its first use.
+        assert "helpdesk/passwords/data/german-common.txt" in archive.namelist()
 
     target = tmp_path / "installed"
     installed = subprocess.run(

@@ -222,11 +222,19 @@ async def test_typing_names_anywhere_writes_nothing(sqlite_db):
             "search": search,
             **{
                 f"mailbox {tab}": mailbox(ACTIVE, tab)
-                for tab in ("tab-overview", "tab-audit", "tab-spam", "tab-activity", "tab-blocked")
+                for tab in (
+                    "tab-overview",
+                    "tab-audit",
+                    "tab-spam",
+                    "tab-activity",
+                    "tab-blocked",
+                    "tab-logins",
+                )
             },
             "send log": via_app("send_log"),
             "blocked": via_app("blocked"),
             "campaigns": via_app("campaigns"),
+            "old mail programs": via_app("clients"),
             "suspend dialog": mailbox(ACTIVE, keys=("s",), opens=TicketDialog),
             "reinstate dialog": mailbox(SUSPENDED, keys=("r",), opens=TicketDialog),
             "reset dialog": mailbox(ACTIVE, keys=("p",), opens=ResetPasswordScreen),
