@@ -48,6 +48,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.watch",
     "helpdesk.commands.forward",
     "helpdesk.commands.autoreply",
+    "helpdesk.commands.sweep",
 ]
 
 
