@@ -34,7 +34,8 @@ LIMIT = (
         ({"notify": "support"}, "[watch] notify must be one mail address"),
         ({"sendmail": "/usr/sbin/sendmail -t"}, "[watch] sendmail must be a command as a list"),
         ({"poll_seconds": 0}, "[watch] poll_seconds must be a number from 0.05 to 60"),
-        ({"score": 20}, "[watch] has no key score"),
+        ({"score": 101}, "[watch] score must be a whole number from 0 to 100"),
+        ({"threshold": 20}, "[watch] has no key threshold"),
     ],
 )
 def test_settings_are_checked_with_one_line(section, error):
@@ -173,3 +174,57 @@ def test_rotation_restart_and_a_second_watcher_never_act_twice(db, tmp_path):
         assert read(conn, target="old@firma.test") == []
     watcher().poll()  # a restart: resumes at the kept position
     assert events.count("suspended") == 2
+
+
+def _arrivals(address: str, count: int) -> bytes:
+    now = datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    return "".join(
+        f"{now} 1xYAcW-0003Jf-{i % 100:02d} <= {address} H=(pc) [203.0.113.{i % 50}]:5000 "
+        f'I=[127.0.0.1]:587 P=esmtpa A=sql_plain:{address} S=100 T="Offer" '
+        f"for x{i}@dom{i}.example\n"
+        for i in range(count)
+    ).encode()
+
+
+def test_the_offender_score_line_and_an_operators_reinstatement(db, tmp_path):
+    from helpdesk.mailcenter.audit import Operator, read
+    from helpdesk.mailcenter.mailboxes import create_mailbox, get_mailbox, set_sending
+    from helpdesk.watch.runner import Watcher
+
+    with db.begin() as conn:
+        for name in ("anna", "bernd", "carla"):
+            create_mailbox(conn, f"{name}@firma.test")
+    log = tmp_path / "mainlog"
+    log.write_bytes(b"")
+    operator = Operator(user="watcher", client_addr=None)
+    events: list[str] = []
+
+    def watcher(score: int) -> Watcher:
+        settings = WatchSettings(score=score)
+        return Watcher(
+            db, settings, [str(log)], operator=operator, report=lambda e: events.append(e.kind)
+        )
+
+    off = watcher(0)
+    on = watcher(60)
+    off.poll(), on.poll()
+    with log.open("ab") as f:
+        f.write(_arrivals("anna@firma.test", 300) + _arrivals("bernd@firma.test", 3))
+        f.write(_arrivals("carla@firma.test", 300))
+    # An operator stopped carla by hand, reset the password and reinstated her meanwhile:
+    # she has seen this evidence, so the watcher leaves carla alone.
+    for allowed in (False, True):
+        with db.begin() as conn:
+            set_sending(
+                conn, get_mailbox(conn, "carla@firma.test"), allowed,
+                ticket="T-9", reason="by hand", operator=Operator("op", None),
+            )  # fmt: skip
+    off.poll()
+    assert events.count("suspended") == 0  # the score line is off by default
+    on.poll()
+    assert events.count("suspended") == 1
+    with db.connect() as conn:
+        assert get_mailbox(conn, "bernd@firma.test").smtp_enabled
+        assert get_mailbox(conn, "carla@firma.test").smtp_enabled
+        (entry,) = read(conn, target="anna@firma.test")
+    assert entry.reason.startswith("helpdesk watch: offender score 100 (the line is 60)")

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     settings = watch_settings(ctx.config)
     limit_settings(ctx.config)  # a wrong [limits] is said now, not when it first matters
-    paths = SendlogSettings.from_config(ctx.config).paths
+    sendlog = SendlogSettings.from_config(ctx.config)
+    paths = sendlog.paths
     stop = threading.Event()
 
     def report(event: Event) -> None:
@@ -49,7 +50,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: stop.set())
-    watcher = Watcher(ctx.db, settings, paths, report=report)
+    watcher = Watcher(ctx.db, settings, paths, report=report, sendlog=sendlog)
     while True:
         watcher.poll()
         if args.once or stop.wait(settings.poll_seconds):

@@ -7,14 +7,18 @@ import os
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import M, Text
 from helpdesk.logs.files import Follower, expand
+from helpdesk.logs.timestamps import seconds_to_datetime
 from helpdesk.mailcenter.audit import Operator, current_operator
 from helpdesk.mailcenter.db import Database
+from helpdesk.sendlog.offenders import Analysis
+from helpdesk.sendlog.settings import SendlogSettings
 from helpdesk.watch import notify, store
-from helpdesk.watch.evidence import Crossing, Tracker, hit_of
+from helpdesk.watch.evidence import Crossing, Hit, Tracker, hit_of
 from helpdesk.watch.settings import WatchSettings
 
 
@@ -37,6 +41,7 @@ class Watcher:
         *,
         operator: Operator | None = None,
         report: Callable[[Event], None] = lambda e: None,
+        sendlog: SendlogSettings | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -46,6 +51,9 @@ class Watcher:
         self.tracker = Tracker(settings)
         self.followers: dict[str, Follower] = {}
         self._allowed_told: set[str] = set()
+        self.sendlog = sendlog or SendlogSettings()
+        self.analysis: Analysis | None = None
+        self._judged: set[str] = set()  # scored accounts already acted on (or left) this window
 
     def _follower(self, pattern: str) -> Follower | None:
         """The follower of the newest file of `pattern`, resumed at the kept position."""
@@ -80,15 +88,54 @@ class Watcher:
         )
         return follower
 
+    def _scores(self) -> Analysis | None:
+        """The offender analysis of the score line, started again every `score_minutes`."""
+        if self.settings.score <= 0:
+            return None
+        now = datetime.now().replace(microsecond=0)
+        window = timedelta(minutes=self.settings.score_minutes)
+        if self.analysis is None or now - self.analysis.start > window * 2:
+            self.analysis = Analysis(self.sendlog, now=now, since=window)
+            self._judged = set()
+        return self.analysis
+
+    def _check_scores(self) -> None:
+        analysis = self.analysis
+        if analysis is None:
+            return
+        for user in analysis.report().users:
+            if user.score < self.settings.score:
+                break  # ranked worst first
+            address = user.user.lower()
+            if address in self._judged or user.first is None:
+                continue
+            self._judged.add(address)
+            hit = Hit(
+                "score",
+                address,
+                seconds_to_datetime(user.first),
+                f"score {user.score}",
+                "; ".join(r.english() for r in user.reasons)[:500],
+            )
+            reason = M(
+                "offender score {score} (the line is {line})",
+                score=user.score,
+                line=self.settings.score,
+            )
+            self.act(Crossing(address, reason, (hit,)))
+
     def poll(self) -> int:
         """Read what is new in every log once; the number of lines read."""
         count = 0
+        scores = self._scores()
         for pattern in self.patterns:
             follower = self._follower(pattern)
             if follower is None:
                 continue
             before = (follower.inode, follower.offset)
             data = follower.poll()
+            if data and scores is not None:
+                scores.feed(data)
             if data:
                 for line in data.split(b"\n"):
                     count += 1
@@ -103,6 +150,8 @@ class Watcher:
                 store.save_position(
                     self.db, pattern, store.Position(device, follower.inode, follower.offset)
                 )
+        if count and scores is not None:
+            self._check_scores()
         return count
 
     def act(self, crossing: Crossing) -> None:

@@ -24,6 +24,8 @@ _COUNTS = {
     "spam_minutes": (10, 1, 24 * 60),
     "limit_hits": (3, 1, 10_000),
     "limit_minutes": (10, 1, 24 * 60),
+    "score": (0, 0, 100),
+    "score_minutes": (60, 5, 24 * 60),
 }
 _KEYS = {*_COUNTS, "ticket", "allow", "notify", "notify_from", "sendmail", "poll_seconds"}
 
@@ -36,6 +38,9 @@ class WatchSettings:
     # Messages refused by the sending limits within M minutes (each refusal counts).
     limit_hits: int = 3
     limit_minutes: int = 10
+    # The send-log ranking's score (0-100, docs/sendlog.md) over the last M minutes; 0 = off.
+    score: int = 0
+    score_minutes: int = 60
     ticket: str = "AUTO-watch"
     # Addresses or @domains never suspended automatically (limits still apply to them).
     allow: tuple[str, ...] = ()

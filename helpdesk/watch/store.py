@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
@@ -16,7 +16,7 @@ from helpdesk.errors import NotFound
 from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import get_mailbox
-from helpdesk.mailcenter.schema import mailboxes, watch_accounts, watch_positions
+from helpdesk.mailcenter.schema import audit_log, mailboxes, watch_accounts, watch_positions
 from helpdesk.watch.evidence import Crossing
 
 
@@ -65,13 +65,20 @@ def _ensure_row(db: Database, address: str) -> None:
         pass  # another watcher inserted it meanwhile: the row is there, which is all we need
 
 
+def as_utc(when: datetime) -> datetime:
+    """A log time (naive, the machine's zone, as Exim writes it) as naive UTC, like the tables."""
+    return when.astimezone(UTC).replace(tzinfo=None)
+
+
 def suspend(
     db: Database, crossing: Crossing, *, ticket: str, operator: Operator
 ) -> datetime | None:
     """Suspend sending of the account once, under its row lock; the time, or None when another
-    watcher (or an operator) already did, or the evidence is older than the last suspension."""
+    watcher (or an operator) already did, the evidence is older than the last suspension, or an
+    operator reinstated the account after the evidence began (they have seen it)."""
     _ensure_row(db, crossing.address)
-    first = min(h.time for h in crossing.evidence)
+    first = as_utc(min(h.time for h in crossing.evidence))
+    latest = as_utc(max(h.time for h in crossing.evidence))
     evidence = [
         {"kind": h.kind, "time": h.time.isoformat(), "key": h.key, "line": h.line[:500]}
         for h in crossing.evidence
@@ -89,6 +96,15 @@ def suspend(
         except NotFound:
             return None
         if not mailbox.smtp_enabled:
+            return None
+        reinstated = conn.execute(
+            select(audit_log.c.id).where(
+                audit_log.c.target == mailbox.address,
+                audit_log.c.action == "reinstate",
+                audit_log.c.at >= first,
+            )
+        ).first()
+        if reinstated is not None:
             return None
         if not _suspend_row(conn, mailbox.id, mailbox.version):
             return None
@@ -108,7 +124,7 @@ def suspend(
             update(watch_accounts)
             .where(watch_accounts.c.address == crossing.address)
             .values(
-                suspended_at=max(now, max(h.time for h in crossing.evidence)),
+                suspended_at=max(now, latest),
                 reason=reason[:500],
                 evidence=json.dumps(evidence, ensure_ascii=False),
                 watcher=operator.user[:128],
