@@ -106,15 +106,16 @@ class _Scan:
                 if key is None:
                     sp = split_line(line, self.now)
                     if sp is None:
-                        if line.strip():
-                            self.unreadable += 1
+                        if b" A=" in line or b"r failed for " in line:
+                            self.unreadable += 1  # a line the ranking needed
                         continue
                     key, pos = sp
                 _pid, eid, pos = split_id(line, pos)
                 tag = line[pos : pos + 3]
             if key != good_key:  # lines of one second share the check
                 if not key_ok(key, newest):
-                    self.unreadable += 1
+                    if b" A=" in line or b"r failed for " in line:
+                        self.unreadable += 1
                     continue
                 good_key = key
             if self.earliest is None:
@@ -195,8 +196,8 @@ class _Scan:
         """A chunk of whole lines. Only lines holding ` A=` or a failed login matter to the
         analysis unless messages are being followed to their deliveries (no `for` in the
         arrival lines), so those are found with bytes.find and the rest is never looked at.
-        A chunk with lines that do not start with a year takes the careful per-line path,
-        which also counts unreadable lines."""
+        "Unreadable" counts only such lines that have no usable time: a line the byte test
+        skipped was never needed, so it cannot be unreadable."""
         self.newest = newest_key(self.now)
         if self.earliest is None:
             for line in data[:65536].split(b"\n"):
@@ -211,7 +212,7 @@ class _Scan:
         while pending and self.chunk_no - next(iter(pending.values()))[2] > 16:
             pending.pop(next(iter(pending)))
         nlines = data.count(b"\n") + 1
-        if self.pending or data.count(b"\n20") + (data[:2] == b"20") != nlines:
+        if self.pending:
             self.feed(data.split(b"\n"))
             return
         picked: list[tuple[int, bytes]] = []
@@ -283,11 +284,11 @@ class _Scan:
         t = line.find(b' T="', start)
         f = line.find(b" for ", quoted_end(line, t + 4) if t >= 0 else start)
         if f >= 0:
-            rcpts = line[f + 5 :].split()
+            rcpts = line[f + 5 :].lower().split()
             s.recipients += len(rcpts)
             doms = s.domains
             for rc in rcpts:
-                d = rc[rc.rfind(b"@") + 1 :].lower()
+                d = rc[rc.rfind(b"@") + 1 :]
                 doms[d] = doms.get(d, 0) + 1
         elif eid is not None:
             self._follow(eid, s, set())
