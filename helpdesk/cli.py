@@ -49,6 +49,7 @@ COMMAND_MODULES = [
     "helpdesk.commands.forward",
     "helpdesk.commands.autoreply",
     "helpdesk.commands.sweep",
+    "helpdesk.commands.sieve_rules",
 ]
 
 

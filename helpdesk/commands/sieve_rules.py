@@ -1,0 +1,55 @@
+"""`helpdesk sieve ADDRESS [--json]`, `--deactivate --ticket T`: every Sieve script Dovecot
+runs for the mailbox, in order (docs/forwards.md, "Every script of a mailbox")."""
+
+from __future__ import annotations
+
+import argparse
+
+from helpdesk.cli import Context, json_flag
+from helpdesk.i18n import _
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("sieve", help=_("every Sieve script Dovecot runs for a mailbox"))
+    parser.add_argument("address", metavar="ADDRESS", help=_("the mailbox's address"))
+    parser.add_argument(
+        "--deactivate", action="store_true", help=_("deactivate the customer's own script")
+    )
+    parser.add_argument("--ticket", metavar="T", help=_("ticket reference (for --deactivate)"))
+    parser.add_argument("--reason", metavar="R", help=_("why (goes into the audit log)"))
+    json_flag(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.forwards.chain import chain, deactivate
+    from helpdesk.i18n import render
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.mailboxes import get_mailbox
+    from helpdesk.plaintext import printable
+
+    if args.deactivate:
+        with ctx.db.begin() as conn:
+            mailbox = get_mailbox(conn, args.address)
+            name = deactivate(conn, ctx.config, mailbox.address, ticket=args.ticket,
+                              reason=args.reason, operator=current_operator())  # fmt: skip
+        text = _("{address}: script {name} deactivated (kept)").format(
+            address=printable(mailbox.address), name=printable(name)
+        )
+        ctx.emit({"address": mailbox.address, "deactivated": name}, text)
+        return 0
+    with ctx.db.connect() as conn:
+        mailbox = get_mailbox(conn, args.address)
+        scripts = chain(conn, ctx.config, mailbox.address)
+    out = []
+    if not scripts:
+        out.append(_("{address}: no Sieve script runs").format(address=printable(mailbox.address)))
+    for number, script in enumerate(scripts, 1):
+        out.append(f"# {number}. {printable(script.name)} ({printable(render(script.note))})")
+        out.extend(printable(line) for line in script.text.splitlines())
+        out.append("")
+    ctx.emit(
+        {"address": mailbox.address, "scripts": [s.as_json() for s in scripts]},
+        "\n".join(out).rstrip("\n"),
+    )
+    return 0

@@ -1,0 +1,49 @@
+"""The least-privilege wrapper with which the stack's helpdesk reads (and may deactivate) a
+customer's own Sieve scripts (`[sieve] rules_command`), the kind docs/forwards.md gives a
+production admin:
+
+    python3 stack/sieve_rules.py list ADDRESS         doveadm sieve list -u ADDRESS
+    python3 stack/sieve_rules.py get ADDRESS NAME     doveadm sieve get -u ADDRESS NAME
+    python3 stack/sieve_rules.py deactivate ADDRESS   doveadm sieve deactivate -u ADDRESS
+
+It accepts nothing else; the helpdesk never touches a doveadm socket, which could read every
+mailbox.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}")
+NAME = re.compile(r"[A-Za-z0-9._ -]{1,64}")
+DEADLINE = 20.0
+
+
+def main(argv: list[str]) -> int:
+    shapes = {"list": 2, "get": 3, "deactivate": 2}
+    if not argv or shapes.get(argv[0]) != len(argv) or not ADDRESS.fullmatch(argv[1]):
+        print("usage: sieve_rules.py list|get|deactivate ADDRESS [NAME]", file=sys.stderr)
+        return 2
+    if argv[0] == "get" and not NAME.fullmatch(argv[2]):
+        print("sieve_rules.py: not a script name", file=sys.stderr)
+        return 2
+    state = Path(os.environ.get("STACK_DIR") or Path(__file__).resolve().parent.parent / ".stack")
+    conf = str(state / "dovecot" / "dovecot.conf")
+    command = ["doveadm", "-c", conf, "sieve", argv[0], "-u", argv[1], *argv[2:]]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=DEADLINE, check=False)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        return done.returncode
+    out = done.stdout
+    if argv[0] == "get" and out.startswith("sieve script:"):
+        out = out.split("\n", 1)[1] if "\n" in out else ""
+    sys.stdout.write(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
