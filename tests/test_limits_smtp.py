@@ -7,6 +7,7 @@ import json
 import os
 import smtplib
 import ssl
+import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -139,3 +140,27 @@ def test_usage_is_exims_own_rate_where_the_spool_is_readable(stack, tmp_path):
     )
     text = run_cli("limits", "show", emil, config=config).stdout
     assert "usage: 3.0 messages" in text and "recomputed from the mainlog" in text
+
+
+def test_forwards_count_against_the_forwarding_mailbox(stack):
+    """Dovecot's redirects reach Exim's Sieve relay port with the mailbox as envelope sender:
+    they use its recipients per hour. Over the limit the redirect is refused and the message
+    stays in the mailbox."""
+    domain = _domain()
+    fiona = stack.add_mailbox(f"fiona@{domain}", PASSWORD)
+    _limit(stack, fiona, "--recipients", "2")
+    _cli(stack, "forward", "set", fiona, "--to", "weiter@extern.example", "--ticket", "T-17")
+    for i in range(4):
+        with smtplib.SMTP("127.0.0.1", stack.inbound_port, timeout=30) as smtp:
+            msg = message("kunde@example.net", None, f"Anfrage {i}")
+            msg.replace_header("To", fiona)
+            smtp.send_message(msg, from_addr="kunde@example.net", to_addrs=[fiona])
+    assert len(stack.wait_for_messages(fiona, 4)) == 4
+    refused = stack.wait_for_log(r"helpdesk limit: 2 recipients per hour A=" + fiona)
+    deadline = time.monotonic() + 10
+    while len(refused) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        refused = stack.wait_for_log(r"helpdesk limit: 2 recipients per hour A=" + fiona)
+    assert len(refused) == 2
+    forwarded = stack.wait_for_log(rf"<= {fiona} .* for weiter@extern\.example")
+    assert len(forwarded) == 2
