@@ -19,8 +19,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, ProgressBar
 
-from helpdesk.i18n import N_, _, ngettext, number
+from helpdesk.i18n import N_, Text, _, ngettext, number
 from helpdesk.localtime import SHORT, log_time_text
+from helpdesk.reputation.line import reputation_line
 from screens.activity import RECENT_MESSAGES, ActivityView
 from screens.background import Progress
 from screens.sending import SendingActions
@@ -35,7 +36,7 @@ from screens.sendlog_jobs import (
     sending_text,
 )
 from screens.translated import Translated
-from screens.widgets import line, notify
+from screens.widgets import PlainStatic, line, notify
 from screens.widgets.columns import Column, FittedColumns, FittedTable
 from screens.widgets.status import StatusLine
 
@@ -102,6 +103,8 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
     def compose(self) -> ComposeResult:
         self.title = _("Send log")
         yield Header()
+        # Listed on a blocklist, refused by the big providers: one line, when [reputation] is set.
+        yield PlainStatic("", id="sendlog-reputation")
         yield StatusLine(_("Reading the send log …"), id="sendlog-status")
         yield ProgressBar(total=100, show_eta=False, id="sendlog-progress")
         yield FittedTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
@@ -113,7 +116,12 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self._columns = table.fit_columns(offender_columns())
         table.focus()
         self._follow_timer = self.set_interval(FOLLOW_SECONDS, self._follow_tick, pause=True)
+        self.query_one("#sendlog-reputation").display = self._reputation_wanted()
         self.action_reload()
+
+    def _reputation_wanted(self) -> bool:
+        config = getattr(self.app, "config", None)
+        return config is not None and bool(config.section("reputation").get("addresses"))
 
     @on(FittedTable.Refitted, "#sendlog-offenders")
     def _refitted(self) -> None:
@@ -135,6 +143,17 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self.query_one(ActivityView).show_text(_("Reading the send log …"))
         args = (self.app.config, self.app.db, self.stop_flag("read"), Progress(self))
         self.background("read", read_log, *args)
+        if self._reputation_wanted():
+            self.query_one("#sendlog-reputation", PlainStatic).update(
+                _("Blocklists and providers: asking …")
+            )
+            self.background("reputation", reputation_line, self.app.config, self.app.db)
+
+    def reputation_done(self, found: Text) -> None:
+        self.query_one("#sendlog-reputation", PlainStatic).update(str(found))
+
+    def reputation_failed(self, text: str) -> None:
+        self.query_one("#sendlog-reputation", PlainStatic).update(text)
 
     def action_cancel(self) -> None:
         if self.reading:
