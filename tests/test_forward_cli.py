@@ -179,3 +179,20 @@ def test_everything_at_its_limits_compiles_and_stays_under_the_budget():
         assert bench.run(whole, score="50").folders == {"Junk"}
     finally:
         bench.close()
+
+
+def test_a_spam_script_from_before_forwards_in_sieve_is_refused_not_broken(mailcenter, config_file):
+    from helpdesk.mailcenter.schema import mailboxes, spam_settings
+
+    with mailcenter.begin() as conn:
+        alice = conn.execute(select(mailboxes.c.id).where(mailboxes.c.address == ALICE)).scalar()
+        conn.execute(
+            insert(spam_settings).values(
+                scope_key=f"mailbox:{alice}", mailbox_id=alice, ladder="[]",
+                script='require ["fileinto"];\nkeep;\n', script_id="old",
+            )
+        )  # fmt: skip
+    out = cli(config_file, "forward", "set", ALICE, "--to", "a@b.example", "--ticket", "T-1")
+    assert out.returncode != 0 and "helpdesk spam regenerate" in out.stderr
+    with mailcenter.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(forwards)).scalar_one() == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.errors import PolicyError
@@ -17,7 +17,7 @@ from helpdesk.mailcenter.audit import Operator, record, utcnow
 from helpdesk.mailcenter.mailboxes import Mailbox
 from helpdesk.mailcenter.schema import aliases, autoreplies, delivery_sieve, forwards
 from helpdesk.mailcenter.tickets import check_ticket
-from helpdesk.sieve.limits import script_id
+from helpdesk.sieve.limits import DELIVERY_EXTENSIONS, script_id
 
 
 def load_forward(conn: Connection, mailbox: Mailbox) -> Forward | None:
@@ -57,8 +57,25 @@ def active(item: Forward | AutoReply | None, now: datetime) -> bool:
     return item.ends_at is None or item.ends_at >= now
 
 
+def _check_spam_part(conn: Connection, mailbox: Mailbox) -> None:
+    """The spam part this one follows must require its extensions and end spam with `stop`
+    (scripts written before forwards moved into Sieve do not): else delivery would fail."""
+    spam = conn.execute(
+        text("SELECT script FROM spam_sieve WHERE username = :u"), {"u": mailbox.address}
+    ).scalar()
+    require = (spam or "").split("\nrequire ", 1)[-1].split("];", 1)[0]
+    if spam is not None and not all(f'"{e}"' in require for e in DELIVERY_EXTENSIONS):
+        raise PolicyError(
+            M(
+                "the spam scripts are older than forwards in Sieve: run `helpdesk spam "
+                "regenerate` first; nothing changed"
+            )
+        )
+
+
 def regenerate(conn: Connection, mailbox: Mailbox) -> str | None:
     """Write the mailbox's Sieve part from its rows; its standalone script, or None."""
+    _check_spam_part(conn, mailbox)
     part = generate(
         load_forward(conn, mailbox),
         load_autoreply(conn, mailbox),
