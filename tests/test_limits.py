@@ -105,6 +105,12 @@ def test_set_and_show_through_the_cli_with_ticket_and_audit(db, config_file):
     assert shown["over_limit"] == {"value": "defer", "source": "mailbox"}
     other = run_cli("limits", "show", "bernd@firma.test", config=config_file).stdout
     assert "a burst of 30 messages, then about 30 per hour (the domain's default)" in other
+    out = run_cli(
+        "limits", "set", "global", "--per-message", "40", "--ticket", "T-4", config=config_file
+    )
+    assert out.returncode == 0, out.stderr
+    other = run_cli("limits", "show", "bernd@firma.test", config=config_file).stdout
+    assert "at most 40 recipients per message (the global default)" in other
 
     with db.connect() as conn:
         (entry,) = read(conn, target="anna@firma.test", action="limits")

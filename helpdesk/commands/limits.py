@@ -32,12 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("limits", help=_("sending limits of a mailbox or domain (Exim)"))
     inner = parser.add_subparsers(dest="limits_command", required=True, metavar="show|set")
     show = inner.add_parser("show", help=_("the limits as Exim applies them, and the usage"))
-    show.add_argument("address", help=_("the mailbox's address, or @domain"))
+    show.add_argument("address", help=_("the mailbox's address, @domain, or global"))
     json_flag(show)
     show.set_defaults(func=run_show)
 
     change = inner.add_parser("set", help=_("change limits (0 = no limit, inherit = the default)"))
-    change.add_argument("address", help=_("the mailbox's address, or @domain"))
+    change.add_argument("address", help=_("the mailbox's address, @domain, or global"))
     change.add_argument(
         "--messages",
         type=_limit,
@@ -72,10 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _scope(conn, target: str) -> tuple[str, str, dict[str, Any], Any]:
     """(scope key, shown target, ids for a new row, the mailbox or None) of ADDRESS/@domain."""
-    from helpdesk.limits.store import domain_id_of, domain_key, mailbox_key
+    from helpdesk.limits.store import GLOBAL, domain_id_of, domain_key, mailbox_key
     from helpdesk.mailcenter.mailboxes import get_mailbox
 
     target = target.strip().lower()
+    if target == GLOBAL:
+        return GLOBAL, GLOBAL, {}, None
     if target.startswith("@"):
         domain_id = domain_id_of(conn, target)
         return domain_key(domain_id), target, {"domain_id": domain_id}, None
@@ -85,7 +87,7 @@ def _scope(conn, target: str) -> tuple[str, str, dict[str, Any], Any]:
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.limits.settings import limit_settings
-    from helpdesk.limits.store import KINDS, effective_limits, own_limits
+    from helpdesk.limits.store import GLOBAL, KINDS, effective_limits, own_limits
     from helpdesk.limits.usage import usage
     from helpdesk.limits.wording import describe, over_text, source_text
     from helpdesk.plaintext import printable
@@ -101,9 +103,12 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
     if effective is None:
         for kind in KINDS:
             value = own[kind]
-            shown = (
-                _("inherits the global default") if value is None else str(describe(kind, value))
-            )
+            if value is not None:
+                shown = str(describe(kind, value))
+            elif key == GLOBAL:
+                shown = _("not set: no limit")
+            else:
+                shown = _("inherits the global default")
             lines.append(f"  {_(_LABELS[kind])}: {shown}")
     else:
         data["limits"] = {}
