@@ -1,0 +1,82 @@
+"""The sweep tab at 80×24: a forward another program wrote is listed as such and flagged,
+and `u`, a ticket and F2 remove it with an audit row; a password change is not undone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select, update
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, TabbedContent, TabPane
+
+from helpdesk.config import load_config
+from helpdesk.mailcenter.db import Database
+from helpdesk.mailcenter.mailboxes import create_mailbox
+from helpdesk.mailcenter.schema import audit_log, forwards, mailboxes
+from screens.dialogs.ticket import TicketDialog
+from screens.sweep import TAB_LABEL, SweepTab
+from screens.translated import Translated
+from tests.screen_check import WatchedApp, check, settle
+
+pytestmark = pytest.mark.tui
+ADDRESS = "opfer@capture.example"
+
+
+class Host(Translated, Screen[None]):
+    def compose(self) -> ComposeResult:
+        with TabbedContent(), TabPane(TAB_LABEL, id="tab-sweep"):
+            yield SweepTab(ADDRESS)
+        yield Footer()
+
+
+async def _rows(app, pilot) -> list[str]:
+    tab = app.screen.query_one(SweepTab)
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if tab.changes is not None and not tab.running("read") and not tab.running("undo"):
+            break
+    await settle(app, pilot)
+    table = app.screen.query_one("#sweep-table", DataTable)
+    return [" ".join(c.plain for c in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+async def test_undo_a_forward_another_program_wrote(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'mailcenter.sqlite'}"
+    db = Database(url)
+    db.create_schema()
+    with db.begin() as conn:
+        mailbox_id = create_mailbox(conn, ADDRESS, password_hash="x")
+        conn.execute(insert(forwards).values(mailbox_id=mailbox_id, target="loot@evil.example"))
+        conn.execute(update(mailboxes).values(password_hash="y"))
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(Host())
+        rows = await _rows(app, pilot)
+        check(app, "sweep tab")
+        assert any("loot@evil.example" in r and "other" in r and "EXTERNAL" in r
+                   for r in rows), rows  # fmt: skip
+        table = app.screen.query_one("#sweep-table", DataTable)
+        table.focus()
+        # The newest first: the password change, which is not undone.
+        password_row = next(i for i, r in enumerate(rows) if "reset pw" in r)
+        table.move_cursor(row=password_row)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, TicketDialog)
+        forward_row = next(i for i, r in enumerate(rows) if "loot@evil.example" in r)
+        table.move_cursor(row=forward_row)
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketDialog)
+        await pilot.press(*"HD-9", "f2")
+        rows = await _rows(app, pilot)
+        assert any("removed" in r and "helpdesk" in r for r in rows), rows
+    with db.connect() as conn:
+        assert conn.execute(select(forwards)).first() is None
+        actions = conn.execute(select(audit_log.c.action)).scalars().all()
+    assert actions == ["sweep.undo"]
+    db.dispose()
