@@ -17,10 +17,20 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from stack.settings import Settings
 
 ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,253}")
 NAME = re.compile(r"[A-Za-z0-9._ -]{1,64}")
 DEADLINE = 20.0
+
+
+def config_lines(settings: Settings) -> list[str]:
+    """The [sieve] section of the stack's helpdesk.toml."""
+    wrapper = Path(__file__).resolve()
+    return ["[sieve]", f'rules_command = ["{sys.executable}", "{wrapper}"]', ""]
 
 
 def main(argv: list[str]) -> int:
