@@ -196,3 +196,18 @@ def test_a_spam_script_from_before_forwards_in_sieve_is_refused_not_broken(mailc
     assert out.returncode != 0 and "helpdesk spam regenerate" in out.stderr
     with mailcenter.connect() as conn:
         assert conn.execute(select(func.count()).select_from(forwards)).scalar_one() == 0
+
+
+def test_demo_adds_an_away_mailbox_and_a_holiday_forward(mailcenter, config_file):
+    from helpdesk.forwards.demo import add_demo
+    from helpdesk.mailcenter.audit import Operator
+    from helpdesk.mailcenter.mailboxes import get_mailbox
+
+    with mailcenter.begin() as conn:
+        create_mailbox(conn, "bob@example.org")
+        add_demo(conn, get_mailbox(conn, ALICE), get_mailbox(conn, "bob@example.org"),
+                 "kollege@extern.example", Operator("demo", None))  # fmt: skip
+    reply = json.loads(cli(config_file, "autoreply", "show", ALICE, "--json").stdout)
+    forward = json.loads(cli(config_file, "forward", "show", "bob@example.org", "--json").stdout)
+    assert reply["active"] and "Vielen Dank" in reply["autoreply"]["body"]
+    assert forward["active"] and forward["forward"]["targets"] == ["kollege@extern.example"]
