@@ -66,6 +66,7 @@ def test_hits_are_read_from_spam_and_limit_refusals_only():
         "anna@firma.test",
         "10 messages per hour",
     )
+    assert hit_of((LIMIT.format(m=1) + " via=forward").encode()) is None
     arrival = b"2026-11-30 10:01:00 1xY-000 <= anna@firma.test A=sql_plain:anna@firma.test"
     assert hit_of(arrival) is None
     assert hit_of(b"garbage rejected \xff") is None

@@ -44,6 +44,8 @@ def _config(stack, tmp_path: Path, allow: str = "") -> tuple[Path, str]:
     )
     path = tmp_path / "helpdesk.toml"
     path.write_text(base + watch)
+    with stack.db.begin() as conn:  # a fresh start: from the end of the log
+        conn.execute(delete(watch_positions).where(watch_positions.c.path == pattern))
     return path, pattern
 
 

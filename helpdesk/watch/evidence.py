@@ -41,6 +41,8 @@ def hit_of(line: bytes) -> Hit | None:
     text = ev.text
     limit = _LIMIT.search(text)
     if limit is not None:
+        if " via=forward" in text:
+            return None  # a forward refused: suspending the mailbox's sending would not stop it
         return Hit("limit", limit.group(2).lower(), ev.time, limit.group(1), text)
     if not ev.user or "after DATA" not in text or "digest=" not in text:
         return None
