@@ -114,6 +114,16 @@ def test_a_crafted_login_cannot_steer_the_lookup(stack):
     assert codes == [250, 250, 550]
 
 
+def _with_spool(config: str, spool: Path) -> str:
+    """The stack's config with `[limits] exim_spool = spool` (the stack's may have a [limits])."""
+    line = f"exim_spool = {json.dumps(str(spool))}\n"
+    lines = config.splitlines(keepends=True)
+    kept = "".join(x for x in lines if not x.startswith("exim_spool"))
+    if "\n[limits]\n" in kept:
+        return kept.replace("\n[limits]\n", "\n[limits]\n" + line, 1)
+    return kept + "\n[limits]\n" + line
+
+
 def test_usage_is_exims_own_rate_where_the_spool_is_readable(stack, tmp_path):
     domain = _domain()
     emil = stack.add_mailbox(f"emil@{domain}", PASSWORD)
@@ -123,9 +133,7 @@ def test_usage_is_exims_own_rate_where_the_spool_is_readable(stack, tmp_path):
 
     config = tmp_path / "helpdesk.toml"
     spool = Path(stack.env["STACK_DIR"]) / "exim" / "spool"
-    config.write_text(
-        stack.config_path.read_text() + f"\n[limits]\nexim_spool = {json.dumps(str(spool))}\n"
-    )
+    config.write_text(_with_spool(stack.config_path.read_text(), spool))
     shown = json.loads(run_cli("limits", "show", emil, "--json", config=config).stdout)
     assert shown["usage"]["source"] == "exim"
     assert 2.9 <= shown["usage"]["messages"] <= 3.1
@@ -135,9 +143,7 @@ def test_usage_is_exims_own_rate_where_the_spool_is_readable(stack, tmp_path):
         "text": "a burst of 10 messages, then about 10 per hour",
     }
     # Without the spool: the same rate from the log, labelled as recomputed.
-    config.write_text(
-        stack.config_path.read_text() + f"\n[limits]\nexim_spool = {json.dumps(str(tmp_path))}\n"
-    )
+    config.write_text(_with_spool(stack.config_path.read_text(), tmp_path))
     text = run_cli("limits", "show", emil, config=config).stdout
     assert "usage: 3.0 messages" in text and "recomputed from the mainlog" in text
 
