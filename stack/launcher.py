@@ -169,6 +169,7 @@ def _fingerprint(settings: Settings, exim_auth: str) -> dict:
         "templates": newest,
         **dns.fingerprint(),
         **fail2ban.fingerprint(settings),
+        "watch": os.environ.get("STACK_WATCH", ""),
     }
 
 
@@ -248,6 +249,10 @@ def write_helpdesk_config(settings: Settings) -> None:
         "",
         "[sendlog]",
         f"paths = [{json.dumps(str(settings.mainlog))}]",
+        "",
+        # Exim's own ratelimit counters, for `helpdesk limits show`.
+        "[limits]",
+        f"exim_spool = {json.dumps(str(settings.state / 'exim' / 'spool'))}",
         "",
         *dns.config_lines(settings),
         *fail2ban.config_lines(settings),

@@ -56,6 +56,7 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.mailcenter.reindex import pairs_missing, reindex_names, words_missing
 
     ctx.db.create_schema()
+    _global_limits(ctx)
     indexed = 0
     if words_missing(ctx.db):
         indexed = reindex_names(ctx.db)
@@ -70,6 +71,20 @@ def run_init(args: argparse.Namespace, ctx: Context) -> int:
         ).format(n=number(indexed))
     ctx.emit({"database": ctx.db.display_url, "schema": "ok", "indexed": indexed}, text)
     return 0
+
+
+def _global_limits(ctx: Context) -> None:
+    """The global sending limit from `[limits]`, written once, when the configuration names a
+    limit: without one, no mailbox is limited until an operator sets a limit (the demo's
+    offender keeps sending, so that stopping it by hand can be tried)."""
+    from helpdesk.limits.settings import DEFAULTS, limit_settings
+    from helpdesk.limits.store import ensure_global_default
+
+    settings = limit_settings(ctx.config)
+    if not any(key in ctx.config.section("limits") for key in DEFAULTS):
+        return
+    with ctx.db.begin() as conn:
+        ensure_global_default(conn, settings)
 
 
 def run_reindex(args: argparse.Namespace, ctx: Context) -> int:
