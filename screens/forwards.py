@@ -3,7 +3,7 @@ removed through dialogs confirmed with F2 (docs/forwards.md).
 
 `ForwardsTab(address)` reads both when first shown, in a thread worker; `f` sets the forward,
 `a` the auto-reply (prefilled with the example text in the UI language, `F4` switches it to the
-other language), `x` removes the forward, `r` the auto-reply.
+other language), `x` removes the forward, `c` the auto-reply.
 """
 
 from __future__ import annotations
@@ -263,7 +263,8 @@ class ForwardsTab(Background, Vertical):
         Binding("f", "set_forward", N_("Forward"), id="forwards.forward"),
         Binding("a", "set_reply", N_("Auto-reply"), id="forwards.reply"),
         Binding("x", "clear_forward", N_("No forward"), id="forwards.clear_forward"),
-        Binding("r", "clear_reply", N_("No reply"), id="forwards.clear_reply"),
+        # Not `r`: the mailbox screen's reinstate.
+        Binding("c", "clear_reply", N_("No reply"), id="forwards.clear_reply"),
     ]
 
     def __init__(self, address: str, **kwargs: Any) -> None:
@@ -290,7 +291,7 @@ class ForwardsTab(Background, Vertical):
     def read_done(self, data: ForwardsData) -> None:
         self.data = data
         self.query_one("#forwards-summary", Static).update(summary(data))
-        self.show_status(_("f forward · a auto-reply · x / r remove them · F2 confirms"))
+        self.show_status(_("f forward · a auto-reply · x / c remove them · F2 confirms"))
 
     def read_failed(self, text: str) -> None:
         self.show_status(text, error=True)

@@ -93,7 +93,7 @@ async def test_set_see_and_remove_forward_and_autoreply_with_keys(tmp_path):
         await settle(app, pilot)
         await pilot.press(*"HD-3", "f2")
         await _summary(app, pilot)
-        await pilot.press("r")
+        await pilot.press("c")
         await settle(app, pilot)
         await pilot.press(*"HD-3", "f2")
         text = await _summary(app, pilot)
