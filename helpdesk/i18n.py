@@ -198,11 +198,12 @@ class Text:
         return self.render()
 
 
-def M(message: str, **params: Any) -> Text:
+def M(message: str, /, **params: Any) -> Text:
     return Text(message, params)
 
 
-def Mn(singular: str, plural: str, n: int, **params: Any) -> Text:
+def Mn(singular: str, plural: str, n: int, /, **params: Any) -> Text:
+    """A plural text; `{n}` is the count unless a parameter `n` says how to write it."""
     return Text(singular, params, plural=plural, n=n)
 
 

@@ -103,3 +103,10 @@ def test_numbers_are_grouped_as_each_language_writes_them():
     assert i18n.format_number(1234567, "en") == "1,234,567"
     assert i18n.format_number(1234567, "de") == "1.234.567"
     assert i18n.number(999) == "999"
+
+
+def test_a_plural_may_say_how_its_count_is_written():
+    # Scripts match some lines by their digits: the count as a string keeps them ungrouped.
+    text = Mn("{n} mailbox", "{n} mailboxes", 1234, n="1234")
+    assert text.english() == "1234 mailboxes"
+    assert text.as_json()["params"] == {"n": "1234"}
