@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from helpdesk.logs.files import LogFile, ReadState, chunks
 from helpdesk.sendlog.parser import (
@@ -39,6 +40,9 @@ from helpdesk.sendlog.parser import (
 from helpdesk.sendlog.report import Guesser, Report, UserStats
 from helpdesk.sendlog.score import score_user
 from helpdesk.sendlog.settings import SendlogSettings
+
+if TYPE_CHECKING:
+    from helpdesk.sendlog.parallel import LogWorkers
 
 _DELIVERY_TAGS = frozenset((b"=> ", b"-> ", b"*> ", b"** ", b"== "))
 _PENDING_MAX = 200_000  # messages in flight we follow at most; the oldest are dropped beyond
@@ -61,6 +65,10 @@ class _Scan:
         self.chunk_no = 0
         self.infer = infer
         self.inferred_local: set[str] = set()
+        # the domains each `A=` value added to inferred_local, so that a parallel read can
+        # merge them exactly (helpdesk/sendlog/parallel.py)
+        self.first_domains: dict[bytes, tuple[str, str]] = {}
+        self.followed = False  # recipients were taken from delivery lines
         self.lines = 0
         self.unreadable = 0
         self.earliest: bytes | None = None
@@ -256,13 +264,16 @@ class _Scan:
             if c < 0:
                 return
             user = auth[c + 1 :].decode("utf-8", "replace").lower()
-            if len(self.user_names) < 100_000:
+            cached = len(self.user_names) < 100_000
+            if cached:
                 self.user_names[auth] = user
             if self.infer:
                 # The hoster's own domains: those its users log in with and send from.
                 sender = line[r : line.find(b" ", r)].decode("utf-8", "replace")
-                self.inferred_local.add(user.rpartition("@")[2])
-                self.inferred_local.add(sender.rpartition("@")[2].lower())
+                doms = (user.rpartition("@")[2], sender.rpartition("@")[2].lower())
+                self.inferred_local.update(doms)
+                if cached:
+                    self.first_domains[auth] = doms
         if not in_window:
             if ip:
                 ips = self.baseline_ips.get(user)
@@ -295,6 +306,7 @@ class _Scan:
 
     def _follow(self, eid: bytes, s: UserStats, seen: set | None) -> None:
         pending = self.pending
+        self.followed = True
         if len(pending) >= _PENDING_MAX:
             pending.pop(next(iter(pending)))
         pending[eid] = [s, seen, self.chunk_no]
@@ -350,7 +362,15 @@ class Analysis:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        workers: LogWorkers | None = None,
     ) -> None:
+        """Read the files (oldest first). With workers, a large read is spread over them
+        (helpdesk/sendlog/parallel.py) with the same result."""
+        if workers is not None:
+            from helpdesk.sendlog.parallel import read_parallel
+
+            if read_parallel(self, files, workers, progress=progress, cancelled=cancelled):
+                return
         self.files.extend(str(f.path) for f in files)
         for _lf, _first, data in chunks(
             files, state=self.state, progress=progress, cancelled=cancelled
@@ -396,6 +416,7 @@ def analyze(
     local_domains: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    workers: LogWorkers | None = None,
 ) -> Report:
     """Read the files once and rank every authenticated sender in the window, worst first.
 
@@ -403,7 +424,7 @@ def analyze(
     the accounts that log in to send (docs/sendlog.md, "Local domains").
     """
     analysis = Analysis(settings, now=now, since=since, local_domains=local_domains)
-    analysis.read(files, progress=progress, cancelled=cancelled)
+    analysis.read(files, progress=progress, cancelled=cancelled, workers=workers)
     return analysis.report()
 
 

@@ -30,6 +30,9 @@ class UserStats:
     last: int | None = None
     buckets: dict = field(default_factory=dict)  # 5-minute bucket -> messages
     _recent: deque = field(default_factory=deque, repr=False)
+    # submissions in the first 5 minutes after `first`: a parallel read needs them to find
+    # the busiest 5 minutes across the border of two parts (helpdesk/sendlog/parallel.py)
+    _head: list = field(default_factory=list, repr=False)
     # filled by score()
     score: int = 0
     reasons: list[Text] = field(default_factory=list)  # in words, each in any language
@@ -64,6 +67,8 @@ class UserStats:
         b[k] = b.get(k, 0) + 1
         if self.first is None:
             self.first = secs
+        if secs - self.first < 300:
+            self._head.append(secs)
         self.last = secs  # lines come in time order
 
     def as_dict(self) -> dict:

@@ -1,0 +1,358 @@
+"""The offender analysis on every core: the logs cut into parts, one worker process per part,
+the per-user statistics merged in time order into exactly what one process would find.
+
+Plain files are cut at line starts into byte ranges (helpdesk/logs/ranges.py); a compressed
+file cannot be cut and is one part. Workers are started with the `spawn` context (forking a
+process that has threads, such as the TUI, is unsafe) by a LogWorkers pool that a caller keeps
+for as long as it likes (the TUI: one per session). Progress comes back through a queue;
+cancelling ends the workers at once (LogWorkers.stop) and the next read starts new ones.
+
+Exactness: every total is a sum, the busiest 5 minutes are found again across each border
+from the submissions of the first 5 minutes of the later part and the last 5 minutes of the
+earlier one, and failed logins before a user's first message are handed on. Two cases go back
+to one process: a log without `for` on its arrival lines (recipients then come from delivery
+lines, which may be in the next part) and a read too small to be worth the workers. Beyond the
+caps of offenders.py (100,000 guessing addresses, 1,000 names per address) the merged counts
+can differ from one process's in which names are kept, not in the failure totals.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue as queue_mod
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks
+from helpdesk.logs.ranges import line_borders, range_chunks
+from helpdesk.sendlog.offenders import (
+    _FAILED_ONLY_MAX,
+    _GUESS_USERS_MAX,
+    _GUESSERS_MAX,
+    Analysis,
+    _Scan,
+)
+from helpdesk.sendlog.report import Guesser, UserStats
+
+PARALLEL_MIN_BYTES = 32 << 20  # below this, starting workers costs more than it saves
+_POLL = 0.05  # seconds between looks at the progress queue and the cancel flag
+
+# set in each worker by _init
+_progress_queue = None
+_stop = None
+
+
+def worker_count() -> int:
+    """The cores this process may run on (at most 8: more rarely help a disk-bound read)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
+def _init(progress_queue, stop) -> None:
+    global _progress_queue, _stop
+    _progress_queue, _stop = progress_queue, stop
+
+
+def _work(task: tuple) -> tuple[_Scan, ReadState] | None:
+    """One part: (number, file, start, end or None for the whole file, start key, ...)."""
+    part, lf, start, end, window_start, baseline_start, infer, now = task
+    scan = _Scan(window_start, baseline_start, infer)
+    scan.failed_only = {}
+    scan.now = now
+    state = ReadState(broken=[])
+
+    def cancelled() -> bool:
+        return _stop is not None and _stop.is_set()
+
+    def progress(done: int) -> None:
+        if _progress_queue is not None:
+            _progress_queue.put((part, done))
+
+    try:
+        if end is None:
+            for _lf, _first, data in chunks(
+                [lf], state=state, cancelled=cancelled, progress=lambda d, _t: progress(d)
+            ):
+                scan.feed_data(data)
+        else:
+            for data in range_chunks(
+                lf, start, end, state=state, cancelled=cancelled, progress=progress
+            ):
+                scan.feed_data(data)
+    except Cancelled:
+        return None
+    scan.user_names = {}  # a cache; not worth sending back
+    scan.pending = {}
+    return scan, state
+
+
+class LogWorkers:
+    """A pool of log-reading processes, started on first use and kept until stop()."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes or worker_count()
+        self._ctx = multiprocessing.get_context("spawn")
+        self._pool: ProcessPoolExecutor | None = None
+        self._queue = None
+        self._stop = None
+        self._lock = threading.Lock()
+
+    def _ensure(self) -> tuple[ProcessPoolExecutor, Any, Any]:
+        with self._lock:
+            if self._pool is None:
+                self._queue = self._ctx.Queue()
+                self._stop = self._ctx.Event()
+                self._pool = ProcessPoolExecutor(
+                    self.processes,
+                    mp_context=self._ctx,
+                    initializer=_init,
+                    initargs=(self._queue, self._stop),
+                )
+            return self._pool, self._queue, self._stop
+
+    def pids(self) -> list[int]:
+        """The worker processes running now (none before the first read and after stop)."""
+        pool = self._pool
+        procs = getattr(pool, "_processes", None) or {}
+        return [p.pid for p in list(procs.values()) if p.is_alive()]
+
+    def stop(self) -> None:
+        """End every worker now (cancel, quit); the next read starts new ones."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+            q, self._queue = self._queue, None
+        if pool is not None:
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:  # a worker in the middle of a part does not wait for it
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                proc.join(1)
+                if proc.is_alive():
+                    proc.kill()
+                    proc.join(1)
+        if q is not None:
+            q.close()
+            q.cancel_join_thread()
+
+    def run(
+        self,
+        tasks: list[tuple],
+        sizes: list[int],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> list:
+        """Run the parts; results in the order of tasks. Raises Cancelled (workers ended);
+        a worker that dies fails the read (BrokenProcessPool) instead of hanging it."""
+        pool, q, stop = self._ensure()
+        stop.clear()
+        futures = [pool.submit(_work, task) for task in tasks]
+        done = [0] * len(tasks)
+        total = sum(sizes)
+        try:
+            while True:
+                if cancelled is not None and cancelled():
+                    raise Cancelled(_cancel_text())
+                try:
+                    part, n = q.get(timeout=_POLL)
+                    done[part] = n
+                    while True:
+                        part, n = q.get_nowait()
+                        done[part] = n
+                except queue_mod.Empty:
+                    pass
+                if progress is not None:
+                    progress(min(sum(done), total), total)
+                if all(f.done() for f in futures):
+                    break
+            results = [f.result() for f in futures]
+        except BaseException:
+            self.stop()
+            raise
+        if any(r is None for r in results):
+            raise Cancelled(_cancel_text())
+        if progress is not None:
+            progress(total, total)
+        return results
+
+
+def _cancel_text():
+    from helpdesk.i18n import M
+
+    return M("reading the log was cancelled")
+
+
+def plan(
+    files: list[LogFile], processes: int
+) -> tuple[list[tuple[LogFile, int, int | None]], list[int]]:
+    """Parts in time order: (file, start, end) with end None for a whole (compressed) file."""
+    parts, sizes = [], []
+    for lf in files:
+        if lf.compressed or lf.size < PARALLEL_MIN_BYTES // 4:
+            parts.append((lf, 0, None))
+            sizes.append(lf.size)
+            continue
+        for a, b in line_borders(lf.path, lf.size, processes):
+            parts.append((lf, a, b))
+            sizes.append(b - a)
+    return parts, sizes
+
+
+def read_parallel(
+    analysis: Analysis,
+    files: list[LogFile],
+    workers: LogWorkers,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> bool:
+    """Read the files into a fresh analysis with the workers. False (nothing read) when one
+    process is the better or the only exact choice: then the caller reads them itself."""
+    if sum(f.size for f in files) < PARALLEL_MIN_BYTES or analysis.scan.lines:
+        return False
+    parts, sizes = plan(files, workers.processes)
+    if len(parts) < 2:
+        return False
+    scan = analysis.scan
+    tasks = [
+        (k, lf, a, b, _key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
+        for k, (lf, a, b) in enumerate(parts)
+    ]
+    results = workers.run(tasks, sizes, progress=progress, cancelled=cancelled)
+    if any(r[0].followed for r in results):
+        return False  # recipients from delivery lines that may sit in the next part
+    merged, state = results[0]
+    for other, other_state in results[1:]:
+        merge_scans(merged, other)
+        merge_states(state, other_state)
+    merged.user_names = {}
+    analysis.scan = merged
+    analysis.state = state
+    analysis.state.total_bytes = analysis.state.done_bytes = sum(sizes)
+    analysis.files.extend(str(f.path) for f in files)
+    return True
+
+
+def _key_dt(key: bytes) -> datetime:
+    return datetime.strptime(key.decode(), "%Y-%m-%d %H:%M:%S")
+
+
+def merge_states(a: ReadState, b: ReadState) -> None:
+    a.too_long += b.too_long
+    for path in b.broken or []:
+        if path not in (a.broken or []):
+            (a.broken if a.broken is not None else []).append(path)
+    a.damage.update(b.damage)
+
+
+def merge_scans(a: _Scan, b: _Scan) -> None:
+    """Fold b (the later part) into a (the earlier one), as if one process had read both."""
+    a.lines += b.lines
+    a.unreadable += b.unreadable
+    if a.earliest is None:
+        a.earliest = b.earliest
+    for user, sb in b.users.items():
+        sa = a.users.get(user)
+        if sa is None:
+            before = a.failed_only.pop(user, None)
+            if before:  # failed logins in a, before the first message in b
+                ips = Counter(before)
+                ips.update(sb.auth_failure_ips)
+                sb.auth_failure_ips = ips
+                sb.auth_failures += sum(before.values())
+            a.users[user] = sb
+        else:
+            merge_stats(sa, sb)
+    for user, fails in b.failed_only.items():
+        sa = a.users.get(user)
+        if sa is not None:
+            sa.auth_failures += sum(fails.values())
+            sa.auth_failure_ips.update(fails)
+        elif user in a.failed_only:
+            a.failed_only[user].update(fails)
+        elif len(a.failed_only) < _FAILED_ONLY_MAX:
+            a.failed_only[user] = fails
+    for user, ips in b.baseline_ips.items():
+        a.baseline_ips.setdefault(user, set()).update(ips)
+    _merge_guessers(a.guessers, b.guessers)
+    if a.infer:
+        if len(a.first_domains) < 100_000 and len(b.first_domains) < 100_000:
+            for auth, doms in b.first_domains.items():
+                if auth not in a.first_domains and len(a.first_domains) < 100_000:
+                    a.first_domains[auth] = doms
+            a.inferred_local = {d for doms in a.first_domains.values() for d in doms}
+        else:
+            a.inferred_local |= b.inferred_local
+
+
+def _merge_guessers(a: dict[str, Guesser], b: dict[str, Guesser]) -> None:
+    for ip, gb in b.items():
+        ga = a.get(ip)
+        if ga is None and len(a) >= _GUESSERS_MAX:
+            ip = "(more addresses)"
+            ga = a.get(ip)
+        if ga is None:
+            a[ip] = gb
+            continue
+        ga.failures += gb.failures
+        ga.last = gb.last
+        ga.more_users += gb.more_users
+        for user in gb.users:
+            if user in ga.users or len(ga.users) < _GUESS_USERS_MAX:
+                ga.users.add(user)
+            else:
+                ga.more_users += 1
+
+
+def _add(a: dict, b: dict) -> None:
+    for k, n in b.items():
+        a[k] = a.get(k, 0) + n
+
+
+def merge_stats(sa: UserStats, sb: UserStats) -> None:
+    """One user's totals of two consecutive parts."""
+    sa.accepted += sb.accepted
+    sa.rejected += sb.rejected
+    sa.rejected_rcpt += sb.rejected_rcpt
+    sa.recipients += sb.recipients
+    sa.no_tls += sb.no_tls
+    sa.auth_failures += sb.auth_failures
+    sa.auth_failure_ips.update(sb.auth_failure_ips)
+    _add(sa.domains, sb.domains)
+    _add(sa.ips, sb.ips)
+    _add(sa.buckets, sb.buckets)
+    if sb.first is None:
+        return
+    # The busiest 5 minutes, in the order one process meets its windows: a's, then those
+    # ending in b's first 5 minutes (which may reach back into a), then b's later ones.
+    tail = list(sa._recent)
+    peak, peak_at = sa.peak_5min, sa.peak_at
+    lo = 0
+    for i, secs in enumerate(sb._head):
+        while lo < len(tail) and secs - tail[lo] >= 300:
+            lo += 1
+        n = len(tail) - lo + i + 1
+        if n > peak:
+            peak, peak_at = n, tail[lo] if lo < len(tail) else sb._head[0]
+    if sb.peak_5min > peak:
+        peak, peak_at = sb.peak_5min, sb.peak_at
+    sa.peak_5min, sa.peak_at = peak, peak_at
+    last = sb.last
+    recent = [x for x in tail if last - x < 300]
+    recent.extend(sb._recent)
+    sa._recent.clear()
+    sa._recent.extend(recent)
+    if sa.first is None:
+        sa.first, sa._head = sb.first, list(sb._head)
+    else:
+        sa._head.extend(x for x in sb._head if x - sa.first < 300)
+    sa.last = last
