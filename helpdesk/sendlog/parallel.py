@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue as queue_mod
 import threading
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from typing import Any
 
+from helpdesk.errors import HelpdeskError
+from helpdesk.i18n import M
 from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks
 from helpdesk.logs.ranges import line_borders, range_chunks
 from helpdesk.sendlog.offenders import (
@@ -42,10 +44,6 @@ from helpdesk.sendlog.report import Guesser, UserStats
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting workers costs more than it saves
 _POLL = 0.05  # seconds between looks at the progress queue and the cancel flag
 
-# set in each worker by _init
-_progress_queue = None
-_stop = None
-
 
 def worker_count() -> int:
     """The cores this process may run on (at most 8: more rarely help a disk-bound read)."""
@@ -56,92 +54,96 @@ def worker_count() -> int:
     return max(1, min(n, 8))
 
 
-def _init(progress_queue, stop) -> None:
-    global _progress_queue, _stop
-    _progress_queue, _stop = progress_queue, stop
+def _serve(tasks: Any, results: Any) -> None:
+    """A worker's life: parts from the task queue until None, answers on the result queue."""
+    while True:
+        task = tasks.get()
+        if task is None:
+            return
+        part = task[0]
+        try:
+            answer = _work(task, lambda done, part=part: results.put(("progress", part, done)))
+        except BaseException as exc:  # noqa: BLE001 - every failure goes back to the reader
+            try:
+                pickle.dumps(exc)
+            except Exception:  # noqa: BLE001
+                exc = HelpdeskError(M("{error}", error=f"{type(exc).__name__}: {exc}"))
+            results.put(("error", part, exc))
+        else:
+            results.put(("done", part, answer))
 
 
-def _work(task: tuple) -> tuple[_Scan, ReadState] | None:
-    """One part: (number, file, start, end or None for the whole file, start key, ...)."""
-    part, lf, start, end, window_start, baseline_start, infer, now = task
+def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadState]:
+    """One part: (number, file, start, end or None for the whole file, window start,
+    baseline start, infer local domains, now)."""
+    _part, lf, start, end, window_start, baseline_start, infer, now = task
     scan = _Scan(window_start, baseline_start, infer)
     scan.failed_only = {}
     scan.now = now
     state = ReadState(broken=[])
-
-    def cancelled() -> bool:
-        return _stop is not None and _stop.is_set()
-
-    def progress(done: int) -> None:
-        if _progress_queue is not None:
-            _progress_queue.put((part, done))
-
-    try:
-        if end is None:
-            for _lf, _first, data in chunks(
-                [lf], state=state, cancelled=cancelled, progress=lambda d, _t: progress(d)
-            ):
-                scan.feed_data(data)
-        else:
-            for data in range_chunks(
-                lf, start, end, state=state, cancelled=cancelled, progress=progress
-            ):
-                scan.feed_data(data)
-    except Cancelled:
-        return None
+    if end is None:
+        for _lf, _first, data in chunks([lf], state=state, progress=lambda d, _t: progress(d)):
+            scan.feed_data(data)
+    else:
+        for data in range_chunks(lf, start, end, state=state, progress=progress):
+            scan.feed_data(data)
     scan.user_names = {}  # a cache; not worth sending back
     scan.pending = {}
     return scan, state
 
 
 class LogWorkers:
-    """A pool of log-reading processes, started on first use and kept until stop()."""
+    """Log-reading processes, started on first use and kept until stop() (the TUI keeps
+    them for the session). Thread-safe for one read at a time."""
 
-    def __init__(self, processes: int | None = None) -> None:
+    def __init__(
+        self,
+        processes: int | None = None,
+        *,
+        parts: int | None = None,
+        min_bytes: int = PARALLEL_MIN_BYTES,
+    ) -> None:
         self.processes = processes or worker_count()
+        self.parts = parts or self.processes  # byte ranges per plain file
+        self.min_bytes = min_bytes  # a smaller read is done in the caller's process
         self._ctx = multiprocessing.get_context("spawn")
-        self._pool: ProcessPoolExecutor | None = None
-        self._queue = None
-        self._stop = None
+        self._procs: list = []
+        self._tasks: Any = None
+        self._results: Any = None
         self._lock = threading.Lock()
 
-    def _ensure(self) -> tuple[ProcessPoolExecutor, Any, Any]:
+    def _ensure(self) -> None:
         with self._lock:
-            if self._pool is None:
-                self._queue = self._ctx.Queue()
-                self._stop = self._ctx.Event()
-                self._pool = ProcessPoolExecutor(
-                    self.processes,
-                    mp_context=self._ctx,
-                    initializer=_init,
-                    initargs=(self._queue, self._stop),
-                )
-            return self._pool, self._queue, self._stop
+            if not self._procs:
+                self._tasks, self._results = self._ctx.Queue(), self._ctx.Queue()
+                for _ in range(self.processes):
+                    proc = self._ctx.Process(
+                        target=_serve, args=(self._tasks, self._results), daemon=True
+                    )
+                    proc.start()
+                    self._procs.append(proc)
 
     def pids(self) -> list[int]:
-        """The worker processes running now (none before the first read and after stop)."""
-        pool = self._pool
-        procs = getattr(pool, "_processes", None) or {}
-        return [p.pid for p in list(procs.values()) if p.is_alive()]
+        """The worker processes alive now (none before the first read and after stop)."""
+        return [p.pid for p in list(self._procs) if p.is_alive()]
 
     def stop(self) -> None:
-        """End every worker now (cancel, quit); the next read starts new ones."""
+        """End every worker now (cancel, quit): a part being read is not waited for."""
         with self._lock:
-            pool, self._pool = self._pool, None
-            q, self._queue = self._queue, None
-        if pool is not None:
-            procs = list((getattr(pool, "_processes", None) or {}).values())
-            for proc in procs:  # a worker in the middle of a part does not wait for it
-                proc.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in procs:
-                proc.join(1)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(1)
-        if q is not None:
-            q.close()
-            q.cancel_join_thread()
+            procs, self._procs = self._procs, []
+            queues = (self._tasks, self._results)
+            self._tasks = self._results = None
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(0.5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(0.5)
+        for q in queues:
+            if q is not None:
+                q.close()
+                q.cancel_join_thread()
 
     def run(
         self,
@@ -151,57 +153,53 @@ class LogWorkers:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> list:
-        """Run the parts; results in the order of tasks. Raises Cancelled (workers ended);
-        a worker that dies fails the read (BrokenProcessPool) instead of hanging it."""
-        pool, q, stop = self._ensure()
-        stop.clear()
-        futures = [pool.submit(_work, task) for task in tasks]
+        """Run the parts; answers in the order of tasks. Cancelled (or a worker that dies)
+        ends all workers at once; the next read starts new ones."""
+        self._ensure()
+        results_q = self._results
+        for task in tasks:
+            self._tasks.put(task)
+        answers: dict[int, Any] = {}
         done = [0] * len(tasks)
         total = sum(sizes)
         try:
-            while True:
+            while len(answers) < len(tasks):
                 if cancelled is not None and cancelled():
-                    raise Cancelled(_cancel_text())
+                    raise Cancelled(M("reading the log was cancelled"))
                 try:
-                    part, n = q.get(timeout=_POLL)
-                    done[part] = n
-                    while True:
-                        part, n = q.get_nowait()
-                        done[part] = n
+                    kind, part, value = results_q.get(timeout=_POLL)
                 except queue_mod.Empty:
-                    pass
-                if progress is not None:
-                    progress(min(sum(done), total), total)
-                if all(f.done() for f in futures):
-                    break
-            results = [f.result() for f in futures]
+                    if not all(p.is_alive() for p in self._procs):
+                        raise HelpdeskError(M("a log reading process ended unexpectedly")) from None
+                    continue
+                if kind == "progress":
+                    done[part] = value
+                    if progress is not None:
+                        progress(min(sum(done), total), total)
+                elif kind == "error":
+                    raise value
+                else:
+                    answers[part] = value
+                    done[part] = sizes[part]
         except BaseException:
             self.stop()
             raise
-        if any(r is None for r in results):
-            raise Cancelled(_cancel_text())
         if progress is not None:
             progress(total, total)
-        return results
-
-
-def _cancel_text():
-    from helpdesk.i18n import M
-
-    return M("reading the log was cancelled")
+        return [answers[k] for k in range(len(tasks))]
 
 
 def plan(
-    files: list[LogFile], processes: int
+    files: list[LogFile], parts_per_file: int, min_bytes: int
 ) -> tuple[list[tuple[LogFile, int, int | None]], list[int]]:
     """Parts in time order: (file, start, end) with end None for a whole (compressed) file."""
     parts, sizes = [], []
     for lf in files:
-        if lf.compressed or lf.size < PARALLEL_MIN_BYTES // 4:
+        if lf.compressed or lf.size < min_bytes // 4:
             parts.append((lf, 0, None))
             sizes.append(lf.size)
             continue
-        for a, b in line_borders(lf.path, lf.size, processes):
+        for a, b in line_borders(lf.path, lf.size, parts_per_file):
             parts.append((lf, a, b))
             sizes.append(b - a)
     return parts, sizes
@@ -217,9 +215,9 @@ def read_parallel(
 ) -> bool:
     """Read the files into a fresh analysis with the workers. False (nothing read) when one
     process is the better or the only exact choice: then the caller reads them itself."""
-    if sum(f.size for f in files) < PARALLEL_MIN_BYTES or analysis.scan.lines:
+    if sum(f.size for f in files) < workers.min_bytes or analysis.scan.lines:
         return False
-    parts, sizes = plan(files, workers.processes)
+    parts, sizes = plan(files, workers.parts, workers.min_bytes)
     if len(parts) < 2:
         return False
     scan = analysis.scan

@@ -1,0 +1,168 @@
+"""The parallel offender read: the same answer as one process, and no worker left behind."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing
+from datetime import datetime, timedelta
+
+import pytest
+
+from helpdesk.logs.files import Cancelled, expand
+from helpdesk.logs.ranges import line_borders
+from helpdesk.sendlog.offenders import Analysis, analyze
+from helpdesk.sendlog.parallel import LogWorkers, read_parallel
+from helpdesk.sendlog.settings import SendlogSettings
+from tests.test_offenders import NOW, VICTIM, Log, _bench_module
+from tests.test_sendlog import SAMPLES, sample_files
+
+
+@pytest.fixture(scope="module")
+def workers():
+    # many small parts, so that borders fall inside bursts and between a user's messages
+    pool = LogWorkers(2, parts=13, min_bytes=0)
+    yield pool
+    pool.stop()
+
+
+def _json(report) -> str:
+    return json.dumps(
+        {
+            "offenders": report.offenders_json(),
+            "guessing": report.guessing_json(),
+            "lines": report.lines,
+            "unreadable": report.unreadable,
+            "too_long": report.too_long,
+            "covered": report.baseline_covered,
+            "source": report.local_domains_source,
+        },
+        sort_keys=True,
+    )
+
+
+def _both(paths, workers, *, now, since=timedelta(hours=24)) -> tuple[str, str, bool]:
+    files = expand(paths)
+    single = analyze(files, SendlogSettings(), now=now, since=since)
+    analysis = Analysis(SendlogSettings(), now=now, since=since)
+    used = read_parallel(analysis, files, workers)
+    if not used:
+        analysis.read(files)
+    return _json(single), _json(analysis.report()), used
+
+
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: str(p.relative_to(SAMPLES)))
+def test_shared_samples_give_identical_json(path, workers):
+    single, parallel, _used = _both([path], workers, now=datetime(2026, 11, 27))
+    assert parallel == single
+
+
+def test_generated_burst_gives_identical_json_and_the_true_counts(tmp_path, workers):
+    truth = _bench_module().generate(
+        tmp_path / "mainlog", 3 << 20, seed=11, end=NOW, span=timedelta(days=3)
+    )
+    end = datetime.fromisoformat(truth["end"])
+    single, parallel, used = _both([tmp_path / "mainlog"], workers, now=end)
+    assert used  # the parts really went to the workers
+    assert parallel == single
+    top = json.loads(parallel)["offenders"][0]
+    assert top["user"] == truth["victim"]
+    assert (top["accepted"], top["rejected"]) == (truth["victim_accepted"], truth["victim_refused"])
+    assert top["recipients"] == truth["victim_recipients"]
+    assert top["auth_failures"] == truth["victim_failed_logins"]
+
+
+def test_a_burst_cut_by_every_border_keeps_its_peak(tmp_path):
+    log = Log()
+    for d in (3, 2):  # earlier days: the usual address
+        log.submit(NOW - timedelta(days=d), VICTIM, "198.51.100.7", ["kunde@web.example"])
+    # failed logins before the first message of the window, in another part than the burst
+    for k in range(6):
+        log.failed_login(NOW - timedelta(hours=3, seconds=-k), VICTIM, "203.0.113.1")
+    burst = NOW - timedelta(hours=2)
+    for k in range(60):  # 60 messages in 5 minutes, then 20 more 6 minutes later
+        log.submit(burst + timedelta(seconds=5 * k), VICTIM, "192.0.2.201", [f"r{k}@gmx.example"])
+    for k in range(20):
+        log.submit(
+            burst + timedelta(minutes=11, seconds=k), VICTIM, "192.0.2.202", ["x@gmx.example"]
+        )
+    path = log.write(tmp_path / "mainlog")
+    assert len(line_borders(path, path.stat().st_size, 40)) > 30
+    for parts in (2, 7, 40):
+        pool = LogWorkers(2, parts=parts, min_bytes=0)
+        try:
+            single, parallel, used = _both([path], pool, now=NOW)
+        finally:
+            pool.stop()
+        assert used and parallel == single
+        victim = json.loads(parallel)["offenders"][0]
+        assert (victim["peak_5min"], victim["auth_failures"]) == (60, 6)
+
+
+def test_a_compressed_rotation_and_the_plain_log_merge_in_order(tmp_path, workers):
+    truth = _bench_module().generate(
+        tmp_path / "whole", 2 << 20, seed=12, end=NOW, span=timedelta(days=3)
+    )
+    data = (tmp_path / "whole").read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    with gzip.open(tmp_path / "mainlog.1.gz", "wb") as f:
+        f.write(data[:cut])
+    (tmp_path / "mainlog").write_bytes(data[cut:])
+    end = datetime.fromisoformat(truth["end"])
+    single, parallel, used = _both(
+        [tmp_path / "mainlog.1.gz", tmp_path / "mainlog"], workers, now=end
+    )
+    assert used and parallel == single
+    whole, _, _ = _both([tmp_path / "whole"], workers, now=end)
+    assert json.loads(parallel)["offenders"] == json.loads(whole)["offenders"]
+
+
+def test_cancelling_a_parallel_read_leaves_no_worker(tmp_path):
+    path = tmp_path / "mainlog"
+    _bench_module().generate(path, 4 << 20, seed=13, end=NOW, span=timedelta(days=3))
+    pool = LogWorkers(2, parts=4, min_bytes=0)
+    seen: list[int] = []
+
+    def cancelled() -> bool:
+        seen.extend(pool.pids())
+        return bool(seen)  # as soon as the workers run
+
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    with pytest.raises(Cancelled):
+        analysis.read(expand([path]), workers=pool, cancelled=cancelled)
+    assert seen
+    assert pool.pids() == []
+    alive = {p.pid for p in multiprocessing.active_children()}
+    assert not alive & set(seen)
+    # the next read starts new workers and gives the full answer
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    analysis.read(expand([path]), workers=pool)
+    pool.stop()
+    assert analysis.report().lines == len(path.read_bytes().splitlines())
+
+
+def test_a_log_without_recipients_on_arrivals_is_read_by_one_process(tmp_path, workers):
+    log = Log()
+    for k in range(30):
+        log.submit(
+            NOW - timedelta(hours=1, minutes=k), VICTIM, "198.51.100.7",
+            ["p@web.example", "q@gmx.example"], for_=False,
+        )  # fmt: skip
+    path = log.write(tmp_path / "mainlog")
+    single, parallel, used = _both([path], workers, now=NOW)
+    assert not used and parallel == single
+    assert json.loads(single)["offenders"][0]["recipients"] == 60
+
+
+def test_borders_fall_at_line_starts(tmp_path):
+    path = tmp_path / "log"
+    path.write_bytes(b"a\n" + b"x" * 5000 + b"\nb\nc")
+    ranges = line_borders(path, path.stat().st_size, 8)
+    data = path.read_bytes()
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert all(a == 0 or data[a - 1 : a] == b"\n" for a, _ in ranges)
+    assert b"".join(data[a:b] for a, b in ranges) == data
+
+
+def test_workers_start_with_spawn():
+    assert LogWorkers(1)._ctx.get_start_method() == "spawn"
