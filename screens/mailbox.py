@@ -26,11 +26,15 @@ from helpdesk.plaintext import clip
 from screens.activity import ActivityTab
 from screens.blocked import BlockedList
 from screens.dialogs.detail import DetailScreen
+from screens.forwards import TAB_LABEL as FORWARDS_TAB_LABEL
+from screens.forwards import ForwardsTab
 from screens.logins import TAB_LABEL as LOGINS_TAB_LABEL
 from screens.logins import LoginsTab
 from screens.search import status_word
 from screens.sending import SendingActions
 from screens.spam import SpamTab
+from screens.sweep import TAB_LABEL as SWEEP_TAB_LABEL
+from screens.sweep import SweepTab
 from screens.translated import Translated
 from screens.widgets import PlainStatic, cell, line, lines, notify
 from screens.widgets.columns import column_widths
@@ -50,6 +54,8 @@ TABS = (
     ("tab-activity", N_("Activity")),
     ("tab-blocked", N_("Blocked")),
     ("tab-logins", LOGINS_TAB_LABEL),
+    ("tab-forwards", FORWARDS_TAB_LABEL),
+    ("tab-sweep", SWEEP_TAB_LABEL),
 )
 
 # The keys 1–9 (a binding's description is a fixed text, translated where it is shown).
@@ -136,6 +142,10 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
                 yield BlockedList(user=self.address, id="mailbox-blocked")
             with TabPane(label["tab-logins"], id="tab-logins"):
                 yield LoginsTab(self.address)
+            with TabPane(label["tab-forwards"], id="tab-forwards"):
+                yield ForwardsTab(self.address)
+            with TabPane(label["tab-sweep"], id="tab-sweep"):
+                yield SweepTab(self.address)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: python stack/launcher.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stack import dns, fail2ban, kick
+from stack import dns, fail2ban, kick, sieve_rules
 from stack.services import Plan, prepare
 from stack.settings import (
     REPO,
@@ -257,6 +257,7 @@ def write_helpdesk_config(settings: Settings) -> None:
         *dns.config_lines(settings),
         *fail2ban.config_lines(settings),
         *kick.config_lines(settings),
+        *sieve_rules.config_lines(settings),
     ]
     write_private(settings.config_path, "\n".join(lines))
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.tui
 
 MESSAGE_ID = "179606182601.48213.7731@mueller-sanitaer.de"
 SUBJECT = "Rechnung 2026-1187 Zahlungserinnerung"
-MAILBOX_TABS = ("Overview", "Audit", "Spam", "Activity", "Blocked", "Logins")
+MAILBOX_TABS = ("Overview", "Audit", "Spam", "Activity", "Blocked", "Logins", "Forwards", "Sweep")
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ async def test_palette_lists_each_action_once_generic_last(people):
         assert len(titles) == len({t.casefold() for t in titles}), titles
         assert titles.count("Keys") == 1 and titles.count("Quit") == 1
         # One number per tab on screen, none for a tab that is not there.
-        assert "Tab 6" in titles and "Tab 7" not in titles
+        assert "Tab 8" in titles and "Tab 9" not in titles
         assert titles.index("Suspend sending") < titles.index("Search")
         # Textual's cursor and editing keys come after every action of the app.
         generic = [t for t in titles if t in ("Cursor up", "Cursor down", "Scroll Up")]
@@ -137,6 +137,8 @@ async def test_digits_switch_tabs_in_their_order(people):
         for key, pane in (
             ("5", "tab-blocked"),
             ("6", "tab-logins"),
+            ("8", "tab-sweep"),
+            ("7", "tab-forwards"),
             ("2", "tab-audit"),
             ("4", "tab-activity"),
             ("1", "tab-overview"),

@@ -229,6 +229,8 @@ async def test_typing_names_anywhere_writes_nothing(sqlite_db):
                     "tab-activity",
                     "tab-blocked",
                     "tab-logins",
+                    "tab-forwards",
+                    "tab-sweep",
                 )
             },
             "send log": via_app("send_log"),
