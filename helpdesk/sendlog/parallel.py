@@ -67,7 +67,8 @@ def _serve(tasks: Any, results: Any) -> None:
             try:
                 pickle.dumps(exc)
             except Exception:  # noqa: BLE001
-                exc = HelpdeskError(M("{error}", error=f"{type(exc).__name__}: {exc}"))
+                detail = type(exc).__name__ + ": " + str(exc)
+                exc = HelpdeskError(M("a log reading process failed: {error}", error=detail))
             results.put(("error", part, exc))
         else:
             results.put(("done", part, answer))
