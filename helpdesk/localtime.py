@@ -20,6 +20,7 @@ __all__ = [
     "MINUTE",
     "SECOND",
     "SHORT",
+    "from_display",
     "from_system",
     "header",
     "time_text",
@@ -80,6 +81,14 @@ def to_display(when: datetime) -> datetime:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return when.astimezone(_zone)
+
+
+def from_display(local: datetime) -> datetime:
+    """A naive time the operator typed, meant in the display zone, as naive UTC (as stored):
+    the inverse of `to_display`. Without a configured zone, this machine's zone (with the DST
+    of that date)."""
+    aware = local.replace(tzinfo=_zone) if _zone is not None else local.astimezone()
+    return aware.astimezone(UTC).replace(tzinfo=None)
 
 
 def from_system(when: datetime) -> datetime:

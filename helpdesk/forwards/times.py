@@ -33,10 +33,7 @@ def parse_local(value: str, *, end_of_day: bool = False) -> datetime:
 
 def to_utc(local: datetime) -> datetime:
     """A naive time in the display zone as naive UTC (None zone: this machine's zone)."""
-    # localtime keeps the zone of [ui] timezone for display; reading it back is the inverse.
-    zone = localtime._zone
-    aware = local.replace(tzinfo=zone) if zone is not None else local.astimezone()
-    return aware.astimezone(UTC).replace(tzinfo=None)
+    return localtime.from_display(local)
 
 
 def utcnow() -> datetime:
