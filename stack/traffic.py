@@ -203,9 +203,10 @@ class Sender:
 def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False) -> dict:
     """One round of traffic against the stack `env` describes; returns the summary.
 
-    With `logins`, the round also drives the mail programs of stack/login_traffic.py (IMAP,
-    POP3, plaintext without TLS, CRAM-MD5, the bare local part, an old password): what the
-    Logins tab explains. The demo asks for it; tests that count this round's lines do not."""
+    With `logins` (the demo), the round also drives the mail programs of stack/login_traffic.py
+    (IMAP, POP3, plaintext without TLS, CRAM-MD5, the bare local part, an old password): what
+    the Logins tab explains; and gives one mailbox an auto-reply and one a scheduled forward.
+    Tests that count this round's lines and copies do without both."""
     rng = random.Random(seed)
     ensure_accounts(env["DATABASE_URL"])
     port, inbound = int(env["SUBMISSION_PORT"]), int(env["INBOUND_PORT"])
@@ -325,7 +326,30 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False)
         from stack.login_traffic import run as login_round
 
         summary["logins"] = login_round(env, TRAFFIC_PASSWORD)
+        summary["away"] = _away_and_forward(env["DATABASE_URL"])
     return summary
+
+
+def _away_and_forward(database_url: str) -> dict[str, str]:
+    """Sabine Weber is away (an auto-reply for two weeks); Lars Schulz forwards to Anna during
+    his holiday (a week, keeping a copy): written as an operator would, with an audit row."""
+    from helpdesk.forwards.demo import add_demo
+    from helpdesk.forwards.store import load_autoreply
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.db import Database
+    from helpdesk.mailcenter.mailboxes import get_mailbox
+
+    away, holiday = "s.weber@kanzlei-weber.example", "lars@gartenbau-schulz.example"
+    colleague = "anna@gartenbau-schulz.example"
+    db = Database(database_url)
+    try:
+        with db.begin() as conn:
+            away_box, holiday_box = get_mailbox(conn, away), get_mailbox(conn, holiday)
+            if load_autoreply(conn, away_box) is None:
+                add_demo(conn, away_box, holiday_box, colleague, current_operator())
+    finally:
+        db.dispose()
+    return {"auto-reply": away, "forward": f"{holiday} -> {colleague}"}
 
 
 def _database_key(env: dict[str, str]) -> str:
