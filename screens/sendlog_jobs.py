@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from helpdesk.logs.files import Follower, LogFile
     from helpdesk.mailcenter.mailboxes import Mailbox
     from helpdesk.sendlog.offenders import Analysis, Report
+    from helpdesk.sendlog.parallel import LogWorkers
     from helpdesk.sendlog.trails import SentMessage
 
 CANCELLED_NOTE = M("reading cancelled: the list covers only the part read (F5 reads again)")
@@ -43,7 +44,7 @@ def read_log(
     domains, warning = (None, None) if settings.local_domains else local_domains(db)
     analysis = Analysis(settings, local_domains=domains)
     try:
-        analysis.read(files, progress=progress, cancelled=cancelled)
+        analysis.read(files, progress=progress, cancelled=cancelled, workers=log_workers())
     except Cancelled:
         return ReadResult(analysis.report(), CANCELLED_NOTE, analysis, files, None)
     except HelpdeskError:
@@ -57,6 +58,26 @@ def read_log(
     except OSError:
         follower = None
     return ReadResult(analysis.report(), warning, analysis, files, follower)
+
+
+_workers: list = []  # the session's log workers, started by the first large read
+
+
+def log_workers() -> LogWorkers:
+    """The session's log-reading processes (spawn context: the UI has threads). Started
+    once and kept; a cancel (`c`) ends them at once and the next read starts new ones; they
+    are daemon processes, so quitting ends them too."""
+    from helpdesk.sendlog.parallel import LogWorkers
+
+    if not _workers:
+        _workers.append(LogWorkers())
+    return _workers[0]
+
+
+def stop_log_workers() -> None:
+    """End the session's log workers now (for the app's quit)."""
+    if _workers:
+        _workers[0].stop()
 
 
 @dataclass

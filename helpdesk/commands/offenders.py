@@ -92,13 +92,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     from helpdesk.durations import parse_since
     from helpdesk.sendlog.offenders import analyze
+    from helpdesk.sendlog.parallel import PARALLEL_MIN_BYTES, LogWorkers
 
     since = parse_since(args.since) if args.since else None
     files, settings = log_files(ctx, args.log)
     since = since or settings.since
     domains = None if settings.local_domains else local_domains(ctx)
     t0 = time.perf_counter()
-    report = analyze(files, settings, since=since, local_domains=domains)
+    workers = None
+    if sum(f.size for f in files) >= PARALLEL_MIN_BYTES:
+        workers = LogWorkers()
+    try:
+        report = analyze(files, settings, since=since, local_domains=domains, workers=workers)
+    finally:
+        if workers is not None:
+            workers.stop()
     took = time.perf_counter() - t0
     ctx.say(summary_line(report, took))
     if args.guessing:
