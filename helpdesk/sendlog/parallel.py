@@ -105,7 +105,9 @@ class LogWorkers:
         min_bytes: int = PARALLEL_MIN_BYTES,
     ) -> None:
         self.processes = processes or worker_count()
-        self.parts = parts or self.processes  # byte ranges per plain file
+        # byte ranges per plain file: more than workers, so that one that finishes early
+        # takes the next part (the window's end of a log costs more than its baseline)
+        self.parts = parts or 4 * self.processes
         self.min_bytes = min_bytes  # a smaller read is done in the caller's process
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list = []
