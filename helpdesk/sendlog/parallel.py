@@ -155,18 +155,24 @@ class LogWorkers:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
+        take: Callable[[Any], bool] | None = None,
     ) -> list:
         """Run the parts; answers in the order of tasks. Cancelled (or a worker that dies)
-        ends all workers at once; the next read starts new ones."""
+        ends all workers at once; the next read starts new ones.
+
+        With take, each answer is handed to it as soon as all earlier ones were (and not
+        kept): memory then holds the answers that came early, not all of them. take returning
+        False ends the run (the workers too) and run returns []."""
         self._ensure()
         results_q = self._results
         for task in tasks:
             self._tasks.put(task)
         answers: dict[int, Any] = {}
+        handed = 0  # answers given to take so far
         done = [0] * len(tasks)
         total = sum(sizes)
         try:
-            while len(answers) < len(tasks):
+            while len(answers) + handed < len(tasks):
                 if cancelled is not None and cancelled():
                     raise Cancelled(M("reading the log was cancelled"))
                 try:
@@ -184,12 +190,17 @@ class LogWorkers:
                 else:
                     answers[part] = value
                     done[part] = sizes[part]
+                    while take is not None and handed in answers:
+                        if not take(answers.pop(handed)):
+                            self.stop()
+                            return []
+                        handed += 1
         except BaseException:
             self.stop()
             raise
         if progress is not None:
             progress(total, total)
-        return [answers[k] for k in range(len(tasks))]
+        return [answers[k] for k in range(handed, len(tasks))]
 
 
 def plan(
@@ -228,14 +239,26 @@ def read_parallel(
         (k, lf, a, b, _key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
         for k, (lf, a, b) in enumerate(parts)
     ]
-    results = workers.run(tasks, sizes, progress=progress, cancelled=cancelled)
-    if any(r[0].followed for r in results):
-        return False  # recipients from delivery lines that may sit in the next part
-    merged, state = results[0]
-    for other, other_state in results[1:]:
-        merge_scans(merged, other)
-        merge_states(state, other_state)
-    merged.user_names = {}
+    merged: list = []
+    followed: list[bool] = []
+
+    def take(answer: tuple[_Scan, ReadState]) -> bool:
+        if answer[0].followed:
+            followed.append(True)
+            return False  # recipients from delivery lines that may sit in the next part
+        if not merged:
+            merged.extend(answer)
+        else:
+            merge_scans(merged[0], answer[0])
+            merge_states(merged[1], answer[1])
+        return True
+
+    workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
+    if followed or len(merged) != 2:
+        return False
+    scan_done, state = merged
+    scan_done.user_names = {}
+    merged = scan_done
     analysis.scan = merged
     analysis.state = state
     analysis.state.total_bytes = analysis.state.done_bytes = sum(sizes)
