@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--log", metavar="PATH", action="append", help=_("Exim mainlog to find the digest in")
     )
+    parser.add_argument(
+        "--lang",
+        choices=("de", "en"),
+        help=_("language of the text for the customer (default: the language of this program)"),
+    )
     json_flag(parser)
     parser.set_defaults(func=run_release)
 
@@ -67,8 +72,11 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
     service = _service(ctx)
     # A ticket that is not one is refused before any controller is asked (it may be down).
     check_ticket(args.ticket)
+    subject = ""
     with service.cluster:
-        digest = args.digest or find_digest(ctx, service.cluster, args.user, message_id, args.log)
+        digest = args.digest
+        if not digest:
+            digest, subject = find_digest(ctx, service.cluster, args.user, message_id, args.log)
         release = service.release(
             message_id,
             args.user,
@@ -94,12 +102,31 @@ def run_release(args: argparse.Namespace, ctx: Context) -> int:
         until=time_text(release.expires_at, zone=True),
         n=release.uses,
     )
-    ctx.emit(release.as_json(), text)
+    ctx.emit(release.as_json(), text + "\n\n" + customer_text(release, subject, args.lang))
     return 0
 
 
-def find_digest(ctx: Context, cluster, user: str, message_id: str, logs: list[str] | None) -> str:
-    """The content digest of the newest refusal of this Message-ID from this account."""
+def customer_text(release, subject: str, choice: str | None) -> str:
+    """What the operator reads out, in the customer's language (--lang, else the UI's)."""
+    from helpdesk.i18n import customer_language
+    from helpdesk.rspamd.explain import LANGUAGE_NAMES, release_explanation
+
+    lang = customer_language(choice)
+    explanation = release_explanation(
+        subject=subject,
+        lasts=release.expires_at - release.created_at,
+        until=time_text(release.expires_at, zone=True),
+        uses=release.uses,
+    )
+    heading = _("For the customer ({language}):").format(language=LANGUAGE_NAMES[lang])
+    return heading + "\n" + explanation.render(lang)
+
+
+def find_digest(
+    ctx: Context, cluster, user: str, message_id: str, logs: list[str] | None
+) -> tuple[str, str]:
+    """The content digest and subject of the newest refusal of this Message-ID from this
+    account."""
     from helpdesk.errors import PolicyError
     from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
 
@@ -109,7 +136,7 @@ def find_digest(ctx: Context, cluster, user: str, message_id: str, logs: list[st
     wanted = message_id.casefold()
     for item in report.items:
         if item.digest and item.message_id.casefold() == wanted:
-            return item.digest
+            return item.digest, item.subject
     raise PolicyError(
         M(
             "no refusal of <{message_id}> from {user} with a content digest in rspamd's "
