@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     import time
 
     from helpdesk.durations import parse_since
-    from helpdesk.sendlog.offenders import analyze
+    from helpdesk.sendlog.offenders import Analysis
     from helpdesk.sendlog.parallel import PARALLEL_MIN_BYTES, LogWorkers
 
     since = parse_since(args.since) if args.since else None
@@ -101,12 +101,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     t0 = time.perf_counter()
     workers = None
     if sum(f.size for f in files) >= PARALLEL_MIN_BYTES:
-        workers = LogWorkers()
+        workers = LogWorkers(keep=False)
+    analysis = Analysis(settings, since=since, local_domains=domains)
     try:
-        report = analyze(files, settings, since=since, local_domains=domains, workers=workers)
+        analysis.read(files, workers=workers)
     finally:
         if workers is not None:
-            workers.stop()
+            workers.stop()  # before ranking: their memory is not needed any more
+    report = analysis.report()
     took = time.perf_counter() - t0
     ctx.say(summary_line(report, took))
     if args.guessing:

@@ -72,6 +72,7 @@ def _serve(tasks: Any, results: Any) -> None:
             results.put(("error", part, exc))
         else:
             results.put(("done", part, answer))
+            del answer  # the queue's thread holds it until it is sent
 
 
 def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadState]:
@@ -103,12 +104,16 @@ class LogWorkers:
         *,
         parts: int | None = None,
         min_bytes: int = PARALLEL_MIN_BYTES,
+        keep: bool = True,
     ) -> None:
         self.processes = processes or worker_count()
         # byte ranges per plain file: more than workers, so that one that finishes early
         # takes the next part (the window's end of a log costs more than its baseline)
         self.parts = parts or 4 * self.processes
         self.min_bytes = min_bytes  # a smaller read is done in the caller's process
+        # keep=False (one command): a worker ends as soon as no part is left for it, so its
+        # memory is gone while the others finish and the caller merges and ranks
+        self.keep = keep
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list = []
         self._tasks: Any = None
@@ -167,6 +172,9 @@ class LogWorkers:
         results_q = self._results
         for task in tasks:
             self._tasks.put(task)
+        if not self.keep:
+            for _ in self._procs:
+                self._tasks.put(None)
         answers: dict[int, Any] = {}
         handed = 0  # answers given to take so far
         done = [0] * len(tasks)
@@ -178,7 +186,7 @@ class LogWorkers:
                 try:
                     kind, part, value = results_q.get(timeout=_POLL)
                 except queue_mod.Empty:
-                    if not all(p.is_alive() for p in self._procs):
+                    if any(p.exitcode not in (None, 0) for p in self._procs):
                         raise HelpdeskError(M("a log reading process ended unexpectedly")) from None
                     continue
                 if kind == "progress":
@@ -198,6 +206,8 @@ class LogWorkers:
         except BaseException:
             self.stop()
             raise
+        if not self.keep:
+            self.stop()
         if progress is not None:
             progress(total, total)
         return [answers[k] for k in range(handed, len(tasks))]
