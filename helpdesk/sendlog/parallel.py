@@ -363,7 +363,7 @@ def merge_stats(sa: UserStats, sb: UserStats) -> None:
     sa.auth_failure_ips.update(sb.auth_failure_ips)
     _add(sa.domains, sb.domains)
     _add(sa.ips, sb.ips)
-    _add(sa.buckets, sb.buckets)
+    sa.buckets.merge(sb.buckets)
     if sb.first is None:
         return
     # The busiest 5 minutes, in the order one process meets its windows: a's, then those
