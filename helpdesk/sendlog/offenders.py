@@ -60,6 +60,8 @@ class _Scan:
         self.users: dict[str, UserStats] = {}
         self.baseline_ips: dict[str, set[bytes]] = {}
         self.user_names: dict[bytes, str] = {}  # `A=` value -> user, decoded once
+        # one bytes object per recipient domain, shared by every user's counts (memory)
+        self.domain_names: dict[bytes, bytes] = {}
         self.guessers: dict[str, Guesser] = {}
         self.pending: dict[bytes, list] = {}
         self.chunk_no = 0
@@ -297,10 +299,14 @@ class _Scan:
         if f >= 0:
             rcpts = line[f + 5 :].lower().split()
             s.recipients += len(rcpts)
-            doms = s.domains
+            doms, names = s.domains, self.domain_names
             for rc in rcpts:
                 d = rc[rc.rfind(b"@") + 1 :]
-                doms[d] = doms.get(d, 0) + 1
+                if d not in doms:
+                    d = names.setdefault(d, d) if len(names) < 1_000_000 else d
+                    doms[d] = 1
+                else:
+                    doms[d] += 1
         elif eid is not None:
             self._follow(eid, s, set())
 

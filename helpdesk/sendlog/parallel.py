@@ -89,7 +89,8 @@ def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadStat
     else:
         for data in range_chunks(lf, start, end, state=state, progress=progress):
             scan.feed_data(data)
-    scan.user_names = {}  # a cache; not worth sending back
+    scan.user_names = {}  # caches; not worth sending back
+    scan.domain_names = {}
     scan.pending = {}
     return scan, state
 
