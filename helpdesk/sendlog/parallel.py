@@ -295,9 +295,11 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
     a.unreadable += b.unreadable
     if a.earliest is None:
         a.earliest = b.earliest
+    names = a.domain_names  # one bytes object per domain here too
     for user, sb in b.users.items():
         sa = a.users.get(user)
         if sa is None:
+            sb.domains = {names.setdefault(d, d): n for d, n in sb.domains.items()}
             before = a.failed_only.pop(user, None)
             if before:  # failed logins in a, before the first message in b
                 ips = Counter(before)
@@ -306,7 +308,7 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
                 sb.auth_failures += sum(before.values())
             a.users[user] = sb
         else:
-            merge_stats(sa, sb)
+            merge_stats(sa, sb, names)
     for user, fails in b.failed_only.items():
         sa = a.users.get(user)
         if sa is not None:
@@ -353,8 +355,8 @@ def _add(a: dict, b: dict) -> None:
         a[k] = a.get(k, 0) + n
 
 
-def merge_stats(sa: UserStats, sb: UserStats) -> None:
-    """One user's totals of two consecutive parts."""
+def merge_stats(sa: UserStats, sb: UserStats, names: dict | None = None) -> None:
+    """One user's totals of two consecutive parts (names: shared domain objects)."""
     sa.accepted += sb.accepted
     sa.rejected += sb.rejected
     sa.rejected_rcpt += sb.rejected_rcpt
@@ -362,7 +364,12 @@ def merge_stats(sa: UserStats, sb: UserStats) -> None:
     sa.no_tls += sb.no_tls
     sa.auth_failures += sb.auth_failures
     sa.auth_failure_ips.update(sb.auth_failure_ips)
-    _add(sa.domains, sb.domains)
+    doms = sa.domains
+    for d, n in sb.domains.items():
+        if d in doms:
+            doms[d] += n
+        else:
+            doms[names.setdefault(d, d) if names is not None else d] = n
     _add(sa.ips, sb.ips)
     sa.buckets.merge(sb.buckets)
     if sb.first is None:
