@@ -264,7 +264,13 @@ def read_parallel(
             merge_states(merged[1], answer[1])
         return True
 
-    workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
+    try:
+        workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
+    except Cancelled:
+        if merged and not followed:  # what was read so far, from the start: still ranked
+            analysis.scan, analysis.state = merged
+            analysis.files.extend(str(f.path) for f in files)
+        raise
     if followed or len(merged) != 2:
         return False
     scan_done, state = merged
