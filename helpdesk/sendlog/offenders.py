@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from helpdesk.sendlog.parallel import LogWorkers
 
 _DELIVERY_TAGS = frozenset((b"=> ", b"-> ", b"*> ", b"** ", b"== "))
+_SECONDS = frozenset(b"%02d" % n for n in range(60))
 _PENDING_MAX = 200_000  # messages in flight we follow at most; the oldest are dropped beyond
 _GUESS_USERS_MAX = 1000  # distinct user names kept per guessing address
 _GUESSERS_MAX = 100_000  # guessing addresses kept one by one
@@ -123,7 +124,10 @@ class _Scan:
                 _pid, eid, pos = split_id(line, pos)
                 tag = line[pos : pos + 3]
             if key != good_key:  # lines of one second share the check
-                if not key_ok(key, newest):
+                # and lines of one minute share all of it but the seconds
+                if key[:17] == good_key[:17] and key[17:19] in _SECONDS and key <= newest:
+                    good_key = key
+                elif not key_ok(key, newest):
                     if b" A=" in line or b"r failed for " in line:
                         self.unreadable += 1
                     continue
