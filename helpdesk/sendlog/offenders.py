@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 from helpdesk.logs.files import LogFile, ReadState, chunks
 from helpdesk.sendlog.parser import (
@@ -40,9 +40,6 @@ from helpdesk.sendlog.parser import (
 from helpdesk.sendlog.report import Guesser, Report, UserStats
 from helpdesk.sendlog.score import score_user
 from helpdesk.sendlog.settings import SendlogSettings
-
-if TYPE_CHECKING:
-    from helpdesk.sendlog.parallel import LogWorkers
 
 _DELIVERY_TAGS = frozenset((b"=> ", b"-> ", b"*> ", b"** ", b"== "))
 _SECONDS = frozenset(b"%02d" % n for n in range(60))
@@ -372,15 +369,14 @@ class Analysis:
         *,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
-        workers: LogWorkers | None = None,
+        workers: Any = None,  # a helpdesk.sendlog.parallel.LogWorkers
     ) -> None:
         """Read the files (oldest first). With workers, a large read is spread over them
         (helpdesk/sendlog/parallel.py) with the same result."""
-        if workers is not None:
-            from helpdesk.sendlog.parallel import read_parallel
-
-            if read_parallel(self, files, workers, progress=progress, cancelled=cancelled):
-                return
+        if workers is not None and workers.read(
+            self, files, progress=progress, cancelled=cancelled
+        ):
+            return
         self.files.extend(str(f.path) for f in files)
         for _lf, _first, data in chunks(
             files, state=self.state, progress=progress, cancelled=cancelled
@@ -426,7 +422,7 @@ def analyze(
     local_domains: Iterable[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
-    workers: LogWorkers | None = None,
+    workers: Any = None,  # a helpdesk.sendlog.parallel.LogWorkers
 ) -> Report:
     """Read the files once and rank every authenticated sender in the window, worst first.
 

@@ -132,6 +132,17 @@ class LogWorkers:
                     proc.start()
                     self._procs.append(proc)
 
+    def read(
+        self,
+        analysis: Analysis,
+        files: list[LogFile],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Analysis.read(workers=self) calls this: see read_parallel."""
+        return read_parallel(analysis, files, self, progress=progress, cancelled=cancelled)
+
     def pids(self) -> list[int]:
         """The worker processes alive now (none before the first read and after stop)."""
         return [p.pid for p in list(self._procs) if p.is_alive()]
