@@ -6,6 +6,7 @@ import gzip
 import json
 import multiprocessing
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,32 @@ def test_borders_fall_at_line_starts(tmp_path):
 
 def test_workers_start_with_spawn():
     assert LogWorkers(1)._ctx.get_start_method() == "spawn"
+
+
+def test_quitting_the_process_ends_its_workers(tmp_path):
+    # the TUI keeps its workers for the session: quitting (Ctrl+Q ends the process) ends them
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "keep.py"
+    script.write_text(
+        "from helpdesk.sendlog.parallel import LogWorkers\n"
+        "if __name__ == '__main__':\n"
+        "    w = LogWorkers(2)\n"
+        "    w._ensure()\n"
+        "    print(' '.join(map(str, w.pids())))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.split()
+    assert len(out) == 2
+    for pid in map(int, out):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        # a zombie of another parent would still answer: it must at least not run
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        state = stat.rsplit(")", 1)[1].split()[0]
+        assert state in ("Z", "X")
