@@ -41,8 +41,8 @@ def read_fleet(config: Any, db: Any, cancelled: Callable[[], bool], progress: Pr
 
 def columns() -> list[Column]:
     return [
-        Column(_("Mailbox"), "address", 30, weight=2),
-        Column(_("Name"), "realname", 16, weight=1),
+        Column(_("Mailbox"), "address", 25, weight=2),
+        Column(_("Name"), "realname", 13, weight=1),
         Column(_("POP3"), "pop3", 5),
         Column(_("No TLS"), "no_tls", 6),
         Column(_("CRAM"), "cram_md5", 5),
