@@ -291,6 +291,10 @@ class MissingDatabase:
 def run_app(config: Config) -> int:
     app = HelpdeskApp(config)
     app.run()
+    from screens.sendlog_jobs import stop_log_workers
+
+    # The send log's reading processes, if F6 started them: ended now, not at interpreter exit.
+    stop_log_workers()
     # The driver has restored the terminal. Jobs run in daemon threads and do not hold the
     # process; any other thread still running is stuck in a read nobody waits for: end here
     # rather than hang (the database server rolls back what its connection left open).

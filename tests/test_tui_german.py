@@ -34,7 +34,16 @@ from tests.test_tui_geometry import (  # noqa: F401 (demo is a fixture)
 
 pytestmark = pytest.mark.tui
 
-TAB_LABELS = ("Übersicht", "Protokoll", "Spam", "Aktivität", "Blockiert", "Anmeldung", "Weiterl.", "Prüfung")
+TAB_LABELS = (
+    "Übersicht",
+    "Protokoll",
+    "Spam",
+    "Aktivität",
+    "Blockiert",
+    "Anmeldung",
+    "Weiterl.",
+    "Prüfung",
+)
 MAILBOX_KEYS = ("Versand sperren", "Entsperren", "Neues Passwort", "Tasten")
 MAILBOX_HINT = "s sperren · r entsperren · p Passwort · ? Tasten · Esc zurück"
 
