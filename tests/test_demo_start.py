@@ -115,7 +115,7 @@ def test_what_make_demo_says_fits_a_terminal_and_names_the_offender_call():
 def test_make_stack_builds_the_virtualenv_first_on_a_fresh_clone(tmp_path):
     """`make -n stack` in a copy without .venv: the venv is set up before the launcher runs."""
     (tmp_path / "stack").mkdir()
-    for name in ("Makefile", "pyproject.toml", "stack/stack.mk"):
+    for name in ("Makefile", "pyproject.toml", "setup.py", "stack/stack.mk"):
         shutil.copy(ROOT / name, tmp_path / name)
     out = subprocess.run(
         ["make", "-n", "stack"], cwd=tmp_path, capture_output=True, text=True, timeout=30
