@@ -56,9 +56,11 @@ COMMAND_MODULES = [
 class Context:
     """What a subcommand needs, built only when first asked for."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, config: Config | None = None) -> None:
         self.args = args
         self.json: bool = bool(getattr(args, "json", False))
+        # The configuration read already to choose the language, if it could be read then.
+        self._preloaded = config
         self._config: Config | None = None
         self._db: Database | None = None
 
@@ -68,7 +70,7 @@ class Context:
             from helpdesk.config import load_config
             from helpdesk.localtime import use_config
 
-            self._config = load_config(self.args.config)
+            self._config = self._preloaded or load_config(self.args.config)
             use_config(self._config)
             if getattr(self.args, "ui_language", None) is None:
                 set_language(configured_language(self._config))
@@ -242,31 +244,35 @@ def configured_language(config: Config) -> str:
         raise ConfigError(M("{where}: [ui] language must be de, en or auto", where=where)) from None
 
 
-def _choose_language(argv: list[str]) -> None:
+def _choose_language(argv: list[str]) -> Config | None:
     """--ui-language, else `[ui] language` of the configuration (when it can be read), else
-    the locale. Chosen before the parser is built, so that --help speaks the language too."""
+    the locale. Chosen before the parser is built, so that --help speaks the language too.
+    Returns the configuration when it was read, so that the command does not read it again."""
     chosen = _option(argv, "--ui-language")
     if chosen in LANGUAGES:
         set_language(chosen)
-        return
+        return None
     from helpdesk.config import load_config
 
     try:
-        set_language(configured_language(load_config(_option(argv, "--config"))))
+        config = load_config(_option(argv, "--config"))
+        set_language(configured_language(config))
     except HelpdeskError:
         # A missing or broken configuration is reported by the command that needs it.
         set_language(resolve_language("auto"))
+        return None
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    _choose_language(argv)
+    config = _choose_language(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
-        return _run_tui(args)
+        return _run_tui(args, config)
     _tolerant_output()
-    ctx = Context(args)
+    ctx = Context(args, config)
     try:
         _check_arguments(args)
         return int(args.func(args, ctx) or 0)
@@ -285,12 +291,12 @@ def main(argv: list[str] | None = None) -> int:
         ctx.close()
 
 
-def _run_tui(args: argparse.Namespace) -> int:
+def _run_tui(args: argparse.Namespace, config: Config | None = None) -> int:
     from helpdesk.config import load_config
     from helpdesk.localtime import use_config
 
     try:
-        config = load_config(args.config)
+        config = config or load_config(args.config)
         use_config(config)
         if args.ui_language is None:
             set_language(configured_language(config))
