@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpdesk.rspamd.blocked import MATCH_WINDOW, EximReject, merge_blocked  # noqa: E402
+from helpdesk.rspamd.blocked import MATCH_WINDOW, merge_blocked  # noqa: E402
 from helpdesk.rspamd.client import HistoryRow, Symbol, user_matches  # noqa: E402
+from helpdesk.rspamd.exim_rejects import EximReject  # noqa: E402
 
 
 def synthetic(scans: int, lines: int, burst: float, seed: int):

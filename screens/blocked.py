@@ -51,8 +51,9 @@ RELEASE_WORDS = {
 
 
 def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
-    from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd.blocked import collect_blocked
     from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.exim_rejects import configured_mainlogs
 
     logs = configured_mainlogs(config)
     with Cluster.from_config(config) as cluster:

@@ -11,13 +11,9 @@ from email.message import EmailMessage
 
 import pytest
 
-from helpdesk.rspamd.blocked import (
-    attach_releases,
-    merge_blocked,
-    parse_reject_line,
-    read_exim_rejects,
-)
+from helpdesk.rspamd.blocked import attach_releases, merge_blocked
 from helpdesk.rspamd.client import HistoryRow, Symbol
+from helpdesk.rspamd.exim_rejects import parse_reject_line, read_exim_rejects
 from helpdesk.rspamd.releases import Release
 from helpdesk.rspamd.symbols import explain, explanations
 from tests.conftest import run_cli

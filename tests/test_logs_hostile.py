@@ -135,7 +135,7 @@ def test_impossible_times_in_trails_details_and_preview(tmp_path):
 
 
 def test_the_blocked_list_skips_lines_whose_time_cannot_be_true(tmp_path):
-    from helpdesk.rspamd.blocked import read_exim_rejects
+    from helpdesk.rspamd.exim_rejects import read_exim_rejects
 
     refusal = (
         " 1xRj{n:02d}-{n:06d}-Zz H=(pc) [192.0.2.201]:1 F=<{v}> A=dovecot_plain:{v} "
@@ -459,7 +459,7 @@ def test_auth_arguments_never_reach_the_preview(tmp_path):
 
 def test_relative_paths_resolve_against_the_config_folder(tmp_path):
     from helpdesk.config import load_config
-    from helpdesk.rspamd.blocked import configured_mainlogs
+    from helpdesk.rspamd.exim_rejects import configured_mainlogs
 
     folder = tmp_path / "etc"
     (folder / "logs").mkdir(parents=True)

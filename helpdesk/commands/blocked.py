@@ -30,8 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.durations import parse_since
     from helpdesk.mailcenter.audit import utcnow
-    from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd.blocked import collect_blocked
     from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.exim_rejects import configured_mainlogs
 
     since = utcnow() - parse_since(args.since) if args.since else None
     with Cluster.from_config(ctx.config) as cluster:

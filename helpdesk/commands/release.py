@@ -128,7 +128,8 @@ def find_digest(
     """The content digest and subject of the newest refusal of this Message-ID from this
     account."""
     from helpdesk.errors import PolicyError
-    from helpdesk.rspamd.blocked import collect_blocked, configured_mainlogs
+    from helpdesk.rspamd.blocked import collect_blocked
+    from helpdesk.rspamd.exim_rejects import configured_mainlogs
 
     report = collect_blocked(
         cluster, None, user=user, logs=logs or configured_mainlogs(ctx.config), recent_only=False
