@@ -28,6 +28,7 @@ from screens.blocked import BlockedList
 from screens.dialogs.detail import DetailScreen
 from screens.forwards import TAB_LABEL as FORWARDS_TAB_LABEL
 from screens.forwards import ForwardsTab
+from screens.limits import LIMITS_KEY, LimitsPanel
 from screens.logins import TAB_LABEL as LOGINS_TAB_LABEL
 from screens.logins import LoginsTab
 from screens.search import status_word
@@ -99,6 +100,7 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
         Binding("s", "suspend", N_("Suspend sending"), id="mailbox.suspend"),
         Binding("r", "reinstate", N_("Reinstate"), id="mailbox.reinstate"),
         Binding("p", "reset_password", N_("Reset password"), id="mailbox.reset_password"),
+        Binding(LIMITS_KEY, "limits", N_("Limits"), id="mailbox.limits"),
         Binding("f5", "reload", N_("Reload"), show=False, id="mailbox.reload"),
         *(
             Binding(
@@ -130,6 +132,7 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
         with TabbedContent(id="mailbox-tabs", initial=self._reopened_tab or ""):
             with TabPane(label["tab-overview"], id="tab-overview"), VerticalScroll():
                 yield Static("", id="mailbox-details")
+                yield LimitsPanel(self.address, id="mailbox-limits")
             with TabPane(label["tab-audit"], id="tab-audit"):
                 table = DataTable(id="mailbox-audit", cursor_type="row")
                 yield table
@@ -309,6 +312,14 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
         leave_or_ask(self.app, [self], self.app.pop_screen)
 
     def action_reload(self) -> None:
+        self.load()
+        self.query_one(LimitsPanel).load()
+
+    def action_limits(self) -> None:
+        self.query_one(LimitsPanel).ask()
+
+    def on_limits_panel_saved(self, message: LimitsPanel.Saved) -> None:
+        notify(self, message.text)
         self.load()
 
     def action_suspend(self) -> None:

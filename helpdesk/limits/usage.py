@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -113,15 +113,19 @@ def smoothed_rate(events: Iterable[tuple[float, int]], period: float = PERIOD) -
     return rate
 
 
-def log_usage(paths: Iterable[str], address: str) -> Usage:
-    """The rates recomputed from the mainlog's lines of `address` (its authenticated logins)."""
+def log_usage(
+    paths: Iterable[str], address: str, cancelled: Callable[[], bool] | None = None
+) -> Usage:
+    """The rates recomputed from the mainlog's lines of `address` (its authenticated logins).
+
+    `cancelled()` is asked between chunks (a screen that was left stops the read)."""
     from helpdesk.logs.files import expand, iter_lines
     from helpdesk.sendlog.parser import ARRIVAL, REJECT, parse_line
 
     messages: list[tuple[float, int]] = []
     recipients: list[tuple[float, int]] = []
     last: datetime | None = None
-    for _lf, _n, line in iter_lines(expand(paths)):
+    for _lf, _n, line in iter_lines(expand(paths), cancelled=cancelled):
         if address.encode() not in line.lower():
             continue
         ev = parse_line(line)
@@ -145,14 +149,22 @@ def log_usage(paths: Iterable[str], address: str) -> Usage:
     )
 
 
-def usage(settings: LimitSettings, paths: Iterable[str], address: str) -> Usage:
+def usage(
+    settings: LimitSettings,
+    paths: Iterable[str],
+    address: str,
+    cancelled: Callable[[], bool] | None = None,
+) -> Usage:
     from helpdesk.errors import HelpdeskError
+    from helpdesk.logs.files import Cancelled
 
     found = exim_usage(settings, address)
     if found is not None:
         return found
     try:
-        return log_usage(paths, address)
+        return log_usage(paths, address, cancelled)
+    except Cancelled:
+        raise
     except HelpdeskError as error:
         why = error.message if isinstance(error.message, Text) else str(error)
         return Usage(None, None, None, "none", M("usage unknown: {why}", why=why))
