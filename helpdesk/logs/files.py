@@ -69,6 +69,10 @@ class LogFile:
     path: Path
     size: int  # bytes on disk (compressed size for .gz): what progress is measured in
     compression: str | None = None  # gzip, bzip2, xz
+    # the mail host that wrote it and that host's zone ("" the system's), when the config
+    # names several hosts (helpdesk/sendlog/hosts.py); None: this machine's log
+    host: str | None = None
+    zone: str = ""
 
     @property
     def compressed(self) -> bool:
