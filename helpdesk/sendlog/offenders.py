@@ -18,6 +18,7 @@ Definitions (docs/sendlog.md says the same for operators):
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -47,6 +48,11 @@ _PENDING_MAX = 200_000  # messages in flight we follow at most; the oldest are d
 _GUESS_USERS_MAX = 1000  # distinct user names kept per guessing address
 _GUESSERS_MAX = 100_000  # guessing addresses kept one by one
 _FAILED_ONLY_MAX = 200_000  # names with failed logins (and nothing sent yet) kept
+_LIMITED_MAX = 100_000  # accounts refused by a sending limit kept
+# The sending-limit refusal of the predata ACL (docs/limits.md): its A= is the account as the
+# database has it, in the ACL's log_message, after "rejected" (Exim logs no A= before it there).
+_LIMIT_LINE = re.compile(rb"helpdesk limit: (.{1,80}?) A=(\S+) action=")
+LIMIT_RUN_GAP = 3600  # refusals less than an hour apart are one stretch over the limit
 
 
 class _Scan:
@@ -69,6 +75,8 @@ class _Scan:
         # merge them exactly (helpdesk/sendlog/parallel.py)
         self.first_domains: dict[bytes, tuple[str, str]] = {}
         self.followed = False  # recipients were taken from delivery lines
+        # account -> [limit as logged, first refusal of the stretch, last one, refusals]
+        self.limit_hits: dict[str, list] = {}
         self.lines = 0
         self.unreadable = 0
         self.earliest: bytes | None = None
@@ -151,6 +159,8 @@ class _Scan:
             elif b"rejected " in line:
                 if b" A=" not in line:
                     continue
+                if b"helpdesk limit: " in line:
+                    self._limit_hit(line, key)
                 r = parse_reject(line[pos:])
                 if not r or not r.get("user"):
                     continue
@@ -202,6 +212,21 @@ class _Scan:
                             f_only[ip] += 1
 
     failed_only: dict[str, Counter]
+
+    def _limit_hit(self, line: bytes, key: bytes) -> None:
+        """A refusal by a sending limit, for the outbound picture (helpdesk/watch/picture.py)."""
+        m = _LIMIT_LINE.search(line)
+        if m is None:
+            return
+        user = m.group(2).decode("utf-8", "replace").lower()
+        limit = m.group(1).decode("utf-8", "replace")
+        secs = key_seconds(key)
+        hit = self.limit_hits.get(user)
+        if hit is not None and secs - hit[2] < LIMIT_RUN_GAP:
+            hit[0], hit[2] = limit, secs
+            hit[3] += 1
+        elif hit is not None or len(self.limit_hits) < _LIMITED_MAX:
+            self.limit_hits[user] = [limit, secs, secs, 1]
 
     def feed_data(self, data: bytes) -> None:
         """A chunk of whole lines. Only lines holding ` A=` or a failed login matter to the
@@ -410,6 +435,7 @@ class Analysis:
             local_domains_source=self.source,
             baseline_covered=covered,
             damage=dict(self.state.damage),
+            limit_hits={user: tuple(hit) for user, hit in scan.limit_hits.items()},
         )
 
 

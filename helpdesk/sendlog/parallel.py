@@ -36,6 +36,8 @@ from helpdesk.sendlog.offenders import (
     _FAILED_ONLY_MAX,
     _GUESS_USERS_MAX,
     _GUESSERS_MAX,
+    _LIMITED_MAX,
+    LIMIT_RUN_GAP,
     Analysis,
     _Scan,
 )
@@ -338,6 +340,7 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
     for user, ips in b.baseline_ips.items():
         a.baseline_ips.setdefault(user, set()).update(ips)
     _merge_guessers(a.guessers, b.guessers)
+    _merge_limit_hits(a.limit_hits, b.limit_hits)
     if a.infer:
         if len(a.first_domains) < 100_000 and len(b.first_domains) < 100_000:
             for auth, doms in b.first_domains.items():
@@ -346,6 +349,17 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
             a.inferred_local = {d for doms in a.first_domains.values() for d in doms}
         else:
             a.inferred_local |= b.inferred_local
+
+
+def _merge_limit_hits(a: dict[str, list], b: dict[str, list]) -> None:
+    """b's stretch continues a's when it began within the gap after a's last refusal."""
+    for user, hb in b.items():
+        ha = a.get(user)
+        if ha is not None and hb[1] - ha[2] < LIMIT_RUN_GAP:
+            ha[0], ha[2] = hb[0], hb[2]
+            ha[3] += hb[3]
+        elif ha is not None or len(a) < _LIMITED_MAX:
+            a[user] = hb
 
 
 def _merge_guessers(a: dict[str, Guesser], b: dict[str, Guesser]) -> None:

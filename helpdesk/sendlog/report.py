@@ -181,6 +181,8 @@ class Report:
     local_domains_source: str
     baseline_covered: bool
     damage: dict[str, Text] = field(default_factory=dict)  # damaged file -> what was lost
+    # account -> (limit as logged, first and last refusal of its latest stretch, refusals)
+    limit_hits: dict[str, tuple[str, int, int, int]] = field(default_factory=dict)
 
     def offenders_json(self) -> list[dict]:
         return [u.as_dict() for u in self.users]
