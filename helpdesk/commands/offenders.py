@@ -61,11 +61,12 @@ def optional_config(ctx: Context) -> Config | None:
 
 
 def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], SendlogSettings]:
-    from helpdesk.logs.files import expand
+    """--log as one host, else `[sendlog]`: its paths, or its hosts' files, each labelled."""
+    from helpdesk.sendlog.hosts import host_files
     from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(optional_config(ctx))
-    return expand(given or settings.paths), settings
+    return host_files(settings, given), settings
 
 
 def local_domains(ctx: Context) -> list[str] | None:
@@ -175,6 +176,7 @@ def format_report(report: Report, *, limit: int, top: int) -> str:
             f"{heads[5]:>7} {heads[6]:>7} {heads[7]:>6}"
         )
         shown = report.users[:limit]
+        several_hosts = len({h for u in report.users for h in u.hosts}) > 1
         for u in shown:
             out.append(
                 f"  {u.score:>5}  {clip(u.user, 36):<36} {u.messages:>6,} {u.rejected:>7,} "
@@ -182,6 +184,9 @@ def format_report(report: Report, *, limit: int, top: int) -> str:
             )
             if u.reasons:
                 out.append("         " + printable(", ".join(str(r) for r in u.reasons)))
+            if several_hosts:
+                hosts = printable(", ".join(sorted(u.hosts)))
+                out.append("         " + _("on {hosts}").format(hosts=hosts))
         rest = len(report.users) - len(shown)
         if rest > 0:
             out.append(

@@ -14,7 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "trail", help=_("every log line of one message, by Exim id or Message-ID")
     )
     parser.add_argument(
-        "id", metavar="ID", help=_("Exim message id or Message-ID (<...> optional)")
+        "id",
+        metavar="ID",
+        help=_(
+            "Exim message id or Message-ID (<...> optional); HOST:ID for the id on one of "
+            "[[sendlog.hosts]]"
+        ),
     )
     add_log_option(parser)
     json_flag(parser)
@@ -34,10 +39,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     text: list[str] = []
     current = None
     many = len({t.file for t in lines}) > 1
+    hosts = {t.host for t in lines if t.host is not None}
     for t in lines:
         if many and t.file != current:
             current = t.file
-            text.append(f"== {printable(t.file)}")
-        text.append(printable(t.text))
+            where = f"{t.host} {t.file}" if t.host is not None else t.file  # i18n: not text
+            text.append(f"== {printable(where)}")
+        # a line says its host when the log is that of several hosts (ids repeat across them)
+        text.append(printable(f"{t.host} {t.text}" if len(hosts) > 1 else t.text))
     ctx.emit([t.as_dict() for t in lines], "\n".join(text))
     return 0

@@ -397,7 +397,13 @@ class Analysis:
         workers: Any = None,  # a helpdesk.sendlog.parallel.LogWorkers
     ) -> None:
         """Read the files (oldest first). With workers, a large read is spread over them
-        (helpdesk/sendlog/parallel.py) with the same result."""
+        (helpdesk/sendlog/parallel.py) with the same result. Files labelled with their mail
+        host are read in one time order over all hosts (helpdesk/sendlog/host_merge.py)."""
+        if any(f.host is not None for f in files):
+            from helpdesk.sendlog.host_merge import read_hosts
+
+            read_hosts(self, files, progress=progress, cancelled=cancelled)
+            return
         if workers is not None and workers.read(
             self, files, progress=progress, cancelled=cancelled
         ):

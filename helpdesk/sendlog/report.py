@@ -82,6 +82,8 @@ class UserStats:
     # submissions in the first 5 minutes after `first`: a parallel read needs them to find
     # the busiest 5 minutes across the border of two parts (helpdesk/sendlog/parallel.py)
     _head: list = field(default_factory=list, repr=False)
+    # labels of the mail hosts whose logs show the user sending (several hosts configured)
+    hosts: set = field(default_factory=set)
     # filled by score()
     score: int = 0
     reasons: list[Text] = field(default_factory=list)  # in words, each in any language
@@ -141,6 +143,7 @@ class UserStats:
             "no_tls": round(self.no_tls / total_tls, 3) if total_tls else 0.0,
             "first_seen": _iso(self.first),
             "last_seen": _iso(self.last),
+            "hosts": sorted(self.hosts),
         }
 
 

@@ -21,6 +21,7 @@ from helpdesk.i18n import M, Text
 
 if TYPE_CHECKING:
     from helpdesk.config import Config
+    from helpdesk.sendlog.hosts import LogHost
 
 DEFAULT_PATHS = ("/var/log/exim4/mainlog*",)
 
@@ -42,6 +43,10 @@ class SendlogSettings:
     auth_failures: int = 10
     no_tls: float = 0.5
     guessing_top: int = 10
+    # the zone of the times in `paths` when Exim writes none ("" the system's)
+    timezone: str = ""
+    # several mail hosts' logs, each with a label and a zone ([[sendlog.hosts]], hosts.py)
+    hosts: tuple[LogHost, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config | None) -> SendlogSettings:
@@ -55,8 +60,24 @@ class SendlogSettings:
     def from_dict(
         cls, table: dict[str, Any], where: str = "[sendlog]", *, base: Path | None = None
     ) -> SendlogSettings:
+        from helpdesk.sendlog.hosts import parse_hosts, parse_zone
+
         known = {f.name: f for f in fields(cls)}
         values: dict[str, Any] = {}
+        table = dict(table)
+        if "timezone" in table:
+            raw = table.pop("timezone")
+            parse_zone(raw, M("{where}: timezone", where=where))
+            values["timezone"] = raw.strip()
+        if "hosts" in table:
+            if "paths" in table:
+                raise ConfigError(
+                    M("{where}: give either paths or [[sendlog.hosts]], not both", where=where)
+                )
+            values["hosts"] = parse_hosts(
+                table.pop("hosts"), where, base, values.get("timezone", "")
+            )
+            values["paths"] = tuple(p for h in values["hosts"] for p in h.paths)
         for key, raw in table.items():
             if key not in known:
                 raise ConfigError(M("{where}: unknown key {key!r}", where=where, key=key))
@@ -87,7 +108,7 @@ class SendlogSettings:
                         value=raw,
                     )
                 ) from None
-        if "paths" in values:
+        if "paths" in values and not values.get("hosts"):
             if not values["paths"] or not all(p.strip() for p in values["paths"]):
                 raise ConfigError(
                     M("{where}: paths must name at least one file or glob", where=where)
@@ -97,7 +118,7 @@ class SendlogSettings:
 
     @property
     def paths_configured(self) -> bool:
-        return self.paths != DEFAULT_PATHS
+        return self.paths != DEFAULT_PATHS or bool(self.hosts)
 
     def existing_paths(self) -> tuple[str, ...]:
         """The paths to read where the log is only one source of several (the blocked list):

@@ -17,6 +17,7 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import M
 from helpdesk.logs.files import LogFile, chunks
 from helpdesk.logs.mask import mask_credentials_bytes
+from helpdesk.sendlog.hosts import HostClock, by_host, split_host_id
 from helpdesk.sendlog.parser import (
     ARRIVAL,
     BOUNCE,
@@ -43,6 +44,7 @@ class TrailLine:
     line_no: int
     time: datetime | None
     text: str
+    host: str | None = None  # the mail host's label, when the config names hosts
 
     def as_dict(self) -> dict:
         return {
@@ -50,6 +52,7 @@ class TrailLine:
             "line_no": self.line_no,
             "time": self.time.isoformat(sep=" ") if self.time else None,
             "text": self.text,
+            "host": self.host,
         }
 
 
@@ -71,7 +74,41 @@ def trail(
 
     For a Message-ID, the Exim ids of the lines naming it are followed too (a message that
     passed through twice has two). Lines of such an id written before the one naming the
-    Message-ID are found in the same and the previous chunk (about 1 MB back)."""
+    Message-ID are found in the same and the previous chunk (about 1 MB back).
+
+    Files labelled with their mail host (hosts.host_files) are searched host by host, since
+    an Exim id names a message on one host only: `HOST:ID` searches that host's files, a
+    bare id or Message-ID every host's, each line saying its host."""
+    host, ident = split_host_id(ident, files)
+    groups = by_host([lf for lf in files if host is None or lf.host == host])
+    if len(groups) == 1 and groups[0][0] is None:
+        return _trail(files, ident, progress, cancelled)
+    total = sum(f.size for f in files)
+    done = 0
+    out: list[TrailLine] = []
+    for name, group in groups:
+        size = sum(f.size for f in group)
+
+        def tell(d: int, _t: int, before: int = done) -> None:
+            if progress is not None:
+                progress(before + d, total)
+
+        clock = HostClock(group[0].zone)
+        for t in _trail(group, ident, tell, cancelled):
+            t.host = name
+            t.time = clock.local_time(t.text.encode("utf-8", "surrogateescape")) or t.time
+            out.append(t)
+        done += size
+    return out
+
+
+def _trail(
+    files: list[LogFile],
+    ident: str,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> list[TrailLine]:
+    """The lines of one message in the files of one host."""
     ident = ident.strip()
     if ident.startswith("<") and ident.endswith(">"):
         ident = ident[1:-1]
@@ -152,6 +189,7 @@ class SentMessage:
     refused: str | None = None  # the reason, when refused after DATA
     completed: bool = False
     recipients: dict[str, RecipientFate] = field(default_factory=dict)
+    host: str | None = None  # the mail host's label, when the config names hosts
 
     @property
     def fate(self) -> str:
@@ -181,6 +219,7 @@ class SentMessage:
             "tls": self.tls,
             "fate": self.fate,
             "refused": self.refused,
+            "host": self.host,
             "recipients": [
                 {"address": r.address, "fate": r.fate, "detail": r.detail}
                 for r in self.recipients.values()
@@ -345,10 +384,30 @@ def user_detail(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> UserDetail:
-    """What the send-log screen shows for one user: activity per 5 minutes and recent messages."""
-    events = list(user_events(files, user, since=start, progress=progress, cancelled=cancelled))
-    return UserDetail(
-        user,
-        user_activity(events, user, start=start, end=end),
-        user_messages(events, user, limit=limit),
-    )
+    """What the send-log screen shows for one user: activity per 5 minutes and recent messages.
+
+    Over several hosts' files, each host is read on its own (Exim ids are per host), its
+    times converted (hosts.HostClock), and the messages of all hosts put in one order."""
+    groups = by_host(files)
+    if len(groups) == 1 and groups[0][0] is None:
+        events = list(user_events(files, user, since=start, progress=progress, cancelled=cancelled))
+        return UserDetail(
+            user,
+            user_activity(events, user, start=start, end=end),
+            user_messages(events, user, limit=limit),
+        )
+    everything: list[Event] = []
+    messages: list[SentMessage] = []
+    for name, group in groups:
+        clock = HostClock(group[0].zone)
+        events = []
+        for ev in user_events(group, user, progress=progress, cancelled=cancelled):
+            ev.time = clock.local_time(ev.text.encode("utf-8", "surrogateescape")) or ev.time
+            if ev.time >= start:
+                events.append(ev)
+        for m in user_messages(events, user, limit=limit):
+            m.host = name
+            messages.append(m)
+        everything.extend(events)
+    messages.sort(key=lambda m: m.time, reverse=True)
+    return UserDetail(user, user_activity(everything, user, start=start, end=end), messages[:limit])

@@ -1,0 +1,205 @@
+"""The offender analysis over the logs of several mail hosts, in one time order.
+
+Each host's lines are brought to one scale (hosts.HostClock: UTC for the order, naive local
+time of this machine for the scan) and merged; one scan per host reads them in that order, so
+the messages in flight are kept per host (Exim ids are unique on one host only) while every
+user's totals, the baseline addresses and the password guessers are shared: a user's busiest
+5 minutes counts the messages of all hosts together. The hosts are read by one process.
+
+Only the lines the ranking needs are merged (as in offenders._Scan.feed_data): the lines with
+` A=` or a failed login; a host whose arrivals carry no recipients (no `+received_recipients`)
+has all its lines merged from then on, for its delivery lines.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from operator import itemgetter
+from typing import TYPE_CHECKING
+
+from helpdesk.logs.files import LogFile, ReadState, chunks
+from helpdesk.logs.timestamps import key_ok, newest_key
+from helpdesk.sendlog.hosts import HostClock, by_host
+from helpdesk.sendlog.offenders import _Scan
+from helpdesk.sendlog.report import UserStats
+
+if TYPE_CHECKING:
+    from helpdesk.sendlog.offenders import Analysis
+
+_BATCH = 4096  # lines of one host handed to its scan at once
+
+
+class HostScan(_Scan):
+    """The scan of one host's lines. Its `users` are the users seen on this host, the same
+    objects as the analysis's (`all_users`), which also holds those of the other hosts.
+    What it keeps per message (`pending`) and its counts are its own; everything else
+    (baseline addresses, guessers, caches) is the analysis's, shared by all hosts."""
+
+    host: str
+    all_users: dict[str, UserStats]
+
+    @classmethod
+    def sharing(cls, primary: _Scan, host: str) -> HostScan:
+        scan = cls.__new__(cls)
+        scan.__dict__.update(vars(primary))
+        scan.pending = {}
+        scan.chunk_no = 0
+        scan.followed = False
+        scan.lines = scan.unreadable = 0
+        scan.earliest = None
+        scan.host = host
+        scan.all_users = primary.users
+        scan.users = {}
+        # a scan may keep `A=` value -> totals as a shortcut past stats(): per host too
+        scan.by_auth = {}
+        return scan
+
+    def stats(self, user: str) -> UserStats:
+        """The user's totals, shared with the other hosts; failed logins kept aside on any
+        host until the user sent from this one are added now."""
+        s = self.users.get(user)
+        if s is None:
+            s = self.all_users.get(user)
+            if s is None:
+                s = self.all_users[user] = UserStats(user)
+            failed = self.failed_only.pop(user, None)
+            if failed:
+                s.auth_failure_ips.update(failed)
+                s.auth_failures += sum(failed.values())
+            s.hosts.add(self.host)
+            self.users[user] = s
+        return s
+
+
+def read_hosts(
+    analysis: Analysis,
+    files: list[LogFile],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
+    """Read host-labelled files (hosts.host_files) into the analysis, all hosts in one time
+    order. A cancel keeps what was read so far, ranked like a finished read."""
+    primary = analysis.scan
+    groups = by_host(files)
+    total = sum(f.size for f in files)
+    done = [0] * len(groups)
+
+    def report(k: int) -> Callable[[int, int], None]:
+        def tell(d: int, _t: int) -> None:
+            done[k] = d
+            if progress is not None:
+                progress(min(sum(done), total), total)
+
+        return tell
+
+    scans: list[HostScan] = []
+    states: list[ReadState] = []
+    streams = []
+    for k, (host, host_files) in enumerate(groups):
+        scan = HostScan.sharing(primary, host or "")
+        state = ReadState(broken=[])
+        scans.append(scan)
+        states.append(state)
+        clock = HostClock(host_files[0].zone, analysis.now)
+        streams.append(_lines(k, scan, clock, host_files, state, report(k), cancelled))
+    analysis.files.extend(str(f.path) for f in files)
+    try:
+        cur, batch = -1, []
+        for _utc, k, line in heapq.merge(*streams, key=itemgetter(0)):
+            if k != cur or len(batch) >= _BATCH:
+                if batch:
+                    scans[cur].feed(batch)
+                cur, batch = k, []
+            batch.append(line)
+        if batch:
+            scans[cur].feed(batch)
+    finally:
+        _finish(analysis, scans, states, total)
+
+
+def _finish(analysis: Analysis, scans: list[HostScan], states: list[ReadState], total: int) -> None:
+    primary = analysis.scan
+    primary.lines += sum(s.lines for s in scans)
+    primary.unreadable += sum(s.unreadable for s in scans)
+    primary.followed = primary.followed or any(s.followed for s in scans)
+    # The log covers the baseline only if every host's log reaches back before the window.
+    starts = [s.earliest for s in scans if s.earliest is not None]
+    if starts:
+        primary.earliest = max(starts)
+    # Failed logins on a host where the user never sent, of a user who sent on another one.
+    for user in [u for u in primary.failed_only if u in primary.users]:
+        failed = primary.failed_only.pop(user)
+        s = primary.users[user]
+        s.auth_failure_ips.update(failed)
+        s.auth_failures += sum(failed.values())
+    state = analysis.state
+    if state.broken is None:
+        state.broken = []
+    for st in states:
+        state.too_long += st.too_long
+        state.broken.extend(st.broken or [])
+        state.damage.update(st.damage)
+    state.total_bytes = total
+    state.done_bytes = sum(st.done_bytes for st in states)
+
+
+def _pick(data: bytes) -> list[bytes]:
+    """The lines of data that hold ` A=` or a failed login, in order (see _Scan.feed_data)."""
+    picked: list[tuple[int, bytes]] = []
+    find, rfind = data.find, data.rfind
+    for marker in (b" A=", b"r failed for "):
+        i = find(marker)
+        while i >= 0:
+            ls = rfind(b"\n", 0, i) + 1
+            le = find(b"\n", i)
+            if le < 0:
+                le = len(data)
+            picked.append((ls, data[ls:le]))
+            i = find(marker, le)
+    picked.sort(key=itemgetter(0))
+    return [p for k, (at, p) in enumerate(picked) if k == 0 or at != picked[k - 1][0]]
+
+
+def _lines(
+    k: int,
+    scan: HostScan,
+    clock: HostClock,
+    files: list[LogFile],
+    state: ReadState,
+    progress: Callable[[int, int], None],
+    cancelled: Callable[[], bool] | None,
+) -> Iterator[tuple[bytes, int, bytes]]:
+    """(UTC key, host number, converted line) of the lines of one host the ranking needs."""
+    full = False
+    for _lf, _first, data in chunks(files, state=state, progress=progress, cancelled=cancelled):
+        scan.chunk_no += 1
+        scan.newest = newest_key(scan.now)
+        pending = scan.pending
+        # as _Scan.feed_data: a message open 16 MiB of this host's log later is let go
+        while pending and scan.chunk_no - next(iter(pending.values()))[2] > 16:
+            pending.pop(next(iter(pending)))
+        if scan.earliest is None:
+            for line in data[:65536].split(b"\n"):
+                c = clock.convert(line)
+                if c is not None and key_ok(c[1][:19], scan.newest):
+                    scan.earliest = c[1][:19]
+                    break
+        nlines = data.count(b"\n") + 1
+        if full:
+            lines = data.split(b"\n")
+        else:
+            lines = _pick(data)
+            if any(b" for " not in line and b"<= " in line[:60] for line in lines):
+                full = True  # recipients come from delivery lines: this host's lines, all
+                lines = data.split(b"\n")
+        scan.lines += nlines - len(lines)  # the scan counts the lines it is given
+        for line in lines:
+            c = clock.convert(line)
+            if c is None:
+                scan.lines += 1
+                if b" A=" in line or b"r failed for " in line:
+                    scan.unreadable += 1  # a line the ranking needed
+                continue
+            yield c[0], k, c[1]
