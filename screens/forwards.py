@@ -265,6 +265,7 @@ class ForwardsTab(Background, Vertical):
         Binding("x", "clear_forward", N_("No forward"), id="forwards.clear_forward"),
         # Not `r`: the mailbox screen's reinstate.
         Binding("c", "clear_reply", N_("No reply"), id="forwards.clear_reply"),
+        Binding("v", "sieve_chain", N_("Scripts"), id="forwards.sieve_chain"),
     ]
 
     def __init__(self, address: str, **kwargs: Any) -> None:
@@ -354,6 +355,11 @@ class ForwardsTab(Background, Vertical):
     def action_clear_reply(self) -> None:
         present = self.data is not None and self.data.reply is not None
         self._ask_clear("autoreply", present, _("Remove the auto-reply"))
+
+    def action_sieve_chain(self) -> None:
+        from screens.sieve_chain import SieveChainScreen
+
+        self.app.push_screen(SieveChainScreen(self.address, self._customer()))
 
     def write_done(self, text: str) -> None:
         notify(self, text)

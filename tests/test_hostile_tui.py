@@ -537,3 +537,60 @@ def test_the_terminal_receives_no_escape_from_the_data(world):
     for name, value in VALUES.items():
         if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
             assert value[:12] not in text, f"{name} reached the terminal raw"
+
+
+async def test_sieve_chain_screen(world, tmp_path):
+    """Global Sieve scripts (found by the real doveconf) full of hostile strings, one the parser
+    reads into words and one it does not: the scripts screen and `helpdesk sieve` show text."""
+    import shutil
+
+    from screens.sieve_chain import SieveChainScreen
+    from tests.conftest import run_cli
+    from tests.hostile import RAW_BYTES, assert_clean
+
+    def sieve(value: str) -> str:
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    rules = ['require ["fileinto", "vacation"];']
+    for value in VALUES.values():
+        rules.append(
+            f"if header :contains {sieve(value)} {sieve(value)} {{ fileinto {sieve(value)}; }}"
+        )
+        rules.append(f"redirect {sieve(value)};")
+    # Raw bytes as a file holds them: a lone surrogate is the Latin-1 byte it stands for.
+    (tmp_path / "10-words.sieve").write_bytes(
+        ("\n".join(rules) + "\n").encode("utf-8", "surrogateescape")
+    )
+    text = "if broken {\n" + "\n".join(VALUES.values())
+    (tmp_path / "20-text.sieve").write_bytes(
+        text.encode("utf-8", "surrogateescape") + b"\n".join(RAW_BYTES.values())
+    )
+    conf = tmp_path / "dovecot.conf"
+    conf.write_text(f"plugin {{\n  sieve_after = {tmp_path}\n}}\n")
+    config = tmp_path / "helpdesk.toml"
+    doveconf = shutil.which("doveconf")
+    assert doveconf, "doveconf (dovecot-core) is needed"
+    config.write_text(
+        world.read_text() + f'\n[sieve]\ndoveconf_command = ["{doveconf}", "-c", "{conf}"]\n'
+    )
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(SieveChainScreen(USER))
+        text = await look(app, pilot, "sieve scripts")
+        body = str(app.screen.query_one("#chain-body", Static).render())
+        assert "10-words.sieve" in body and "20-text.sieve" in body
+        assert "if the header “[b]x[/b]” contains “[b]x[/b]”: file into folder “[b]x[/b]”" in body
+        assert "Not understood" in body and "[@click=app.quit]bye[/]" in body
+        assert "sieve_after" in text
+        for _ in range(8):
+            await pilot.press("pagedown")
+            await look(app, pilot, "sieve scripts, further down")
+        await pilot.press("d")  # no customer script: a notice, no dialog
+        await look(app, pilot, "sieve scripts, nothing to deactivate")
+        assert isinstance(app.screen, SieveChainScreen)
+        await pilot.press("escape")
+    done = run_cli("sieve", USER, config=config)
+    assert done.returncode == 0, done.stderr
+    assert_clean(done.stdout, where="helpdesk sieve")
+    assert "“[b]x[/b]”" in done.stdout
