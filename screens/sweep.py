@@ -1,7 +1,8 @@
 """The sweep after a takeover as a tab of the mailbox screen: the mailbox's recent forwards,
-auto-replies, aliases, password and sending changes, who made each (the helpdesk with its audit
-row, or another program), external targets flagged; `u` undoes the chosen change with a ticket
-(F2), a password change points to the reset instead (docs/forwards.md, "The sweep").
+auto-replies, aliases, customer's Sieve scripts (rules), password and sending changes, who made
+each (the helpdesk with its audit row, or another program), external targets flagged; `u` undoes
+the chosen change with a ticket (F2; a rule is deactivated), a password change points to the
+reset instead (docs/forwards.md, "The sweep").
 
 `SweepTab(address)` reads the changes when first shown, in a thread worker; F5 reads again.
 """
@@ -34,20 +35,27 @@ TAB_LABEL = N_("Sweep")
 DAYS = 30
 
 
-def read_changes(db: Any, address: str) -> list[Change]:
+def read_changes(db: Any, config: Any, address: str) -> tuple[list[Change], str]:
+    """The changes, newest first, and a note when the customer's scripts could not be read."""
     from helpdesk.forwards.times import utcnow
+    from helpdesk.mailcenter.mailboxes import get_mailbox
     from helpdesk.sweep.changes import list_changes
+    from helpdesk.sweep.rules import refresh
 
     with db.connect() as conn:
-        return list_changes(conn, address, utcnow() - timedelta(days=DAYS))
+        mailbox = get_mailbox(conn, address)
+    note = refresh(db, config, mailbox)
+    with db.connect() as conn:
+        changes = list_changes(conn, mailbox.address, utcnow() - timedelta(days=DAYS))
+    return changes, render(note) if note is not None else ""
 
 
-def undo_change(db: Any, change_id: int, answer: TicketAnswer, operator: Any) -> str:
+def undo_change(db: Any, config: Any, change_id: int, answer: TicketAnswer, operator: Any) -> str:
     from helpdesk.sweep.undo import undo
 
     with db.begin() as conn:
         undo(conn, change_id, ticket=answer.ticket, reason=answer.reason or None,
-             operator=operator)  # fmt: skip
+             operator=operator, config=config)  # fmt: skip
     return _("Change {id} undone.").format(id=change_id)
 
 
@@ -105,9 +113,10 @@ class SweepTab(Background, Vertical):
             self.action_reread()
 
     def action_reread(self) -> None:
-        self.background("read", read_changes, self.app.database, self.address)
+        self.background("read", read_changes, self.app.database, self.app.config, self.address)
 
-    def read_done(self, changes: list[Change]) -> None:
+    def read_done(self, result: tuple[list[Change], str]) -> None:
+        changes, rules_note = result
         self.changes = changes
         table = self.query_one("#sweep-table", DataTable)
         table.clear()
@@ -122,7 +131,8 @@ class SweepTab(Background, Vertical):
         text = ngettext(
             "{n} change in {days} days", "{n} changes in {days} days", len(changes)
         ).format(n=number(len(changes)), days=DAYS)
-        self.show_status(text + " · " + _("u undoes · Enter shows one"))
+        text += " · " + _("u undoes · Enter shows one")
+        self.show_status(text + (" · " + rules_note if rules_note else ""))
 
     def read_failed(self, text: str) -> None:
         self.show_status(text, error=True)
@@ -146,7 +156,7 @@ class SweepTab(Background, Vertical):
 
         def answered(answer: TicketAnswer | None) -> None:
             if answer is not None:
-                args = (self.app.database, change.id, answer, self.app.operator)
+                args = (self.app.database, self.app.config, change.id, answer, self.app.operator)
                 self.background("undo", undo_change, *args)
 
         dialog = TicketDialog(_("Undo a change"), render(change.what()), confirm=_("Undo"))

@@ -1,5 +1,6 @@
 """`helpdesk sweep ADDRESS [--days N] [--json]`, `--undo ID --ticket T`: the changes attackers
-make after a takeover, who made them, and undoing one (docs/forwards.md, "The sweep")."""
+make after a takeover (the customer's new or changed Sieve scripts among them), who made them,
+and undoing one (docs/forwards.md, "The sweep")."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from helpdesk.i18n import _, ngettext, number
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "sweep",
-        help=_("recent forwards, auto-replies, aliases, password and sending changes, with undo"),
+        help=_(
+            "recent forwards, auto-replies, aliases, rules, password and sending changes, with undo"
+        ),
     )
     parser.add_argument("address", metavar="ADDRESS", help=_("the mailbox's address"))
     parser.add_argument("--days", type=int, default=30, metavar="N", help=_("look back N days"))
@@ -33,6 +36,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.mailcenter.mailboxes import get_mailbox
     from helpdesk.plaintext import printable
     from helpdesk.sweep.changes import list_changes
+    from helpdesk.sweep.rules import refresh
     from helpdesk.sweep.undo import undo
 
     _config = ctx.config  # [ui] timezone before any time is shown
@@ -44,12 +48,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 ticket=args.ticket,
                 reason=args.reason,
                 operator=current_operator(),
+                config=ctx.config,
             )
         text = _("Change {id} undone.").format(id=args.undo)
         ctx.emit({"undone": args.undo, "before": before}, text)
         return 0
     with ctx.db.connect() as conn:
         mailbox = get_mailbox(conn, args.address)
+    rules_note = refresh(ctx.db, ctx.config, mailbox)
+    with ctx.db.connect() as conn:
         changes = list_changes(conn, mailbox.address, utcnow() - timedelta(days=max(args.days, 1)))
     out = [
         ngettext(
@@ -75,7 +82,12 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                 flags=("  [" + "; ".join(flags) + "]") if flags else "",
             )
         )
-    ctx.emit(
-        {"address": mailbox.address, "changes": [c.as_json() for c in changes]}, "\n".join(out)
-    )
+    if rules_note is not None:
+        out.append(printable(render(rules_note)))
+    data = {
+        "address": mailbox.address,
+        "changes": [c.as_json() for c in changes],
+        "rules_message": rules_note.as_json() if rules_note is not None else None,
+    }
+    ctx.emit(data, "\n".join(out))
     return 0

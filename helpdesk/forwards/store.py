@@ -14,6 +14,7 @@ from helpdesk.forwards.model import AutoReply, Forward, check_autoreply, check_f
 from helpdesk.forwards.script import generate
 from helpdesk.i18n import M
 from helpdesk.mailcenter.audit import Operator, record, utcnow
+from helpdesk.mailcenter.change_marks import start_changes
 from helpdesk.mailcenter.mailboxes import Mailbox
 from helpdesk.mailcenter.schema import aliases, autoreplies, delivery_sieve, forwards
 from helpdesk.mailcenter.tickets import check_ticket
@@ -118,6 +119,7 @@ def set_forward(
     operator: Operator,
 ) -> Forward:
     ticket = check_ticket(ticket)
+    start_changes(conn)
     forward = check_forward(forward, mailbox.address, utcnow())
     before = load_forward(conn, mailbox)
     conn.execute(delete(forwards).where(forwards.c.mailbox_id == mailbox.id))
@@ -143,6 +145,7 @@ def clear_forward(
     operator: Operator,
 ) -> Forward:  # fmt: skip
     ticket = check_ticket(ticket)
+    start_changes(conn)
     before = load_forward(conn, mailbox)
     if before is None:
         raise PolicyError(M("{address} has no forward; nothing changed", address=mailbox.address))
@@ -164,6 +167,7 @@ def set_autoreply(
     operator: Operator,
 ) -> AutoReply:
     ticket = check_ticket(ticket)
+    start_changes(conn)
     reply = check_autoreply(reply, utcnow())
     before = load_autoreply(conn, mailbox)
     values = {
@@ -192,6 +196,7 @@ def clear_autoreply(
     operator: Operator,
 ) -> AutoReply:  # fmt: skip
     ticket = check_ticket(ticket)
+    start_changes(conn)
     before = load_autoreply(conn, mailbox)
     if before is None:
         raise PolicyError(

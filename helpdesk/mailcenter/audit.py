@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
+from helpdesk.mailcenter.change_marks import mark_changes
 from helpdesk.mailcenter.operator import CLAIMED, Operator, current_operator
 from helpdesk.mailcenter.schema import audit_log
 
@@ -80,8 +81,9 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add one row; call it inside the transaction of the change it describes."""
-    conn.execute(
+    """Add one row; call it inside the transaction of the change it describes, after the
+    change: the mailbox_changes rows it wrote get this row's id (change_marks.py)."""
+    inserted = conn.execute(
         insert(audit_log).values(
             at=utcnow(),
             operator=operator.user[:128],
@@ -94,6 +96,7 @@ def record(
             after=_scrub(after),
         )
     )
+    mark_changes(conn, inserted.inserted_primary_key[0])
 
 
 def read(

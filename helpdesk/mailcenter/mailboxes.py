@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Row
 from helpdesk.errors import Conflict, NotFound, PolicyError
 from helpdesk.i18n import M
 from helpdesk.mailcenter.audit import Operator, record, utcnow
+from helpdesk.mailcenter.change_marks import start_changes
 from helpdesk.mailcenter.folding import name_words, search_name
 from helpdesk.mailcenter.schema import aliases, domains, forwards, mailbox_name_words, mailboxes
 from helpdesk.mailcenter.tickets import check_ticket
@@ -204,6 +205,7 @@ def update_mailbox(
     where the changed columns must not be recorded as they are (a password hash).
     """
     ticket = check_ticket(ticket)
+    start_changes(conn)
     values = dict(changes)
     if "realname" in values:
         values["search_name"] = search_name(values["realname"])

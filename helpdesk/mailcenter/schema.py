@@ -452,21 +452,27 @@ _helpdesk_sieve_view_ddl()
 
 # One row per insert, update or delete of a forward, auto-reply or alias and per change of a
 # mailbox's password hash or sending flag, written by database triggers whoever made it. The
-# sweep (helpdesk/sweep/) reads it; who made a change is decided against audit_log.
+# sweep (helpdesk/sweep/) reads it, and adds the customer's new or changed Sieve scripts.
 mailbox_changes = Table(
     "mailbox_changes",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("at", DateTime, nullable=False),
     Column("address", String(ADDRESS), nullable=True),
-    Column("kind", String(16), nullable=False),  # forward, autoreply, alias, password, sending
+    # forward, autoreply, alias, password, sending; rule (a customer's Sieve script)
+    Column("kind", String(16), nullable=False),
     Column("op", String(8), nullable=False),  # insert, update, delete
     Column("detail", String(ADDRESS), nullable=True),
+    # Who wrote it (helpdesk/mailcenter/change_marks.py) and the helpdesk's audit row, if any.
+    Column("txn", BigInteger, nullable=True),
+    Column("audit_id", Integer, nullable=True),
     Index("ix_mailbox_changes_address_at", "address", "at"),
+    Index("ix_mailbox_changes_txn", "txn"),
 )
 
 
 def _register_change_triggers() -> None:
+    from helpdesk.mailcenter import sieve_seen  # noqa: F401  (its table joins the metadata)
     from helpdesk.mailcenter.change_triggers import register
 
     register(metadata)

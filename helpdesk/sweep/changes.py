@@ -1,10 +1,11 @@
-"""Reading `mailbox_changes` for one mailbox and saying who made each change."""
+"""Reading `mailbox_changes` for one mailbox and saying who made each change: the helpdesk when
+its transaction marked the row with its audit id (helpdesk/mailcenter/change_marks.py), another
+program otherwise."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -12,17 +13,8 @@ from sqlalchemy.engine import Connection
 
 from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.schema import audit_log, domains, mailbox_changes
+from helpdesk.mailcenter.sieve_seen import sieve_seen
 
-# The audit row and the change are written in one transaction, seconds apart at most.
-ATTRIBUTION_WINDOW = timedelta(seconds=10)
-# Which audit actions account for which kind of change.
-ACTIONS = {
-    "forward": ("forward.",),
-    "autoreply": ("autoreply.",),
-    "alias": ("alias",),
-    "password": ("passwd", "password", "campaign"),
-    "sending": ("suspend", "reinstate", "watch"),
-}
 UNDO_ACTION = "sweep.undo"
 KIND_TEXTS = {
     "forward": M("forward"),
@@ -30,6 +22,7 @@ KIND_TEXTS = {
     "alias": M("alias"),
     "password": M("password"),
     "sending": M("sending"),
+    "rule": M("rule"),
 }
 OP_TEXTS = {"insert": M("added"), "update": M("changed"), "delete": M("removed")}
 
@@ -45,6 +38,8 @@ class Change:
     audit_id: int | None
     operator: str | None
     external: bool
+    # For a rule: the addresses its script redirects to (as the helpdesk saw that version).
+    redirects: tuple[str, ...] = ()
 
     @property
     def by_helpdesk(self) -> bool:
@@ -66,6 +61,13 @@ class Change:
         if self.kind == "sending":
             detail = "on" if detail in ("1", "true", "t") else "off"
         text = M("{kind} {op}", kind=KIND_TEXTS.get(self.kind, self.kind), op=OP_TEXTS[self.op])
+        if self.redirects:
+            return M(
+                "{what}: {detail}, redirects to {targets}",
+                what=text,
+                detail=detail,
+                targets=", ".join(self.redirects),
+            )
         if detail:
             text = M("{what}: {detail}", what=text, detail=detail)
         return text
@@ -82,54 +84,41 @@ class Change:
             "audit_id": self.audit_id,
             "operator": self.operator,
             "external": self.external,
+            "redirects": list(self.redirects),
             "undoable": self.undoable,
             "what_message": self.what().as_json(),
             "who_message": self.who().as_json(),
         }
 
 
-def _external(conn: Connection, kind: str, detail: str) -> bool:
-    if kind not in ("forward", "alias") or "@" not in detail:
-        return False
-    domain = detail.rsplit("@", 1)[1].lower()
-    return conn.execute(select(domains.c.id).where(domains.c.name == domain)).first() is None
+def outside(conn: Connection, targets: list[str]) -> bool:
+    """Whether any of the addresses is outside the hoster's domains."""
+    for target in targets:
+        if "@" not in target:
+            continue
+        domain = target.rsplit("@", 1)[1].lower()
+        if conn.execute(select(domains.c.id).where(domains.c.name == domain)).first() is None:
+            return True
+    return False
 
 
-def _audit_for(conn: Connection, row: Any) -> tuple[int | None, str | None]:
-    """The helpdesk's audit row that accounts for the change: same mailbox, kind of action and
-    moment, and (for a forward, alias or auto-reply) naming what was added or removed."""
-    prefixes = (*ACTIONS.get(row.kind, ()), UNDO_ACTION)
-    # As audit.record stores it: JSON, non-ASCII kept.
-    needle = json.dumps(row.detail or "", ensure_ascii=False)[1:-1]
-    named = row.kind in ("forward", "alias", "autoreply") and bool(needle)
-    candidates = conn.execute(
-        select(
-            audit_log.c.id,
-            audit_log.c.action,
-            audit_log.c.operator,
-            audit_log.c.before,
-            audit_log.c.after,
-        ).where(
-            audit_log.c.target.in_([row.address or "", (row.detail or "").lower()]),
-            audit_log.c.at >= row.at - ATTRIBUTION_WINDOW,
-            audit_log.c.at <= row.at + ATTRIBUTION_WINDOW,
+def _redirects(conn: Connection, change_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not change_ids:
+        return {}
+    rows = conn.execute(
+        select(sieve_seen.c.change_id, sieve_seen.c.redirects).where(
+            sieve_seen.c.change_id.in_(change_ids)
         )
     ).all()
-    for candidate in candidates:
-        if not candidate.action.startswith(prefixes):
-            continue
-        side = candidate.before if row.op == "delete" else candidate.after
-        if named and needle not in (side or ""):
-            continue
-        return candidate.id, candidate.operator
-    return None, None
+    return {row.change_id: tuple(row.redirects.split()) for row in rows}
 
 
 def list_changes(conn: Connection, address: str, since: datetime) -> list[Change]:
     """The mailbox's changes since `since`, newest first; aliases delivering to it included."""
     address = address.strip().lower()
     rows = conn.execute(
-        select(mailbox_changes)
+        select(mailbox_changes, audit_log.c.operator)
+        .outerjoin(audit_log, audit_log.c.id == mailbox_changes.c.audit_id)
         .where(
             or_(
                 mailbox_changes.c.address == address,
@@ -140,9 +129,13 @@ def list_changes(conn: Connection, address: str, since: datetime) -> list[Change
         .order_by(mailbox_changes.c.at.desc(), mailbox_changes.c.id.desc())
         .limit(500)
     ).all()
+    redirects = _redirects(conn, [row.id for row in rows if row.kind == "rule"])
     out = []
     for row in rows:
-        audit_id, operator = _audit_for(conn, row)
+        detail = row.detail or ""
+        targets = list(redirects.get(row.id, ()))
+        if row.kind in ("forward", "alias"):
+            targets = [detail]
         out.append(
             Change(
                 id=row.id,
@@ -150,10 +143,11 @@ def list_changes(conn: Connection, address: str, since: datetime) -> list[Change
                 address=row.address or "",
                 kind=row.kind,
                 op=row.op,
-                detail=row.detail or "",
-                audit_id=audit_id,
-                operator=operator,
-                external=_external(conn, row.kind, row.detail or ""),
+                detail=detail,
+                audit_id=row.audit_id,
+                operator=row.operator if row.audit_id is not None else None,
+                external=outside(conn, targets),
+                redirects=redirects.get(row.id, ()),
             )
         )
     return out

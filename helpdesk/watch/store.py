@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from helpdesk.errors import NotFound
 from helpdesk.mailcenter.audit import Operator, record, utcnow
+from helpdesk.mailcenter.change_marks import start_changes
 from helpdesk.mailcenter.db import Database
 from helpdesk.mailcenter.mailboxes import get_mailbox
 from helpdesk.mailcenter.schema import audit_log, mailboxes, watch_accounts, watch_positions
@@ -106,6 +107,7 @@ def suspend(
         ).first()
         if reinstated is not None:
             return None
+        start_changes(conn)
         if not _suspend_row(conn, mailbox.id, mailbox.version):
             return None
         now = utcnow()
