@@ -44,13 +44,15 @@ RECENT_MESSAGES = 50
 def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
     """The configured logs, or a HelpdeskError that says what to configure."""
     from helpdesk.logs.files import expand
+    from helpdesk.sendlog.hosts import configured_hosts, host_files
     from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(config)
-    configured = bool(config.section("sendlog").get("paths"))
+    configured = bool(config.section("sendlog").get("paths")) or bool(settings.hosts)
     patterns = [str(config.relative(p)) for p in settings.paths]
     try:
-        files = expand(patterns)
+        # several mail hosts: each file labelled with its host and zone (docs/sendlog.md)
+        files = host_files(settings) if configured_hosts(settings) else expand(patterns)
     except HelpdeskError as exc:
         reason = exc.message
         if configured:

@@ -61,6 +61,7 @@ def offender_columns() -> list[Column]:
         Column(_("Refused"), "refused", 7),
         Column(_("Peak/5m"), "peak", 7),
         Column(_("New"), "new", 3),
+        Column(_("Hosts"), "hosts", 9, wide=True),
         Column(_("Reasons"), "reasons", 24, weight=1, wide=True),
     ]
 
@@ -242,6 +243,7 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
                 "refused": f"{u.rejected:,}",
                 "peak": f"{u.peak_5min:,}",
                 "new": len(u.new_ips),
+                "hosts": ", ".join(sorted(u.hosts)),  # several hosts configured, else empty
                 "reasons": ", ".join(str(r) for r in u.reasons),
             }
             table.add_row(*columns.row(values), key=u.user)

@@ -17,7 +17,7 @@ from helpdesk.config import Config
 from helpdesk.errors import ConfigError, HelpdeskError
 from helpdesk.logs.files import LogFile
 from helpdesk.sendlog.hosts import HostClock, host_files
-from helpdesk.sendlog.offenders import analyze
+from helpdesk.sendlog.offenders import Analysis, analyze
 from helpdesk.sendlog.settings import SendlogSettings
 from helpdesk.sendlog.trails import trail, user_detail
 from tests.conftest import run_cli
@@ -84,7 +84,9 @@ class HostLog:
 NOW = datetime(2026, 11, 27, 12, 0, 0)  # naive local of the reader (UTC)
 
 
-def two_hosts(tmp_path: Path) -> tuple[Path, Path]:
+def two_hosts(
+    tmp_path: Path, base: datetime = datetime(2026, 11, 27, 10, 0, 0)
+) -> tuple[Path, Path]:
     """mx1 writes Berlin time without a zone, mx2 UTC with `+0000` on every line.
 
     kontakt@ sends 15 messages on each host in the same 5 minutes (10:00 UTC = 11:00 on mx1):
@@ -93,7 +95,6 @@ def two_hosts(tmp_path: Path) -> tuple[Path, Path]:
     out right only if the lines are read in time order across the hosts."""
     mx1 = HostLog("Mx01", BERLIN, stamp_zone=False)
     mx2 = HostLog("Mx02", UTC, stamp_zone=True)
-    base = datetime(2026, 11, 27, 10, 0, 0)
     mx1.submit(base - timedelta(minutes=20), VICTIM, "192.0.2.201", ["a@web.example"])
     for k in range(15):
         mx1.submit(base + timedelta(seconds=10 * k), VICTIM, "192.0.2.201", [f"m{k}@web.example"])
@@ -330,3 +331,55 @@ def test_user_detail_over_two_hosts(tmp_path):
     ]
     assert detail.messages[0].time == datetime(2026, 11, 27, 11, 0, 0)
     assert {r.fate for r in detail.messages[0].recipients.values()} == {"delivered"}
+
+
+def test_new_lines_of_the_followed_host_count_on_its_clock(tmp_path):
+    two_hosts(tmp_path)
+    settings = SendlogSettings.from_dict(hosts_table(tmp_path, mx2_zone="UTC"))
+    files = host_files(settings)
+    analysis = Analysis(settings, now=NOW)
+    analysis.read(files)
+    # the follow mode watches the last file: mx2's, whose new lines are in UTC
+    assert files[-1].host == "mx2"
+    mx2 = HostLog("Mx02", UTC, stamp_zone=False)
+    mx2.seq = 500
+    mx2.submit(datetime(2026, 11, 27, 11, 30), ANNA, "198.51.100.8", ["x@web.example"])
+    analysis.feed("\n".join(text for _, text in mx2.lines).encode())
+    anna = analysis.report().user(ANNA).as_dict()
+    assert (anna["messages"], anna["hosts"]) == (2, ["mx1", "mx2"])
+    assert anna["last_seen"] == "2026-11-27 11:30:00"
+
+
+async def test_send_log_screen_ranks_two_hosts_at_80x24(tmp_path):
+    from textual.widgets import DataTable
+
+    from helpdesk.mailcenter.db import Database
+    from screens.app import HelpdeskApp
+    from screens.sendlog import SendLogScreen
+    from tests.test_sendlog_tui import open_send_log, text_of, users_in
+
+    now = datetime.now().replace(microsecond=0)
+    two_hosts(tmp_path, base=now - timedelta(hours=2))
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    db.create_schema()
+    url = db.url.render_as_string(hide_password=False)
+    config = Config(None, {"database": {"url": url}, "sendlog": hosts_table(tmp_path)})
+    try:
+        app = HelpdeskApp(config, db=db)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_send_log(app, pilot)
+            assert isinstance(screen, SendLogScreen)
+            assert users_in(screen) == [VICTIM]
+            assert "30 messages in 5 minutes" in text_of(screen, "#activity-summary")
+            table = screen.query_one("#sendlog-offenders", DataTable)
+            assert "Hosts" not in [str(c.label) for c in table.columns.values()]
+            assert table.size.width <= 80
+        app = HelpdeskApp(config, db=db)
+        async with app.run_test(size=(130, 30)) as pilot:
+            screen = await open_send_log(app, pilot)
+            table = screen.query_one("#sendlog-offenders", DataTable)
+            labels = [str(c.label).strip() for c in table.columns.values()]
+            cells = [str(c).strip() for c in table.get_row_at(0)]
+            assert cells[labels.index("Hosts")] == "mx1, mx2"
+    finally:
+        db.dispose()

@@ -72,6 +72,33 @@ class HostScan(_Scan):
         return s
 
 
+class MergedScan(_Scan):
+    """The analysis's scan over several hosts: it holds what the report ranks; new lines
+    (the screen's follow mode, Analysis.feed) are those of the host of the last file, the
+    one the follower watches, and go to that host's scan on its clock."""
+
+    host_scans: list[HostScan]
+    clocks: list[HostClock]
+    follow: int
+
+    def feed_data(self, data: bytes) -> None:
+        scan, clock = self.host_scans[self.follow], self.clocks[self.follow]
+        lines, unreadable = scan.lines, scan.unreadable
+        converted = []
+        for line in data.split(b"\n"):
+            c = clock.convert(line)
+            if c is not None:
+                converted.append(c[1])
+                continue
+            scan.lines += 1
+            if b" A=" in line or b"r failed for " in line:
+                scan.unreadable += 1
+        if converted:
+            scan.feed_data(b"\n".join(converted))
+        self.lines += scan.lines - lines
+        self.unreadable += scan.unreadable - unreadable
+
+
 def read_hosts(
     analysis: Analysis,
     files: list[LogFile],
@@ -81,7 +108,9 @@ def read_hosts(
 ) -> None:
     """Read host-labelled files (hosts.host_files) into the analysis, all hosts in one time
     order. A cancel keeps what was read so far, ranked like a finished read."""
-    primary = analysis.scan
+    primary = MergedScan.__new__(MergedScan)
+    primary.__dict__.update(vars(analysis.scan))
+    analysis.scan = primary
     groups = by_host(files)
     total = sum(f.size for f in files)
     done = [0] * len(groups)
@@ -95,15 +124,19 @@ def read_hosts(
         return tell
 
     scans: list[HostScan] = []
+    clocks: list[HostClock] = []
     states: list[ReadState] = []
     streams = []
     for k, (host, host_files) in enumerate(groups):
         scan = HostScan.sharing(primary, host or "")
         state = ReadState(broken=[])
-        scans.append(scan)
-        states.append(state)
         clock = HostClock(host_files[0].zone, analysis.now)
+        scans.append(scan)
+        clocks.append(clock)
+        states.append(state)
         streams.append(_lines(k, scan, clock, host_files, state, report(k), cancelled))
+    primary.host_scans, primary.clocks = scans, clocks
+    primary.follow = len(groups) - 1 if files else 0
     analysis.files.extend(str(f.path) for f in files)
     try:
         cur, batch = -1, []
