@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from helpdesk.sendlog.offenders import Analysis, Report
     from helpdesk.sendlog.parallel import LogWorkers
     from helpdesk.sendlog.trails import SentMessage
+    from helpdesk.watch.picture import LogPicture
 
 CANCELLED_NOTE = M("reading cancelled: the list covers only the part read (F5 reads again)")
 
@@ -28,6 +29,8 @@ class ReadResult:
     analysis: Analysis
     files: list[LogFile]
     follower: Follower | None
+    # the outbound line's log part, computed here from the same read (never a second one)
+    outbound: LogPicture | None = None
 
 
 def read_log(
@@ -46,7 +49,8 @@ def read_log(
     try:
         analysis.read(files, progress=progress, cancelled=cancelled, workers=log_workers())
     except Cancelled:
-        return ReadResult(analysis.report(), CANCELLED_NOTE, analysis, files, None)
+        report = analysis.report()
+        return ReadResult(report, CANCELLED_NOTE, analysis, files, None, outbound(report))
     except HelpdeskError:
         raise
     except Exception as exc:
@@ -57,7 +61,22 @@ def read_log(
         follower = Follower(files[-1].path)
     except OSError:
         follower = None
-    return ReadResult(analysis.report(), warning, analysis, files, follower)
+    report = analysis.report()
+    return ReadResult(report, warning, analysis, files, follower, outbound(report))
+
+
+def outbound(report: Report) -> LogPicture:
+    from helpdesk.watch.picture import log_picture
+
+    return log_picture(report)
+
+
+def watch_actions(db: Any) -> list:
+    """The watcher's latest actions, for the outbound line and view."""
+    from helpdesk.watch.picture import watch_actions as actions
+
+    with db.connect() as conn:
+        return actions(conn)
 
 
 _workers: list = []  # the session's log workers, started by the first large read
@@ -123,6 +142,7 @@ class FollowUpdate:
     report: Report
     lines: int
     new_messages: dict[str, list[SentMessage]] = field(default_factory=dict)
+    outbound: LogPicture | None = None
 
 
 def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> FollowUpdate | None:
@@ -144,7 +164,10 @@ def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> Foll
                     new.setdefault(user, [])[:0] = found
     except (OSError, HelpdeskError) as exc:
         raise HelpdeskError(M("Following the log: {error}", error=_reason(exc))) from exc
-    return FollowUpdate(analysis.report(), lines, new) if lines else None
+    if not lines:
+        return None
+    report = analysis.report()
+    return FollowUpdate(report, lines, new, outbound(report))
 
 
 def fetch_mailbox(db: Any, address: str, purpose: str) -> tuple[Mailbox, str]:

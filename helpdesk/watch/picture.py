@@ -86,9 +86,15 @@ def log_picture(report: Report, hours: int = HOURS) -> LogPicture:
     first = end_bucket - shown * PER_HOUR
     counts = [0] * shown
     for user in report.users:
-        for bucket, n in user.buckets.items():
-            if first <= bucket < end_bucket:
-                counts[(bucket - first) // PER_HOUR] += n
+        # Slices of each sender's run of counts: a follow tick with many senders stays short.
+        base, run = user.buckets.base, user.buckets.counts
+        if base is None:
+            continue
+        for i in range(shown):
+            lo = max(0, first + i * PER_HOUR - base)
+            hi = first + (i + 1) * PER_HOUR - base
+            if hi > 0 and lo < len(run):
+                counts[i] += sum(run[lo:hi])
     table = [
         Hour(
             seconds_to_datetime((first + i * PER_HOUR) * BUCKET),
@@ -174,10 +180,13 @@ def evidence_summary(evidence: list[dict]) -> list[Text]:
     return parts or [M("no evidence stored")]
 
 
-def outbound_text(picture: LogPicture, last: WatchAction | None) -> Text:
-    """The line itself: `Out/h ▁▂▃▅▅▆▇█ 412 · 2 over limit · stopped anna@… 11-30 14:02`."""
+def outbound_text(picture: LogPicture, last: WatchAction | None, *, unknown: bool = False) -> Text:
+    """The line itself: `Out/h ▁▂▃▅▅▆▇█ 412 · 2 over limit · stopped anna@… 11-30 14:02`;
+    `unknown`: the watcher's actions could not be read."""
     counts = [h.messages for h in picture.hours]
-    if last is None:
+    if unknown:
+        action = M("watch: not readable")
+    elif last is None:
         action = M("watch: no action yet")
     else:
         action = M(
