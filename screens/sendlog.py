@@ -10,6 +10,7 @@ the password reset, `o` (or Enter) the mailbox. `f` follows the log as Exim writ
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual import on
@@ -34,6 +35,7 @@ from screens.sendlog_jobs import (
     read_detail,
     read_log,
     sending_text,
+    watch_actions,
 )
 from screens.translated import Translated
 from screens.widgets import PlainStatic, line, notify
@@ -45,10 +47,12 @@ if TYPE_CHECKING:
     from helpdesk.mailcenter.mailboxes import Mailbox
     from helpdesk.sendlog.offenders import Analysis, Report, UserStats
     from helpdesk.sendlog.trails import SentMessage
+    from helpdesk.watch.picture import LogPicture, WatchAction
 
 MAX_ROWS = 200  # the list is for finding the worst; --json has everyone
 FOLLOW_SECONDS = 1.0
 DETAIL_DELAY = 0.3  # wait for the cursor to rest before reading a user's messages
+ACTIONS_EVERY = 10.0  # seconds between reads of the watcher's actions while following
 
 
 def offender_columns() -> list[Column]:
@@ -76,6 +80,7 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         Binding("o", "open_mailbox", N_("Mailbox"), id="sendlog.open_mailbox"),
         Binding("a", "toggle_all", N_("All/suspicious"), id="sendlog.toggle_all"),
         Binding("f", "toggle_follow", N_("Follow"), id="sendlog.follow"),
+        Binding("v", "outbound", N_("Outbound"), id="sendlog.outbound"),
         Binding("c", "cancel", N_("Cancel reading"), show=False, id="sendlog.cancel"),
         Binding("r", "reinstate", N_("Reinstate"), show=False, id="sendlog.reinstate"),
         Binding("f5", "reload", N_("Read again"), show=False, id="sendlog.reload"),
@@ -100,12 +105,18 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self._follow_busy = False
         self._beyond = 0
         self._columns: FittedColumns | None = None
+        self.outbound: LogPicture | None = None
+        self.actions: list[WatchAction] | None = None
+        self._actions_at = 0.0
+        self._actions_error: str | None = None
 
     def compose(self) -> ComposeResult:
         self.title = _("Send log")
         yield Header()
         # Listed on a blocklist, refused by the big providers: one line, when [reputation] is set.
         yield PlainStatic("", id="sendlog-reputation")
+        # Messages per hour, accounts over a sending limit, the watcher's last action.
+        yield PlainStatic(_("Outbound: reading the log …"), id="sendlog-outbound")
         yield StatusLine(_("Reading the send log …"), id="sendlog-status")
         yield ProgressBar(total=100, show_eta=False, id="sendlog-progress")
         yield FittedTable(id="sendlog-offenders", cursor_type="row", zebra_stripes=True)
@@ -141,6 +152,8 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         bar.update(total=100, progress=0)
         bar.display = True
         self.show_status(_("Reading the send log … (c cancels)"))
+        self.outbound = None
+        self.query_one("#sendlog-outbound", PlainStatic).update(_("Outbound: reading the log …"))
         self.query_one(ActivityView).show_text(_("Reading the send log …"))
         args = (self.app.config, self.app.db, self.stop_flag("read"), Progress(self))
         self.background("read", read_log, *args)
@@ -155,6 +168,40 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
 
     def reputation_failed(self, text: str) -> None:
         self.query_one("#sendlog-reputation", PlainStatic).update(text)
+
+    # The outbound line -----------------------------------------------------------------
+
+    def _read_actions(self) -> None:
+        self._actions_at = time.monotonic()
+        self.background("actions", watch_actions, self.app.database)
+
+    def actions_done(self, actions: list[WatchAction]) -> None:
+        self.actions, self._actions_error = actions, None
+        self._show_outbound()
+
+    def actions_failed(self, text: str) -> None:
+        self.actions = None
+        self._actions_error = text
+        self._show_outbound()
+
+    def _show_outbound(self) -> None:
+        from helpdesk.watch.picture import outbound_text
+
+        if self.outbound is None:
+            return
+        if self.actions is None and self._actions_error is None:
+            return  # the watcher's actions are on their way
+        last = self.actions[0] if self.actions else None
+        text = str(outbound_text(self.outbound, last, unknown=self.actions is None))
+        self.query_one("#sendlog-outbound", PlainStatic).update(text)
+
+    def action_outbound(self) -> None:
+        if self.outbound is None:
+            notify(self, _("The send log is still being read."), severity="warning")
+            return
+        from screens.outbound import OutboundScreen
+
+        self.app.push_screen(OutboundScreen(self.outbound))
 
     def action_cancel(self) -> None:
         if self.reading:
@@ -171,6 +218,7 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self._analysis = self._follower = None
         self._fill()
         self.show_status(text, error=True)
+        self.query_one("#sendlog-outbound", PlainStatic).update(_("Outbound: no log read"))
         self.query_one(ActivityView).show_text(
             line(_("[b red]$text[/]\n\nF5 reads again once the log is there."), text=text)
         )
@@ -182,6 +230,8 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self._follower = message.follower
         self.messages.clear()
         self._show_report(message.report)
+        self.outbound = message.outbound
+        self._read_actions()
 
     def _stop_reading(self) -> None:
         self.reading = False
@@ -337,6 +387,11 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
         self._follow_busy = False
         if message is None:
             return
+        self.outbound = message.outbound or self.outbound
+        if time.monotonic() - self._actions_at >= ACTIONS_EVERY:
+            self._read_actions()
+        else:
+            self._show_outbound()
         for user, found in message.new_messages.items():
             if user in self.messages:
                 known = {m.exim_id for m in found}
