@@ -594,3 +594,73 @@ async def test_sieve_chain_screen(world, tmp_path):
     assert done.returncode == 0, done.stderr
     assert_clean(done.stdout, where="helpdesk sieve")
     assert "“[b]x[/b]”" in done.stdout
+
+
+async def test_outbound_line_and_view(tmp_path):
+    """Accounts over a limit from the log, the watcher's audit rows from the database: every
+    hostile value as the account, the limit, the ticket, the reason and the evidence's kind."""
+    from datetime import timedelta
+
+    from helpdesk.mailcenter.audit import Operator, record
+    from screens.outbound import OutboundScreen
+    from screens.sendlog import SendLogScreen
+    from tests.hostile import RAW_BYTES
+    from tests.test_hostile_cli import EXIM_NOW, _exim_escape, _token
+
+    stamp = (EXIM_NOW - timedelta(minutes=20)).strftime("%Y-%m-%d %H:%M:%S")
+    log = [
+        f"{stamp} H=(pc) [10.0.0.5]:5001 I=[127.0.0.1]:587 rejected DATA: helpdesk limit: "
+        f"{_exim_escape(value)[:60]} A={_token(value)}@{DOMAIN} action=refuse rcpts=1".encode()
+        for value in VALUES.values()
+    ]
+    for name, raw in RAW_BYTES.items():
+        log.append(
+            f"{stamp} H=(pc) [10.0.0.5]:5001 rejected DATA: helpdesk limit: {name} A=".encode()
+            + raw.replace(b" ", b"_")
+            + b" action=defer rcpts=1"
+        )
+    (tmp_path / "mainlog").write_bytes(b"\n".join(log) + b"\n")
+    db = Database(f"sqlite:///{tmp_path / 'mc.sqlite'}")
+    db.create_schema()
+    with db.begin() as conn:
+        for value in DB_VALUES.values():
+            record(
+                conn,
+                operator=Operator(value[:128]),
+                action="suspend",
+                target=value,
+                ticket=value[:64],
+                reason=f"helpdesk watch: {value}",
+                before={"smtp_enabled": True},
+                after={"smtp_enabled": False, "evidence": [{"kind": value, "line": value}]},
+            )
+    db.dispose()
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "mc.sqlite"}"\n\n'
+        f'[sendlog]\npaths = ["{tmp_path / "mainlog"}"]\n'
+    )
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.push_screen(SendLogScreen())
+        await settle(app, pilot, 0.2)
+        text = await look(app, pilot, "send log, outbound line")
+        assert "over limit" in text and "stopped" in text
+        await pilot.press("v")
+        await look(app, pilot, "outbound view")
+        assert isinstance(app.screen, OutboundScreen)
+        for table_id in ("#outbound-over", "#outbound-actions"):
+            table = app.screen.query_one(table_id, DataTable)
+            assert table.row_count >= len(DB_VALUES)
+            table.focus()
+            for row in range(table.row_count):
+                table.move_cursor(row=row)
+                await pilot.pause()
+                check(app, f"{table_id} row {row}")
+        await pilot.press("enter")  # the last watcher action's account: its mailbox screen
+        await look(app, pilot, "mailbox from the outbound view")
+        await pilot.press("escape")
+        await look(app, pilot, "back on the outbound view")
+        assert isinstance(app.screen, OutboundScreen)
+    assert any("[@click=app.quit]" in seen for seen in app.seen)
