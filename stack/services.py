@@ -19,6 +19,8 @@ from pathlib import Path
 
 from stack.dns import service as dns_service
 from stack.fail2ban import service as fail2ban_service
+from stack.providers import port as providers_port
+from stack.providers import service as providers_service
 from stack.settings import (
     TEMPLATES,
     DatabaseTarget,
@@ -215,6 +217,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "LMTP_PORT": str(settings.ports["lmtp"]),
         "POP3_PORT": str(pop3_port),
         "SIEVE_RELAY_PORT": str(sieve_relay_port),
+        "PROVIDERS_PORT": str(providers_port()),
         "RSPAMD_WORKER_PORT": str(settings.ports["rspamd_worker"]),
         "RSPAMD_CONTROLLER_PORT": str(settings.ports["rspamd_controller"]),
         "RSPAMD_CONTROLLER2_PORT": str(settings.ports["rspamd_controller2"]),
@@ -326,6 +329,7 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
     jails = fail2ban_service(settings)  # bans on the stack's own logs (stack/fail2ban.py)
     if jails is not None:
         services.append(jails)
+    services.append(providers_service(settings))  # the big providers' block replies
     watcher = watch_service(settings)  # helpdesk watch, only with STACK_WATCH=1 (stack/watcher.py)
     if watcher is not None:
         services.append(watcher)

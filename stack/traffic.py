@@ -18,6 +18,7 @@ external mail).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -59,6 +60,13 @@ CUSTOMERS = [
 TAKEN_OVER = ("kontakt", "gartenbau-schulz.example", "Gartenbau Schulz Kontakt")
 SUSPENDED = ("alt", "kanzlei-weber.example", "altes Postfach (gesperrt)")
 EXTERNAL_DOMAINS = ["gmail.example", "web.example", "gmx.example", "t-online.example"]
+# Microsoft's and Google's: the stack's stand-in for their servers refuses the spam run with their
+# block replies (stack/providers.py), which `helpdesk reputation` counts.
+PROVIDER_DOMAINS = ["hotmail.com", "outlook.com", "gmail.com"]
+# The hoster's sending limits for the traffic's domains when the stack runs a watcher
+# (STACK_WATCH=1): far above what the customers send, below the taken-over account's spam run.
+WATCH_LIMITS = {"messages_per_hour": 100, "recipients_per_hour": 100, "recipients_per_message": 25}
+WATCH_LIMITS_TICKET = "STACK-17"
 SUBJECTS = [
     "Angebot Badsanierung",
     "Termin am Donnerstag",
@@ -79,6 +87,7 @@ class UserTally:
     sent: int = 0  # accepted by Exim
     recipients: int = 0  # recipients of the accepted messages
     refused: Counter = field(default_factory=Counter)  # reason -> count
+    replies: dict[str, str] = field(default_factory=dict)  # reason -> Exim's first reply
     blocked_message_ids: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
@@ -90,6 +99,7 @@ class UserTally:
             "recipients": self.recipients,
             "refused": sum(self.refused.values()),
             "refused_by": dict(sorted(self.refused.items())),
+            "replies": dict(sorted(self.replies.items())),
             "blocked_message_ids": self.blocked_message_ids,
         }
 
@@ -145,6 +155,8 @@ def _message(sender: str, rcpts: list[str], subject: str, body: str, **headers: 
 def _reason(code: int, text: str) -> str:
     if "blocked because it may contain SPAM" in text:
         return "spam"
+    if "Sending limit reached" in text:
+        return "limit"
     if "suspended" in text:
         return "suspended"
     if code == 535:
@@ -176,22 +188,34 @@ class Sender:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.smtp is not None:
+        if self.smtp is not None and self.smtp.sock is not None:
             try:
                 self.smtp.quit()
             except smtplib.SMTPException:
                 self.smtp.close()
 
     def send(self, msg: EmailMessage, rcpts: list[str]) -> bool:
+        """Whether Exim took the message; SMTPServerDisconnected (not counted) when Exim has
+        ended the session."""
         self.tally.messages += 1
         try:
             refused = self.smtp.send_message(msg, from_addr=self.user, to_addrs=rcpts)
+        except smtplib.SMTPServerDisconnected:
+            self.tally.messages -= 1
+            raise
         except smtplib.SMTPResponseException as exc:
-            reason = _reason(exc.smtp_code, exc.smtp_error.decode(errors="replace"))
+            text = exc.smtp_error.decode(errors="replace")
+            reason = _reason(exc.smtp_code, text)
             self.tally.refused[reason] += 1
+            self.tally.replies.setdefault(reason, f"{exc.smtp_code} {text}")
             if reason == "spam":
                 self.tally.blocked_message_ids.append(msg["Message-ID"].strip("<>"))
-            return False  # smtplib has sent RSET already
+            # smtplib resets after a refusal at MAIL or after the message, not when the DATA
+            # command itself is refused (the sending limits' predata ACL): the next MAIL
+            # would be "sender already given".
+            with contextlib.suppress(smtplib.SMTPException):
+                self.smtp.rset()
+            return False
         except smtplib.SMTPRecipientsRefused:
             self.tally.refused["recipients"] += 1
             return False
@@ -200,8 +224,13 @@ class Sender:
         return True
 
 
-def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False) -> dict:
+def run(
+    env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False, limits: bool = False
+) -> dict:
     """One round of traffic against the stack `env` describes; returns the summary.
+
+    With `limits` (a stack with a watcher), the traffic's domains get WATCH_LIMITS first, so that
+    the taken-over account runs into its limit and the watcher suspends it.
 
     With `logins` (the demo), the round also drives the mail programs of stack/login_traffic.py
     (IMAP, POP3, plaintext without TLS, CRAM-MD5, the bare local part, an old password): what
@@ -209,6 +238,8 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False)
     Tests that count this round's lines and copies do without both."""
     rng = random.Random(seed)
     ensure_accounts(env["DATABASE_URL"])
+    if limits:
+        set_watch_limits(env["DATABASE_URL"])
     port, inbound = int(env["SUBMISSION_PORT"]), int(env["INBOUND_PORT"])
     local = [address(c) for c in CUSTOMERS]
     users: dict[str, UserTally] = {}
@@ -255,22 +286,8 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False)
 
     # The taken-over account: a burst of spam to many external recipients from abroad.
     user = address(TAKEN_OVER)
-    tally = users[user] = UserTally("taken-over", "127.0.0.201")
-    with Sender(port, user, tally, helo, tls=False) as smtp:
-        for _ in range(200 * size):
-            rcpts = [
-                f"{rng.choice(['info', 'kontakt', 'mail', 'office'])}{rng.randint(1, 99999)}"
-                f"@{rng.choice(EXTERNAL_DOMAINS)}"
-                for _ in range(rng.randint(1, 8))
-            ]
-            roll = rng.random()
-            subject = rng.choice(SPAM_SUBJECTS)
-            body = "Click here: http://spam.example/offer\n"
-            if roll < 0.55:
-                subject = f"{subject} {TEST_SPAM}"
-            elif roll < 0.65:
-                body = GTUBE
-            smtp.send(_message(user, rcpts, subject, body), rcpts)
+    users[user] = UserTally("taken-over", "127.0.0.201")
+    takeover(port, user, users[user], helo, rng, 200 * size)
 
     # Inbound mail for local mailboxes: ham, and spam at scores the spam ladders act on.
     delivered: Counter = Counter()
@@ -330,6 +347,74 @@ def run(env: dict[str, str], seed: int = 1, size: int = 1, logins: bool = False)
     return summary
 
 
+def takeover(
+    port: int, user: str, tally: UserTally, helo: str, rng: random.Random, count: int = 200
+) -> None:
+    """The taken-over account's burst, without TLS: first a spam run that rspamd lets through,
+    several recipients a message (Microsoft and Google among them, who refuse it), then
+    variations of it, most of which rspamd refuses (55 % HELPDESK-TEST-SPAM, 10 % GTUBE).
+
+    Over a sending limit the rest of the run is refused by Exim (`refused_by["limit"]`); once a
+    watcher has suspended the account, at MAIL (`refused_by["suspended"]`)."""
+    run_length = count // 5
+    burst = []
+    for n in range(count):
+        rcpts = [
+            f"{rng.choice(['info', 'kontakt', 'mail', 'office'])}{rng.randint(1, 99999)}"
+            f"@{rng.choice(EXTERNAL_DOMAINS + PROVIDER_DOMAINS)}"
+            for _ in range(rng.randint(4, 8) if n < run_length else rng.randint(1, 8))
+        ]
+        roll = 1.0 if n < run_length else rng.random()
+        subject = rng.choice(SPAM_SUBJECTS)
+        body = "Click here: http://spam.example/offer\n"
+        if roll < 0.55:
+            subject = f"{subject} {TEST_SPAM}"
+        elif roll < 0.65:
+            body = GTUBE
+        burst.append((_message(user, rcpts, subject, body), rcpts))
+    # Exim ends a session when messages keep being refused before DATA is done: each RSET
+    # counts against smtp_accept_max_nonmail. A spam bot connects again and goes on.
+    done = sessions = 0
+    while done < len(burst) and sessions < len(burst):
+        sessions += 1
+        with Sender(port, user, tally, helo, tls=False) as smtp:
+            try:
+                for msg, rcpts in burst[done:]:
+                    smtp.send(msg, rcpts)
+                    done += 1
+            except smtplib.SMTPServerDisconnected:
+                smtp.smtp = None
+
+
+def set_watch_limits(database_url: str) -> None:
+    """WATCH_LIMITS on each of the traffic's domains, written as an operator would (audited),
+    unless they are set already."""
+    from helpdesk.limits.store import domain_id_of, domain_key, own_limits, set_limits
+    from helpdesk.mailcenter.audit import current_operator
+    from helpdesk.mailcenter.db import Database
+
+    db = Database(database_url)
+    try:
+        with db.begin() as conn:
+            for domain in sorted({entry[1] for entry in [*CUSTOMERS, TAKEN_OVER]}):
+                domain_id = domain_id_of(conn, domain)
+                own = own_limits(conn, domain_key(domain_id))
+                if all(own.get(key) == value for key, value in WATCH_LIMITS.items()):
+                    continue
+                set_limits(
+                    conn,
+                    domain_key(domain_id),
+                    "@" + domain,
+                    dict(WATCH_LIMITS),
+                    ticket=WATCH_LIMITS_TICKET,
+                    reason="the hoster's sending limits for small businesses",
+                    operator=current_operator(),
+                    domain_id=domain_id,
+                )
+    finally:
+        db.dispose()
+
+
 def _away_and_forward(database_url: str) -> dict[str, str]:
     """Sabine Weber is away (an auto-reply for two weeks); Lars Schulz forwards to Anna during
     his holiday (a week, keeping a copy): written as an operator would, with an audit row."""
@@ -384,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"traffic: sent to this stack before; the summary is in {output}")
             return 0
     try:
-        summary = run(env, seed=args.seed, size=max(1, args.size), logins=True)
+        summary = run(
+            env, seed=args.seed, size=max(1, args.size), logins=True, limits=_watching(settings)
+        )
     except (OSError, smtplib.SMTPException) as exc:
         print(f"stack.traffic: {exc}", file=sys.stderr)
         return 1
@@ -394,6 +481,13 @@ def main(argv: list[str] | None = None) -> int:
     _write(output, text)
     print("\n".join(round_report(summary, output)))
     return 0
+
+
+def _watching(settings: Settings) -> bool:
+    """The running stack has a watcher (started with STACK_WATCH=1, stack/watcher.py)."""
+    from stack.launcher import status
+
+    return "watch" in status(settings).get("services", {})
 
 
 def _write(output: Path, text: str) -> None:
