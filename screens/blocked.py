@@ -1,6 +1,7 @@
-"""Blocked outbound mail in the UI: the list (all users, or one mailbox's tab), the verdict,
-release with ticket and expiry, revoke. rspamd being unreachable is said in the status line;
-nothing here blocks the event loop or the rest of the app."""
+"""Blocked outbound mail in the UI: the list (all users, or one mailbox's tab), release with
+ticket and expiry, revoke. rspamd being unreachable is said in the status line; nothing here
+blocks the event loop or the rest of the app. The verdict (Enter) is screens/verdict.py, the
+work in the background screens/blocked_jobs.py."""
 
 from __future__ import annotations
 
@@ -10,22 +11,22 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import N_, _, ngettext
-from helpdesk.localtime import SECOND, SHORT, header, time_text
+from helpdesk.localtime import SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from helpdesk.rspamd.release_risk import takeover_note
 from screens.background import Background
-from screens.dialogs.detail import DetailScreen
+from screens.blocked_jobs import load_blocked, release, revoke
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.translated import Translated
-from screens.widgets import FindInput, cell, line, lines, notify, plain
+from screens.verdict import VerdictScreen
+from screens.widgets import FindInput, cell, notify, plain
 from screens.widgets.columns import column_widths
 from screens.widgets.status import StatusLine
 
@@ -45,155 +46,6 @@ RELEASE_WORDS = {
     "pending": N_("pending"),
     "withdrawn": N_("withdrawn"),
 }
-
-
-# --------------------------------------------------------------------------- background jobs
-
-
-def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
-    from helpdesk.rspamd.blocked import collect_blocked
-    from helpdesk.rspamd.client import Cluster
-    from helpdesk.rspamd.exim_rejects import configured_mainlogs
-
-    logs = configured_mainlogs(config)
-    with Cluster.from_config(config) as cluster:
-        return collect_blocked(cluster, db, user=user, logs=logs, recent_only=True)
-
-
-def release(
-    config: Any, db: Any, item: BlockedMessage, answer: ReleaseAnswer, operator: str
-) -> str:
-    from helpdesk.durations import parse_duration
-    from helpdesk.rspamd.client import Cluster
-    from helpdesk.rspamd.releases import ReleaseService
-
-    with Cluster.from_config(config) as cluster:
-        service = ReleaseService(db, cluster)
-        done = service.release(
-            item.message_id,
-            item.user,
-            digest=item.digest,
-            ticket=answer.ticket,
-            reason=answer.reason or None,
-            ttl=parse_duration(answer.ttl),
-            uses=answer.uses,
-            operator=operator,
-        )
-        synced = _sync_after_write(service, operator)
-    text = ngettext(
-        "Released #{id} (once) until {until}: the customer can send it again now.",
-        "Released #{id} ({n} times) until {until}: the customer can send it again now.",
-        done.uses,
-    ).format(id=done.id, n=done.uses, until=time_text(done.expires_at, zone=True))
-    return f"{text} {synced}"
-
-
-def _sync_after_write(service: Any, operator: str) -> str:
-    """After its own write the UI brings every controller's map to the database (expired,
-    used and revoked releases leave); the timer does it otherwise (docs/rspamd.md)."""
-    from helpdesk.errors import HelpdeskError
-
-    try:
-        outcome = service.sync(operator)
-    except HelpdeskError as exc:
-        return _("Map not synced: {error}").format(error=exc)
-    if outcome.errors:
-        return _("Map not synced: {error}").format(error=outcome.errors[0])
-    return ngettext(
-        "Map synced: {n} active release.", "Map synced: {n} active releases.", outcome.lines
-    ).format(n=outcome.lines)
-
-
-def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
-    from helpdesk.rspamd.client import Cluster
-    from helpdesk.rspamd.releases import ReleaseService
-
-    with Cluster.from_config(config) as cluster:
-        service = ReleaseService(db, cluster)
-        service.revoke(
-            release_id, ticket=answer.ticket, reason=answer.reason or None, operator=operator
-        )
-        synced = _sync_after_write(service, operator)
-    return _("Release #{id} revoked.").format(id=release_id) + f" {synced}"
-
-
-# --------------------------------------------------------------------------- dialogs
-
-
-def verdict_text(item: BlockedMessage) -> Content:
-    """The whole verdict: every value from rspamd, the log or the sender inserted as text."""
-    score = (
-        _("{score} (reject at {threshold})").format(
-            score=f"{item.score:.2f}", threshold=f"{item.required_score:g}"
-        )
-        if item.score is not None and item.required_score is not None
-        else _("unknown (only Exim's log line is left)")
-    )
-    rows: list[object] = [
-        line(
-            _("[b]When[/b]        $v") + (_("  ($n attempts)") if item.attempts > 1 else ""),
-            v=time_text(item.time, SECOND, zone=True),
-            n=item.attempts,
-        ),
-        line(
-            _("[b]Sender[/b]      $v")
-            + (
-                _(" [yellow](cut by rspamd: full address unknown)[/]")
-                if item.user_truncated
-                else ""
-            ),
-            v=item.user,
-        ),
-        line(_("[b]Message-ID[/b]  $v"), v=f"<{item.message_id}>" if item.message_id else "—"),
-        line(_("[b]Subject[/b]     $v"), v=item.subject or "—"),
-        line(
-            _("[b]Digest[/b]      $v"),
-            v=item.digest or _("— (no content digest: not releasable)"),
-        ),
-        line(_("[b]Verdict[/b]     $v, score $s"), v=item.action, s=score),
-        line(
-            _("[b]Client[/b]      $v") + (_("   [b]node[/b] $c") if item.controller else ""),
-            v=item.ip or "—",
-            c=item.controller,
-        ),
-    ]
-    if item.recipients:
-        rows.append(line(_("[b]To[/b]          $v"), v=", ".join(item.recipients)))
-    if item.reasons:
-        rows += ["", line(_("[b]Why, in plain words[/b]"))]
-        rows += [f"  • {reason}" for reason in item.reasons]
-    shown = [s for s in item.symbols if s.score is None or s.score != 0]
-    if shown:
-        rows.append("")
-        rows.append(
-            line(_("[b]Symbols[/b]") + (_(" (configured weights)") if shown[0].estimated else ""))
-        )
-        for s in shown[:15]:
-            score_text = "   ?" if s.score is None else f"{s.score:>6.2f}"
-            rows.append(f"  {score_text}  {s.name}")
-    if item.exim_text:
-        rows += ["", line(_("[b]The customer saw[/b]  $v"), v=item.exim_text)]
-    if item.release_used_up:
-        rows.append(line(_("[yellow]A release of this message had no use left.[/]")))
-    if item.release_state:
-        rows.append("")
-        rows.append(line(_("[b]Release[/b] #$i: $v"), i=item.release_id, v=item.release_state))
-    elif not item.releasable:
-        rows.append("")
-        rows.append(
-            line(
-                _("[yellow]Cannot be released from here: content digest or full sender unknown.[/]")
-            )
-        )
-    return lines(rows)
-
-
-class VerdictScreen(DetailScreen):
-    """rspamd's verdict on one message, in full."""
-
-    def __init__(self, item: BlockedMessage) -> None:
-        super().__init__(verdict_text(item), text_id="verdict")
-        self.item = item
 
 
 # --------------------------------------------------------------------------- the list

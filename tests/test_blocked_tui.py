@@ -15,9 +15,10 @@ from helpdesk.mailcenter.db import Database
 from helpdesk.plaintext import clip_message_id
 from helpdesk.rspamd.releases import list_releases
 from screens.app import HelpdeskApp
-from screens.blocked import BlockedList, BlockedScreen, VerdictScreen
+from screens.blocked import BlockedList, BlockedScreen
 from screens.dialogs.release import ReleaseDialog
 from screens.search import SearchScreen
+from screens.verdict import VerdictScreen
 from tests.rspamd_tools import new_message_id, spam_from
 from tests.smtp_tools import message, submit
 

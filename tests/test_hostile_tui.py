@@ -328,8 +328,9 @@ async def test_send_log_screen(world):
 
 
 async def test_blocked_screen_and_its_dialogs(world):
-    from screens.blocked import BlockedList, BlockedScreen, VerdictScreen
+    from screens.blocked import BlockedList, BlockedScreen
     from screens.dialogs.release import ReleaseDialog
+    from screens.verdict import VerdictScreen
 
     app = make_app(world)
     async with app.run_test(size=SIZE) as pilot:

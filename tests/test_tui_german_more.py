@@ -30,12 +30,13 @@ from helpdesk.mailcenter.operator import Operator
 from helpdesk.mailcenter.schema import forwards
 from helpdesk.passwords.campaign import apply_campaign
 from helpdesk.passwords.policy import PasswordSettings
-from screens.blocked import BlockedList, BlockedScreen, VerdictScreen
+from screens.blocked import BlockedList, BlockedScreen
 from screens.campaign import CampaignScreen
 from screens.clients import ClientsScreen
 from screens.dialogs.release import ReleaseDialog
 from screens.dialogs.ticket import TicketDialog
 from screens.mailbox import MailboxScreen
+from screens.verdict import VerdictScreen
 from tests.conftest import run_cli
 from tests.rspamd_tools import new_message_id
 from tests.screen_check import WatchedApp, screen_output

@@ -1,0 +1,80 @@
+"""What the blocked-mail list does in the background: read the blocked list, release, revoke;
+plain functions that take their inputs as arguments and return their result
+(screens/background.py brings it back to the list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk.i18n import _, ngettext
+from helpdesk.localtime import time_text
+from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
+from screens.dialogs.release import ReleaseAnswer
+from screens.dialogs.ticket import TicketAnswer
+
+
+def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
+    from helpdesk.rspamd.blocked import collect_blocked
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.exim_rejects import configured_mainlogs
+
+    logs = configured_mainlogs(config)
+    with Cluster.from_config(config) as cluster:
+        return collect_blocked(cluster, db, user=user, logs=logs, recent_only=True)
+
+
+def release(
+    config: Any, db: Any, item: BlockedMessage, answer: ReleaseAnswer, operator: str
+) -> str:
+    from helpdesk.durations import parse_duration
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.releases import ReleaseService
+
+    with Cluster.from_config(config) as cluster:
+        service = ReleaseService(db, cluster)
+        done = service.release(
+            item.message_id,
+            item.user,
+            digest=item.digest,
+            ticket=answer.ticket,
+            reason=answer.reason or None,
+            ttl=parse_duration(answer.ttl),
+            uses=answer.uses,
+            operator=operator,
+        )
+        synced = _sync_after_write(service, operator)
+    text = ngettext(
+        "Released #{id} (once) until {until}: the customer can send it again now.",
+        "Released #{id} ({n} times) until {until}: the customer can send it again now.",
+        done.uses,
+    ).format(id=done.id, n=done.uses, until=time_text(done.expires_at, zone=True))
+    return f"{text} {synced}"
+
+
+def _sync_after_write(service: Any, operator: str) -> str:
+    """After its own write the UI brings every controller's map to the database (expired,
+    used and revoked releases leave); the timer does it otherwise (docs/rspamd.md)."""
+    from helpdesk.errors import HelpdeskError
+
+    try:
+        outcome = service.sync(operator)
+    except HelpdeskError as exc:
+        return _("Map not synced: {error}").format(error=exc)
+    if outcome.errors:
+        return _("Map not synced: {error}").format(error=outcome.errors[0])
+    return ngettext(
+        "Map synced: {n} active release.", "Map synced: {n} active releases.", outcome.lines
+    ).format(n=outcome.lines)
+
+
+def revoke(config: Any, db: Any, release_id: int, answer: TicketAnswer, operator: str) -> str:
+    from helpdesk.rspamd.client import Cluster
+    from helpdesk.rspamd.releases import ReleaseService
+
+    with Cluster.from_config(config) as cluster:
+        service = ReleaseService(db, cluster)
+        service.revoke(
+            release_id, ticket=answer.ticket, reason=answer.reason or None, operator=operator
+        )
+        synced = _sync_after_write(service, operator)
+    return _("Release #{id} revoked.").format(id=release_id) + f" {synced}"
