@@ -174,3 +174,22 @@ async def test_the_full_view_opens_mailboxes_and_goes_back(world):
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, SendLogScreen)
+
+
+async def test_the_full_view_in_german(world):
+    app = WatchedApp(load_config(world))
+    set_language("de")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_send_log(app, pilot)
+            await pilot.press("v")
+            await settle(app, pilot)
+            screen = rows(app)
+    finally:
+        set_language("en")
+    text = "\n".join(screen)
+    assert "Nachrichten pro Stunde (" in text and "Jetzt über einer Grenze: 1" in text
+    # The limit whole in its column, the evidence's first kind whole.
+    assert any("anna@firma.de" in r and "10 Mails/h" in r for r in screen), text
+    assert "AUTO-watch" in text and "3 Spam-Abweisungen" in text
+    assert "Sperren durch den Wächter" in text
