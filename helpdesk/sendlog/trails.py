@@ -47,13 +47,15 @@ class TrailLine:
     host: str | None = None  # the mail host's label, when the config names hosts
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "file": self.file,
             "line_no": self.line_no,
             "time": self.time.isoformat(sep=" ") if self.time else None,
             "text": self.text,
-            "host": self.host,
         }
+        if self.host is not None:  # the logs of several hosts: ids repeat across them
+            out["host"] = self.host
+        return out
 
 
 def _line_id(line: bytes) -> bytes | None:
