@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header
 
 from helpdesk.i18n import N_, _, render
 from screens.background import Background
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.translated import Translated
-from screens.widgets import PlainStatic, line, lines, notify
+from screens.widgets import PlainStatic, line, notify
 from screens.widgets.status import StatusLine
 
 if TYPE_CHECKING:
@@ -51,40 +51,45 @@ def deactivate_script(db: Any, config: Any, address: str, answer: TicketAnswer,
     return _("Script {name} deactivated (kept).").format(name=name)
 
 
-def chain_content(scripts: list[Script]) -> Any:
-    """The scripts as plain-text lines: outside text only through `line`'s values."""
-    rows: list[object] = []
+def chain_rows(scripts: list[Script]) -> list[tuple[int, Any]]:
+    """(indent, line) per line to show: each its own widget, so that a long line wraps under
+    its own start. Outside text only as `line`'s values."""
+    rows: list[tuple[int, Any]] = []
     if not scripts:
-        rows.append(line(_("No Sieve script runs for this mailbox.")))
+        rows.append((0, line(_("No Sieve script runs for this mailbox."))))
     for number, script in enumerate(scripts, 1):
-        rows.append(line("[b]$n. $name[/b]", n=str(number), name=script.name))  # i18n: not text
-        rows.append(line("  $note", note=render(script.note)))  # i18n: not text
+        if number > 1:
+            rows.append((0, line("")))
+        rows.append(
+            (0, line("[b]$n. $name[/b]", n=str(number), name=script.name))
+        )  # i18n: not text
+        rows.append((2, line("$note", note=render(script.note))))  # i18n: not text
         rows.extend(_body(script))
-        rows.append(line(""))
-    return lines(rows)
+    return rows
 
 
-def _body(script: Script) -> list[object]:
+def _body(script: Script) -> list[tuple[int, Any]]:
     reading = script.reading
     if script.source == "helpdesk":
         count = len(script.text.splitlines())
-        return [line(_("  The helpdesk's script ($n lines): the Spam and Forwards tabs set it."),
-                     n=str(count))]  # fmt: skip
-    rows: list[object] = []
+        text = _("The helpdesk's script ($n lines): the Spam and Forwards tabs set it.")
+        return [(2, line(text, n=str(count)))]
     if reading is not None and reading.understood:
-        rows.append(line(_("  [b]In plain words[/b]")))
+        rows = [(2, line(_("[b]In plain words[/b]")))]
         for depth, words in reading.lines():
-            rows.append(line("$pad- $w", pad="  " * (depth + 2), w=words))  # i18n: not text
+            rows.append((4 + 2 * depth, line("- $w", w=words)))  # i18n: not text
         if not reading.rules:
-            rows.append(line(_("    (no rules)")))
+            rows.append((4, line(_("(no rules)"))))
         return rows
+    rows = []
     if reading is not None:
-        rows.append(line(_("  [b]Not understood[/b] ($e): the script as it is"), e=reading.error))
-    text = script.text.splitlines()
-    rows.extend(line("    $t", t=t) for t in text[:TEXT_LINES])  # i18n: not text
-    if len(text) > TEXT_LINES:
-        rows.append(line(_("    … $n more lines (helpdesk sieve ADDRESS)"),
-                         n=str(len(text) - TEXT_LINES)))  # fmt: skip
+        text = _("[b]Not understood[/b] ($e): the script as it is")
+        rows.append((2, line(text, e=reading.error)))
+    lines_ = script.text.splitlines()
+    rows.extend((4, line("$t", t=t)) for t in lines_[:TEXT_LINES])  # i18n: not text
+    if len(lines_) > TEXT_LINES:
+        more = _("… $n more lines (helpdesk sieve ADDRESS)")
+        rows.append((4, line(more, n=str(len(lines_) - TEXT_LINES))))
     return rows
 
 
@@ -101,6 +106,7 @@ class SieveChainScreen(Translated, Background, Screen[None]):
     SieveChainScreen #chain-title { padding: 0 1; background: $boost; text-style: bold; }
     SieveChainScreen #chain-status { height: auto; max-height: 2; }
     SieveChainScreen VerticalScroll { height: 1fr; padding: 0 1; }
+    SieveChainScreen #chain-body { height: auto; }
     """
 
     def __init__(self, address: str, customer: str = "") -> None:
@@ -118,7 +124,7 @@ class SieveChainScreen(Translated, Background, Screen[None]):
                           id="chain-title")  # fmt: skip
         yield StatusLine(_("Loading …"), id="chain-status")
         with VerticalScroll(id="chain-scroll"):
-            yield PlainStatic("", id="chain-body")
+            yield Vertical(id="chain-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,7 +137,14 @@ class SieveChainScreen(Translated, Background, Screen[None]):
 
     def read_done(self, scripts: list[Script]) -> None:
         self.scripts = scripts
-        self.query_one("#chain-body", Static).update(chain_content(scripts))
+        body = self.query_one("#chain-body", Vertical)
+        body.remove_children()
+        widgets = []
+        for indent, content in chain_rows(scripts):
+            widget = PlainStatic(content)
+            widget.styles.padding = (0, 0, 0, indent)
+            widgets.append(widget)
+        body.mount_all(widgets)
         self.show_status(
             _("The next script runs only if the one before kept the message in the inbox.")
         )

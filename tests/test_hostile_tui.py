@@ -579,7 +579,7 @@ async def test_sieve_chain_screen(world, tmp_path):
         await settle(app, pilot)
         app.push_screen(SieveChainScreen(USER))
         text = await look(app, pilot, "sieve scripts")
-        body = str(app.screen.query_one("#chain-body", Static).render())
+        body = "\n".join(str(w.render()) for w in app.screen.query("#chain-body Static"))
         assert "10-words.sieve" in body and "20-text.sieve" in body
         assert "if the header “[b]x[/b]” contains “[b]x[/b]”: file into folder “[b]x[/b]”" in body
         assert "Not understood" in body and "[@click=app.quit]bye[/]" in body

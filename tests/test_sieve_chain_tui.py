@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import Static, TabbedContent
+from textual.widgets import TabbedContent
 
 from helpdesk.config import load_config
 from helpdesk.mailcenter.db import Database
@@ -43,7 +43,7 @@ async def test_scripts_in_words_then_deactivate_with_a_ticket(stack):
         assert "1. own" in text and "runs only if every script before kept" in text
         assert "if the subject contains “forward test”: file into" in text
         assert "Deactivate" in text  # the key is in the footer
-        body = str(app.screen.query_one("#chain-body", Static).render())
+        body = "\n".join(str(w.render()) for w in app.screen.query("#chain-body Static"))
         assert f"- {FILED_WORDS}" in body
 
         await pilot.press("d")
