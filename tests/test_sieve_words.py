@@ -239,3 +239,55 @@ def test_a_failing_doveconf_is_one_clear_line(tmp_path):
         global_locations((doveconf, "-c", str(tmp_path / "absent.conf")))
     assert str(caught.value).startswith("[sieve] doveconf_command failed: ")
     assert "\n" not in str(caught.value)
+
+
+def test_the_cli_lists_sieve_after_scripts_in_words_or_says_they_were_not_read(tmp_path):
+    from helpdesk.mailcenter.db import Database
+    from helpdesk.mailcenter.mailboxes import create_mailbox
+    from tests.conftest import run_cli
+
+    url = f"sqlite:///{tmp_path / 'mailcenter.sqlite'}"
+    db = Database(url)
+    db.create_schema()
+    with db.begin() as conn:
+        create_mailbox(conn, "kunde@firma.example", password_hash="x", realname="Kunde")
+    db.dispose()
+    plain = tmp_path / "plain.toml"
+    plain.write_text(f'[database]\nurl = "{url}"\n')
+    out = run_cli("sieve", "kunde@firma.example", config=plain)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "kunde@firma.example: no Sieve script runs",
+        "# sieve_before/sieve_after scripts not read: [sieve] doveconf_command is not set",
+    ]
+
+    after = tmp_path / "after.d"
+    after.mkdir()
+    (after / "10-a.sieve").write_text(COPY)
+    (after / "20-b.sieve").write_text(BROKEN)
+    conf = tmp_path / "dovecot.conf"
+    conf.write_text(f"plugin {{\n  sieve_after = {after}\n}}\n")
+    doveconf = shutil.which("doveconf")
+    assert doveconf, "doveconf (dovecot-core) is needed"
+    read = tmp_path / "read.toml"
+    read.write_text(
+        plain.read_text() + f'\n[sieve]\ndoveconf_command = ["{doveconf}", "-c", "{conf}"]\n'
+    )
+    out = run_cli("sieve", "kunde@firma.example", config=read)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("# 1. 10-a.sieve (a global script after the customer's (sieve_a")
+    assert lines[1:3] == ["## In plain words:", "  - always: redirect to a@b.example (keep a copy)"]
+    assert "# 2. 20-b.sieve (" in out.stdout and "## Not understood (line " in out.stdout
+    assert "not read" not in out.stdout
+    out = run_cli("sieve", "kunde@firma.example", "--json", config=read)
+    data = json.loads(out.stdout)
+    assert data["global_scripts_read"] is True
+    assert [(s["source"], s["name"], s["understood"]) for s in data["scripts"]] == [
+        ("after", "10-a.sieve", True),
+        ("after", "20-b.sieve", False),
+    ]
+    assert data["scripts"][0]["location"] == str(after)
+    assert data["scripts"][0]["rules"][0]["actions"] == [
+        {"action": "redirect", "copy": True, "address": "a@b.example"}
+    ]
