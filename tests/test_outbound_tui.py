@@ -26,6 +26,7 @@ from screens.sendlog import SendLogScreen
 from tests.screen_check import WatchedApp, screen_output
 from tests.test_outbound import arrival, limit_refusal
 from tests.test_tui_keys import palette_finds
+from tests.test_tui_language import palette_choose
 
 pytestmark = pytest.mark.tui
 
@@ -36,6 +37,12 @@ SPAM = (
     "A=sql_plain:anna@firma.de rejected after DATA: blocked. -- "
     'digest={d} release=none id="<{d}@pc>"'
 )
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    set_language("en")
 
 
 @pytest.fixture
@@ -193,3 +200,40 @@ async def test_the_full_view_in_german(world):
     assert any("anna@firma.de" in r and "10 Mails/h" in r for r in screen), text
     assert "AUTO-watch" in text and "3 Spam-Abweisungen" in text
     assert "Sperren durch den Wächter" in text
+
+
+async def test_following_the_log_moves_the_line(world, monkeypatch):
+    """New refusals and a new suspension by the watcher reach the line while `f` follows."""
+    import screens.sendlog
+
+    monkeypatch.setattr(screens.sendlog, "ACTIONS_EVERY", 0.0)  # no 10 s wait in a test
+    config = load_config(world)
+    log = Path(config.section("sendlog")["paths"][0])
+    app = WatchedApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_send_log(app, pilot)
+        assert " · 1 over limit · stopped anna@firma.de " in rows(app)[1]
+        await pilot.press("f")
+        now = datetime.now().replace(microsecond=0)
+        with log.open("a") as out:
+            out.write(limit_refusal(now, BERT, "2 recipients per hour") + "\n")
+        db = Database(config.section("database")["url"])
+        try:
+            hit = hit_of(limit_refusal(now, BERT).encode())
+            crossing = Crossing(BERT, M("5 limit refusals in 10 minutes"), (hit,))
+            assert store.suspend(db, crossing, ticket="AUTO-watch", operator=Operator("w"))
+        finally:
+            db.dispose()
+        for _ in range(50):
+            await settle(app, pilot, 0.2)
+            if "stopped bert" in rows(app)[1]:
+                break
+        assert " · 2 over limit · stopped bert@firma.de " in rows(app)[1], rows(app)[1]
+
+        # A language switch builds the full view again, in German, with the same picture.
+        await pilot.press("v")
+        await settle(app, pilot)
+        await palette_choose(app, pilot, "Sprache")
+        assert isinstance(app.screen, OutboundScreen)
+        text = "\n".join(rows(app))
+        assert "Jetzt über einer Grenze: 2" in text and "2 Empf./h" in text, text
