@@ -141,11 +141,11 @@ def test_a_script_with_a_syntax_error_is_not_understood():
 def test_the_cli_shows_an_unreadable_script_as_text_with_the_note():
     from helpdesk.commands.sieve_rules import script_lines
 
-    script = Script("own", "personal", BROKEN, M("x"), read_rules(BROKEN))
+    script = Script("own", "personal", BROKEN, M("nothing"), read_rules(BROKEN))
     out = script_lines(script)
     assert out[0].startswith("## Not understood (line ")
     assert out[1:] == BROKEN.splitlines()
-    out = script_lines(Script("own", "personal", FILED, M("x"), read_rules(FILED)))
+    out = script_lines(Script("own", "personal", FILED, M("nothing"), read_rules(FILED)))
     assert out[:3] == [
         "## In plain words:",
         "  - if the subject contains “forward test”: file into folder “Customer”",
