@@ -274,6 +274,7 @@ COMMANDS: dict[str, list[str]] = {
     "trail-raw": ["trail", "raw@evil.example"],
     "passwd-campaign": ["passwd", "campaign", "--domain", DOMAIN],
     "passwd-progress": ["passwd", "campaign", "--progress"],
+    "sweep": ["sweep", USER],
 }
 # Commands without --json (they print a file, not data).
 NO_JSON = {"spam-sieve"}

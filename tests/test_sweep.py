@@ -34,6 +34,7 @@ from helpdesk.mailcenter.mailboxes import create_mailbox
 from helpdesk.mailcenter.schema import aliases, audit_log, delivery_sieve, forwards, mailboxes
 from helpdesk.sweep.changes import list_changes
 from tests.conftest import run_cli
+from tests.hostile import VALUES, assert_clean, assert_markup_shown
 from tests.rules_dir import command, put
 
 ALICE = "alice@example.org"
@@ -237,3 +238,18 @@ def test_the_sweep_says_when_the_rules_cannot_be_read(db, config_file):
     out = sweep(config_file, "--json")
     assert out.returncode == 0, out.stderr
     assert "rules_command is not set" in json.loads(out.stdout)["rules_message"]["text"]
+
+
+def test_a_hostile_script_name_and_redirect_are_shown_as_text(db, tmp_path):
+    config, folder = rules_config(db, tmp_path)
+    with db.begin() as conn:
+        create_mailbox(conn, ALICE)
+    for i, key in enumerate(("csi", "markup-click", "bidi", "c1")):
+        target = VALUES[key].replace('"', "").replace("\\", "")
+        name = f"s{i}" + VALUES[key].replace("/", "")[:40]
+        put(folder, ALICE, name, f'redirect "{target}@evil.example";\n', active=False)
+    out = sweep(config)
+    assert out.returncode == 0, out.stderr
+    assert_clean(out.stdout, where="sweep")
+    assert_markup_shown(out.stdout, where="sweep")
+    assert out.stdout.count("rule added") == 4 and "click-me" in out.stdout

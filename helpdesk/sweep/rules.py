@@ -63,7 +63,8 @@ def _run(command: tuple[str, ...], *args: str) -> str:
 def listing(command: tuple[str, ...], address: str) -> list[tuple[str, bool]]:
     """(name, active) of each of the customer's scripts, as `doveadm sieve list` prints them."""
     out = []
-    for line in _run(command, "list", address).splitlines():
+    # One name a line; not splitlines(), which also breaks at NEL and other separators.
+    for line in _run(command, "list", address).split("\n"):
         line = line.rstrip()
         name, _, flag = line.rpartition(" ")
         if flag == "ACTIVE" and name.strip():
@@ -114,7 +115,12 @@ def read_scripts(config: Config | None, address: str) -> list[Personal]:
         )
     out = []
     for name, active in listing(command, address):
-        text = _run(command, "get", address, name)
+        try:
+            text = _run(command, "get", address, name)
+        except PolicyError:
+            # A name the command refuses (or cannot find) must not hide the script: it is
+            # listed all the same, by its name, with what it does unknown.
+            text = ""
         out.append(
             Personal(
                 name=name,
