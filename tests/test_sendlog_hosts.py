@@ -383,3 +383,29 @@ async def test_send_log_screen_ranks_two_hosts_at_80x24(tmp_path):
             assert cells[labels.index("Hosts")] == "mx1, mx2"
     finally:
         db.dispose()
+
+
+def test_hostile_log_lines_over_two_hosts_stay_text(tmp_path, capsys):
+    """The hostile mainlog (tests/hostile.py values in subjects, users, senders) as the log of
+    two hosts: the trail lines with their host and the ranking stay terminal-safe."""
+    from helpdesk.cli import main
+    from tests.hostile import assert_clean, assert_markup_shown
+    from tests.test_hostile_cli import _mainlog
+
+    for host in ("mx1", "mx2"):
+        (tmp_path / "logs" / host).mkdir(parents=True)
+        _mainlog(tmp_path / "logs" / host / "mainlog")
+    config = config_file(tmp_path)
+    for args in (["trail", "1hO005-000005-Ab"], ["trail", "raw@evil.example"], ["offenders"]):
+        code = main(["--config", str(config), *args])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert_clean(out, where=" ".join(args))
+        assert_clean(err, where=" ".join(args) + " stderr")
+        assert_markup_shown(out, where=" ".join(args))
+    code = main(["--config", str(config), "trail", "1hO005-000005-Ab"])
+    out, _err = capsys.readouterr()
+    assert {line.split()[0] for line in out.splitlines() if not line.startswith("==")} == {
+        "mx1",
+        "mx2",
+    }
