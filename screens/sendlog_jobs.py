@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.errors import HelpdeskError, NotFound
@@ -65,10 +66,12 @@ def read_log(
     return ReadResult(report, warning, analysis, files, follower, outbound(report))
 
 
-def outbound(report: Report) -> LogPicture:
+def outbound(report: Report, now: datetime | None = None) -> LogPicture:
+    """The outbound line's log part; `now` for a follow tick (the report's end stays the
+    time of the first read)."""
     from helpdesk.watch.picture import log_picture
 
-    return log_picture(report)
+    return log_picture(report, now=now)
 
 
 def watch_actions(db: Any) -> list:
@@ -167,7 +170,7 @@ def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> Foll
     if not lines:
         return None
     report = analysis.report()
-    return FollowUpdate(report, lines, new, outbound(report))
+    return FollowUpdate(report, lines, new, outbound(report, datetime.now()))
 
 
 def fetch_mailbox(db: Any, address: str, purpose: str) -> tuple[Mailbox, str]:

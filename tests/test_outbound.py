@@ -105,6 +105,22 @@ def test_the_hours_and_the_accounts_over_a_limit_come_from_the_ranking(tmp_path)
     assert report.user(CARL) is None
 
 
+def test_a_follow_mode_moves_the_hours_on(tmp_path):
+    """Lines fed after the read count in the hour that ends with the follow tick."""
+    log = write_log(tmp_path / "mainlog")
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    analysis.read(expand([str(log)]))
+    later = NOW + timedelta(minutes=50)
+    analysis.feed((arrival(later, BERT, 99) + "\n").encode())
+    picture = log_picture(analysis.report(), now=later)
+    assert [h.messages for h in picture.hours][-2:] == [12, 1]
+    assert picture.hours[-1].start <= later < picture.hours[-1].end
+    # anna's last refusal was 55 minutes before: over the limit still.
+    assert [o.address for o in picture.over] == [ANNA]
+    gone = log_picture(analysis.report(), now=NOW + timedelta(minutes=70))
+    assert gone.over == []
+
+
 def test_a_window_shorter_than_the_sparkline_shows_only_its_hours(tmp_path):
     log = write_log(tmp_path / "mainlog")
     report = analyze(expand([str(log)]), SendlogSettings(), now=NOW, since=timedelta(hours=2))

@@ -74,13 +74,15 @@ def sparkline(counts: list[int]) -> str:
     return "".join(BARS[min(len(BARS) - 1, c * (len(BARS) - 1) // top)] for c in counts)
 
 
-def log_picture(report: Report, hours: int = HOURS) -> LogPicture:
+def log_picture(report: Report, hours: int = HOURS, now: datetime | None = None) -> LogPicture:
     """The hourly counts and the accounts over a limit, from a ranking's report.
 
-    Each hour is a sliding one ending with the 5 minutes of the report's end, counted as the
-    ranking counts messages (accepted, or refused after DATA); hours before the report's
-    window are left out rather than shown as empty."""
-    end_bucket = key_seconds(datetime_to_key(report.end)) // BUCKET + 1
+    Each hour is a sliding one ending with the 5 minutes of `now` (default: the report's end;
+    a follow mode keeps feeding the report after it), counted as the ranking counts messages
+    (accepted, or refused after DATA); hours before the report's window are left out rather
+    than shown as empty."""
+    end = max(report.end, now) if now is not None else report.end
+    end_bucket = key_seconds(datetime_to_key(end)) // BUCKET + 1
     start_bucket = -(-key_seconds(datetime_to_key(report.start)) // BUCKET)
     shown = max(1, min(hours, (end_bucket - start_bucket) // PER_HOUR))
     first = end_bucket - shown * PER_HOUR
@@ -103,8 +105,7 @@ def log_picture(report: Report, hours: int = HOURS) -> LogPicture:
         )
         for i, n in enumerate(counts)
     ]
-    now = key_seconds(datetime_to_key(report.end))
-    recent = now - int(OVER_FOR.total_seconds())
+    recent = key_seconds(datetime_to_key(end)) - int(OVER_FOR.total_seconds())
     over = [
         OverLimit(user, limit, seconds_to_datetime(since), seconds_to_datetime(last), n)
         for user, (limit, since, last, n) in report.limit_hits.items()
