@@ -44,7 +44,7 @@ RECENT_MESSAGES = 50
 def open_logs(config: Any) -> tuple[list[LogFile], SendlogSettings]:
     """The configured logs, or a HelpdeskError that says what to configure."""
     from helpdesk.logs.files import expand
-    from helpdesk.sendlog.hosts import configured_hosts, host_files
+    from helpdesk.sendlog.host_files import configured_hosts, host_files
     from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(config)

@@ -16,7 +16,8 @@ import pytest
 from helpdesk.config import Config
 from helpdesk.errors import ConfigError, HelpdeskError
 from helpdesk.logs.files import LogFile
-from helpdesk.sendlog.hosts import HostClock, host_files
+from helpdesk.sendlog.host_files import host_files
+from helpdesk.sendlog.hosts import HostClock
 from helpdesk.sendlog.offenders import Analysis, analyze
 from helpdesk.sendlog.settings import SendlogSettings
 from helpdesk.sendlog.trails import trail, user_detail

@@ -62,7 +62,7 @@ def optional_config(ctx: Context) -> Config | None:
 
 def log_files(ctx: Context, given: list[str] | None) -> tuple[list[LogFile], SendlogSettings]:
     """--log as one host, else `[sendlog]`: its paths, or its hosts' files, each labelled."""
-    from helpdesk.sendlog.hosts import host_files
+    from helpdesk.sendlog.host_files import host_files
     from helpdesk.sendlog.settings import SendlogSettings
 
     settings = SendlogSettings.from_config(optional_config(ctx))

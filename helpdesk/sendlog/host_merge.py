@@ -13,94 +13,85 @@ has all its lines merged from then on, for its delivery lines.
 
 from __future__ import annotations
 
+import copy
 import heapq
 from collections.abc import Callable, Iterator
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from types import MethodType
+from typing import Any
 
 from helpdesk.logs.files import LogFile, ReadState, chunks
 from helpdesk.logs.timestamps import key_ok, newest_key
 from helpdesk.sendlog.hosts import HostClock, by_host
-from helpdesk.sendlog.offenders import _Scan
 from helpdesk.sendlog.report import UserStats
-
-if TYPE_CHECKING:
-    from helpdesk.sendlog.offenders import Analysis
 
 _BATCH = 4096  # lines of one host handed to its scan at once
 
+# The scans are offenders._Scan objects (this module does not import offenders, which hands
+# labelled files to read_hosts): a host's scan is a copy of the analysis's that keeps its own
+# messages in flight and counts, with stats() of its own; the analysis's scan gets a
+# feed_data() of its own for the follow mode.
 
-class HostScan(_Scan):
+
+def host_scan(primary: Any, host: str) -> Any:
     """The scan of one host's lines. Its `users` are the users seen on this host, the same
     objects as the analysis's (`all_users`), which also holds those of the other hosts.
     What it keeps per message (`pending`) and its counts are its own; everything else
     (baseline addresses, guessers, caches) is the analysis's, shared by all hosts."""
+    scan = copy.copy(primary)
+    scan.pending = {}
+    scan.chunk_no = 0
+    scan.followed = False
+    scan.lines = scan.unreadable = 0
+    scan.earliest = None
+    scan.host = host
+    scan.all_users = primary.users
+    scan.users = {}
+    # a scan may keep `A=` value -> totals as a shortcut past stats(): per host too
+    scan.by_auth = {}
+    scan.stats = MethodType(_host_stats, scan)
+    return scan
 
-    host: str
-    all_users: dict[str, UserStats]
 
-    @classmethod
-    def sharing(cls, primary: _Scan, host: str) -> HostScan:
-        scan = cls.__new__(cls)
-        scan.__dict__.update(vars(primary))
-        scan.pending = {}
-        scan.chunk_no = 0
-        scan.followed = False
-        scan.lines = scan.unreadable = 0
-        scan.earliest = None
-        scan.host = host
-        scan.all_users = primary.users
-        scan.users = {}
-        # a scan may keep `A=` value -> totals as a shortcut past stats(): per host too
-        scan.by_auth = {}
-        return scan
-
-    def stats(self, user: str) -> UserStats:
-        """The user's totals, shared with the other hosts; failed logins kept aside on any
-        host until the user sent from this one are added now."""
-        s = self.users.get(user)
+def _host_stats(self: Any, user: str) -> UserStats:
+    """The user's totals, shared with the other hosts; failed logins kept aside on any host
+    until the user sent from this one are added now."""
+    s = self.users.get(user)
+    if s is None:
+        s = self.all_users.get(user)
         if s is None:
-            s = self.all_users.get(user)
-            if s is None:
-                s = self.all_users[user] = UserStats(user)
-            failed = self.failed_only.pop(user, None)
-            if failed:
-                s.auth_failure_ips.update(failed)
-                s.auth_failures += sum(failed.values())
-            s.hosts.add(self.host)
-            self.users[user] = s
-        return s
+            s = self.all_users[user] = UserStats(user)
+        failed = self.failed_only.pop(user, None)
+        if failed:
+            s.auth_failure_ips.update(failed)
+            s.auth_failures += sum(failed.values())
+        s.hosts.add(self.host)
+        self.users[user] = s
+    return s
 
 
-class MergedScan(_Scan):
-    """The analysis's scan over several hosts: it holds what the report ranks; new lines
-    (the screen's follow mode, Analysis.feed) are those of the host of the last file, the
-    one the follower watches, and go to that host's scan on its clock."""
-
-    host_scans: list[HostScan]
-    clocks: list[HostClock]
-    follow: int
-
-    def feed_data(self, data: bytes) -> None:
-        scan, clock = self.host_scans[self.follow], self.clocks[self.follow]
-        lines, unreadable = scan.lines, scan.unreadable
-        converted = []
-        for line in data.split(b"\n"):
-            c = clock.convert(line)
-            if c is not None:
-                converted.append(c[1])
-                continue
-            scan.lines += 1
-            if b" A=" in line or b"r failed for " in line:
-                scan.unreadable += 1
-        if converted:
-            scan.feed_data(b"\n".join(converted))
-        self.lines += scan.lines - lines
-        self.unreadable += scan.unreadable - unreadable
+def _merged_feed_data(self: Any, data: bytes) -> None:
+    """New lines (the screen's follow mode, Analysis.feed) are those of the host of the last
+    file, the one the follower watches: they go to that host's scan on its clock."""
+    scan, clock = self.host_scans[self.follow], self.clocks[self.follow]
+    lines, unreadable = scan.lines, scan.unreadable
+    converted = []
+    for line in data.split(b"\n"):
+        c = clock.convert(line)
+        if c is not None:
+            converted.append(c[1])
+            continue
+        scan.lines += 1
+        if b" A=" in line or b"r failed for " in line:
+            scan.unreadable += 1
+    if converted:
+        scan.feed_data(b"\n".join(converted))
+    self.lines += scan.lines - lines
+    self.unreadable += scan.unreadable - unreadable
 
 
 def read_hosts(
-    analysis: Analysis,
+    analysis: Any,  # offenders.Analysis
     files: list[LogFile],
     *,
     progress: Callable[[int, int], None] | None = None,
@@ -108,9 +99,7 @@ def read_hosts(
 ) -> None:
     """Read host-labelled files (hosts.host_files) into the analysis, all hosts in one time
     order. A cancel keeps what was read so far, ranked like a finished read."""
-    primary = MergedScan.__new__(MergedScan)
-    primary.__dict__.update(vars(analysis.scan))
-    analysis.scan = primary
+    primary = analysis.scan
     groups = by_host(files)
     total = sum(f.size for f in files)
     done = [0] * len(groups)
@@ -123,12 +112,12 @@ def read_hosts(
 
         return tell
 
-    scans: list[HostScan] = []
+    scans: list[Any] = []
     clocks: list[HostClock] = []
     states: list[ReadState] = []
     streams = []
     for k, (host, host_files) in enumerate(groups):
-        scan = HostScan.sharing(primary, host or "")
+        scan = host_scan(primary, host or "")
         state = ReadState(broken=[])
         clock = HostClock(host_files[0].zone, analysis.now)
         scans.append(scan)
@@ -137,6 +126,7 @@ def read_hosts(
         streams.append(_lines(k, scan, clock, host_files, state, report(k), cancelled))
     primary.host_scans, primary.clocks = scans, clocks
     primary.follow = len(groups) - 1 if files else 0
+    primary.feed_data = MethodType(_merged_feed_data, primary)
     analysis.files.extend(str(f.path) for f in files)
     try:
         cur, batch = -1, []
@@ -152,7 +142,7 @@ def read_hosts(
         _finish(analysis, scans, states, total)
 
 
-def _finish(analysis: Analysis, scans: list[HostScan], states: list[ReadState], total: int) -> None:
+def _finish(analysis: Any, scans: list[Any], states: list[ReadState], total: int) -> None:
     primary = analysis.scan
     primary.lines += sum(s.lines for s in scans)
     primary.unreadable += sum(s.unreadable for s in scans)
@@ -197,7 +187,7 @@ def _pick(data: bytes) -> list[bytes]:
 
 def _lines(
     k: int,
-    scan: HostScan,
+    scan: Any,
     clock: HostClock,
     files: list[LogFile],
     state: ReadState,

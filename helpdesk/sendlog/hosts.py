@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import socket
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,7 +25,6 @@ from helpdesk.logs.timestamps import key_to_datetime, split_parts
 
 if TYPE_CHECKING:
     from helpdesk.logs.files import LogFile
-    from helpdesk.sendlog.settings import SendlogSettings
 
 # A label goes before `:ID` in `trail HOST:ID` and into every output line: no colon, no space.
 LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -66,11 +65,10 @@ def zone_of(name: str) -> tzinfo | None:
 
 
 def parse_hosts(
-    raw: Any, where: str, base: Path | None, default_zone: str = ""
+    raw: Any, where: str, resolve: Callable[[str], str], default_zone: str = ""
 ) -> tuple[LogHost, ...]:
-    """`[[sendlog.hosts]]` tables -> LogHosts, checked: every problem is one ConfigError line."""
-    from helpdesk.sendlog.settings import resolve_path
-
+    """`[[sendlog.hosts]]` tables -> LogHosts, checked: every problem is one ConfigError line.
+    resolve: a path as the config wrote it -> the path to read (settings.resolve_path)."""
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
         raise ConfigError(
             M(
@@ -109,7 +107,7 @@ def parse_hosts(
             raise ConfigError(M("{where}: paths must name at least one file or glob", where=here))
         zone = table.get("timezone", default_zone)
         parse_zone(zone, M("{where}: timezone", where=here))
-        hosts.append(LogHost(name, tuple(resolve_path(p, base) for p in paths), zone.strip()))
+        hosts.append(LogHost(name, tuple(resolve(p) for p in paths), zone.strip()))
     return tuple(hosts)
 
 
@@ -117,36 +115,6 @@ def local_label() -> str:
     """This machine's name as a host label (its first part), or "local"."""
     name = socket.gethostname().split(".")[0]
     return name if LABEL.fullmatch(name) else "local"
-
-
-def configured_hosts(settings: SendlogSettings) -> tuple[LogHost, ...]:
-    """The labelled hosts to read: [[sendlog.hosts]], or `paths` as this machine when
-    `timezone` is set; () when `paths` is read as it always was (this machine, its zone)."""
-    if settings.hosts:
-        return settings.hosts
-    if settings.timezone:
-        return (LogHost(local_label(), settings.paths, settings.timezone),)
-    return ()
-
-
-def host_files(settings: SendlogSettings, given: list[str] | None = None) -> list[LogFile]:
-    """The files to read, each labelled with its host and zone when hosts are configured.
-
-    `given` (the CLI's --log) is one unlabelled host, as before. Files of one host are in
-    time order; hosts in the order the config names them."""
-    from helpdesk.logs.files import expand
-
-    hosts = () if given else configured_hosts(settings)
-    if not hosts:
-        return expand(given or settings.paths)
-    out: list[LogFile] = []
-    for host in hosts:
-        try:
-            files = expand(host.paths)
-        except HelpdeskError as exc:
-            raise type(exc)(M("host {host}: {error}", host=host.name, error=_text(exc))) from None
-        out.extend(replace(lf, host=host.name, zone=host.timezone) for lf in files)
-    return out
 
 
 def labels(files: list[LogFile]) -> list[str]:
@@ -170,15 +138,13 @@ def split_host_id(ident: str, files: list[LogFile]) -> tuple[str | None, str]:
     """`HOST:ID` -> (HOST, ID) when HOST is one of the files' hosts; a label that names no
     host is one clear error. Anything else (a bare id, a Message-ID) -> (None, ident)."""
     host, colon, rest = ident.strip().partition(":")
-    if not colon or not LABEL.fullmatch(host) or not rest or "@" in host:
+    if not colon or not LABEL.fullmatch(host) or not rest.strip():
         return None, ident
     known = labels(files)
     match = next((h for h in known if h.lower() == host.lower()), None)
     if match is not None:
         return match, rest
-    from helpdesk.sendlog.trails import EXIM_ID
-
-    if EXIM_ID.match(rest.strip()):
+    if "@" not in rest and "<" not in rest:  # a Message-ID has an @; an Exim id has neither
         if not known:
             raise HelpdeskError(
                 M("{ident}: no hosts are configured ([[sendlog.hosts]])", ident=ident)
@@ -279,17 +245,11 @@ def _fixed(zone: bytes) -> tzinfo:
     return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
 
 
-def _text(exc: HelpdeskError) -> Text | str:
-    return exc.message if isinstance(exc.message, Text) else str(exc)
-
-
 __all__ = [
     "LABEL",
     "HostClock",
     "LogHost",
     "by_host",
-    "configured_hosts",
-    "host_files",
     "labels",
     "local_label",
     "parse_hosts",

@@ -75,7 +75,10 @@ class SendlogSettings:
                     M("{where}: give either paths or [[sendlog.hosts]], not both", where=where)
                 )
             values["hosts"] = parse_hosts(
-                table.pop("hosts"), where, base, values.get("timezone", "")
+                table.pop("hosts"),
+                where,
+                lambda path: resolve_path(path, base),
+                values.get("timezone", ""),
             )
             values["paths"] = tuple(p for h in values["hosts"] for p in h.paths)
         for key, raw in table.items():
