@@ -10,8 +10,9 @@ mailboxes. Client addresses are 127.0.0.N, so the logs tell "customers" from "at
 customers use STARTTLS, the spam bot does not.
 
 On a stack with a watcher (STACK_WATCH=1) the traffic's domains get sending limits first
-(WATCH_LIMITS): the taken-over account runs into its limit and the watcher suspends it, without
-an operator. Without one, nothing limits it, so that it can be stopped by hand.
+(WATCH_LIMITS, stack/takeover.py): the taken-over account runs into its limit and the watcher
+suspends it, without an operator. Without one, nothing limits it, so that it can be stopped by
+hand.
 
 It writes a JSON summary of exactly what it sent and what was refused, per user, to a file
 (--output, default .stack/traffic.txt): the send-log review is checked against it. The terminal
@@ -66,13 +67,6 @@ CUSTOMERS = [
 TAKEN_OVER = ("kontakt", "gartenbau-schulz.example", "Gartenbau Schulz Kontakt")
 SUSPENDED = ("alt", "kanzlei-weber.example", "altes Postfach (gesperrt)")
 EXTERNAL_DOMAINS = ["gmail.example", "web.example", "gmx.example", "t-online.example"]
-# Microsoft's and Google's: the stack's stand-in for their servers refuses the spam run with their
-# block replies (stack/providers.py), which `helpdesk reputation` counts.
-PROVIDER_DOMAINS = ["hotmail.com", "outlook.com", "gmail.com"]
-# The hoster's sending limits for the traffic's domains when the stack runs a watcher
-# (STACK_WATCH=1): far above what the customers send, below the taken-over account's spam run.
-WATCH_LIMITS = {"messages_per_hour": 100, "recipients_per_hour": 100, "recipients_per_message": 25}
-WATCH_LIMITS_TICKET = "STACK-17"
 SUBJECTS = [
     "Angebot Badsanierung",
     "Termin am Donnerstag",
@@ -145,7 +139,7 @@ def ensure_accounts(database_url: str) -> None:
         db.dispose()
 
 
-def _message(sender: str, rcpts: list[str], subject: str, body: str, **headers: str):
+def build_message(sender: str, rcpts: list[str], subject: str, body: str, **headers: str):
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = ", ".join(rcpts[:3]) + (", ..." if len(rcpts) > 3 else "")
@@ -243,6 +237,8 @@ def run(
     the Logins tab explains; and gives one mailbox an auto-reply and one a scheduled forward.
     Tests that count this round's lines and copies do without both."""
     rng = random.Random(seed)
+    from stack.takeover import set_watch_limits, takeover
+
     ensure_accounts(env["DATABASE_URL"])
     if limits:
         set_watch_limits(env["DATABASE_URL"])
@@ -262,19 +258,23 @@ def run(
                 rcpts = rng.sample(local, 1) if rng.random() < 0.4 else []
                 rcpts += [f"kunde{rng.randint(1, 999)}@{rng.choice(EXTERNAL_DOMAINS)}"]
                 subject = rng.choice(SUBJECTS).format(n=rng.randint(100, 999))
-                smtp.send(_message(user, rcpts, subject, f"Guten Tag,\n\nNachricht {n}.\n"), rcpts)
+                smtp.send(
+                    build_message(user, rcpts, subject, f"Guten Tag,\n\nNachricht {n}.\n"), rcpts
+                )
     # The customer who calls support: a legitimate message blocked as spam.
     caller = address(CUSTOMERS[0])
     with Sender(port, caller, users[caller], helo) as smtp:
         rcpts = ["grosshandel@web.example"]
-        msg = _message(caller, rcpts, f"Bestellung Armaturen {TEST_SPAM}", "Bitte liefern Sie.\n")
+        msg = build_message(
+            caller, rcpts, f"Bestellung Armaturen {TEST_SPAM}", "Bitte liefern Sie.\n"
+        )
         smtp.send(msg, rcpts)
 
     # A suspended customer tries anyway: refused at MAIL.
     user = address(SUSPENDED)
     tally = users[user] = UserTally("suspended", "127.0.0.30")
     with Sender(port, user, tally, helo) as smtp:
-        smtp.send(_message(user, ["x@gmx.example"], "Hallo", "Test\n"), ["x@gmx.example"])
+        smtp.send(build_message(user, ["x@gmx.example"], "Hallo", "Test\n"), ["x@gmx.example"])
 
     # Failed logins from foreign addresses: password guessing against several customers.
     failed: dict[str, Counter] = {}
@@ -315,7 +315,7 @@ def run(
                 body = GTUBE
             sender = f"newsletter@{rng.choice(EXTERNAL_DOMAINS)}"
             try:
-                msg = _message(sender, [rcpt], subject, body, **headers)
+                msg = build_message(sender, [rcpt], subject, body, **headers)
                 smtp.send_message(msg, from_addr=sender, to_addrs=[rcpt])
                 delivered[rcpt] += 1
             except smtplib.SMTPResponseException:
@@ -351,74 +351,6 @@ def run(
         summary["logins"] = login_round(env, TRAFFIC_PASSWORD)
         summary["away"] = _away_and_forward(env["DATABASE_URL"])
     return summary
-
-
-def takeover(
-    port: int, user: str, tally: UserTally, helo: str, rng: random.Random, count: int = 200
-) -> None:
-    """The taken-over account's burst, without TLS: first a spam run that rspamd lets through,
-    several recipients a message (Microsoft and Google among them, who refuse it), then
-    variations of it, most of which rspamd refuses (55 % HELPDESK-TEST-SPAM, 10 % GTUBE).
-
-    Over a sending limit the rest of the run is refused by Exim (`refused_by["limit"]`); once a
-    watcher has suspended the account, at MAIL (`refused_by["suspended"]`)."""
-    run_length = count // 5
-    burst = []
-    for n in range(count):
-        rcpts = [
-            f"{rng.choice(['info', 'kontakt', 'mail', 'office'])}{rng.randint(1, 99999)}"
-            f"@{rng.choice(EXTERNAL_DOMAINS + PROVIDER_DOMAINS)}"
-            for _ in range(rng.randint(4, 8) if n < run_length else rng.randint(1, 8))
-        ]
-        roll = 1.0 if n < run_length else rng.random()
-        subject = rng.choice(SPAM_SUBJECTS)
-        body = "Click here: http://spam.example/offer\n"
-        if roll < 0.55:
-            subject = f"{subject} {TEST_SPAM}"
-        elif roll < 0.65:
-            body = GTUBE
-        burst.append((_message(user, rcpts, subject, body), rcpts))
-    # Exim ends a session when messages keep being refused before DATA is done: each RSET
-    # counts against smtp_accept_max_nonmail. A spam bot connects again and goes on.
-    done = sessions = 0
-    while done < len(burst) and sessions < len(burst):
-        sessions += 1
-        with Sender(port, user, tally, helo, tls=False) as smtp:
-            try:
-                for msg, rcpts in burst[done:]:
-                    smtp.send(msg, rcpts)
-                    done += 1
-            except smtplib.SMTPServerDisconnected:
-                smtp.smtp = None
-
-
-def set_watch_limits(database_url: str) -> None:
-    """WATCH_LIMITS on each of the traffic's domains, written as an operator would (audited),
-    unless they are set already."""
-    from helpdesk.limits.store import domain_id_of, domain_key, own_limits, set_limits
-    from helpdesk.mailcenter.audit import current_operator
-    from helpdesk.mailcenter.db import Database
-
-    db = Database(database_url)
-    try:
-        with db.begin() as conn:
-            for domain in sorted({entry[1] for entry in [*CUSTOMERS, TAKEN_OVER]}):
-                domain_id = domain_id_of(conn, domain)
-                own = own_limits(conn, domain_key(domain_id))
-                if all(own.get(key) == value for key, value in WATCH_LIMITS.items()):
-                    continue
-                set_limits(
-                    conn,
-                    domain_key(domain_id),
-                    "@" + domain,
-                    dict(WATCH_LIMITS),
-                    ticket=WATCH_LIMITS_TICKET,
-                    reason="the hoster's sending limits for small businesses",
-                    operator=current_operator(),
-                    domain_id=domain_id,
-                )
-    finally:
-        db.dispose()
 
 
 def _away_and_forward(database_url: str) -> dict[str, str]:
