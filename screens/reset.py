@@ -5,13 +5,12 @@ dialog; `c` copies it. Nothing here logs it, and the dialog forgets it when it c
 
 The spelling is for the customer, in the customer's language (F8 switches it), which need not
 be the operator's: an operator working in English may be talking to a German caller.
+What runs off the event loop (strength, the reset) is screens/reset_jobs.py.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -21,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.i18n import LANGUAGES, N_, M, _, customer_language
+from helpdesk.i18n import LANGUAGES, N_, _, customer_language
 from helpdesk.mailcenter.mailboxes import Mailbox
 from helpdesk.mailcenter.tickets import ticket_error
 from helpdesk.passwords.policy import PasswordSettings
@@ -37,6 +36,7 @@ from screens.dialogs.ticket import (
     confirm_label,
     ticket_memory,
 )
+from screens.reset_jobs import Pending, measure, reset
 from screens.translated import Translated
 from screens.widgets import PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
@@ -46,9 +46,6 @@ _SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato
 # Each language named in itself, as the palette names them.
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}  # i18n: not text
 CUSTOMER_LANGUAGE_KEY = "f8"
-# A reset still running when the language is switched is waited for this long by the new
-# dialog; the reset itself is bounded by the database's own deadlines.
-HANDOVER_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
@@ -58,70 +55,6 @@ class ResetOutcome:
     address: str
     generated: bool
     mailbox: Mailbox
-
-
-def measure(value: str, settings: PasswordSettings, mailbox: Mailbox) -> Strength:
-    from helpdesk.passwords.policy import customer_details, strength
-
-    return strength(value, settings, customer_details(mailbox))
-
-
-def reset(
-    db: Any,
-    config: Any,
-    mailbox: Mailbox,
-    settings: PasswordSettings,
-    ticket: str,
-    operator: str,
-    password: str | None,
-    force: bool,
-) -> ResetResult:
-    from dataclasses import replace
-
-    from helpdesk.logins.kick import kick_and_record
-    from helpdesk.passwords.reset import reset_password
-
-    with db.begin() as conn:
-        result = reset_password(
-            conn,
-            mailbox,
-            settings=settings,
-            ticket=ticket,
-            operator=operator,
-            password=password,
-            force_change=force,
-        )
-    # After the commit: whoever is logged in with the old password loses the session now.
-    sessions = kick_and_record(db, config, mailbox.address, ticket=ticket, operator=operator)
-    return replace(result, sessions=sessions)
-
-
-class Pending:
-    """A reset running in a thread, whose answer a dialog built again (after a language switch)
-    can still receive: the password it sets is shown once, so it must not get lost."""
-
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._result: ResetResult | None = None
-        self._error: BaseException | None = None
-
-    def run(self, fn: Any, *args: Any) -> ResetResult:
-        try:
-            self._result = fn(*args)
-        except BaseException as exc:
-            self._error = exc
-            raise
-        finally:
-            self._done.set()
-        return self._result
-
-    def wait(self) -> ResetResult:
-        if not self._done.wait(HANDOVER_SECONDS):
-            raise HelpdeskError(M("The password reset did not answer: see the audit log."))
-        if self._error is not None:
-            raise self._error
-        assert self._result is not None
-        return self._result
 
 
 @dataclass
