@@ -115,6 +115,13 @@ def two_hosts(
         t + timedelta(seconds=1), BERND, "198.51.100.9", ["b0@gmx.example", "b1@gmx.example"],
         eid=SHARED_ID, for_=False, deliver_after=4,
     )  # fmt: skip
+    # Failed logins on mx2 for anna, who sends on mx1 only: they count all the same.
+    for k in range(2):
+        mx2.add(
+            t + timedelta(minutes=10 + k),
+            "dovecot_plain authenticator failed for (User) [203.0.113.3]:5555 "
+            f"I=[192.0.2.10]:587: 535 Incorrect authentication data (set_id={ANNA})",
+        )
     return (
         mx1.write(tmp_path / "logs" / "mx1" / "mainlog"),
         mx2.write(tmp_path / "logs" / "mx2" / "mainlog"),
@@ -170,6 +177,7 @@ def test_the_same_exim_id_on_two_hosts_is_two_messages(tmp_path):
     assert (anna.recipients, sorted(anna.domain_counts)) == (3, ["web.example"])
     assert (bernd.recipients, sorted(bernd.domain_counts)) == (2, ["gmx.example"])
     assert (anna.as_dict()["hosts"], bernd.as_dict()["hosts"]) == (["mx1"], ["mx2"])
+    assert (anna.auth_failures, dict(anna.auth_failure_ips)) == (2, {"203.0.113.3": 2})
 
 
 def test_one_host_unlabelled_reads_as_before(tmp_path):
