@@ -100,7 +100,8 @@ class MailboxScreen(Translated, SendingActions, Screen[None]):
         Binding("s", "suspend", N_("Suspend sending"), id="mailbox.suspend"),
         Binding("r", "reinstate", N_("Reinstate"), id="mailbox.reinstate"),
         Binding("p", "reset_password", N_("Reset password"), id="mailbox.reset_password"),
-        Binding(LIMITS_KEY, "limits", N_("Limits"), id="mailbox.limits"),
+        # Not in the footer (the German one is full): the Overview's limits name the key.
+        Binding(LIMITS_KEY, "limits", N_("Limits"), show=False, id="mailbox.limits"),
         Binding("f5", "reload", N_("Reload"), show=False, id="mailbox.reload"),
         *(
             Binding(
