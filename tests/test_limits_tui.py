@@ -347,3 +347,36 @@ async def test_hostile_addresses_on_the_overview_and_in_the_dialog(tmp_path):
             await pilot.pause()
     assert opened > len(DB_VALUES) // 2
     db.dispose()
+
+
+@pytest.mark.stack
+async def test_on_the_stack_the_usage_is_exims_own_rate(stack):
+    """Three messages through the stack's Exim: the Overview shows Exim's own rate, read from
+    its hints database, labelled as such."""
+    from tests.smtp_tools import message
+    from tests.test_limits_smtp import PASSWORD, _domain, _send
+
+    emil = stack.add_mailbox(f"emil@{_domain()}", PASSWORD)
+    # Exim counts a rate only where there is a limit (the stack's database may have none).
+    with stack.db.begin() as conn:
+        m = get_mailbox(conn, emil)
+        set_limits(
+            conn,
+            mailbox_key(m),
+            emil,
+            {"messages_per_hour": 10, "recipients_per_hour": 50},
+            ticket="T-17",
+            reason=None,
+            operator=SEEDER,
+            mailbox_id=m.id,
+        )
+    for i in range(3):
+        assert _send(stack, emil, message(emil, None, f"m{i}"))[0] == 250
+    app = WatchedApp(load_config(stack.config_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(MailboxScreen(emil))
+        await _panel_ready(app, pilot)
+        text = _shown(app)
+    assert re.search(r"usage: (2[.,]9|3|3[.,]1) messages and (2[.,]9|3|3[.,]1) recipients", text)
+    assert "Exim's own computed rate (its hints database on this host)" in text
+    assert "a burst of 10 messages, then about 10 per hour · this mailbox's own" in text
