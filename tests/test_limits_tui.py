@@ -380,3 +380,32 @@ async def test_on_the_stack_the_usage_is_exims_own_rate(stack):
     assert re.search(r"usage: (2[.,]9|3|3[.,]1) messages and (2[.,]9|3|3[.,]1) recipients", text)
     assert "Exim's own computed rate (its hints database on this host)" in text
     assert "a burst of 10 messages, then about 10 per hour · this mailbox's own" in text
+
+
+async def test_a_change_made_meanwhile_is_not_overwritten(tmp_path):
+    app, db = _setup(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _open(app, pilot)
+        await _dialog(app, pilot)
+        _field(app, "messages-per-hour").value = "40"
+        # Another operator sets the limit while the dialog is open.
+        with db.begin() as conn:
+            m = get_mailbox(conn, ADDRESS)
+            set_limits(
+                conn,
+                mailbox_key(m),
+                ADDRESS,
+                {"messages_per_hour": 25},
+                ticket="OTHER-1",
+                reason=None,
+                operator=Operator("kollege"),
+                mailbox_id=m.id,
+            )
+        await pilot.press(*"HD-17", "f2")
+        await _panel_ready(app, pilot)
+        assert app.screen is screen
+        status = str(screen.query_one("#mailbox-status").render())
+        assert "changed by someone else meanwhile; nothing was written" in status
+    assert _own(db)["messages_per_hour"] == 25
+    assert [row.ticket for row in _audit(db)] == ["OTHER-1"]
+    db.dispose()
