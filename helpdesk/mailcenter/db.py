@@ -14,6 +14,7 @@ from helpdesk.config import is_secret_key, mask_secrets, url_secrets
 from helpdesk.errors import ConfigError, HelpdeskError, Unreachable
 from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.schema import ADDRESS, PART_SEPARATORS, add_later_columns, metadata
+from helpdesk.mailcenter.sieve_seen import sieve_seen as _sieve_seen  # noqa: F401 (joins metadata)
 from helpdesk.mailcenter.tickets import ticket_pattern, use_ticket_pattern
 
 if TYPE_CHECKING:

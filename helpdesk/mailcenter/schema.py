@@ -472,7 +472,6 @@ mailbox_changes = Table(
 
 
 def _register_change_triggers() -> None:
-    from helpdesk.mailcenter import sieve_seen  # noqa: F401  (its table joins the metadata)
     from helpdesk.mailcenter.change_triggers import register
 
     register(metadata)
