@@ -32,12 +32,11 @@ from helpdesk.sendlog.parser import (
     newest_key,
     parse_auth_fail,
     parse_reject,
-    protocol_has_tls,
-    quoted_end,
     seconds_to_datetime,
     split_id,
     split_line,
 )
+from helpdesk.sendlog.picking import FAILED, arrival, pick, read_chunk
 from helpdesk.sendlog.report import Guesser, Report, UserStats
 from helpdesk.sendlog.score import score_user
 from helpdesk.sendlog.settings import SendlogSettings
@@ -64,6 +63,7 @@ class _Scan:
         self.users: dict[str, UserStats] = {}
         self.baseline_ips: dict[str, set[bytes]] = {}
         self.user_names: dict[bytes, str] = {}  # `A=` value -> user, decoded once
+        self.by_auth: dict[bytes, UserStats] = {}  # `A=` value -> its totals in the window
         # one bytes object per recipient domain, shared by every user's counts (memory)
         self.domain_names: dict[bytes, bytes] = {}
         self.guessers: dict[str, Guesser] = {}
@@ -122,7 +122,7 @@ class _Scan:
                 if key is None:
                     sp = split_line(line, self.now)
                     if sp is None:
-                        if b" A=" in line or b"r failed for " in line:
+                        if b" A=" in line or FAILED in line:
                             self.unreadable += 1  # a line the ranking needed
                         continue
                     key, pos = sp
@@ -133,7 +133,7 @@ class _Scan:
                 if key[:17] == good_key[:17] and key[17:19] in _SECONDS and key <= newest:
                     good_key = key
                 elif not key_ok(key, newest):
-                    if b" A=" in line or b"r failed for " in line:
+                    if b" A=" in line or FAILED in line:
                         self.unreadable += 1
                     continue
                 good_key = key
@@ -143,7 +143,7 @@ class _Scan:
                 a = line.find(b" A=", pos)
                 if a < 0 or key < base_key:
                     continue
-                self._arrival(line, pos + 3, eid, key, key >= start_key, a)
+                arrival(self, line, pos + 3, eid, key, key >= start_key, a)
             elif tag == b"Com":
                 if pending:
                     pending.pop(eid, None)
@@ -176,7 +176,7 @@ class _Scan:
                         s._submitted(last_secs)
                 elif not r["temporary"]:
                     s.rejected_rcpt += 1
-            elif b"r failed for " in line:
+            elif FAILED in line:
                 f = parse_auth_fail(line[pos:])
                 if f is None or f["code"] != "535":
                     continue
@@ -247,94 +247,15 @@ class _Scan:
         # not read) is let go: its recipients were counted when its delivery lines came.
         while pending and self.chunk_no - next(iter(pending.values()))[2] > 16:
             pending.pop(next(iter(pending)))
-        nlines = data.count(b"\n") + 1
-        if self.pending:
+        if not self.pending and self.earliest is not None:
+            read_chunk(self, data)
+            return
+        picked = None if self.pending else pick(data)
+        if picked is None:  # messages followed to their deliveries: every line is read
             self.feed(data.split(b"\n"))
             return
-        picked: list[tuple[int, bytes]] = []
-        find, rfind = data.find, data.rfind
-        for marker in (b" A=", b"r failed for "):
-            i = find(marker)
-            while i >= 0:
-                ls = rfind(b"\n", 0, i) + 1
-                le = find(b"\n", i)
-                if le < 0:
-                    le = len(data)
-                picked.append((ls, data[ls:le]))
-                i = find(marker, le)
-        for _, line in picked:
-            if b" for " not in line and b"<= " in line[:60]:
-                # Recipients must come from the delivery lines: read this chunk in full.
-                self.feed(data.split(b"\n"))
-                return
-        if len(picked) > 1:
-            picked.sort()
-            # a line holding both markers was picked twice
-            picked = [p for k, p in enumerate(picked) if k == 0 or p[0] != picked[k - 1][0]]
-        self.feed([line for _, line in picked])
-        self.lines += nlines - len(picked)
-
-    def _arrival(
-        self, line: bytes, r: int, eid: bytes | None, key: bytes, in_window: bool, a: int
-    ) -> None:
-        # Exim's field order: sender H= I= P= L X= CV= DN= A= K S= id= T="..." from for
-        h = line.find(b" H=", r, a)
-        if h < 0:
-            ip = None
-        else:
-            b = line.find(b" [", h, a)
-            ip = line[b + 2 : line.find(b"]", b)] if b > 0 else None
-        e = line.find(b" ", a + 3)
-        auth = line[a + 3 : e] if e > 0 else line[a + 3 :]
-        user = self.user_names.get(auth)
-        if user is None:
-            c = auth.find(b":")
-            if c < 0:
-                return
-            user = auth[c + 1 :].decode("utf-8", "replace").lower()
-            cached = len(self.user_names) < 100_000
-            if cached:
-                self.user_names[auth] = user
-            if self.infer:
-                # The hoster's own domains: those its users log in with and send from.
-                sender = line[r : line.find(b" ", r)].decode("utf-8", "replace")
-                doms = (user.rpartition("@")[2], sender.rpartition("@")[2].lower())
-                self.inferred_local.update(doms)
-                if cached:
-                    self.first_domains[auth] = doms
-        if not in_window:
-            if ip:
-                ips = self.baseline_ips.get(user)
-                if ips is None:
-                    ips = self.baseline_ips[user] = set()
-                ips.add(ip)
-            return
-        s = self.users.get(user) or self.stats(user)
-        s.accepted += 1
-        if ip:
-            s.ips[ip] = s.ips.get(ip, 0) + 1
-        if line.find(b" X=", r, a) < 0:
-            p = line.find(b" P=", r, a)
-            if p < 0 or not protocol_has_tls(line[p + 3 : line.find(b" ", p + 3)]):
-                s.no_tls += 1
-        s._submitted(key_seconds(key))
-        # recipients: after the subject if there is one (a subject may contain " for ")
-        start = e if e > 0 else a
-        t = line.find(b' T="', start)
-        f = line.find(b" for ", quoted_end(line, t + 4) if t >= 0 else start)
-        if f >= 0:
-            rcpts = line[f + 5 :].lower().split()
-            s.recipients += len(rcpts)
-            doms, names = s.domains, self.domain_names
-            for rc in rcpts:
-                d = rc[rc.rfind(b"@") + 1 :]
-                if d not in doms:
-                    d = names.setdefault(d, d) if len(names) < 1_000_000 else d
-                    doms[d] = 1
-                else:
-                    doms[d] += 1
-        elif eid is not None:
-            self._follow(eid, s, set())
+        self.feed(picked)
+        self.lines += data.count(b"\n") + 1 - len(picked)
 
     def _follow(self, eid: bytes, s: UserStats, seen: set | None) -> None:
         pending = self.pending

@@ -92,6 +92,7 @@ def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadStat
         for data in range_chunks(lf, start, end, state=state, progress=progress):
             scan.feed_data(data)
     scan.user_names = {}  # caches; not worth sending back
+    scan.by_auth = {}
     scan.domain_names = {}
     scan.pending = {}
     return scan, state
