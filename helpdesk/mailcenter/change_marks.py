@@ -34,10 +34,28 @@ def _dialect(conn: Connection) -> str:
     return "mysql" if conn.dialect.name == "mariadb" else conn.dialect.name
 
 
+# Per engine: whether its database has the columns (`db init` since they came); a database
+# from before keeps working, its changes unmarked, until `db init` upgrades it.
+_READY: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _ready(conn: Connection) -> bool:
+    ready = _READY.get(conn.engine)
+    if ready is None:
+        from sqlalchemy import inspect
+
+        inspector = inspect(conn)
+        ready = inspector.has_table("mailbox_changes") and "audit_id" in {
+            c["name"] for c in inspector.get_columns("mailbox_changes")
+        }
+        _READY[conn.engine] = ready
+    return ready
+
+
 def start_changes(conn: Connection) -> None:
     """Call before the transaction's first tracked change; a second call keeps the first mark."""
     transaction = conn.get_transaction()
-    if transaction is None or transaction in _WATERMARKS:
+    if transaction is None or transaction in _WATERMARKS or not _ready(conn):
         return
     dialect = _dialect(conn)
     if dialect == "sqlite":
