@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from helpdesk.cli import Context, json_flag
+from helpdesk.cli import Context
+from helpdesk.commands.windowed import add_clear, add_period_and_ticket, add_show
 from helpdesk.i18n import _
 
 
@@ -14,10 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("autoreply", help=_("show, set or remove a mailbox's auto-reply"))
     reply = parser.add_subparsers(dest="autoreply_command", metavar="ACTION", required=True)
 
-    show = reply.add_parser("show", help=_("the auto-reply and whether it is active now"))
-    show.add_argument("address", metavar="ADDRESS", help=_("the mailbox's address"))
-    json_flag(show)
-    show.set_defaults(func=run_show)
+    add_show(reply, _("the auto-reply and whether it is active now"), run_show)
 
     set_ = reply.add_parser(
         "set",
@@ -40,19 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     set_.add_argument(
         "--days", type=int, default=7, metavar="N", help=_("answer a sender once per N days (1–30)")
     )
-    set_.add_argument("--from", dest="starts", metavar="TIME", help=_("active from"))
-    set_.add_argument("--until", dest="ends", metavar="TIME", help=_("active until"))
-    set_.add_argument("--ticket", required=True, metavar="T", help=_("ticket reference"))
-    set_.add_argument("--reason", metavar="R", help=_("why (goes into the audit log)"))
-    json_flag(set_)
+    add_period_and_ticket(set_)
     set_.set_defaults(func=run_set)
 
-    clear = reply.add_parser("clear", help=_("remove the mailbox's auto-reply"))
-    clear.add_argument("address", metavar="ADDRESS", help=_("the mailbox's address"))
-    clear.add_argument("--ticket", required=True, metavar="T", help=_("ticket reference"))
-    clear.add_argument("--reason", metavar="R", help=_("why (goes into the audit log)"))
-    json_flag(clear)
-    clear.set_defaults(func=run_clear)
+    add_clear(reply, _("remove the mailbox's auto-reply"), run_clear)
 
     example = reply.add_parser("example", help=_("print the example text for the customer"))
     example.add_argument("--lang", choices=("de", "en"), help=_("language of the text"))
@@ -61,25 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_show(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.commands.forward import window_text
-    from helpdesk.forwards.store import active, load_autoreply
-    from helpdesk.forwards.times import utcnow
-    from helpdesk.mailcenter.mailboxes import get_mailbox
+    from helpdesk.commands.windowed import load_shown, state_text, window_text
+    from helpdesk.forwards.store import load_autoreply
     from helpdesk.plaintext import printable
 
-    with ctx.db.connect() as conn:
-        mailbox = get_mailbox(conn, args.address)
-        reply = load_autoreply(conn, mailbox)
-    now = utcnow()
-    data = {
-        "address": mailbox.address,
-        "autoreply": reply.as_json() if reply else None,
-        "active": active(reply, now),
-    }
+    mailbox, reply, active, data = load_shown(args, ctx, load_autoreply, "autoreply")
     if reply is None:
         text = _("{address}: no auto-reply").format(address=printable(mailbox.address))
     else:
-        state = _("active now") if active(reply, now) else _("not active now")
         head = _("{address}: auto-reply {window}, once per sender per {days} days: {state}")
         text = "\n".join(
             [
@@ -87,7 +65,7 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
                     address=printable(mailbox.address),
                     window=window_text(reply.starts_at, reply.ends_at),
                     days=reply.days,
-                    state=state,
+                    state=state_text(active),
                 ),
                 _("Subject: {subject}").format(subject=printable(reply.subject)),
                 "",
@@ -99,36 +77,23 @@ def run_show(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_set(args: argparse.Namespace, ctx: Context) -> int:
-    from helpdesk.commands.forward import window_text
+    from helpdesk.commands.windowed import read_period, save, window_text
     from helpdesk.forwards.model import AutoReply
     from helpdesk.forwards.store import set_autoreply
     from helpdesk.forwards.texts import example
-    from helpdesk.forwards.times import parse_local
     from helpdesk.i18n import customer_language
     from helpdesk.localtime import DAY, time_text
-    from helpdesk.mailcenter.audit import current_operator
-    from helpdesk.mailcenter.mailboxes import get_mailbox
     from helpdesk.plaintext import printable
 
-    _config = ctx.config  # [ui] timezone before any time is read
-    starts = parse_local(args.starts) if args.starts else None
-    ends = parse_local(args.ends, end_of_day=True) if args.ends else None
+    starts, ends = read_period(args, ctx)
     until = time_text(ends, DAY) if ends is not None else None
     subject, body = example(customer_language(args.lang), until)
     if args.text_stdin:
         body = sys.stdin.read(20_000)
     elif args.text is not None:
         body = args.text
-    with ctx.db.begin() as conn:
-        mailbox = get_mailbox(conn, args.address)
-        reply = set_autoreply(
-            conn,
-            mailbox,
-            AutoReply(args.subject or subject, body, args.days, starts, ends),
-            ticket=args.ticket,
-            reason=args.reason,
-            operator=current_operator(),
-        )
+    wanted = AutoReply(args.subject or subject, body, args.days, starts, ends)
+    mailbox, reply = save(args, ctx, set_autoreply, wanted)
     text = _("{address} answers automatically, {window}").format(
         address=printable(mailbox.address), window=window_text(reply.starts_at, reply.ends_at)
     )
@@ -137,19 +102,10 @@ def run_set(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_clear(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.commands.windowed import clear
     from helpdesk.forwards.store import clear_autoreply
-    from helpdesk.mailcenter.audit import current_operator
-    from helpdesk.mailcenter.mailboxes import get_mailbox
-    from helpdesk.plaintext import printable
 
-    with ctx.db.begin() as conn:
-        mailbox = get_mailbox(conn, args.address)
-        before = clear_autoreply(
-            conn, mailbox, ticket=args.ticket, reason=args.reason, operator=current_operator()
-        )
-    text = _("{address}: auto-reply removed").format(address=printable(mailbox.address))
-    ctx.emit({"address": mailbox.address, "removed": before.as_json()}, text)
-    return 0
+    return clear(args, ctx, clear_autoreply, _("{address}: auto-reply removed"))
 
 
 def run_example(args: argparse.Namespace, ctx: Context) -> int:
