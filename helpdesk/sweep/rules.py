@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from helpdesk.errors import PolicyError
+from helpdesk.errors import HelpdeskError, PolicyError
 from helpdesk.forwards.chain import rules_command
 from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.audit import utcnow
@@ -188,8 +188,14 @@ def refresh(db: Any, config: Config | None, mailbox: Mailbox) -> Text | None:
         scripts = read_scripts(config, mailbox.address)
     except PolicyError as exc:
         return M("rules not read: {reason}", reason=exc.message)
-    with db.begin() as conn:
-        record_scripts(conn, mailbox, scripts)
+    try:
+        with db.begin() as conn:
+            record_scripts(conn, mailbox, scripts)
+    except HelpdeskError:
+        # Another operator's sweep of the same mailbox noted the same script first (its
+        # unique row): read what it wrote and note the rest.
+        with db.begin() as conn:
+            record_scripts(conn, mailbox, scripts)
     return None
 
 
