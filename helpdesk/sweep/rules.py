@@ -150,7 +150,7 @@ def record_scripts(conn: Connection, mailbox: Mailbox, scripts: list[Personal]) 
                     update(sieve_seen).where(sieve_seen.c.id == old.id).values(active=False)
                 )
             continue
-        # An activation keeps the file's old time: it happened now, as far as anyone can tell.
+        # An activation leaves the file's time as it was: it happened now, as far as anyone knows.
         at = (script.modified_at if changed else None) or now
         change_id = conn.execute(
             insert(mailbox_changes).values(
