@@ -5,7 +5,8 @@ dialog; `c` copies it. Nothing here logs it, and the dialog forgets it when it c
 
 The spelling is for the customer, in the customer's language (F8 switches it), which need not
 be the operator's: an operator working in English may be talking to a German caller.
-What runs off the event loop (strength, the reset) is screens/reset_jobs.py.
+What runs off the event loop (strength, the reset) is screens/reset_jobs.py; the view of the
+new password is screens/reset_result.py.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from screens.dialogs.ticket import (
     ticket_memory,
 )
 from screens.reset_jobs import Pending, measure, reset
+from screens.reset_result import NewPasswordView
 from screens.translated import Translated
 from screens.widgets import PlainStatic, line, lines, plain
 from screens.widgets.status import StatusLine
 
 _SCORE_NAMES = [N_("very weak"), N_("weak"), N_("fair"), N_("strong"), N_("very strong")]
-_SPELLING_NAMES = {"din5009": "DIN 5009", "din5009-2022": "DIN 5009:2022", "nato": "NATO"}
 # Each language named in itself, as the palette names them.
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}  # i18n: not text
 CUSTOMER_LANGUAGE_KEY = "f8"
@@ -141,15 +142,7 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
                     confirm_label(_("Reset password")), variant="warning", id="reset-confirm"
                 )
                 yield Button(plain(_("Cancel [Esc]")), id="reset-cancel")
-        with Vertical(id="reset-result"):
-            yield Label("", id="result-title")
-            yield PlainStatic("", id="result-password")
-            yield PlainStatic("", id="result-language", classes="status")
-            yield PlainStatic("", id="result-spelling")
-            yield Static("", id="result-copy", classes="status")
-            yield Static(_("c copy · Enter or Esc close (it is not shown again)"), classes="status")
-            with Horizontal(id="result-buttons"):
-                yield Button(_("Done"), variant="primary", id="result-done")
+        yield NewPasswordView(id="reset-result")
 
     def on_mount(self) -> None:
         try:
@@ -305,13 +298,7 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
     def _show_result(self, result: ResetResult) -> None:
         self._result = result
         self._password = result.password
-        title = _("New password for {address} · read it out now").format(
-            address=result.mailbox.address
-        )
-        if result.mailbox.must_change_password:
-            title += " · " + _("must change it at next login")
-        self.query_one("#result-title", Label).update(plain(title))
-        self.query_one("#result-password", Static).update(result.password or "")
+        self.query_one(NewPasswordView).show(result)
         self._show_spelling()
         self.query_one("#reset-form").display = False
         self.query_one("#reset-result").display = True
@@ -333,19 +320,11 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
 
     def _show_customer(self) -> None:
         self.query_one("#reset-customer", Static).update(self._customer_text())
-        self.query_one("#result-language", Static).update(self._customer_text())
+        self.query_one(NewPasswordView).show_customer(self._customer_text())
 
     def _show_spelling(self) -> None:
-        from helpdesk.passwords.spelling import alphabet_for_language, spell, spell_grouped
-
-        alphabet = alphabet_for_language(self.customer, self.settings.spelling)
-        sep = self.settings.separator
-        joiner = " ".join(spell(sep, alphabet))
-        spelled = spell_grouped(self._password or "", alphabet, sep)
-        head = _("{alphabet} · between the parts: {separator} ({spelled})").format(
-            alphabet=_SPELLING_NAMES[alphabet], separator=sep, spelled=joiner
-        )
-        self.query_one("#result-spelling", Static).update(lines([head, *spelled]))
+        view = self.query_one(NewPasswordView)
+        view.show_spelling(self._password or "", self.customer, self.settings)
 
     # --- a language switch builds the dialog again -------------------------------------------
 
@@ -401,14 +380,7 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
         # OSC 52 reaches the operator's own clipboard over SSH if their terminal allows it;
         # nobody can tell from here whether it did.
         self.app.copy_to_clipboard(password)
-        if _local_clipboard(password):
-            text = _(
-                "Copied through the terminal (OSC 52: arrives if your terminal allows it) "
-                "and the local clipboard."
-            )
-        else:
-            text = _("Copied through the terminal (OSC 52: arrives if your terminal allows it).")
-        self.query_one("#result-copy", Static).update(text)
+        self.query_one(NewPasswordView).copied(local=_local_clipboard(password))
 
     def action_toggle_visible(self) -> None:
         field = self.query_one("#reset-password", Input)
@@ -432,9 +404,8 @@ class ResetPasswordScreen(Translated, Background, ModalScreen[ResetOutcome | Non
             self.app._clipboard = ""  # the App keeps its last copy; not after this dialog
         self._password = None
         self._result = None
-        for selector in ("#result-password", "#result-spelling"):
-            for widget in self.query(selector):
-                widget.update("")
+        for view in self.query(NewPasswordView):
+            view.forget()
         for field in self.query("#reset-password"):
             field.value = ""
 
