@@ -60,7 +60,7 @@ def state_text(active: bool) -> str:
 
 
 def read_period(args: argparse.Namespace, ctx: Context) -> tuple[datetime | None, datetime | None]:
-    """--from and --until as UTC; a date alone for --until is the end of that day."""
+    """--from and --until read in [ui] timezone; a date alone for --until is the day's end."""
     from helpdesk.forwards.times import parse_local
 
     _config = ctx.config  # [ui] timezone before any time is read
