@@ -331,7 +331,7 @@ class Analysis:
             return
         self.files.extend(str(f.path) for f in files)
         for _lf, _first, data in chunks(
-            files, state=self.state, progress=progress, cancelled=cancelled
+            files, state=self.state, progress=progress, cancelled=cancelled, numbered=False
         ):
             self.scan.feed_data(data)
 

@@ -19,10 +19,11 @@ can differ from one process's in which names are kept, not in the failure totals
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
 import pickle
-import queue as queue_mod
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -41,7 +42,7 @@ from helpdesk.sendlog.offenders import (
     Analysis,
     _Scan,
 )
-from helpdesk.sendlog.report import Guesser, UserStats
+from helpdesk.sendlog.report import Buckets, Guesser, UserStats
 
 PARALLEL_MIN_BYTES = 32 << 20  # below this, starting workers costs more than it saves
 _POLL = 0.05  # seconds between looks at the progress queue and the cancel flag
@@ -56,25 +57,29 @@ def worker_count() -> int:
     return max(1, min(n, 8))
 
 
-def _serve(tasks: Any, results: Any) -> None:
-    """A worker's life: parts from the task queue until None, answers on the result queue."""
+def _serve(conn: Any) -> None:
+    """A worker's life: parts from its pipe until None (or the reader is gone), each answered
+    on the same pipe. A pipe, not a queue: no lock, so no resource-tracker process either."""
     while True:
-        task = tasks.get()
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
         if task is None:
             return
         part = task[0]
         try:
-            answer = _work(task, lambda done, part=part: results.put(("progress", part, done)))
+            answer = _work(task, lambda done, part=part: conn.send(("progress", part, done)))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the reader
             try:
                 pickle.dumps(exc)
             except Exception:  # noqa: BLE001
                 detail = type(exc).__name__ + ": " + str(exc)
                 exc = HelpdeskError(M("a log reading process failed: {error}", error=detail))
-            results.put(("error", part, exc))
+            conn.send(("error", part, exc))
         else:
-            results.put(("done", part, answer))
-            del answer  # the queue's thread holds it until it is sent
+            conn.send(("done", part, answer))
+            del answer
 
 
 def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadState]:
@@ -86,7 +91,8 @@ def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadStat
     scan.now = now
     state = ReadState(broken=[])
     if end is None:
-        for _lf, _first, data in chunks([lf], state=state, progress=lambda d, _t: progress(d)):
+        read = chunks([lf], state=state, progress=lambda d, _t: progress(d), numbered=False)
+        for _lf, _first, data in read:
             scan.feed_data(data)
     else:
         for data in range_chunks(lf, start, end, state=state, progress=progress):
@@ -109,31 +115,35 @@ class LogWorkers:
         parts: int | None = None,
         min_bytes: int = PARALLEL_MIN_BYTES,
         keep: bool = True,
+        local: bool | None = None,
     ) -> None:
-        self.processes = processes or worker_count()
-        # byte ranges per plain file: more than workers, so that one that finishes early
+        # local (default: not keep, i.e. one command): the caller's process reads parts too,
+        # so one process fewer is started for the same cores: its start-up, its memory and
+        # the sending of its answers are saved. The TUI's reader thread only waits.
+        self.local = not keep if local is None else local
+        self.processes = processes or max(1, worker_count() - self.local)
+        # byte ranges per plain file: more than readers, so that one that finishes early
         # takes the next part (the window's end of a log costs more than its baseline)
-        self.parts = parts or 4 * self.processes
+        self.parts = parts or 4 * (self.processes + self.local)
         self.min_bytes = min_bytes  # a smaller read is done in the caller's process
         # keep=False (one command): a worker ends as soon as no part is left for it, so its
         # memory is gone while the others finish and the caller merges and ranks
         self.keep = keep
         self._ctx = multiprocessing.get_context("spawn")
         self._procs: list = []
-        self._tasks: Any = None
-        self._results: Any = None
+        self._conns: list = []  # the reader's end of each worker's pipe
         self._lock = threading.Lock()
 
     def _ensure(self) -> None:
         with self._lock:
             if not self._procs:
-                self._tasks, self._results = self._ctx.Queue(), self._ctx.Queue()
                 for _ in range(self.processes):
-                    proc = self._ctx.Process(
-                        target=_serve, args=(self._tasks, self._results), daemon=True
-                    )
+                    mine, theirs = self._ctx.Pipe()
+                    proc = self._ctx.Process(target=_serve, args=(theirs,), daemon=True)
                     proc.start()
+                    theirs.close()
                     self._procs.append(proc)
+                    self._conns.append(mine)
 
     def read(
         self,
@@ -154,8 +164,7 @@ class LogWorkers:
         """End every worker now (cancel, quit): a part being read is not waited for."""
         with self._lock:
             procs, self._procs = self._procs, []
-            queues = (self._tasks, self._results)
-            self._tasks = self._results = None
+            conns, self._conns = self._conns, []
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -163,10 +172,8 @@ class LogWorkers:
             if proc.is_alive():
                 proc.kill()
                 proc.join(0.5)
-        for q in queues:
-            if q is not None:
-                q.close()
-                q.cancel_join_thread()
+        for conn in conns:
+            conn.close()
 
     def run(
         self,
@@ -184,40 +191,85 @@ class LogWorkers:
         kept): memory then holds the answers that came early, not all of them. take returning
         False ends the run (the workers too) and run returns []."""
         self._ensure()
-        results_q = self._results
-        for task in tasks:
-            self._tasks.put(task)
-        if not self.keep:
-            for _ in self._procs:
-                self._tasks.put(None)
+        conns = list(self._conns)
+        todo = list(range(len(tasks)))
+        todo.reverse()  # popped from the end: in time order
+        busy: dict[Any, int] = {}  # pipe -> the part its worker reads
+
+        def hand_out(conn: Any) -> None:
+            if todo:
+                k = todo.pop()
+                conn.send(tasks[k])
+                busy[conn] = k
+            elif not self.keep:
+                conn.send(None)  # ends the worker: its memory is gone before the merge
+
         answers: dict[int, Any] = {}
         handed = 0  # answers given to take so far
         done = [0] * len(tasks)
         total = sum(sizes)
-        try:
-            while len(answers) + handed < len(tasks):
-                if cancelled is not None and cancelled():
-                    raise Cancelled(M("reading the log was cancelled"))
+
+        def check() -> None:
+            if cancelled is not None and cancelled():
+                raise Cancelled(M("reading the log was cancelled"))
+
+        def hand_on() -> None:
+            """Answers to take in time order, as soon as all earlier ones are there."""
+            nonlocal handed
+            while take is not None and handed in answers:
+                if not take(answers.pop(handed)):
+                    raise _Enough
+                handed += 1
+
+        def poll(timeout: float) -> None:
+            ready = mp_connection.wait(list(busy), timeout=timeout)
+            if not ready and any(p.exitcode not in (None, 0) for p in self._procs):
+                raise HelpdeskError(M("a log reading process ended unexpectedly"))
+            for conn in ready:
                 try:
-                    kind, part, value = results_q.get(timeout=_POLL)
-                except queue_mod.Empty:
-                    if any(p.exitcode not in (None, 0) for p in self._procs):
-                        raise HelpdeskError(M("a log reading process ended unexpectedly")) from None
-                    continue
+                    kind, part, value = conn.recv()
+                except (EOFError, OSError):
+                    raise HelpdeskError(M("a log reading process ended unexpectedly")) from None
                 if kind == "progress":
                     done[part] = value
                     if progress is not None:
                         progress(min(sum(done), total), total)
-                elif kind == "error":
+                    continue
+                if kind == "error":
                     raise value
+                del busy[conn]
+                answers[part] = value
+                del value
+                done[part] = sizes[part]
+                hand_out(conn)
+                hand_on()
+
+        def read_here(k: int) -> None:
+            """A part read in this process; the workers are looked after between chunks."""
+
+            def between(d: int) -> None:
+                done[k] = d
+                if progress is not None:
+                    progress(min(sum(done), total), total)
+                check()
+                poll(0)
+
+            answers[k] = _work(tasks[k], between)
+            done[k] = sizes[k]
+            hand_on()
+
+        try:
+            for conn in conns:
+                hand_out(conn)
+            while len(answers) + handed < len(tasks):
+                check()
+                if self.local and todo:
+                    read_here(todo.pop())
                 else:
-                    answers[part] = value
-                    done[part] = sizes[part]
-                    while take is not None and handed in answers:
-                        if not take(answers.pop(handed)):
-                            self.stop()
-                            return []
-                        handed += 1
+                    poll(_POLL)
+        except _Enough:
+            self.stop()
+            return []
         except BaseException:
             self.stop()
             raise
@@ -226,6 +278,10 @@ class LogWorkers:
         if progress is not None:
             progress(total, total)
         return [answers[k] for k in range(handed, len(tasks))]
+
+
+class _Enough(Exception):  # noqa: N818 - not an error: take() wants no more answers
+    pass
 
 
 def plan(
@@ -387,6 +443,27 @@ def _add(a: dict, b: dict) -> None:
         a[k] = a.get(k, 0) + n
 
 
+def _merge_buckets(a: Buckets, b: Buckets) -> None:
+    """b's 5-minute counts added to a's. Parts come in time order, so b's run starts where
+    a's ends (or shares its last bucket): the counts are appended as a whole."""
+    if b.base is None:
+        return
+    if a.base is None or b.base < a.base:  # nothing yet, or lines out of order
+        a.merge(b)
+        return
+    counts, more = a.counts, b.counts
+    end = a.base + len(counts)
+    off = b.base - a.base
+    both = min(len(more), max(0, end - b.base))  # buckets of b that a has too
+    for i in range(both):
+        counts[off + i] += more[i]
+    if both < len(more):
+        gap = b.base + both - end
+        if gap > 0:
+            counts.extend(array("I", bytes(4 * gap)))
+        counts.extend(more[both:])
+
+
 def merge_stats(sa: UserStats, sb: UserStats, names: dict | None = None) -> None:
     """One user's totals of two consecutive parts (names: shared domain objects)."""
     sa.accepted += sb.accepted
@@ -403,7 +480,7 @@ def merge_stats(sa: UserStats, sb: UserStats, names: dict | None = None) -> None
         else:
             doms[names.setdefault(d, d) if names is not None else d] = n
     _add(sa.ips, sb.ips)
-    sa.buckets.merge(sb.buckets)
+    _merge_buckets(sa.buckets, sb.buckets)
     if sb.first is None:
         return
     # The busiest 5 minutes, in the order one process meets its windows: a's, then those
