@@ -99,10 +99,10 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
     fed = 0  # lines handed to feed, which counts them itself
     feed = scan.feed
     base_key, start_key, newest = scan.base_key, scan.start_key, scan.newest
-    good_key = b""
+    good_min, min_secs = b"", 0  # the minute (`YYYY-MM-DD HH:MM:`) last found real
     watch = True  # until a message is followed
     by_auth, users, baseline_ips = scan.by_auth, scan.users, scan.baseline_ips
-    names = scan.domain_names
+    names, user_names = scan.domain_names, scan.user_names
     minutes, secs60 = _MINUTES, _SECS
     m = search(data)
     while True:
@@ -134,7 +134,8 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
             le = len(data)
         m = search(data, le)
         line = data[ls:le]
-        if b" for " not in line and b"<= " in line[:60]:
+        # (recipients end the line: looked for from its end)
+        if line.rfind(b" for ") < 0 and b"<= " in line[:60]:
             feed(data[ls:].split(b"\n"))
             scan.lines += data.count(b"\n", 0, ls) - fed
             return
@@ -157,14 +158,15 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
                     return
             continue
         key = line[:19]
-        if key != good_key:  # lines of one second share the check
-            if not (
-                (key[:17] == good_key[:17] and key[17:19] in secs60 and key <= newest)
-                or key_ok(key, newest)
-            ):
+        # lines of one minute share the check of the date and clock but for the seconds
+        if not (line[:17] == good_min and key[17:19] in secs60 and key <= newest):
+            if not key_ok(key, newest):
                 scan.unreadable += 1  # a line the ranking needed
                 continue
-            good_key = key
+            good_min = key[:17]
+            min_secs = minutes.get(key[:16])
+            if min_secs is None:
+                min_secs = _minute(key)
         if key < base_key:
             continue
         # sender H= I= P= L X= CV= DN= A= K S= id= T="..." from for
@@ -177,7 +179,7 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
         e = line.find(b" ", a + 3)
         auth = line[a + 3 : e] if e > 0 else line[a + 3 :]
         if key < start_key:  # the baseline: which addresses the login used
-            user = scan.user_names.get(auth) or _user(scan, auth, line, r)
+            user = user_names.get(auth) or _user(scan, auth, line, r)
             if user is not None and ip:
                 ips = baseline_ips.get(user)
                 if ips is None:
@@ -198,10 +200,7 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
             ips[ip] = ips.get(ip, 0) + 1
         if line.find(b" X=", r, a) < 0 and _no_tls(line, r, a):
             s.no_tls += 1
-        sec = minutes.get(key[:16])
-        if sec is None:
-            sec = _minute(key)
-        s._submitted(sec + secs60[key[17:19]])
+        s._submitted(min_secs + secs60[key[17:19]])
         # recipients: after the subject if there is one (a subject may contain " for ")
         start = e if e > 0 else a
         t = line.find(b' T="', start)
