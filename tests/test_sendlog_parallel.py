@@ -196,3 +196,40 @@ def test_quitting_the_process_ends_its_workers(tmp_path):
         stat = Path(f"/proc/{pid}/stat").read_text()
         state = stat.rsplit(")", 1)[1].split()[0]
         assert state in ("Z", "X")
+
+
+def test_the_command_reads_parts_itself_with_the_same_json_and_leaves_no_worker(tmp_path):
+    # keep=False (the CLI): this process reads parts too, next to one worker process
+    truth = _bench_module().generate(
+        tmp_path / "mainlog", 3 << 20, seed=14, end=NOW, span=timedelta(days=3)
+    )
+    end = datetime.fromisoformat(truth["end"])
+    pool = LogWorkers(1, parts=9, min_bytes=0, keep=False)
+    assert pool.local and pool.processes == 1
+    files = expand([tmp_path / "mainlog"])
+    single = analyze(files, SendlogSettings(), now=end)
+    analysis = Analysis(SendlogSettings(), now=end)
+    assert read_parallel(analysis, files, pool)
+    parallel = analysis.report()
+    assert _json(parallel) == _json(single)
+    assert parallel.users[0].recipients == truth["victim_recipients"]
+    # the messages per 5 minutes (the screen's sparkline) too
+    buckets = {u.user: dict(u.buckets.items()) for u in single.users}
+    assert {u.user: dict(u.buckets.items()) for u in parallel.users} == buckets
+    assert pool.pids() == []  # ended as soon as no part was left
+
+
+def test_cancelling_while_this_process_reads_a_part_leaves_no_worker(tmp_path):
+    path = tmp_path / "mainlog"
+    _bench_module().generate(path, 4 << 20, seed=15, end=NOW, span=timedelta(days=3))
+    pool = LogWorkers(1, parts=4, min_bytes=0, keep=False)
+    seen: list[int] = []
+
+    def cancelled() -> bool:
+        seen.extend(pool.pids())
+        return len(seen) > 3  # a few chunks into this process's own part
+
+    with pytest.raises(Cancelled):
+        Analysis(SendlogSettings(), now=NOW).read(expand([path]), workers=pool, cancelled=cancelled)
+    assert seen and pool.pids() == []
+    assert not {p.pid for p in multiprocessing.active_children()} & set(seen)
