@@ -101,29 +101,6 @@ def test_limit_hits_each_count():
     assert hits[0].time == datetime(2026, 11, 30, 10, 1)
 
 
-def test_the_outbound_line_fits_80_columns():
-    from helpdesk.sendlog.parser import parse_line
-    from helpdesk.watch.picture import hourly_and_over, outbound_text
-
-    now = datetime(2026, 11, 30, 10, 30)
-    lines = [
-        f"2026-11-30 {h:02d}:10:00 1xYAcW-0003Jf-{h:02d} <= anna@firma.test H=(pc) [10.0.0.5]:5000 "
-        "P=esmtpsa A=sql_plain:anna@firma.test S=100 for kunde@example.net"
-        for h in (5, 9, 9, 10)  # fmt: skip
-    ]
-    lines.append(LIMIT.format(m=20))
-    events = [parse_line(line.encode()) for line in lines]
-    counts, over = hourly_and_over(events, now)
-    assert counts == [0, 0, 1, 0, 0, 0, 2, 1]  # hours ending at 10:30
-    assert over == {"anna@firma.test"}
-    last = ("bernd.mueller-sanitaer@firma-mit-langem-namen.example", now, "spam")
-    text = str(outbound_text(counts, over, last))
-    assert text.startswith("Out/h ") and "1 over limit" in text
-    assert "stopped bernd.muel…n.example 30.11. 10:30" in text
-    assert len(text) <= 80
-    assert str(outbound_text([0] * 8, set(), None)).endswith("watch: no action yet")
-
-
 def _lines(address: str, start: int, count: int, minute: int = 1) -> bytes:
     now = datetime.now().replace(microsecond=0)
     text = "".join(
