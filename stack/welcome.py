@@ -7,6 +7,7 @@ A few lines only: the demo's exercise (who is sending spam) is for the operator 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -44,8 +45,11 @@ def _counts(config: Path) -> tuple[int, int] | None:
     return int(boxes), int(names)
 
 
-def welcome_lines(config: Path, *, stack: bool, counts: tuple[int, int] | None) -> list[str]:
-    """At most 80 columns each; the command line is one line to copy, run in the checkout."""
+def welcome_lines(
+    config: Path, *, stack: bool, counts: tuple[int, int] | None, watch: bool = False
+) -> list[str]:
+    """At most 80 columns each; the command line is one line to copy, run in the checkout.
+    `watch`: the stack runs `helpdesk watch`, which has already stopped the spam account."""
     held = f"{counts[0]:,} mailboxes on {counts[1]:,} domains" if counts else "the demo data"
     text = [f"Demo ready: {held} in {config.parent / 'mailcenter.sqlite'}"]
     if stack:
@@ -55,8 +59,14 @@ def welcome_lines(config: Path, *, stack: bool, counts: tuple[int, int] | None) 
             "The command line on the demo, in this shell:",
             f'{COPY}. .stack/env && export PATH="$PWD/.venv/bin:$PATH" && helpdesk find mueller',
             "Three calls to try (? shows the keys of every screen):",
-            "  1. One customer account is sending spam: F6 ranks the senders; stop the first"
-            " one by hand with s, a ticket such as T-1, then F2.",
+            (
+                "  1. One customer account was sending spam: its sending limit refused it and"
+                " the watcher suspended it. F6 shows it (v: the watcher's actions); its Audit"
+                " tab says why."
+                if watch
+                else "  1. One customer account is sending spam: F6 ranks the senders; stop the"
+                " first one by hand with s, a ticket such as T-1, then F2."
+            ),
             f"  2. {CUSTOMERS[0][2]} ({address(CUSTOMERS[0])}) says an order never left:"
             " Ctrl+B lists blocked mail, Enter shows why, l releases it.",
             "  3. Jürgen Müller forgot his password: type j.mueller, Enter, then p.",
@@ -86,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, type=Path, help="the demo's helpdesk.toml")
     parser.add_argument("--stack", action="store_true", help="the mail stack runs")
     args = parser.parse_args(argv)
-    print("\n".join(welcome_lines(args.config, stack=args.stack, counts=_counts(args.config))))
+    # The same switch that made the stack start its watcher (stack/watcher.py).
+    watch = args.stack and os.environ.get("STACK_WATCH") == "1"
+    lines = welcome_lines(args.config, stack=args.stack, counts=_counts(args.config), watch=watch)
+    print("\n".join(lines))
     return 0
 
 

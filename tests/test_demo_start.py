@@ -109,6 +109,11 @@ def test_what_make_demo_says_fits_a_terminal_and_names_the_offender_call():
     on_stack = " ".join(welcome_lines(Path(".demo/helpdesk.toml"), stack=True, counts=None))
     assert "F6" in on_stack and "by hand" in on_stack and "Ctrl+B" in on_stack
     assert address(TAKEN_OVER) not in on_stack  # the exercise stays an exercise
+    watched = welcome_lines(Path(".demo/helpdesk.toml"), stack=True, counts=None, watch=True)
+    assert all(len(line) <= 80 for line in watched), watched
+    watched_text = " ".join(watched)
+    assert "watcher suspended it" in watched_text and "by hand" not in watched_text
+    assert address(TAKEN_OVER) not in watched_text
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
