@@ -34,7 +34,13 @@ DEADLINE = 20.0
 def config_lines(settings: Settings) -> list[str]:
     """The [sieve] section of the stack's helpdesk.toml."""
     wrapper = Path(__file__).resolve()
-    return ["[sieve]", f'rules_command = ["{sys.executable}", "{wrapper}"]', ""]
+    return [
+        "[sieve]",
+        f'rules_command = ["{sys.executable}", "{wrapper}"]',
+        # The stack's own dovecot.conf, readable by whoever started the stack: no sudo needed.
+        f'doveconf_command = ["doveconf", "-c", "{settings.dovecot_conf}"]',
+        "",
+    ]
 
 
 def main(argv: list[str]) -> int:
