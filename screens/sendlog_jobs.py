@@ -150,6 +150,7 @@ class FollowUpdate:
 
 def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> FollowUpdate | None:
     """What Exim wrote since the last tick, fed into the ranking; None when nothing came."""
+    from helpdesk.sendlog.host_merge import follow_lines
     from helpdesk.sendlog.parser import iter_events
     from helpdesk.sendlog.trails import user_messages
 
@@ -162,7 +163,7 @@ def follow_log(analysis: Analysis, follower: Follower, user: str | None) -> Foll
             lines += data.count(b"\n") + 1
             analysis.feed(data)
             if user is not None:
-                found = user_messages(iter_events(data.split(b"\n")), user)
+                found = user_messages(iter_events(follow_lines(analysis, data)), user)
                 if found:
                     new.setdefault(user, [])[:0] = found
     except (OSError, HelpdeskError) as exc:

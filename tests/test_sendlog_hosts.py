@@ -359,6 +359,28 @@ def test_new_lines_of_the_followed_host_count_on_its_clock(tmp_path):
     assert anna["last_seen"] == "2026-11-27 11:30:00"
 
 
+def test_the_followed_hosts_new_messages_are_listed_on_the_rankings_clock(tmp_path):
+    """F6's follow mode lists the selected account's new messages from the same lines the
+    ranking converted: a host writing Tokyo time shows 11:30 UTC, not 20:30."""
+    from helpdesk.sendlog.host_merge import follow_lines
+    from helpdesk.sendlog.parser import iter_events
+    from helpdesk.sendlog.trails import user_messages
+
+    two_hosts(tmp_path)
+    settings = SendlogSettings.from_dict(hosts_table(tmp_path, mx2_zone="Asia/Tokyo"))
+    analysis = Analysis(settings, now=NOW)
+    analysis.read(host_files(settings))
+    tokyo = HostLog("Mx02", ZoneInfo("Asia/Tokyo"), stamp_zone=False)
+    tokyo.seq = 600
+    tokyo.submit(datetime(2026, 11, 27, 11, 30), ANNA, "198.51.100.8", ["y@web.example"])
+    data = "\n".join(text for _, text in tokyo.lines).encode()
+    found = user_messages(iter_events(follow_lines(analysis, data)), ANNA)
+    assert [m.time for m in found] == [datetime(2026, 11, 27, 11, 30)]
+    # one unlabelled log: the lines as they are
+    plain = Analysis(SendlogSettings(), now=NOW)
+    assert follow_lines(plain, b"a\nb") == [b"a", b"b"]
+
+
 async def test_send_log_screen_ranks_two_hosts_at_80x24(tmp_path):
     from textual.widgets import DataTable
 

@@ -90,6 +90,19 @@ def _merged_feed_data(self: Any, data: bytes) -> None:
     self.unreadable += scan.unreadable - unreadable
 
 
+def follow_lines(analysis: Any, data: bytes) -> list[bytes]:
+    """New lines as the ranking sees them: with several hosts, on this machine's clock (the
+    followed host's zone converted), so that what the screen lists next to the ranking agrees
+    with it; lines without a usable time are left out."""
+    scan = analysis.scan
+    clocks = getattr(scan, "clocks", None)
+    lines = data.split(b"\n")
+    if not clocks:
+        return lines
+    clock = clocks[scan.follow]
+    return [c[1] for c in map(clock.convert, lines) if c is not None]
+
+
 def read_hosts(
     analysis: Any,  # offenders.Analysis
     files: list[LogFile],
