@@ -40,6 +40,7 @@ from helpdesk.mailcenter.reindex import reindex_names
 from helpdesk.plaintext import printable
 from screens.dialogs.detail import DetailScreen
 from screens.dialogs.leave import LeaveDialog
+from screens.limits import LimitsDialog
 from screens.mailbox import MailboxScreen
 from tests.conftest import HELPDESK_BIN
 from tests.hostile import VALUES
@@ -275,6 +276,10 @@ async def test_mailbox_tabs_and_dialogs(world):
         await look(app, pilot, "reinstate notice")
         await pilot.press("p")
         await look(app, pilot, "password dialog")
+        await close_dialog(app, pilot)
+        await pilot.press("f4")
+        await look(app, pilot, "limits dialog")
+        assert isinstance(app.screen, LimitsDialog)
         await close_dialog(app, pilot)
         await look(app, pilot, "back on the mailbox")
         assert isinstance(app.screen, MailboxScreen)

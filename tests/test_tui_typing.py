@@ -28,6 +28,7 @@ from helpdesk.mailcenter.schema import metadata
 from helpdesk.rspamd.blocked import BlockedMessage
 from screens.dialogs.release import ReleaseDialog
 from screens.dialogs.ticket import TicketDialog
+from screens.limits import LimitsDialog
 from screens.mailbox import MailboxScreen
 from screens.reset import ResetPasswordScreen
 from screens.search import SearchScreen
@@ -240,6 +241,7 @@ async def test_typing_names_anywhere_writes_nothing(sqlite_db):
             "suspend dialog": mailbox(ACTIVE, keys=("s",), opens=TicketDialog),
             "reinstate dialog": mailbox(SUSPENDED, keys=("r",), opens=TicketDialog),
             "reset dialog": mailbox(ACTIVE, keys=("p",), opens=ResetPasswordScreen),
+            "limits dialog": mailbox(ACTIVE, keys=("f4",), opens=LimitsDialog),
             "spam save dialog": spam_save,
             "release dialog": dialog(lambda: ReleaseDialog(blocked_item(), "24h")),
             "revoke dialog": dialog(lambda: TicketDialog("Revoke release", "?", confirm="Revoke")),
