@@ -233,3 +233,22 @@ def test_cancelling_while_this_process_reads_a_part_leaves_no_worker(tmp_path):
         Analysis(SendlogSettings(), now=NOW).read(expand([path]), workers=pool, cancelled=cancelled)
     assert seen and pool.pids() == []
     assert not {p.pid for p in multiprocessing.active_children()} & set(seen)
+
+
+def test_the_command_reads_alone_when_every_core_is_busy(tmp_path, monkeypatch):
+    from helpdesk.sendlog import parallel
+
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.4, 0.0, 0.0))
+    assert LogWorkers(keep=False).processes == 1  # a core is idle: one worker beside
+    assert LogWorkers().processes == 2  # the TUI's reader thread only waits
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.9, 0.0, 0.0))
+    pool = LogWorkers(keep=False, min_bytes=0)
+    assert pool.processes == 0
+    path = Log()
+    path.submit(NOW - timedelta(hours=1), VICTIM, "192.0.2.1", ["a@web.example"])
+    files = expand([path.write(tmp_path / "mainlog")])
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    assert not read_parallel(analysis, files, pool)  # read by the caller alone
+    analysis.read(files, workers=pool)
+    assert analysis.report().users[0].accepted == 1 and pool.pids() == []

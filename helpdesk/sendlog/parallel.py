@@ -57,6 +57,18 @@ def worker_count() -> int:
     return max(1, min(n, 8))
 
 
+def idle_readers() -> int:
+    """How many processes may read at once without taking a core from other work: the idle
+    cores (the cores less the load average) and the caller's own. With every core busy a
+    worker only adds its start-up and the merge (measured: bench/sendlog.py)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    cores = worker_count()
+    return max(1, min(cores, int(cores - load + 1)))
+
+
 def _serve(conn: Any) -> None:
     """A worker's life: parts from its pipe until None (or the reader is gone), each answered
     on the same pipe. A pipe, not a queue: no lock, so no resource-tracker process either."""
@@ -121,7 +133,9 @@ class LogWorkers:
         # so one process fewer is started for the same cores: its start-up, its memory and
         # the sending of its answers are saved. The TUI's reader thread only waits.
         self.local = not keep if local is None else local
-        self.processes = processes or max(1, worker_count() - self.local)
+        if processes is None and self.local:
+            processes = idle_readers() - 1  # 0: the caller reads alone
+        self.processes = max(1, worker_count() - self.local) if processes is None else processes
         # byte ranges per plain file: more than readers, so that one that finishes early
         # takes the next part (the window's end of a log costs more than its baseline)
         self.parts = parts or 4 * (self.processes + self.local)
@@ -310,7 +324,11 @@ def read_parallel(
 ) -> bool:
     """Read the files into a fresh analysis with the workers. False (nothing read) when one
     process is the better or the only exact choice: then the caller reads them itself."""
-    if sum(f.size for f in files) < workers.min_bytes or analysis.scan.lines:
+    if (
+        sum(f.size for f in files) < workers.min_bytes
+        or analysis.scan.lines
+        or workers.processes < 1
+    ):
         return False
     parts, sizes = plan(files, workers.parts, workers.min_bytes)
     if len(parts) < 2:
