@@ -13,12 +13,12 @@ decoded but a login name the first time it is seen.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Any
 
 from helpdesk.sendlog.parser import key_ok, key_seconds, protocol_has_tls, quoted_end
 
-if TYPE_CHECKING:
-    from helpdesk.sendlog.offenders import _Scan
+# The scans are offenders._Scan objects: offenders imports this module, not the reverse.
+_Scan = Any
 
 _A = re.compile(rb"A=")
 FAILED = b"authenticator failed for "  # Exim: `<name> authenticator failed for <host>: ...`
