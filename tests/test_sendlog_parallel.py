@@ -252,3 +252,30 @@ def test_the_command_reads_alone_when_every_core_is_busy(tmp_path, monkeypatch):
     assert not read_parallel(analysis, files, pool)  # read by the caller alone
     analysis.read(files, workers=pool)
     assert analysis.report().users[0].accepted == 1 and pool.pids() == []
+
+
+def test_an_address_that_tries_more_than_a_thousand_names_is_counted_as_by_one_process(
+    tmp_path, workers
+):
+    # the first 1,000 names an address tries are its names; every later failure with another
+    # name counts as one more: the parts must agree on which names came first
+    log = Log()
+    start = NOW - timedelta(hours=20)
+    for k in range(3000):
+        t = start + timedelta(seconds=20 * k)
+        name = f"u{(k * 7) % 1700}@gartenbau.example"  # names come back, in a changing order
+        log.failed_login(t, name, "203.0.113.9")
+        if k % 5 == 0:
+            log.failed_login(t, f"x{k}@gartenbau.example", "203.0.113.10")
+        if k % 50 == 0:
+            log.submit(t, VICTIM, "192.0.2.1", ["a@web.example"])
+    files = expand([log.write(tmp_path / "mainlog")])
+    single = analyze(files, SendlogSettings(), now=NOW)
+    analysis = Analysis(SendlogSettings(), now=NOW)
+    assert read_parallel(analysis, files, workers)
+    parallel = analysis.report()
+    assert _json(parallel) == _json(single)
+    names = {g.ip: (g.users, g.more_users) for g in single.guessers}
+    assert {g.ip: (g.users, g.more_users) for g in parallel.guessers} == names
+    top = single.guessing_json()[0]
+    assert (top["ip"], top["failures"], top["users"]) == ("203.0.113.9", 3000, 2000)

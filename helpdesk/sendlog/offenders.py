@@ -67,6 +67,11 @@ class _Scan:
         # one bytes object per recipient domain, shared by every user's counts (memory)
         self.domain_names: dict[bytes, bytes] = {}
         self.guessers: dict[str, Guesser] = {}
+        # the names each guessing address tried, with their failures, first tried first: only
+        # in a part of a parallel read, whose merge needs them to keep the names one process
+        # keeps (helpdesk/sendlog/parallel.py); None when not wanted or past guess_room
+        self.guess_names: dict[str, dict[str, int]] | None = None
+        self.guess_room = 0
         self.pending: dict[bytes, list] = {}
         self.chunk_no = 0
         self.infer = infer
@@ -198,6 +203,15 @@ class _Scan:
                         g.users.add(user)
                     else:
                         g.more_users += 1
+                    if self.guess_names is not None:
+                        names = self.guess_names.setdefault(ip, {})
+                        if user in names:
+                            names[user] += 1
+                        elif self.guess_room > 0:
+                            names[user] = 1
+                            self.guess_room -= 1
+                        else:
+                            self.guess_names = None
                     s = self.users.get(user)
                     if s is not None:
                         s.auth_failures += 1

@@ -44,7 +44,10 @@ from helpdesk.sendlog.offenders import (
 )
 from helpdesk.sendlog.report import Buckets, Guesser, UserStats
 
-PARALLEL_MIN_BYTES = 32 << 20  # below this, starting workers costs more than it saves
+PARALLEL_MIN_BYTES = 32 << 20
+# names kept with their failures per part for an exact merge of the guessing addresses
+# (about 100 bytes each): beyond, which names an address keeps may differ from one process's
+_GUESS_NAMES_MAX = 100_000  # below this, starting workers costs more than it saves
 _POLL = 0.05  # seconds between looks at the progress queue and the cancel flag
 
 
@@ -101,6 +104,7 @@ def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadStat
     scan = _Scan(window_start, baseline_start, infer)
     scan.failed_only = {}
     scan.now = now
+    scan.guess_names, scan.guess_room = {}, _GUESS_NAMES_MAX
     state = ReadState(broken=[])
     if end is None:
         read = chunks([lf], state=state, progress=lambda d, _t: progress(d), numbered=False)
@@ -414,7 +418,15 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
             a.failed_only[user] = fails
     for user, ips in b.baseline_ips.items():
         a.baseline_ips.setdefault(user, set()).update(ips)
-    _merge_guessers(a.guessers, b.guessers)
+    if (
+        a.guess_names is not None
+        and b.guess_names is not None
+        and len(a.guessers) + len(b.guessers) < _GUESSERS_MAX
+    ):
+        _merge_guessers_exactly(a, b)
+    else:
+        _merge_guessers(a.guessers, b.guessers)
+        a.guess_names = None
     _merge_limit_hits(a.limit_hits, b.limit_hits)
     if a.infer:
         if len(a.first_domains) < 100_000 and len(b.first_domains) < 100_000:
@@ -435,6 +447,37 @@ def _merge_limit_hits(a: dict[str, list], b: dict[str, list]) -> None:
             ha[3] += hb[3]
         elif ha is not None or len(a) < _LIMITED_MAX:
             a[user] = hb
+
+
+def _merge_guessers_exactly(a: _Scan, b: _Scan) -> None:
+    """The guessing addresses as one process counts them: the first 1,000 names an address
+    tried are its names, every failure with any later name counts as one more. Each part
+    kept all its names in the order first tried, with their failures, so the names of both
+    parts in that order decide which are the first 1,000."""
+    room = a.guess_room
+    for ip, gb in b.guessers.items():
+        ga = a.guessers.get(ip)
+        nb = b.guess_names.get(ip, {})
+        if ga is None:
+            a.guessers[ip] = gb
+            a.guess_names[ip] = nb
+            room -= len(nb)
+            continue
+        ga.failures += gb.failures
+        ga.last = gb.last
+        na = a.guess_names.setdefault(ip, {})
+        for user, n in nb.items():
+            if user in na:
+                na[user] += n
+            else:
+                na[user] = n
+                room -= 1
+        names = list(na)
+        ga.users = set(names[:_GUESS_USERS_MAX])
+        ga.more_users = sum(na[user] for user in names[_GUESS_USERS_MAX:])
+    a.guess_room = room
+    if room < 0:  # later merges keep names as _merge_guessers does
+        a.guess_names = None
 
 
 def _merge_guessers(a: dict[str, Guesser], b: dict[str, Guesser]) -> None:
