@@ -215,6 +215,8 @@ def test_the_send_log_ranks_it_first_with_what_exim_took(demo):
     tally = demo.summary["users"][TAKEN_OVER]
     assert (top["user"], top["accepted"]) == (TAKEN_OVER, tally["sent"])
     assert top["recipients"] == tally["recipients"] and top["no_tls"] == 1.0
+    assert top["limit_refused"] > 0 and top["suspended_tries"] > 0
+    assert "refused by its sending limit" in " ".join(top["reasons"])
 
 
 @pytest.mark.tui
@@ -242,13 +244,13 @@ async def test_f6_shows_the_account_stopped_and_the_listing(demo):
         # limit, stopped by the watcher.
         assert rows[1].strip().startswith("LISTED: 192.0.2.10 on zen.spamhaus.org (XBL)"), rows
         assert "1 over limit" in rows[2] and "stopped kontakt" in rows[2], rows
-        # Stopped after a few messages, it looks harmless to the score; all senders (a) rank it
-        # first, and its detail says that sending is suspended.
-        await pilot.press("a")
+        # Stopped after a few messages, it still ranks first among the suspicious senders (the
+        # default view): its limit refusals and its tries while suspended are its reasons.
         text = await until(pilot, "the account's detail", lambda t: "SUSPENDED" in t)
     ranking = [row for row in text.split("\n") if "@" in row and "·" not in row]
     assert ranking[0].split()[1] == TAKEN_OVER, ranking
     assert "sending SUSPENDED" in text
+    assert "refused by its sending limit" in text
 
 
 def test_reputation_shows_the_listing_and_the_providers_refusals(demo):

@@ -36,7 +36,7 @@ from helpdesk.sendlog.parser import (
     split_id,
     split_line,
 )
-from helpdesk.sendlog.picking import FAILED, arrival, pick, read_chunk
+from helpdesk.sendlog.picking import FAILED, SUSPENDED, arrival, pick, read_chunk
 from helpdesk.sendlog.report import Guesser, Report, UserStats
 from helpdesk.sendlog.score import score_user
 from helpdesk.sendlog.settings import SendlogSettings
@@ -51,6 +51,12 @@ _LIMITED_MAX = 100_000  # accounts refused by a sending limit kept
 # The sending-limit refusal of the predata ACL (docs/limits.md): its A= is the account as the
 # database has it, in the ACL's log_message, after "rejected" (Exim logs no A= before it there).
 _LIMIT_LINE = re.compile(rb"helpdesk limit: (.{1,80}?) A=(\S+) action=")
+# The MAIL refusal of a suspended mailbox (picking.SUSPENDED) ends with its login, which
+# Exim's own refusal line lacks; anchored at the end, where nothing the client sent can stand.
+_SUSPENDED_LINE = re.compile(
+    rb" rejected MAIL .*: Sending is suspended for this mailbox "
+    rb"\(A=[^:()\s]{0,64}:([^()\s]{1,320})\)\s*$"
+)
 LIMIT_RUN_GAP = 3600  # refusals less than an hour apart are one stretch over the limit
 
 
@@ -162,10 +168,13 @@ class _Scan:
                         ips = self.baseline_ips.setdefault(r["user"].lower(), set())
                         ips.add(r["ip"].encode())
             elif b"rejected " in line:
-                if b" A=" not in line:
-                    continue
                 if b"helpdesk limit: " in line:
                     self._limit_hit(line, key)
+                    continue
+                if b" A=" not in line:
+                    if SUSPENDED in line:
+                        self._suspended_try(line)
+                    continue
                 r = parse_reject(line[pos:])
                 if not r or not r.get("user"):
                     continue
@@ -228,11 +237,13 @@ class _Scan:
     failed_only: dict[str, Counter]
 
     def _limit_hit(self, line: bytes, key: bytes) -> None:
-        """A refusal by a sending limit, for the outbound picture (helpdesk/watch/picture.py)."""
+        """A refusal by a sending limit: counted for the account's score, and kept for the
+        outbound picture (helpdesk/watch/picture.py)."""
         m = _LIMIT_LINE.search(line)
         if m is None:
             return
         user = m.group(2).decode("utf-8", "replace").lower()
+        self.stats(user).limit_refused += 1
         limit = m.group(1).decode("utf-8", "replace")
         secs = key_seconds(key)
         hit = self.limit_hits.get(user)
@@ -241,6 +252,13 @@ class _Scan:
             hit[3] += 1
         elif hit is not None or len(self.limit_hits) < _LIMITED_MAX:
             self.limit_hits[user] = [limit, secs, secs, 1]
+
+    def _suspended_try(self, line: bytes) -> None:
+        """`rejected MAIL <…>: Sending is suspended for this mailbox (A=auth:user)`: Exim names
+        no login on a MAIL refusal, so the stack's ACL puts it in brackets (docs/limits.md)."""
+        m = _SUSPENDED_LINE.search(line)
+        if m is not None:
+            self.stats(m.group(1).decode("utf-8", "replace").lower()).suspended_tries += 1
 
     def feed_data(self, data: bytes) -> None:
         """A chunk of whole lines. Only lines holding ` A=` or a failed login matter to the

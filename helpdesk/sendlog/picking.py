@@ -21,12 +21,21 @@ from helpdesk.sendlog.parser import key_ok, key_seconds, protocol_has_tls, quote
 _Scan = Any
 
 _A = re.compile(rb"A=")
+# The ACL's log_message when a suspended mailbox tries to send (docs/limits.md): Exim names no
+# login on a MAIL refusal, so the ACL adds `(A=authenticator:login)`.
+SUSPENDED = b"Sending is suspended for this mailbox ("
 FAILED = b"authenticator failed for "  # Exim: `<name> authenticator failed for <host>: ...`
 _NAMES_MAX = 100_000  # `A=` values whose decoded name (and totals) are kept at hand
 _DOMAINS_MAX = 1_000_000  # recipient domains shared as one bytes object each
 _SECS = {b"%02d" % n: n for n in range(60)}
 _MINUTES: dict[bytes, int] = {}  # `YYYY-MM-DD HH:MM` -> its seconds since 1970 (naive local)
 _TLS: dict[bytes, bool] = {}
+
+
+def _suspended(data: bytes, i: int) -> bool:
+    """The `(A=` of a refusal while sending is suspended (offenders.SUSPENDED), which the
+    ranking counts: the only `A=` after a bracket that is read."""
+    return data[i - len(SUSPENDED) : i] == SUSPENDED
 
 
 def pick(data: bytes) -> list[bytes] | None:
@@ -39,7 +48,7 @@ def pick(data: bytes) -> list[bytes] | None:
     m = search(data)
     while m is not None:
         i = m.start()
-        if i == 0 or data[i - 1] != 32:  # `A=` inside a word, not the field
+        if i == 0 or data[i - 1] != 32 and not _suspended(data, i):  # `A=` in a word
             m = search(data, i + 1)
             continue
         ls = rfind(b"\n", 0, i) + 1
@@ -112,7 +121,7 @@ def read_chunk(scan: _Scan, data: bytes) -> None:  # noqa: C901 - one loop on pu
             ls = len(data) + 1  # only failed logins are left
         else:
             i = m.start()
-            if i == 0 or data[i - 1] != 32:  # `A=` inside a word, not the field
+            if i == 0 or data[i - 1] != 32 and not _suspended(data, i):  # `A=` in a word
                 m = search(data, i + 1)
                 continue
             ls = rfind(b"\n", 0, i) + 1

@@ -65,7 +65,11 @@ class UserStats:
     user: str
     accepted: int = 0
     rejected: int = 0  # refused after DATA (spam)
-    rejected_rcpt: int = 0  # refused at MAIL/RCPT (e.g. sending suspended, relay denied)
+    rejected_rcpt: int = 0  # refused at MAIL/RCPT (e.g. relay denied)
+    # refused by a sending limit (the predata ACL's `helpdesk limit:` line, docs/limits.md)
+    limit_refused: int = 0
+    # tries to send while sending is suspended (`Sending is suspended … (A=auth:user)`)
+    suspended_tries: int = 0
     recipients: int = 0
     # bytes keys, decoded only for output: the hot loop never decodes a domain or address
     domains: dict = field(default_factory=dict)
@@ -131,6 +135,8 @@ class UserStats:
             "accepted": self.accepted,
             "rejected": self.rejected,
             "rejected_rcpt": self.rejected_rcpt,
+            "limit_refused": self.limit_refused,
+            "suspended_tries": self.suspended_tries,
             "recipients": self.recipients,
             "recipient_domains": len(self.domains),
             "external_share": round(self.external_share, 3),

@@ -39,9 +39,11 @@ def score_user(
     """Score 0-100 with its reasons in words, in the order an operator reads them.
 
     Each signal adds points once it crosses its threshold, more the further past it (up to
-    three times the threshold). Volume, bursts, refusals, spread over many domains and failed
-    logins stand on their own; external recipients, new client addresses and missing TLS are
-    normal for many customers and only add to a score that one of the first already started.
+    three times the threshold). Volume, bursts, refusals (as spam or by a sending limit),
+    spread over many domains and failed logins stand on their own; external recipients, new
+    client addresses and missing TLS are normal for many customers, and tries while suspended
+    say only that a program keeps trying, so these only add to a score that one of the first
+    already started.
     """
     t = settings
     ext = sum(c for d, c in s.domain_counts.items() if d not in local)
@@ -84,6 +86,20 @@ def score_user(
             Mn("to {n} different domain", "to {n} different domains", n_domains),
         ),
         (25, s.rejected, t.rejected, True, M("{count} refused as spam", count=s.rejected)),
+        (
+            20,
+            s.limit_refused,
+            t.limit_refused,
+            True,
+            M("{count} refused by its sending limit", count=s.limit_refused),
+        ),
+        (
+            10,
+            s.suspended_tries,
+            t.suspended_tries,
+            False,
+            Mn("{n} try while suspended", "{n} tries while suspended", s.suspended_tries),
+        ),
         (
             15,
             n_new,

@@ -39,6 +39,8 @@ class SendlogSettings:
     min_recipients: int = 20
     recipient_domains: int = 50
     rejected: int = 5
+    limit_refused: int = 3
+    suspended_tries: int = 5
     new_client_ips: int = 1
     auth_failures: int = 10
     no_tls: float = 0.5
