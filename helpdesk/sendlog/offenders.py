@@ -340,6 +340,8 @@ class Analysis:
         self.scan.now = self.now
         self.state = ReadState()
         self.files: list[str] = []
+        # per-file results of unchanged rotated logs (helpdesk/sendlog/cache.py); None: none
+        self.cache: Any = None
 
     def read(
         self,
@@ -357,6 +359,12 @@ class Analysis:
 
             read_hosts(self, files, progress=progress, cancelled=cancelled)
             return
+        if self.cache is not None:
+            from helpdesk.sendlog.cache import read_cached
+
+            kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
+            if read_cached(self, files, self.cache, **kw):
+                return
         if workers is not None and workers.read(
             self, files, progress=progress, cancelled=cancelled
         ):

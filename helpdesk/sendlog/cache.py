@@ -1,0 +1,365 @@
+"""Per-file results of the offender analysis, kept so that a second read skips the rotated
+logs that did not change (docs/sendlog.md, "Cache").
+
+A file's result depends on the window only through where its lines fall: wholly in the
+window, wholly in the baseline, or wholly before it. A rotated file whose lines all fall in
+one of these zones is stored under that zone; a later read with any `--since` that puts the
+file in the same zone takes it from the cache, and the per-file results are folded together
+with the exact merge of the parallel read (helpdesk/sendlog/parallel.py). A file the window
+edge cuts is read again (never stored): the result stays exactly what a read without the
+cache gives. The zone of a file comes from its first time and the next file's first time,
+with a margin for lines that concurrent Exim processes write a little out of order.
+
+Entries are keyed by device, inode, size, mtime and a hash of the first and last 4 KiB, and
+kept in memory (the TUI session) and on disk under $XDG_CACHE_HOME/helpdesk (0700, files
+0600: they hold addresses and client IPs). A disk entry is read with an unpickler that builds
+only the analysis's own types, and used only when its stored key equals the file's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import pickle
+import re
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks, first_time
+from helpdesk.sendlog.offenders import Analysis, _Scan
+
+VERSION = 1  # bump when _Scan or UserStats change: older entries are then ignored
+MARGIN = timedelta(minutes=5)  # how far out of order lines of one file may be
+DISK_CAP = 256 << 20  # bytes of entries on disk; the least recently used go first
+MEMORY_CAP = 256 << 20  # bytes of entries kept in memory
+_EDGE = 4096
+
+# what an entry may hold: the scan's own types and the builtins they are made of
+_ALLOWED = {
+    ("helpdesk.sendlog.offenders", "_Scan"),
+    ("helpdesk.sendlog.report", "UserStats"),
+    ("helpdesk.sendlog.report", "Buckets"),
+    ("helpdesk.sendlog.report", "Guesser"),
+    ("collections", "Counter"),
+    ("collections", "deque"),
+    ("array", "array"),
+    ("array", "_array_reconstructor"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+    ("builtins", "dict"),
+    ("builtins", "list"),
+    ("builtins", "object"),
+    ("copyreg", "_reconstructor"),
+    ("datetime", "datetime"),
+}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/helpdesk, or ~/.cache/helpdesk."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "helpdesk"
+
+
+def file_key(lf: LogFile) -> tuple | None:
+    """(device, inode, size, mtime in ns, hash of the first and last 4 KiB) as read now;
+    None when the file cannot be looked at."""
+    try:
+        with open(lf.path, "rb") as f:
+            st = os.fstat(f.fileno())
+            head = f.read(_EDGE)
+            if st.st_size > _EDGE:
+                f.seek(max(_EDGE, st.st_size - _EDGE))
+                tail = f.read(_EDGE)
+            else:
+                tail = b""
+    except OSError:
+        return None
+    digest = hashlib.sha256(head + b"\0" + tail).hexdigest()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest)
+
+
+class SendlogCache:
+    """Entries in memory and, unless disk is None, in that directory."""
+
+    def __init__(self, disk: Path | None = None) -> None:
+        self.disk = disk
+        self.memory: dict[str, tuple[tuple, bytes]] = {}
+        self.hits = 0  # files taken from the cache by the last read (for tests and the bench)
+        self.read_files = 0  # files read by the last read
+
+    def get(self, name: str, key: tuple) -> bytes | None:
+        entry = self.memory.get(name)
+        if entry is not None and entry[0] == key:
+            return entry[1]
+        if self.disk is None:
+            return None
+        path = self.disk / name
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_uid != os.getuid() or st.st_mode & 0o077:
+                    return None  # not ours, or readable by others: not trusted
+                stored_key, blob = _Unpickler(io.BytesIO(f.read())).load()
+        except Exception:  # noqa: BLE001 - a broken or foreign entry is no entry
+            return None
+        if stored_key != key or not isinstance(blob, bytes):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: kept longest
+        self._remember(name, key, blob)
+        return blob
+
+    def put(self, name: str, key: tuple, blob: bytes) -> None:
+        self._remember(name, key, blob)
+        if self.disk is None:
+            return
+        try:
+            self.disk.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.disk, 0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.disk, prefix=".tmp-")  # mode 0600
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    pickle.dump((key, blob), f, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self.disk / name)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            self._trim()
+        except OSError:
+            return  # a cache that cannot be written is no cache: the read stays right
+
+    def _remember(self, name: str, key: tuple, blob: bytes) -> None:
+        self.memory[name] = (key, blob)
+        total = sum(len(b) for _k, b in self.memory.values())
+        while total > MEMORY_CAP and len(self.memory) > 1:
+            old = next(iter(self.memory))
+            total -= len(self.memory.pop(old)[1])
+
+    def _trim(self) -> None:
+        """Entries over the cap go, least recently used first."""
+        assert self.disk is not None
+        entries = []
+        for p in self.disk.iterdir():
+            with contextlib.suppress(OSError):
+                st = p.stat()
+                entries.append((st.st_mtime, st.st_size, p))
+        entries.sort()
+        total = sum(size for _m, size, _p in entries)
+        for _m, size, p in entries:
+            if total <= DISK_CAP:
+                break
+            with contextlib.suppress(OSError):
+                p.unlink()
+                total -= size
+
+
+def default_cache() -> SendlogCache:
+    return SendlogCache(cache_dir() / "sendlog")
+
+
+def _zone(lo: datetime, hi: datetime, start: datetime, base: datetime, now: datetime) -> str:
+    if hi > now:
+        return ""
+    if lo >= start:
+        return "window"
+    if lo >= base and hi < start:
+        return "baseline"
+    if hi < base:
+        return "earlier"
+    return ""  # the window's or the baseline's edge cuts the file: read it again
+
+
+def _entry_name(lf: LogFile, zone: str, infer: bool) -> str:
+    what = f"{VERSION}\0{os.path.realpath(lf.path)}\0{zone}\0{int(infer)}"
+    return hashlib.sha256(what.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def read_cached(
+    analysis: Analysis,
+    files: list[LogFile],
+    cache: SendlogCache,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    workers: Any = None,
+) -> bool:
+    """Read the files into a fresh analysis file by file, the unchanged rotated ones from
+    the cache. False (nothing read) when no file can be cached: the caller reads as usual."""
+    from helpdesk.sendlog.parallel import _GUESS_NAMES_MAX, merge_scans, merge_states
+
+    cache.hits = cache.read_files = 0
+    if len(files) < 2 or analysis.scan.lines or any(f.host is not None for f in files):
+        return False
+    starts = [first_time(f.path) for f in files]
+    infer = analysis.scan.infer
+    plan: list[tuple[str, tuple] | None] = []
+    for i, lf in enumerate(files):
+        slot = None
+        if i + 1 < len(files) and starts[i] is not None and starts[i + 1] is not None:
+            zone = _zone(
+                starts[i] - MARGIN,
+                starts[i + 1] + MARGIN,
+                analysis.start,
+                analysis.baseline_start,
+                analysis.now,
+            )
+            key = file_key(lf) if zone else None
+            if key is not None:
+                slot = (_entry_name(lf, zone, infer) + zone[0], key)
+        plan.append(slot)
+    if not any(plan):
+        return False
+
+    total = sum(f.size for f in files)
+    done = 0
+    merged: list = []
+    fresh = analysis.scan
+    kept_keep = getattr(workers, "keep", True)
+    if workers is not None:
+        workers.keep = True  # one start of the workers for all files of this read
+    try:
+        for lf, slot in zip(files, plan, strict=True):
+            loaded = _load(cache.get(*slot)) if slot is not None else None
+            if loaded is not None and _zone_of(loaded[2], analysis) != slot[0][-1]:
+                loaded = None
+            if loaded is not None:
+                scan, state, _span = loaded
+                cache.hits += 1
+            else:
+                part = Analysis(
+                    analysis.settings,
+                    now=analysis.now,
+                    since=analysis.since,
+                    local_domains=analysis.local,
+                )
+                part.scan.guess_names, part.scan.guess_room = {}, _GUESS_NAMES_MAX
+                base = done
+
+                def moved(d: int, _t: int, base: int = base) -> None:
+                    if progress is not None:
+                        progress(min(base + d, total), total)
+
+                part.read([lf], progress=moved, cancelled=cancelled, workers=workers)
+                cache.read_files += 1
+                scan, state = part.scan, part.state
+                if scan.followed:
+                    return _give_up(analysis, fresh)
+                if slot is not None and not state.broken and not state.damage:
+                    span = time_span(lf, cancelled)
+                    if span is not None and _zone_of(span, analysis) == slot[0][-1]:
+                        cache.put(*slot, _dump(scan, state, span))
+            done += lf.size
+            if progress is not None:
+                progress(min(done, total), total)
+            if not merged:
+                merged = [scan, state]
+            else:
+                merge_scans(merged[0], scan)
+                merge_states(merged[1], state)
+    except Cancelled:
+        if merged:  # what was read so far, from the start: still ranked
+            analysis.scan, analysis.state = _settle(merged[0], fresh), merged[1]
+        raise
+    finally:
+        if workers is not None:
+            workers.keep = kept_keep
+            if not kept_keep:
+                workers.stop()
+    analysis.scan = _settle(merged[0], fresh)
+    analysis.state = merged[1]
+    analysis.state.total_bytes = analysis.state.done_bytes = total
+    analysis.files.extend(str(f.path) for f in files)
+    return True
+
+
+def _give_up(analysis: Analysis, fresh: _Scan) -> bool:
+    """Recipients come from delivery lines that may sit in the next file: one pass only."""
+    analysis.scan = fresh
+    analysis.state = ReadState()
+    return False
+
+
+def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
+    """The merged scan with this read's window, for what a follow mode feeds later."""
+    scan.start_key, scan.base_key = fresh.start_key, fresh.base_key
+    scan.now, scan.newest = fresh.now, fresh.newest
+    scan.user_names, scan.by_auth, scan.domain_names = {}, {}, {}
+    scan.pending = {}
+    scan.guess_names = None
+    return scan
+
+
+_TIMES = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
+
+
+def time_span(lf: LogFile, cancelled: Callable[[], bool] | None = None) -> tuple | None:
+    """The earliest and the latest time a line of the file starts with: the zone of a file
+    is decided by all its lines, not by its first (logs merged from elsewhere may be out of
+    order). None for a file without times."""
+    lo = hi = None
+    for _lf, _first, data in chunks([lf], cancelled=cancelled, numbered=False):
+        times = _TIMES.findall(data)
+        if times:
+            a, b = min(times), max(times)
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+    if lo is None:
+        return None
+    return lo, hi
+
+
+def _zone_of(span: tuple, analysis: Analysis) -> str:
+    """The first letter of the zone the lines of span lie in for this read ("" none)."""
+    lo, hi = span
+    if hi > analysis.scan.newest:
+        return ""
+    start, base = analysis.scan.start_key, analysis.scan.base_key
+    if lo >= start:
+        return "w"
+    if lo >= base and hi < start:
+        return "b"
+    if hi < base:
+        return "e"
+    return ""
+
+
+def _dump(scan: _Scan, state: ReadState, span: tuple) -> bytes:
+    keep = (scan.user_names, scan.by_auth, scan.domain_names, scan.pending)
+    scan.user_names, scan.by_auth, scan.domain_names, scan.pending = {}, {}, {}, {}
+    try:
+        what = (VERSION, scan, state.too_long, span)
+        return pickle.dumps(what, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        scan.user_names, scan.by_auth, scan.domain_names, scan.pending = keep
+
+
+def _load(blob: bytes | None) -> tuple[_Scan, ReadState, tuple] | None:
+    """A fresh copy of an entry's scan (merging changes it), or None for a broken one."""
+    if blob is None:
+        return None
+    try:
+        version, scan, too_long, span = _Unpickler(io.BytesIO(blob)).load()
+    except Exception:  # noqa: BLE001 - a broken entry is no entry
+        return None
+    if version != VERSION or not isinstance(scan, _Scan) or not isinstance(too_long, int):
+        return None
+    if not (isinstance(span, tuple) and len(span) == 2 and all(type(t) is bytes for t in span)):
+        return None
+    return scan, ReadState(too_long=too_long, broken=[]), span
+
+
+__all__ = ["SendlogCache", "cache_dir", "default_cache", "file_key", "read_cached"]

@@ -1,0 +1,233 @@
+"""The per-file cache of the offender analysis: the same JSON as a read without it, and a
+changed file is read again (helpdesk/sendlog/cache.py)."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import stat
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from helpdesk.logs.files import expand, first_time
+from helpdesk.sendlog.cache import SendlogCache, default_cache
+from helpdesk.sendlog.offenders import Analysis
+from helpdesk.sendlog.parallel import LogWorkers
+from helpdesk.sendlog.settings import SendlogSettings
+from tests.test_offenders import NOW, _bench_module
+from tests.test_sendlog import SAMPLES, sample_files
+from tests.test_sendlog_parallel import _json
+
+ROTATED = ("mainlog.4.gz", "mainlog.3.gz", "mainlog.2", "mainlog.1", "mainlog")
+
+
+def _read(paths, *, now, since, cache=None, workers=None) -> str:
+    analysis = Analysis(SendlogSettings(), now=now, since=since)
+    analysis.cache = cache
+    analysis.read(expand(paths), workers=workers)
+    return _json(analysis.report())
+
+
+def _rotate(data: bytes, folder: Path, names=ROTATED) -> list[Path]:
+    """The log cut at line starts into len(names) files, oldest first; .gz ones compressed."""
+    paths, at = [], 0
+    for k, name in enumerate(names):
+        end = (
+            len(data)
+            if k == len(names) - 1
+            else data.index(b"\n", len(data) * (k + 1) // len(names)) + 1
+        )
+        part = data[at:end]
+        at = end
+        path = folder / name
+        if name.endswith(".gz"):
+            with gzip.open(path, "wb") as f:
+                f.write(part)
+        else:
+            path.write_bytes(part)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def rotated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("rotated")
+    truth = _bench_module().generate(
+        folder / "whole", 3 << 20, seed=21, end=NOW, span=timedelta(days=12)
+    )
+    paths = _rotate((folder / "whole").read_bytes(), folder)
+    return paths, datetime.fromisoformat(truth["end"])
+
+
+def _windows(paths, end) -> list[timedelta]:
+    """A window starting inside each file, one starting before all, and the default."""
+    sinces = [timedelta(hours=24), timedelta(days=40)]
+    for p in paths:
+        sinces.append(end - first_time(p) - timedelta(hours=1))
+    return sinces
+
+
+def test_rotated_log_gives_identical_json_with_windows_starting_in_each_file(rotated, tmp_path):
+    paths, end = rotated
+    cache = SendlogCache(tmp_path / "cache")
+    hits = 0
+    for since in _windows(paths, end):
+        plain = _read(paths, now=end, since=since)
+        assert _read(paths, now=end, since=since, cache=cache) == plain  # cold or partly warm
+        assert _read(paths, now=end, since=since, cache=cache) == plain  # warm
+        hits += cache.hits
+        # from disk alone, as the next command does
+        assert _read(paths, now=end, since=since, cache=SendlogCache(tmp_path / "cache")) == plain
+    assert hits >= 10
+
+
+def test_the_parallel_read_with_the_cache_gives_identical_json(rotated, tmp_path):
+    paths, end = rotated
+    pool = LogWorkers(2, parts=7, min_bytes=0)
+    try:
+        cache = SendlogCache(tmp_path / "cache")
+        for since in _windows(paths, end)[:4]:
+            plain = _read(paths, now=end, since=since)
+            assert _read(paths, now=end, since=since, cache=cache, workers=pool) == plain
+            assert _read(paths, now=end, since=since, cache=cache, workers=pool) == plain
+    finally:
+        pool.stop()
+
+
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: str(p.relative_to(SAMPLES)))
+def test_shared_samples_cut_in_two_give_identical_json(path, tmp_path):
+    paths = _rotate(path.read_bytes(), tmp_path, ("mainlog.1", "mainlog"))
+    now = datetime(2026, 11, 27)
+    cache = SendlogCache(tmp_path / "cache")
+    for since in (timedelta(hours=24), timedelta(days=3650), timedelta(days=20000)):
+        plain = _read(paths, now=now, since=since)
+        assert _read(paths, now=now, since=since, cache=cache) == plain
+        assert _read(paths, now=now, since=since, cache=cache) == plain
+
+
+def _two_files(tmp_path) -> tuple[list[Path], datetime]:
+    truth = _bench_module().generate(
+        tmp_path / "whole", 1 << 20, seed=22, end=NOW, span=timedelta(days=4)
+    )
+    paths = _rotate((tmp_path / "whole").read_bytes(), tmp_path, ("mainlog.1", "mainlog"))
+    return paths, datetime.fromisoformat(truth["end"])
+
+
+SINCE = timedelta(days=30)  # the rotated file lies wholly in the window
+
+
+def _warm(paths, end, cache) -> str:
+    first = _read(paths, now=end, since=SINCE, cache=cache)
+    assert _read(paths, now=end, since=SINCE, cache=cache) == first
+    assert cache.hits == 1 and cache.read_files == 1  # only the live file was read
+    return first
+
+
+def _middle_line(path: Path) -> tuple[int, bytes]:
+    data = path.read_bytes()
+    at = data.index(b" A=", len(data) // 2)
+    start = data.rindex(b"\n", 0, at) + 1
+    return start, data[start : data.index(b"\n", at)]
+
+
+def test_an_unchanged_rotated_file_is_not_read_again(tmp_path):
+    paths, end = _two_files(tmp_path)
+    cache = SendlogCache(tmp_path / "cache")
+    before = _warm(paths, end, cache)
+    # the middle of the file changed, size, mtime and the first and last 4 KiB kept: the
+    # cache, which did not read the file, still gives the old result
+    rotated = paths[0]
+    st = rotated.stat()
+    start, line = _middle_line(rotated)
+    with open(rotated, "r+b") as f:
+        f.seek(start)
+        f.write(b"x" * len(line))
+    os.utime(rotated, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert _read(paths, now=end, since=SINCE) != before  # the change matters
+    assert _read(paths, now=end, since=SINCE, cache=cache) == before
+    assert cache.hits == 1
+
+
+def _grow(path: Path) -> None:
+    with open(path, "ab") as f:
+        f.write(path.read_bytes()[-2000:].split(b"\n", 1)[1])
+
+
+def _replace(path: Path) -> None:
+    data = path.read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    path.unlink()
+    path.write_bytes(data[:cut])  # a new inode, and less in it
+
+
+def _same_size_new_content(path: Path, *, keep_mtime: bool, where: str) -> None:
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    # a line the ranking counts, in the first or the last 4 KiB
+    at = data.index(b" A=") if where == "head" else data.rindex(b" A=")
+    line_start = data.rindex(b"\n", 0, at) + 1
+    line_end = data.index(b"\n", at)
+    data[line_start:line_end] = b"#" * (line_end - line_start)
+    with open(path, "r+b") as f:  # in place: same inode, same size
+        f.write(data)
+    if keep_mtime:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    else:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _grow,
+        _replace,
+        lambda p: _same_size_new_content(p, keep_mtime=False, where="head"),
+        lambda p: _same_size_new_content(p, keep_mtime=True, where="head"),
+        lambda p: _same_size_new_content(p, keep_mtime=True, where="tail"),
+    ],
+    ids=[
+        "grows",
+        "replaced",
+        "same-size-new-mtime",
+        "same-size-same-mtime-head",
+        "same-mtime-tail",
+    ],
+)
+def test_a_changed_rotated_file_is_read_again(tmp_path, change):
+    paths, end = _two_files(tmp_path)
+    cache = SendlogCache(tmp_path / "cache")
+    before = _warm(paths, end, cache)
+    change(paths[0])
+    plain = _read(paths, now=end, since=SINCE)
+    assert plain != before
+    assert _read(paths, now=end, since=SINCE, cache=cache) == plain
+    assert cache.hits == 0 and cache.read_files == 2
+
+
+def test_the_cache_on_disk_is_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    paths, end = _two_files(tmp_path)
+    cache = default_cache()
+    assert cache.disk == tmp_path / "xdg" / "helpdesk" / "sendlog"
+    _read(paths, now=end, since=SINCE, cache=cache)
+    entries = list(cache.disk.iterdir())
+    assert entries
+    assert stat.S_IMODE(cache.disk.stat().st_mode) == 0o700
+    for p in entries:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+        assert not p.name.startswith(".tmp")
+
+
+@pytest.mark.parametrize("garbage", [b"", b"not a pickle", b"\x80\x05K\x07.", b"cos\nsystem\n."])
+def test_a_corrupt_cache_file_gives_the_result_of_no_cache(tmp_path, garbage, capsys):
+    paths, end = _two_files(tmp_path)
+    plain = _read(paths, now=end, since=SINCE)
+    _read(paths, now=end, since=SINCE, cache=SendlogCache(tmp_path / "cache"))
+    for p in (tmp_path / "cache").iterdir():
+        p.write_bytes(garbage)
+    cache = SendlogCache(tmp_path / "cache")
+    assert _read(paths, now=end, since=SINCE, cache=cache) == plain
+    assert cache.hits == 0
+    assert capsys.readouterr().err == ""
