@@ -70,7 +70,9 @@ def doveconf_command(config: Config | None) -> tuple[str, ...]:
     return _command(config, "doveconf_command")
 
 
-def _run(command: tuple[str, ...], *args: str) -> str:
+def run_rules(command: tuple[str, ...], *args: str) -> str:
+    """One verb of `[sieve] rules_command` (list, get, stat, deactivate): its output, capped,
+    within the deadline, or one PolicyError line."""
     try:
         done = subprocess.run([*command, *args], capture_output=True, timeout=DEADLINE, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -85,10 +87,10 @@ def _run(command: tuple[str, ...], *args: str) -> str:
 
 def active_personal(command: tuple[str, ...], address: str) -> tuple[str, str] | None:
     """(name, text) of the customer's active script, or None."""
-    for line in _run(command, "list", address).splitlines():
+    for line in run_rules(command, "list", address).splitlines():
         name, _, flag = line.rstrip().rpartition(" ")
         if flag == "ACTIVE" and name:
-            return name.strip(), _run(command, "get", address, name.strip())
+            return name.strip(), run_rules(command, "get", address, name.strip())
     return None
 
 
@@ -225,5 +227,5 @@ def deactivate(conn: Connection, config: Config | None, address: str, *, ticket:
     # The audit row first, in the caller's transaction: if the command fails, it rolls back.
     record(conn, operator=operator, action="sieve.deactivate", target=address, ticket=ticket,
            reason=reason, before={"active": personal[0]}, after={"active": None})  # fmt: skip
-    _run(command, "deactivate", address)
+    run_rules(command, "deactivate", address)
     return personal[0]

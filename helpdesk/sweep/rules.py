@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.errors import HelpdeskError, PolicyError
-from helpdesk.forwards.chain import rules_command
+from helpdesk.forwards.chain import rules_command, run_rules
 from helpdesk.i18n import M, Text
 from helpdesk.mailcenter.audit import utcnow
 from helpdesk.mailcenter.mailboxes import Mailbox
@@ -29,8 +28,6 @@ from helpdesk.mailcenter.sieve_seen import sieve_seen
 if TYPE_CHECKING:
     from helpdesk.config import Config
 
-DEADLINE = 20.0
-OUTPUT_CAP = 1_000_000
 MAX_SCRIPTS = 20
 # For a script the parser cannot read: redirect "target" (with :copy or not) anywhere in it.
 _REDIRECT = re.compile(r'\bredirect\s+(?::copy\s+)?"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
@@ -47,24 +44,11 @@ class Personal:
     redirects: tuple[str, ...]
 
 
-def _run(command: tuple[str, ...], *args: str) -> str:
-    try:
-        done = subprocess.run([*command, *args], capture_output=True, timeout=DEADLINE, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PolicyError(M("[sieve] rules_command failed: {error}", error=str(exc))) from None
-    if done.returncode != 0:
-        error = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise PolicyError(
-            M("[sieve] rules_command failed: {error}", error=(error or ["exit"])[-1][:200])
-        )
-    return done.stdout[:OUTPUT_CAP].decode("utf-8", "replace")
-
-
 def listing(command: tuple[str, ...], address: str) -> list[tuple[str, bool]]:
     """(name, active) of each of the customer's scripts, as `doveadm sieve list` prints them."""
     out = []
     # One name a line; not splitlines(), which also breaks at NEL and other separators.
-    for line in _run(command, "list", address).split("\n"):
+    for line in run_rules(command, "list", address).split("\n"):
         line = line.rstrip()
         name, _, flag = line.rpartition(" ")
         if flag == "ACTIVE" and name.strip():
@@ -98,7 +82,7 @@ def redirects(script: str) -> tuple[str, ...]:
 
 def _modified(command: tuple[str, ...], address: str, name: str) -> datetime | None:
     try:
-        seconds = _run(command, "stat", address, name).strip()
+        seconds = run_rules(command, "stat", address, name).strip()
     except PolicyError:
         return None  # a wrapper without `stat`: the time the helpdesk first sees it
     if not seconds.isdigit():
@@ -116,7 +100,7 @@ def read_scripts(config: Config | None, address: str) -> list[Personal]:
     out = []
     for name, active in listing(command, address):
         try:
-            text = _run(command, "get", address, name)
+            text = run_rules(command, "get", address, name)
         except PolicyError:
             # A name the command refuses (or cannot find) must not hide the script: it is
             # listed all the same, by its name, with what it does unknown.
@@ -209,4 +193,4 @@ def deactivate(config: Config | None, address: str, name: str) -> None:
         raise PolicyError(
             M("the script {name} is not active: it does not run; nothing changed", name=name)
         )
-    _run(command, "deactivate", address)
+    run_rules(command, "deactivate", address)
