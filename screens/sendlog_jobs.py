@@ -15,6 +15,7 @@ from screens.activity import RECENT_MESSAGES, local_domains, open_logs
 if TYPE_CHECKING:
     from helpdesk.logs.files import Follower, LogFile
     from helpdesk.mailcenter.mailboxes import Mailbox
+    from helpdesk.sendlog.cache import SendlogCache
     from helpdesk.sendlog.offenders import Analysis, Report
     from helpdesk.sendlog.parallel import LogWorkers
     from helpdesk.sendlog.trails import SentMessage
@@ -47,6 +48,8 @@ def read_log(
     files, settings = open_logs(config)
     domains, warning = (None, None) if settings.local_domains else local_domains(db)
     analysis = Analysis(settings, local_domains=domains)
+    if settings.cache:
+        analysis.cache = session_cache()
     try:
         analysis.read(files, progress=progress, cancelled=cancelled, workers=log_workers())
     except Cancelled:
@@ -94,6 +97,18 @@ def log_workers() -> LogWorkers:
     if not _workers:
         _workers.append(LogWorkers())
     return _workers[0]
+
+
+_cache: list = []  # the session's per-file results (helpdesk/sendlog/cache.py)
+
+
+def session_cache() -> SendlogCache:
+    """Kept for the session: a second F6 takes unchanged rotated logs from memory."""
+    from helpdesk.sendlog.cache import default_cache
+
+    if not _cache:
+        _cache.append(default_cache())
+    return _cache[0]
 
 
 def stop_log_workers() -> None:

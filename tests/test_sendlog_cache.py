@@ -4,6 +4,7 @@ changed file is read again (helpdesk/sendlog/cache.py)."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import stat
 from datetime import datetime, timedelta
@@ -16,8 +17,10 @@ from helpdesk.sendlog.cache import SendlogCache, default_cache
 from helpdesk.sendlog.offenders import Analysis
 from helpdesk.sendlog.parallel import LogWorkers
 from helpdesk.sendlog.settings import SendlogSettings
+from tests.conftest import run_cli
 from tests.test_offenders import NOW, _bench_module
 from tests.test_sendlog import SAMPLES, sample_files
+from tests.test_sendlog_cli import NO_CONFIG
 from tests.test_sendlog_parallel import _json
 
 ROTATED = ("mainlog.4.gz", "mainlog.3.gz", "mainlog.2", "mainlog.1", "mainlog")
@@ -231,3 +234,27 @@ def test_a_corrupt_cache_file_gives_the_result_of_no_cache(tmp_path, garbage, ca
     assert _read(paths, now=end, since=SINCE, cache=cache) == plain
     assert cache.hits == 0
     assert capsys.readouterr().err == ""
+
+
+def test_the_command_keeps_the_cache_on_disk_unless_told_not_to(tmp_path):
+    truth = _bench_module().generate(tmp_path / "whole", 1 << 20, seed=23, span=timedelta(days=4))
+    assert truth["end"]
+    paths = _rotate((tmp_path / "whole").read_bytes(), tmp_path, ("mainlog.1", "mainlog"))
+    args = ("offenders", "--log", str(paths[0]), "--log", str(paths[1]), "--since", "30d")
+
+    def run(*more: str, config: Path | None = None, xdg: str = "xdg") -> tuple[list, Path]:
+        env = {**NO_CONFIG, "XDG_CACHE_HOME": str(tmp_path / xdg)}
+        out = run_cli(*args, "--json", *more, env=env, config=config)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout), tmp_path / xdg / "helpdesk" / "sendlog"
+
+    plain, folder = run("--no-cache")
+    assert not folder.exists()
+    cold, folder = run()
+    assert len(list(folder.iterdir())) == 1  # the rotated file only
+    warm, _ = run()
+    assert plain and cold == warm == plain
+    config = tmp_path / "helpdesk.toml"
+    config.write_text("[sendlog]\ncache = false\n")
+    _off, folder = run(config=config, xdg="other")
+    assert not folder.exists()

@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help=_("senders shown without --json (20)"),
     )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help=_("read every log file again instead of taking unchanged rotated ones from the cache"),
+    )
     json_flag(parser)
     parser.set_defaults(func=run)
 
@@ -104,6 +109,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if sum(f.size for f in files) >= PARALLEL_MIN_BYTES:
         workers = LogWorkers(keep=False)
     analysis = Analysis(settings, since=since, local_domains=domains)
+    if settings.cache and not args.no_cache:
+        from helpdesk.sendlog.cache import default_cache
+
+        analysis.cache = default_cache()
     try:
         analysis.read(files, workers=workers)
     finally:

@@ -100,6 +100,19 @@ class SendlogCache:
         self.hits = 0  # files taken from the cache by the last read (for tests and the bench)
         self.read_files = 0  # files read by the last read
 
+    def read(
+        self,
+        analysis: Analysis,
+        files: list[LogFile],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        workers: Any = None,
+    ) -> bool:
+        """Analysis.read calls this: see read_cached."""
+        kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
+        return read_cached(analysis, files, self, **kw)
+
     def get(self, name: str, key: tuple) -> bytes | None:
         entry = self.memory.get(name)
         if entry is not None and entry[0] == key:

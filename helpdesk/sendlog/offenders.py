@@ -359,12 +359,10 @@ class Analysis:
 
             read_hosts(self, files, progress=progress, cancelled=cancelled)
             return
-        if self.cache is not None:
-            from helpdesk.sendlog.cache import read_cached
-
-            kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
-            if read_cached(self, files, self.cache, **kw):
-                return
+        if self.cache is not None and self.cache.read(
+            self, files, progress=progress, cancelled=cancelled, workers=workers
+        ):
+            return
         if workers is not None and workers.read(
             self, files, progress=progress, cancelled=cancelled
         ):

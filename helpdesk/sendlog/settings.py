@@ -49,6 +49,8 @@ class SendlogSettings:
     timezone: str = ""
     # several mail hosts' logs, each with a label and a zone ([[sendlog.hosts]], hosts.py)
     hosts: tuple[LogHost, ...] = ()
+    # per-file results of unchanged rotated logs, kept in memory and on disk (cache.py)
+    cache: bool = True
 
     @classmethod
     def from_config(cls, config: Config | None) -> SendlogSettings:
@@ -88,7 +90,11 @@ class SendlogSettings:
                 raise ConfigError(M("{where}: unknown key {key!r}", where=where, key=key))
             default = getattr(cls, key)
             try:
-                if isinstance(default, timedelta):
+                if isinstance(default, bool):
+                    if not isinstance(raw, bool):
+                        raise ValueError
+                    values[key] = raw
+                elif isinstance(default, timedelta):
                     values[key] = parse_since(str(raw), key)
                 elif isinstance(default, tuple):
                     if isinstance(raw, str):
