@@ -258,3 +258,79 @@ def test_the_command_keeps_the_cache_on_disk_unless_told_not_to(tmp_path):
     config.write_text("[sendlog]\ncache = false\n")
     _off, folder = run(config=config, xdg="other")
     assert not folder.exists()
+
+
+@pytest.mark.tui
+async def test_f6_twice_in_the_tui_reads_the_rotated_file_once(tmp_path, monkeypatch):
+    from helpdesk.mailcenter.db import Database
+    from helpdesk.sendlog import cache as cache_module
+    from helpdesk.sendlog import offenders
+    from screens import sendlog_jobs
+    from screens.sendlog import SendLogScreen
+    from tests.test_sendlog_tui import VICTIM as TUI_VICTIM
+    from tests.test_sendlog_tui import make_app, seed, settle, users_in, write_log
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(sendlog_jobs, "_cache", [])
+    now = datetime.now().replace(microsecond=0)
+    write_log(tmp_path / "whole", now)
+    lines = (tmp_path / "whole").read_bytes().splitlines(keepends=True)
+    day_ago = (now - timedelta(hours=25)).strftime("%Y-%m-%d %H:%M:%S").encode()
+    old = [line for line in lines if line[:19] < day_ago]
+    assert old  # the account's usual address, two days ago: the baseline
+    (tmp_path / "mainlog.1").write_bytes(b"".join(old))
+    (tmp_path / "mainlog").write_bytes(b"".join(lines[len(old) :]))
+
+    reads: list[str] = []
+    for module in (offenders, cache_module):
+        real = module.chunks
+
+        def counted(files, *args, real=real, **kwargs):
+            reads.extend(Path(f.path).name for f in files)
+            return real(files, *args, **kwargs)
+
+        monkeypatch.setattr(module, "chunks", counted)
+
+    database = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    database.create_schema()
+    seed(database)
+    app = make_app(database, tmp_path / "mainlog*")
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            first: list[str] = []
+            for k in range(2):
+                await settle(app, pilot)
+                await pilot.press("f6")
+                await settle(app, pilot, 0.5)
+                assert isinstance(app.screen, SendLogScreen)
+                assert users_in(app.screen)[0] == TUI_VICTIM
+                if k == 0:
+                    first = list(reads)
+                await pilot.press("escape")
+            await settle(app, pilot)
+    finally:
+        database.dispose()
+    assert "mainlog.1" in first
+    assert reads.count("mainlog.1") == first.count("mainlog.1")  # not read by the second F6
+    assert reads.count("mainlog") > first.count("mainlog")  # the live file read again
+
+
+def test_a_rotated_file_out_of_time_order_is_not_taken_for_one_zone(tmp_path):
+    """Logs gathered from elsewhere may hold a line far older than the first and the last:
+    the file is cut by the window's edge, not wholly in the window."""
+    from tests.test_offenders import VICTIM, Log
+
+    log = Log()
+    log.submit(NOW - timedelta(hours=10), VICTIM, "198.51.100.7", ["a@web.example"])
+    log.submit(NOW - timedelta(hours=30), VICTIM, "192.0.2.99", ["b@web.example"])
+    log.submit(NOW - timedelta(hours=5), VICTIM, "198.51.100.7", ["c@web.example"])
+    rotated = tmp_path / "mainlog.1"
+    rotated.write_text("\n".join(text for _t, text in log.lines) + "\n")  # in written order
+    live = Log()
+    live.submit(NOW - timedelta(hours=1), VICTIM, "198.51.100.7", ["d@web.example"])
+    live.write(tmp_path / "mainlog")
+    paths = [rotated, tmp_path / "mainlog"]
+    cache = SendlogCache(tmp_path / "cache")
+    for hours in (24, 48, 24, 48):
+        since = timedelta(hours=hours)
+        assert _read(paths, now=NOW, since=since, cache=cache) == _read(paths, now=NOW, since=since)

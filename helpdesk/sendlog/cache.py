@@ -38,6 +38,7 @@ MARGIN = timedelta(minutes=5)  # how far out of order lines of one file may be
 DISK_CAP = 256 << 20  # bytes of entries on disk; the least recently used go first
 MEMORY_CAP = 256 << 20  # bytes of entries kept in memory
 _EDGE = 4096
+_TIMES = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 # what an entry may hold: the scan's own types and the builtins they are made of
 _ALLOWED = {
@@ -76,6 +77,12 @@ def cache_dir() -> Path:
 def file_key(lf: LogFile) -> tuple | None:
     """(device, inode, size, mtime in ns, hash of the first and last 4 KiB) as read now;
     None when the file cannot be looked at."""
+    probe = _probe(lf)
+    return None if probe is None else probe[0]
+
+
+def _probe(lf: LogFile) -> tuple[tuple, datetime | None] | None:
+    """The file's key, and the time of the last line of a plain file."""
     try:
         with open(lf.path, "rb") as f:
             st = os.fstat(f.fileno())
@@ -88,7 +95,12 @@ def file_key(lf: LogFile) -> tuple | None:
     except OSError:
         return None
     digest = hashlib.sha256(head + b"\0" + tail).hexdigest()
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest)
+    last = None
+    if not lf.compressed:
+        times = _TIMES.findall((head + tail)[-_EDGE:] if tail else head)
+        with contextlib.suppress(ValueError):
+            last = datetime.strptime(max(times).decode(), "%Y-%m-%d %H:%M:%S") if times else None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest), last
 
 
 class SendlogCache:
@@ -221,17 +233,24 @@ def read_cached(
     infer = analysis.scan.infer
     plan: list[tuple[str, tuple] | None] = []
     for i, lf in enumerate(files):
+        # the newest file is the one Exim writes to: never kept
+        probe = _probe(lf) if i + 1 < len(files) and starts[i] is not None else None
         slot = None
-        if i + 1 < len(files) and starts[i] is not None and starts[i + 1] is not None:
-            zone = _zone(
-                starts[i] - MARGIN,
-                starts[i + 1] + MARGIN,
-                analysis.start,
-                analysis.baseline_start,
-                analysis.now,
-            )
-            key = file_key(lf) if zone else None
-            if key is not None:
+        if probe is not None:
+            key, last = probe
+            # the zone is guessed from the first time and the last line's (a compressed
+            # file: the next file's first), and checked over every line before it is kept
+            hi = last if last is not None else starts[i + 1]
+            zone = ""
+            if hi is not None:
+                zone = _zone(
+                    starts[i] - MARGIN,
+                    hi + MARGIN,
+                    analysis.start,
+                    analysis.baseline_start,
+                    analysis.now,
+                )
+            if zone:
                 slot = (_entry_name(lf, zone, infer) + zone[0], key)
         plan.append(slot)
     if not any(plan):
@@ -314,9 +333,6 @@ def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
     scan.pending = {}
     scan.guess_names = None
     return scan
-
-
-_TIMES = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 
 
 def time_span(lf: LogFile, cancelled: Callable[[], bool] | None = None) -> tuple | None:
