@@ -590,6 +590,7 @@ def main() -> int:
     ap.add_argument("--small", action="store_true", help="a 20 MB log instead")
     ap.add_argument("--large", action="store_true", help="also a 3 GB log (plain only)")
     ap.add_argument("--no-gzip", action="store_true", help="skip the gzip-compressed run")
+    ap.add_argument("--no-cache", action="store_true", help="skip the rotated set's cache run")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--regenerate", action="store_true", help="write the log even if it exists")
     ap.add_argument(
@@ -619,6 +620,10 @@ def main() -> int:
             f"refused={truth['victim_refused']} recipients={truth['victim_recipients']}"
         )
         ok &= run_one(log, truth, args.runs)
+        if not args.no_cache and size < (1 << 30):
+            from sendlog_cache import run_cache  # bench/ is the script's folder
+
+            ok &= run_cache(log, truth, args.runs, _measure, _ENV, _check_burst)
         if not args.no_gzip and size < (1 << 30):
             ok &= run_one(_gzipped(log), truth, args.runs)
     return 0 if ok else 1

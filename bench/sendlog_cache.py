@@ -1,0 +1,100 @@
+"""The cache figure of bench/sendlog.py: the generated log cut by day into a rotated set
+(mainlog.2.gz, mainlog.1, mainlog), read without the cache, by the first read that fills it,
+and by a second read (cache warm), each as `helpdesk offenders --json` in a child process.
+The three answers must be the same JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+def _rotated_set(log: Path, end: datetime) -> list[Path]:
+    """The log cut by day as logrotate leaves it: mainlog.2.gz, mainlog.1 and mainlog
+    (the last 24 hours before the log's end), kept beside the log."""
+    folder = OUT / f"rotated-{log.name}"
+    names = ["mainlog.2.gz", "mainlog.1", "mainlog"]
+    paths = [folder / n for n in names]
+    if all(p.exists() and p.stat().st_mtime >= log.stat().st_mtime for p in paths):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    cuts = [(end - timedelta(days=d)).strftime("%Y-%m-%d %H:%M:%S").encode() for d in (2, 1)]
+    outs = [open(folder / "mainlog.2", "wb"), open(paths[1], "wb"), open(paths[2], "wb")]  # noqa: SIM115
+    k = 0
+    with open(log, "rb") as f:
+        for line in f:
+            while k < 2 and line[:19] >= cuts[k]:
+                k += 1
+            outs[k].write(line)
+    for o in outs:
+        o.close()
+    with open(paths[0], "wb") as gz:
+        subprocess.run(["gzip", "-c", "-6", str(folder / "mainlog.2")], stdout=gz, check=True)
+    (folder / "mainlog.2").unlink()
+    return paths
+
+
+def run_cache(
+    log: Path, truth: dict, runs: int, measure: Callable, env: dict, check_burst: Callable
+) -> bool:
+    """The rotated set read without the cache, the first read that fills it, and a second
+    read (cache warm), for the 24 hours of the other runs and for the last 2 hours."""
+    end = datetime.fromisoformat(truth["end"])
+    paths = _rotated_set(log, end)
+    helpdesk = shutil.which("helpdesk", path=str(ROOT / ".venv" / "bin")) or "helpdesk"
+    json_out = OUT / "offenders-rotated.json"
+    print(
+        f"\nrotated set of {log.name}: "
+        + ", ".join(f"{p.name} {p.stat().st_size / 1e6:.0f} MB" for p in paths)
+    )
+    ok = True
+    for hours in (24, 2):
+        with tempfile.TemporaryDirectory(dir=OUT) as xdg:
+            env["XDG_CACHE_HOME"] = xdg
+
+            def cmd(*more: str, hours: int = hours) -> list[str]:
+                # started just after a second begins, so that the command's own `now` (to
+                # the second) and this one agree: every run has the same window
+                time.sleep(1.02 - time.time() % 1)
+                since_s = int((datetime.now() - end).total_seconds()) + hours * 3600
+                logs = [a for p in paths for a in ("--log", str(p))]
+                return [helpdesk, "offenders", *logs, "--since", f"{since_s}s", "--json", *more]
+
+            measure(cmd("--no-cache"), json_out)  # bytecode and page cache
+            figures: dict[str, list[float]] = {"no cache": [], "first (fills)": [], "warm": []}
+            outputs = {}
+            for _run in range(runs):
+                shutil.rmtree(Path(xdg) / "helpdesk", ignore_errors=True)
+                for name, more in (
+                    ("no cache", ("--no-cache",)),
+                    ("first (fills)", ()),
+                    ("warm", ()),
+                ):
+                    secs, _c, rss, rc, out = measure(cmd(*more), json_out)
+                    if rc != 0:
+                        print(f"{name} failed (exit {rc}):\n{out.decode(errors='replace')[-2000:]}")
+                        return False
+                    figures[name].append(secs)
+                    outputs[name] = json.loads(json_out.read_text())
+            env.pop("XDG_CACHE_HOME", None)
+        same = outputs["no cache"] == outputs["first (fills)"] == outputs["warm"]
+        ok &= same
+        line = "  ".join(
+            f"{name} {min(w):.2f} / {statistics.median(w):.2f} s" for name, w in figures.items()
+        )
+        print(f"  --since {hours}h, best / median of {runs}: {line}")
+        print(f"  second read (cache warm): {'same JSON' if same else 'JSON DIFFERS'}")
+        if hours == 24:
+            print("  " + check_burst(json_out, truth))
+            ok &= "OK" in check_burst(json_out, truth)
+    return ok
