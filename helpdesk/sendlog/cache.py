@@ -285,13 +285,22 @@ def read_cached(
                     if progress is not None:
                         progress(min(base + d, total), total)
 
-                part.read([lf], progress=moved, cancelled=cancelled, workers=workers)
+                span = None
+                if slot is not None and (
+                    workers is None or lf.compressed or lf.size < workers.min_bytes
+                ):
+                    # read here, and its times looked at in the same pass
+                    part.files.append(str(lf.path))
+                    span = time_span(lf, cancelled, part, moved)
+                else:
+                    part.read([lf], progress=moved, cancelled=cancelled, workers=workers)
                 cache.read_files += 1
                 scan, state = part.scan, part.state
                 if scan.followed:
                     return _give_up(analysis, fresh)
                 if slot is not None and not state.broken and not state.damage:
-                    span = time_span(lf, cancelled)
+                    if span is None:  # read by the workers: its times in a pass of their own
+                        span = time_span(lf, cancelled)
                     if span is not None and _zone_of(span, analysis) == slot[0][-1]:
                         cache.put(*slot, _dump(scan, state, span))
             done += lf.size
@@ -335,12 +344,21 @@ def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
     return scan
 
 
-def time_span(lf: LogFile, cancelled: Callable[[], bool] | None = None) -> tuple | None:
+def time_span(
+    lf: LogFile,
+    cancelled: Callable[[], bool] | None = None,
+    part: Analysis | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple | None:
     """The earliest and the latest time a line of the file starts with: the zone of a file
     is decided by all its lines, not by its first (logs merged from elsewhere may be out of
-    order). None for a file without times."""
+    order). None for a file without times. With part, the chunks also feed its analysis."""
     lo = hi = None
-    for _lf, _first, data in chunks([lf], cancelled=cancelled, numbered=False):
+    state = part.state if part is not None else None
+    read = chunks([lf], state=state, progress=progress, cancelled=cancelled, numbered=False)
+    for _lf, _first, data in read:
+        if part is not None:
+            part.scan.feed_data(data)
         times = _TIMES.findall(data)
         if times:
             a, b = min(times), max(times)
