@@ -30,7 +30,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks, first_time
+from helpdesk.logs.files import LogFile, ReadState, chunks, first_time
+from helpdesk.sendlog import spans
 from helpdesk.sendlog.offenders import Analysis, _Scan
 
 VERSION = 1  # bump when _Scan or UserStats change: older entries are then ignored
@@ -224,7 +225,7 @@ def read_cached(
 ) -> bool:
     """Read the files into a fresh analysis file by file, the unchanged rotated ones from
     the cache. False (nothing read) when no file can be cached: the caller reads as usual."""
-    from helpdesk.sendlog.parallel import _GUESS_NAMES_MAX, merge_scans, merge_states
+    from helpdesk.sendlog.parallel import merge_scans, merge_states
 
     cache.hits = cache.read_files = 0
     if len(files) < 2 or analysis.scan.lines or any(f.host is not None for f in files):
@@ -256,75 +257,131 @@ def read_cached(
     if not any(plan):
         return False
 
-    total = sum(f.size for f in files)
-    done = 0
-    merged: list = []
     fresh = analysis.scan
-    kept_keep = getattr(workers, "keep", True)
-    if workers is not None:
-        workers.keep = True  # one start of the workers for all files of this read
+    results: dict[int, tuple] = {}  # file -> (scan, state) of the cache or of this read
+    for i, slot in enumerate(plan):
+        loaded = _load(cache.get(*slot)) if slot is not None else None
+        if loaded is not None and _zone_of(loaded[2], analysis) == slot[0][-1]:
+            results[i] = loaded[:2]
+            cache.hits += 1
+    todo = [i for i in range(len(files)) if i not in results]
+    cache.read_files = len(todo)
+    size = sum(files[i].size for i in todo)
     try:
-        for lf, slot in zip(files, plan, strict=True):
-            loaded = _load(cache.get(*slot)) if slot is not None else None
-            if loaded is not None and _zone_of(loaded[2], analysis) != slot[0][-1]:
-                loaded = None
-            if loaded is not None:
-                scan, state, _span = loaded
-                cache.hits += 1
-            else:
-                part = Analysis(
-                    analysis.settings,
-                    now=analysis.now,
-                    since=analysis.since,
-                    local_domains=analysis.local,
-                )
-                part.scan.guess_names, part.scan.guess_room = {}, _GUESS_NAMES_MAX
-                base = done
-
-                def moved(d: int, _t: int, base: int = base) -> None:
-                    if progress is not None:
-                        progress(min(base + d, total), total)
-
-                span = None
-                if slot is not None and (
-                    workers is None or lf.compressed or lf.size < workers.min_bytes
-                ):
-                    # read here, and its times looked at in the same pass
-                    part.files.append(str(lf.path))
-                    span = time_span(lf, cancelled, part, moved)
-                else:
-                    part.read([lf], progress=moved, cancelled=cancelled, workers=workers)
-                cache.read_files += 1
-                scan, state = part.scan, part.state
-                if scan.followed:
-                    return _give_up(analysis, fresh)
-                if slot is not None and not state.broken and not state.damage:
-                    if span is None:  # read by the workers: its times in a pass of their own
-                        span = time_span(lf, cancelled)
-                    if span is not None and _zone_of(span, analysis) == slot[0][-1]:
-                        cache.put(*slot, _dump(scan, state, span))
-            done += lf.size
-            if progress is not None:
-                progress(min(done, total), total)
-            if not merged:
-                merged = [scan, state]
-            else:
-                merge_scans(merged[0], scan)
-                merge_states(merged[1], state)
-    except Cancelled:
-        if merged:  # what was read so far, from the start: still ranked
-            analysis.scan, analysis.state = _settle(merged[0], fresh), merged[1]
-        raise
-    finally:
-        if workers is not None:
-            workers.keep = kept_keep
-            if not kept_keep:
-                workers.stop()
+        if workers is not None and workers.processes >= 1 and size >= workers.min_bytes:
+            found = _read_with(workers, analysis, [files[i] for i in todo], progress, cancelled)
+        else:
+            found = _read_here(analysis, [files[i] for i in todo], plan, progress, cancelled)
+    except _Followed:
+        return _give_up(analysis, fresh)
+    for i, (scan, state, span) in zip(todo, found, strict=True):
+        results[i] = scan, state
+        slot = plan[i]
+        if slot is None or state.broken or state.damage or scan.followed:
+            continue
+        span = spans.valid(span) if span is not None else None
+        if span is not None and _zone_of(span, analysis) == slot[0][-1]:
+            cache.put(*slot, _dump(scan, state, span))
+    merged: list = []
+    for i in range(len(files)):
+        scan, state = results[i]
+        if not merged:
+            merged = [scan, state]
+        else:
+            merge_scans(merged[0], scan)
+            merge_states(merged[1], state)
     analysis.scan = _settle(merged[0], fresh)
     analysis.state = merged[1]
-    analysis.state.total_bytes = analysis.state.done_bytes = total
+    analysis.state.total_bytes = analysis.state.done_bytes = sum(f.size for f in files)
     analysis.files.extend(str(f.path) for f in files)
     return True
+
+
+class _Followed(Exception):  # noqa: N818 - not an error: one pass must read these files
+    pass
+
+
+def _read_here(
+    analysis: Analysis,
+    files: list[LogFile],
+    plan: list,
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> list[tuple]:
+    """Each file read in this process, its times looked at in the same pass."""
+    from helpdesk.sendlog.parallel import _GUESS_NAMES_MAX
+
+    found = []
+    total = sum(f.size for f in files)
+    done = 0
+    for lf in files:
+        part = _part(analysis)
+        part.scan.guess_names, part.scan.guess_room = {}, _GUESS_NAMES_MAX
+
+        def moved(d: int, _t: int, base: int = done) -> None:
+            if progress is not None:
+                progress(min(base + d, total), total)
+
+        span: list = []
+        read = chunks([lf], state=part.state, progress=moved, cancelled=cancelled, numbered=False)
+        for _lf, _first, data in read:
+            part.scan.feed_data(data)
+            spans.widen(span, data)
+        if part.scan.followed:
+            raise _Followed
+        found.append((part.scan, part.state, span))
+        done += lf.size
+    return found
+
+
+def _read_with(
+    workers: Any,
+    analysis: Analysis,
+    files: list[LogFile],
+    progress: Callable[[int, int], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> list[tuple]:
+    """The files read by the workers in parts (helpdesk/sendlog/parallel.py), the parts of
+    each file merged into that file's result."""
+    from helpdesk.sendlog.parallel import merge_scans, merge_states
+    from helpdesk.sendlog.parallel import plan as plan_parts
+
+    parts, sizes = plan_parts(files, workers.parts, workers.min_bytes)
+    scan = analysis.scan
+    window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
+    tasks = [(k, lf, a, b, *window, True) for k, (lf, a, b) in enumerate(parts)]
+    index = {id(lf): n for n, lf in enumerate(files)}
+    found: list = [None] * len(files)
+
+    def take(answer: tuple) -> bool:
+        part_scan, state, span = answer
+        if part_scan.followed:
+            return False
+        n = index[id(current[0])]
+        current.pop(0)
+        if found[n] is None:
+            found[n] = [part_scan, state, span]
+        else:
+            merge_scans(found[n][0], part_scan)
+            merge_states(found[n][1], state)
+            found[n][2] = spans.join(found[n][2], span)
+        return True
+
+    current = [lf for lf, _a, _b in parts]  # the file of each answer, in order
+    workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
+    if current or any(f is None for f in found):
+        raise _Followed
+    return [tuple(f) for f in found]
+
+
+def _part(analysis: Analysis) -> Analysis:
+    return Analysis(
+        analysis.settings, now=analysis.now, since=analysis.since, local_domains=analysis.local
+    )
+
+
+def _key_dt(key: bytes) -> datetime:
+    return datetime.strptime(key.decode(), "%Y-%m-%d %H:%M:%S")
 
 
 def _give_up(analysis: Analysis, fresh: _Scan) -> bool:
@@ -342,31 +399,6 @@ def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
     scan.pending = {}
     scan.guess_names = None
     return scan
-
-
-def time_span(
-    lf: LogFile,
-    cancelled: Callable[[], bool] | None = None,
-    part: Analysis | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple | None:
-    """The earliest and the latest time a line of the file starts with: the zone of a file
-    is decided by all its lines, not by its first (logs merged from elsewhere may be out of
-    order). None for a file without times. With part, the chunks also feed its analysis."""
-    lo = hi = None
-    state = part.state if part is not None else None
-    read = chunks([lf], state=state, progress=progress, cancelled=cancelled, numbered=False)
-    for _lf, _first, data in read:
-        if part is not None:
-            part.scan.feed_data(data)
-        times = _TIMES.findall(data)
-        if times:
-            a, b = min(times), max(times)
-            lo = a if lo is None or a < lo else lo
-            hi = b if hi is None or b > hi else hi
-    if lo is None:
-        return None
-    return lo, hi
 
 
 def _zone_of(span: tuple, analysis: Analysis) -> str:

@@ -43,6 +43,7 @@ from helpdesk.sendlog.offenders import (
     _Scan,
 )
 from helpdesk.sendlog.report import Buckets, Guesser, UserStats
+from helpdesk.sendlog.spans import widen
 
 PARALLEL_MIN_BYTES = 32 << 20
 # names kept with their failures per part for an exact merge of the guessing addresses
@@ -97,10 +98,12 @@ def _serve(conn: Any) -> None:
             del answer
 
 
-def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadState]:
+def _work(task: tuple, progress: Callable[[int], None]) -> tuple:
     """One part: (number, file, start, end or None for the whole file, window start,
     baseline start, infer local domains, now)."""
-    _part, lf, start, end, window_start, baseline_start, infer, now = task
+    _part, lf, start, end, window_start, baseline_start, infer, now = task[:8]
+    # a ninth item asks for the part's time span too (helpdesk/sendlog/spans.py)
+    span = [] if len(task) > 8 and task[8] else None
     scan = _Scan(window_start, baseline_start, infer)
     scan.failed_only = {}
     scan.now = now
@@ -110,14 +113,18 @@ def _work(task: tuple, progress: Callable[[int], None]) -> tuple[_Scan, ReadStat
         read = chunks([lf], state=state, progress=lambda d, _t: progress(d), numbered=False)
         for _lf, _first, data in read:
             scan.feed_data(data)
+            if span is not None:
+                widen(span, data)
     else:
         for data in range_chunks(lf, start, end, state=state, progress=progress):
             scan.feed_data(data)
+            if span is not None:
+                widen(span, data)
     scan.user_names = {}  # caches; not worth sending back
     scan.by_auth = {}
     scan.domain_names = {}
     scan.pending = {}
-    return scan, state
+    return (scan, state) if span is None else (scan, state, span)
 
 
 class LogWorkers:
