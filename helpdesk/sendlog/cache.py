@@ -223,8 +223,10 @@ def read_cached(
     cancelled: Callable[[], bool] | None = None,
     workers: Any = None,
 ) -> bool:
-    """Read the files into a fresh analysis file by file, the unchanged rotated ones from
-    the cache. False (nothing read) when no file can be cached: the caller reads as usual."""
+    """Read the files into a fresh analysis, the unchanged rotated ones from the cache, and
+    keep the result of each rotated file that lies wholly in one zone. False (nothing read)
+    when no file can be cached or the files must be read in one pass: the caller reads as
+    usual. Cancelled, nothing is ranked (the caller's report is empty)."""
     from helpdesk.sendlog.parallel import merge_scans, merge_states
 
     cache.hits = cache.read_files = 0
@@ -271,7 +273,7 @@ def read_cached(
         if workers is not None and workers.processes >= 1 and size >= workers.min_bytes:
             found = _read_with(workers, analysis, [files[i] for i in todo], progress, cancelled)
         else:
-            found = _read_here(analysis, [files[i] for i in todo], plan, progress, cancelled)
+            found = _read_here(analysis, [files[i] for i in todo], progress, cancelled)
     except _Followed:
         return _give_up(analysis, fresh)
     for i, (scan, state, span) in zip(todo, found, strict=True):
@@ -304,7 +306,6 @@ class _Followed(Exception):  # noqa: N818 - not an error: one pass must read the
 def _read_here(
     analysis: Analysis,
     files: list[LogFile],
-    plan: list,
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool] | None,
 ) -> list[tuple]:
