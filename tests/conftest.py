@@ -34,8 +34,11 @@ os.environ["LANGUAGE"] = "en"
 
 @pytest.fixture(autouse=True)
 def _own_state_home(tmp_path_factory, monkeypatch) -> None:
-    """The TUI remembers opened mailboxes under $XDG_STATE_HOME: never the real one in tests."""
+    """The TUI remembers opened mailboxes under $XDG_STATE_HOME and the send-log review keeps
+    its cache under $XDG_CACHE_HOME: never the real ones in tests (also for the processes
+    they start, which inherit the environment)."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.getbasetemp() / "state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 def missing(reason: str) -> None:

@@ -153,6 +153,25 @@ def test_an_unchanged_rotated_file_is_not_read_again(tmp_path):
     assert cache.hits == 1
 
 
+def test_a_cancelled_read_ranks_the_cached_files(tmp_path):
+    """`c` on F6 while the live file is read: as without the cache, what was read so far is
+    ranked, here the rotated file from the cache."""
+    from helpdesk.logs.files import Cancelled
+
+    paths, end = _two_files(tmp_path)
+    cache = SendlogCache(tmp_path / "cache")
+    _warm(paths, end, cache)
+    alone = Analysis(SendlogSettings(), now=end, since=SINCE)
+    alone.read(expand(paths[:1]))
+    analysis = Analysis(SendlogSettings(), now=end, since=SINCE)
+    analysis.cache = cache
+    with pytest.raises(Cancelled):
+        analysis.read(expand(paths), cancelled=lambda: True)
+    assert cache.hits == 1
+    ranked = analysis.report().offenders_json()
+    assert ranked and ranked == alone.report().offenders_json()
+
+
 def _grow(path: Path) -> None:
     with open(path, "ab") as f:
         f.write(path.read_bytes()[-2000:].split(b"\n", 1)[1])

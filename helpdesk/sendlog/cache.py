@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from helpdesk.logs.files import LogFile, ReadState, chunks, first_time
+from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks, first_time
 from helpdesk.sendlog import spans
 from helpdesk.sendlog.offenders import Analysis, _Scan
 
@@ -226,8 +226,8 @@ def read_cached(
     """Read the files into a fresh analysis, the unchanged rotated ones from the cache, and
     keep the result of each rotated file that lies wholly in one zone. False (nothing read)
     when no file can be cached or the files must be read in one pass: the caller reads as
-    usual. Cancelled, nothing is ranked (the caller's report is empty)."""
-    from helpdesk.sendlog.parallel import merge_scans, merge_states
+    usual. Cancelled, what was read so far is ranked, as without the cache: the cached files
+    and what this read had reached (nothing of it is kept), and Cancelled goes on up."""
 
     cache.hits = cache.read_files = 0
     if len(files) < 2 or analysis.scan.lines or any(f.host is not None for f in files):
@@ -269,13 +269,20 @@ def read_cached(
     todo = [i for i in range(len(files)) if i not in results]
     cache.read_files = len(todo)
     size = sum(files[i].size for i in todo)
+    found: list = []  # per file to read, in todo's order, filled as the read goes
     try:
         if workers is not None and workers.processes >= 1 and size >= workers.min_bytes:
-            found = _read_with(workers, analysis, [files[i] for i in todo], progress, cancelled)
+            _read_with(workers, analysis, [files[i] for i in todo], progress, cancelled, found)
         else:
-            found = _read_here(analysis, [files[i] for i in todo], progress, cancelled)
+            _read_here(analysis, [files[i] for i in todo], progress, cancelled, found)
     except _Followed:
         return _give_up(analysis, fresh)
+    except Cancelled:
+        for i, got in zip(todo, found, strict=False):
+            if got is not None:
+                results[i] = got[0], got[1]
+        _merge_into(analysis, files, results, fresh)
+        raise
     for i, (scan, state, span) in zip(todo, found, strict=True):
         results[i] = scan, state
         slot = plan[i]
@@ -284,19 +291,31 @@ def read_cached(
         span = spans.valid(span) if span is not None else None
         if span is not None and _zone_of(span, analysis) == slot[0][-1]:
             cache.put(*slot, _dump(scan, state, span))
+    _merge_into(analysis, files, results, fresh)
+    return True
+
+
+def _merge_into(analysis: Analysis, files: list[LogFile], results: dict, fresh: _Scan) -> None:
+    """The files' results, in file order, as the analysis's scan (a cancelled read: those
+    there are)."""
+    from helpdesk.sendlog.parallel import merge_scans, merge_states
+
     merged: list = []
     for i in range(len(files)):
+        if i not in results:
+            continue
         scan, state = results[i]
         if not merged:
             merged = [scan, state]
         else:
             merge_scans(merged[0], scan)
             merge_states(merged[1], state)
-    analysis.scan = _settle(merged[0], fresh)
-    analysis.state = merged[1]
-    analysis.state.total_bytes = analysis.state.done_bytes = sum(f.size for f in files)
+    if merged:
+        analysis.scan = _settle(merged[0], fresh)
+        analysis.state = merged[1]
+    analysis.state.total_bytes = sum(f.size for f in files)
+    analysis.state.done_bytes = sum(files[i].size for i in results)
     analysis.files.extend(str(f.path) for f in files)
-    return True
 
 
 class _Followed(Exception):  # noqa: N818 - not an error: one pass must read these files
@@ -308,11 +327,11 @@ def _read_here(
     files: list[LogFile],
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool] | None,
-) -> list[tuple]:
-    """Each file read in this process, its times looked at in the same pass."""
+    found: list,
+) -> None:
+    """Each file read in this process into found, its times looked at in the same pass."""
     from helpdesk.sendlog.parallel import _GUESS_NAMES_MAX
 
-    found = []
     total = sum(f.size for f in files)
     done = 0
     for lf in files:
@@ -324,15 +343,14 @@ def _read_here(
                 progress(min(base + d, total), total)
 
         span: list = []
+        found.append((part.scan, part.state, span))  # a cancel ranks what it holds so far
         read = chunks([lf], state=part.state, progress=moved, cancelled=cancelled, numbered=False)
         for _lf, _first, data in read:
             part.scan.feed_data(data)
             spans.widen(span, data)
         if part.scan.followed:
             raise _Followed
-        found.append((part.scan, part.state, span))
         done += lf.size
-    return found
 
 
 def _read_with(
@@ -341,9 +359,10 @@ def _read_with(
     files: list[LogFile],
     progress: Callable[[int, int], None] | None,
     cancelled: Callable[[], bool] | None,
-) -> list[tuple]:
-    """The files read by the workers in parts (helpdesk/sendlog/parallel.py), the parts of
-    each file merged into that file's result."""
+    found: list,
+) -> None:
+    """The files read by the workers in parts (helpdesk/sendlog/parallel.py) into found, the
+    parts of each file merged into that file's result."""
     from helpdesk.sendlog.parallel import merge_scans, merge_states
     from helpdesk.sendlog.parallel import plan as plan_parts
 
@@ -352,7 +371,7 @@ def _read_with(
     window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
     tasks = [(k, lf, a, b, *window, True) for k, (lf, a, b) in enumerate(parts)]
     index = {id(lf): n for n, lf in enumerate(files)}
-    found: list = [None] * len(files)
+    found[:] = [None] * len(files)
 
     def take(answer: tuple) -> bool:
         part_scan, state, span = answer
@@ -372,7 +391,7 @@ def _read_with(
     workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
     if current or any(f is None for f in found):
         raise _Followed
-    return [tuple(f) for f in found]
+    found[:] = [tuple(f) for f in found]
 
 
 def _part(analysis: Analysis) -> Analysis:
