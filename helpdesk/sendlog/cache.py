@@ -298,7 +298,7 @@ def read_cached(
 def _merge_into(analysis: Analysis, files: list[LogFile], results: dict, fresh: _Scan) -> None:
     """The files' results, in file order, as the analysis's scan (a cancelled read: those
     there are)."""
-    from helpdesk.sendlog.parallel import merge_scans, merge_states
+    from helpdesk.sendlog.merge import merge_scans, merge_states
 
     merged: list = []
     for i in range(len(files)):
@@ -363,7 +363,7 @@ def _read_with(
 ) -> None:
     """The files read by the workers in parts (helpdesk/sendlog/parallel.py) into found, the
     parts of each file merged into that file's result."""
-    from helpdesk.sendlog.parallel import merge_scans, merge_states
+    from helpdesk.sendlog.merge import merge_scans, merge_states
     from helpdesk.sendlog.parallel import plan as plan_parts
 
     parts, sizes = plan_parts(files, workers.parts, workers.min_bytes)
