@@ -76,6 +76,21 @@ def test_the_stopped_account_ranks_with_its_refusals_in_words(tmp_path):
     assert german == ["20 durch das Sendelimit abgewiesen", "163 Versuche trotz Sendesperre"]
 
 
+def test_a_host_labelled_log_counts_the_same(tmp_path):
+    """Logs named in [[sendlog.hosts]] are read by their own path (host_merge.py)."""
+    from helpdesk.sendlog.host_files import host_files
+
+    takeover_log(tmp_path / "mainlog")
+    settings = SendlogSettings.from_dict(
+        {"hosts": [{"name": "mx1", "paths": [str(tmp_path / "mainlog")]}]}
+    )
+    analysis = Analysis(settings, now=NOW)
+    analysis.read(host_files(settings))
+    top = analysis.report().users[0].as_dict()
+    assert (top["user"], top["hosts"]) == (STOPPED, ["mx1"])
+    assert (top["accepted"], top["limit_refused"], top["suspended_tries"]) == (17, 20, 163)
+
+
 def test_tries_while_suspended_alone_do_not_make_a_suspect(tmp_path):
     """A mailbox suspended by hand whose mail program keeps trying is already stopped."""
     start = NOW - timedelta(hours=1)

@@ -6,7 +6,7 @@ the messages in flight are kept per host (Exim ids are unique on one host only) 
 user's totals, the baseline addresses and the password guessers are shared: a user's busiest
 5 minutes counts the messages of all hosts together. The hosts are read by one process.
 
-Only the lines the ranking needs are merged (as in offenders._Scan.feed_data): the lines with
+Only the lines the ranking needs are merged (picking.pick, as _Scan.feed_data): the lines with
 ` A=` or a failed login; a host whose arrivals carry no recipients (no `+received_recipients`)
 has all its lines merged from then on, for its delivery lines.
 """
@@ -23,6 +23,7 @@ from typing import Any
 from helpdesk.logs.files import LogFile, ReadState, chunks
 from helpdesk.logs.timestamps import key_ok, newest_key
 from helpdesk.sendlog.hosts import HostClock, by_host
+from helpdesk.sendlog.picking import FAILED, pick
 from helpdesk.sendlog.report import UserStats
 
 _BATCH = 4096  # lines of one host handed to its scan at once
@@ -82,7 +83,7 @@ def _merged_feed_data(self: Any, data: bytes) -> None:
             converted.append(c[1])
             continue
         scan.lines += 1
-        if b" A=" in line or b"r failed for " in line:
+        if b" A=" in line or FAILED in line:
             scan.unreadable += 1
     if converted:
         scan.feed_data(b"\n".join(converted))
@@ -181,23 +182,6 @@ def _finish(analysis: Any, scans: list[Any], states: list[ReadState], total: int
     state.done_bytes = sum(st.done_bytes for st in states)
 
 
-def _pick(data: bytes) -> list[bytes]:
-    """The lines of data that hold ` A=` or a failed login, in order (see _Scan.feed_data)."""
-    picked: list[tuple[int, bytes]] = []
-    find, rfind = data.find, data.rfind
-    for marker in (b" A=", b"r failed for "):
-        i = find(marker)
-        while i >= 0:
-            ls = rfind(b"\n", 0, i) + 1
-            le = find(b"\n", i)
-            if le < 0:
-                le = len(data)
-            picked.append((ls, data[ls:le]))
-            i = find(marker, le)
-    picked.sort(key=itemgetter(0))
-    return [p for k, (at, p) in enumerate(picked) if k == 0 or at != picked[k - 1][0]]
-
-
 def _lines(
     k: int,
     scan: Any,
@@ -223,19 +207,16 @@ def _lines(
                     scan.earliest = c[1][:19]
                     break
         nlines = data.count(b"\n") + 1
-        if full:
+        lines = None if full else pick(data)
+        if lines is None:
+            full = True  # recipients come from delivery lines: this host's lines, all
             lines = data.split(b"\n")
-        else:
-            lines = _pick(data)
-            if any(b" for " not in line and b"<= " in line[:60] for line in lines):
-                full = True  # recipients come from delivery lines: this host's lines, all
-                lines = data.split(b"\n")
         scan.lines += nlines - len(lines)  # the scan counts the lines it is given
         for line in lines:
             c = clock.convert(line)
             if c is None:
                 scan.lines += 1
-                if b" A=" in line or b"r failed for " in line:
+                if b" A=" in line or FAILED in line:
                     scan.unreadable += 1  # a line the ranking needed
                 continue
             yield c[0], k, c[1]
