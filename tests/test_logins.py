@@ -230,3 +230,65 @@ def test_journal_is_read_with_the_files(tmp_path):
     t = build(settings, ADDRESS, since=timedelta(days=3650))
     assert "journal" in t.files
     assert any(e.client == "iPhone Mail (iOS)" for e in t.events)
+
+
+def _mailbox(address: str, *, enabled: bool = True):
+    from helpdesk.mailcenter.mailboxes import Mailbox
+
+    local, _, domain = address.partition("@")
+    return Mailbox(
+        id=1,
+        domain_id=1,
+        domain=domain,
+        local_part=local,
+        address=address,
+        realname="",
+        password_changed_at=None,
+        must_change_password=False,
+        enabled=enabled,
+        smtp_enabled=True,
+        quota_mb=0,
+        customer_ref="",
+        version=1,
+        created_at=None,
+    )
+
+
+def test_a_disabled_mailbox_fails_as_login_disabled_not_unknown_user(tmp_path):
+    # Dovecot's query finds no enabled mailbox and logs "unknown user" (captured line).
+    address = "gesperrt@capture.example"
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, "dovecot.log")),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+    )
+    window = timedelta(days=3650)
+    enabled = build(settings, address, mailbox=_mailbox(address), since=window)
+    assert [e.reason for e in enabled.events] == ["unknown_user"]
+    t = build(settings, address, mailbox=_mailbox(address, enabled=False), since=window)
+    [event] = t.events
+    assert (event.ip, event.reason) == ("127.0.0.14", "login_disabled")
+    assert event.reason_text.english() == "login disabled"
+    assert [d.code for d in t.diagnoses] == ["login_disabled"]
+
+
+def test_the_address_in_other_case_refused_as_unknown_user_is_a_login_name_problem(tmp_path):
+    # A server without `auth_username_format = %Lu` compares the name exactly: the captured
+    # "kunde" failure, as if the client had typed the address with capitals, from an address
+    # the mailbox never used.
+    lines = (DATA / "dovecot.log").read_text().splitlines()
+    upper = "Kunde@Capture.example"
+    failed = [
+        x.replace("kunde,", upper + ",")
+        .replace("user=<kunde>", f"user=<{upper}>")
+        .replace("127.0.0.13", "127.0.0.40")
+        for x in lines[19:21]
+    ]
+    path = tmp_path / "case.log"
+    path.write_text("\n".join([*lines, *failed]) + "\n")
+    os.utime(path, (datetime(2026, 12, 2).timestamp(),) * 2)
+    settings = LoginSettings(dovecot_paths=(str(path),), exim_paths=())
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    [case] = [e for e in t.events if e.ip == "127.0.0.40"]
+    assert (case.user, case.match, case.reason) == (upper, "near_miss", "unknown_user")
+    text = {d.code: d.text.english() for d in t.diagnoses}
+    assert "full address" in text["login_name"] and upper in text["login_name"]

@@ -4,8 +4,9 @@ program, the last success per protocol, and the diagnoses.
 Which events belong to the mailbox:
 - its own: the user name is the address (any case);
 - near misses: a failed login as its local part, its real name or the address with a typo in
-  the domain, from a client address the mailbox itself used in the window ("the login name
-  must be the full address");
+  the domain, from a client address the mailbox itself used in the window, and the address in
+  other letter case refused as an unknown user, from any address ("the login name must be the
+  full address");
 - attributed: an attempt without a user name (a refused mechanism, a plaintext login refused
   before the name was sent) from a client address that logged in or failed as the mailbox
   within ATTRIBUTION before or after it ("probably this mailbox's device (same address)").
@@ -173,15 +174,25 @@ def merge(events: list[LoginEvent]) -> list[LoginEvent]:
     return out
 
 
+def _case_only(event: LoginEvent, target: Target) -> bool:
+    """A login refused as an unknown user whose name is the address in other letter case: a
+    server without `auth_username_format = %Lu` compares names exactly."""
+    return not event.ok and event.reason == "unknown_user" and event.user != target.address
+
+
 def select(result: ReadResult, target: Target) -> list[LoginEvent]:
     """The mailbox's own events, near misses and attributed attempts, oldest first."""
-    own = [e for e in result.events if target.own(e.user)]
+    own = [e for e in result.events if target.own(e.user) and not _case_only(e, target)]
     times: dict[str, list[datetime]] = {}
     for e in own:
         times.setdefault(e.ip, []).append(e.time)
     chosen = list(own)
     for e in result.events:
-        if e.user and not target.own(e.user) and e.ip in times and not e.ok:
+        # A name in other letter case is the mailbox's whatever the address; a local part or
+        # real name may be someone else's, so those need an address the mailbox used.
+        if e.user and (
+            _case_only(e, target) or (not target.own(e.user) and e.ip in times and not e.ok)
+        ):
             e.match = "near_miss"
             chosen.append(e)
         elif not e.user and any(abs(t - e.time) <= ATTRIBUTION for t in times.get(e.ip, ())):
@@ -250,7 +261,16 @@ def build(
         cancelled=cancelled,
     )
     events = select(result, target)
+    disabled = mailbox is not None and not (mailbox.enabled and mailbox.domain_enabled)
     for e in events:
+        if (
+            disabled
+            and e.match == "user"
+            and e.reason in ("unknown_user", "wrong_password_or_user")
+        ):
+            # The server's query finds no enabled mailbox: it logs "unknown user", but the
+            # customer typed the right name.
+            e.reason = "login_disabled"
         banned_at = (bans or {}).get(e.ip)
         # The failures that led to the ban: those of fail2ban's findtime before it (and a
         # minute after, for the lines it had not read yet when it banned).
