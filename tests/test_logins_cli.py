@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -157,3 +157,53 @@ def test_a_database_without_the_last_login_table_is_a_warning(tmp_path):
     assert out.returncode == 0
     assert "no last_login table in the database" in out.stderr
     assert json.loads(out.stdout)["last_login"] == {}
+
+
+def test_last_login_in_show_and_logins(tmp_path):
+    # Rows as Dovecot's plugin writes them: Unix seconds per service, never SMTP.
+    config = _world(tmp_path)
+    imap_at = datetime(2026, 1, 15, 12, 30, 5, tzinfo=UTC)  # 13:30 CET
+    pop3_at = datetime(2026, 7, 15, 12, 30, 5, tzinfo=UTC)  # 14:30 CEST
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    with db.begin() as conn:
+        conn.execute(
+            last_login.insert(),
+            [
+                {"username": ADDRESS, "service": s, "last_login": int(w.timestamp())}
+                for s, w in (("imap", imap_at), ("pop3", pop3_at))
+            ],
+        )
+    db.dispose()
+    with config.open("a") as f:
+        f.write('[ui]\ntimezone = "Europe/Berlin"\n')
+
+    shown = json.loads(run_cli("show", ADDRESS, "--json", config=config).stdout)
+    assert shown["last_login"] == {"imap": "2026-01-15T12:30:05Z", "pop3": "2026-07-15T12:30:05Z"}
+    human = run_cli("show", ADDRESS, config=config).stdout
+    assert "IMAP 2026-01-15 13:30:05 CET (SMTP logins: helpdesk logins)" in human
+    assert "POP3 2026-07-15 14:30:05 CEST" in human
+
+    logins = run_cli("logins", ADDRESS, "--json", config=config)
+    assert json.loads(logins.stdout)["last_login"] == shown["last_login"]
+    text = run_cli("logins", ADDRESS, config=config).stdout
+    assert "Recorded by Dovecot: IMAP 2026-01-15 13:30, POP3 2026-07-15 14:30" in text
+    assert "(SMTP only from Exim's arrivals: Dovecot never sees it)" in text
+
+
+def test_json_times_are_utc_whatever_the_machines_zone(tmp_path):
+    # The logs write this machine's local time; --json says UTC (November: CET is UTC+1).
+    config = _world(tmp_path)
+    runs = {
+        tz: json.loads(run_cli("logins", ADDRESS, "--json", config=config, env={"TZ": tz}).stdout)
+        for tz in ("UTC", "Europe/Berlin")
+    }
+    utc, berlin = runs["UTC"], runs["Europe/Berlin"]
+    assert utc["events"] and len(utc["events"]) == len(berlin["events"])
+    for a, b in zip(utc["events"], berlin["events"], strict=True):
+        assert a["time"].endswith("Z") and b["time"].endswith("Z")
+        shift = datetime.fromisoformat(a["time"]) - datetime.fromisoformat(b["time"])
+        assert shift == timedelta(hours=1)
+    assert all(g["last"].endswith("Z") for g in berlin["groups"])
+    fleet = run_cli("clients", "--json", config=config, env={"TZ": "Europe/Berlin"})
+    found = json.loads(fleet.stdout)["mailboxes"]
+    assert found and all(m["last"].endswith("Z") for m in found)

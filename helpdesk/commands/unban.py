@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from helpdesk.logins.bans import lift_ban
+    from helpdesk.logins.events import json_time
     from helpdesk.logins.settings import LoginSettings
     from helpdesk.mailcenter.audit import current_operator
     from helpdesk.plaintext import printable
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         operator=current_operator(),
     )
     ip = args.ip.strip()
-    data = {"ip": ip, "jail": jail, "banned_since": since.isoformat(sep=" "), "unbanned": True}
+    data = {"ip": ip, "jail": jail, "banned_since": json_time(since), "unbanned": True}
     text = _("{ip} may connect again (ban in jail {jail} lifted)").format(
         ip=printable(ip), jail=printable(jail)
     )

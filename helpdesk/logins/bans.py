@@ -113,6 +113,7 @@ def lift_ban(
     The row is written in a transaction that commits only after the command succeeded, so a
     failed unban leaves no row, and no unban happens without one.
     """
+    from helpdesk.logins.events import json_time
     from helpdesk.mailcenter.audit import record
     from helpdesk.mailcenter.tickets import check_ticket
 
@@ -130,7 +131,7 @@ def lift_ban(
             target=ip,
             ticket=ticket,
             reason=reason,
-            before={"jail": jail, "banned_since": since.isoformat(sep=" ")},
+            before={"jail": jail, "banned_since": json_time(since)},
             after={"banned": False},
         )
         unban(settings, ip, jail)

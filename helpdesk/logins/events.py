@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from helpdesk.i18n import M, Text
@@ -23,6 +23,14 @@ REASONS: dict[str, Text] = {
 }
 
 PROTOCOLS = ("imap", "pop3", "smtp", "submission", "managesieve")
+
+
+def json_time(when: datetime | None) -> str | None:
+    """A naive local log time (this machine's zone, as the logs write it) as --json and the
+    database keep times: UTC, ISO 8601 with a Z."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(slots=True)
@@ -57,7 +65,7 @@ class LoginEvent:
     def as_json(self) -> dict[str, Any]:
         text = self.reason_text
         return {
-            "time": self.time.isoformat(sep=" "),
+            "time": json_time(self.time),
             "source": self.source,
             "protocol": self.protocol,
             "ok": self.ok,
@@ -70,7 +78,7 @@ class LoginEvent:
             "reason_text": text.english() if text else None,
             "reason_text_message": text.as_json() if text else None,
             "attempts": self.attempts,
-            "last": self.last.isoformat(sep=" ") if self.last else None,
+            "last": json_time(self.last),
             "match": self.match,
             "banned": self.banned,
         }

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from helpdesk.i18n import M, Text
-from helpdesk.logins.events import LoginEvent
+from helpdesk.logins.events import LoginEvent, json_time
 from helpdesk.logins.lastlogin import pop3_users
 from helpdesk.logins.reader import open_files, read_logs
 from helpdesk.logins.settings import ATTRIBUTION, LoginSettings
@@ -56,7 +56,7 @@ class Finding:
             "findings_text": [FINDINGS[k].english() for k in sorted(self.kinds)],
             "findings_text_message": [FINDINGS[k].as_json() for k in sorted(self.kinds)],
             "clients": sorted(self.clients),
-            "last": self.last.isoformat(sep=" ") if self.last else None,
+            "last": json_time(self.last),
         }
 
 
@@ -136,8 +136,8 @@ class Fleet:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "start": self.start.isoformat(sep=" "),
-            "end": self.end.isoformat(sep=" "),
+            "start": json_time(self.start),
+            "end": json_time(self.end),
             "mailboxes": [f.as_json() for f in self.findings],
             "warnings": [w.english() for w in self.warnings],
             "warnings_message": [w.as_json() for w in self.warnings],
@@ -151,7 +151,7 @@ class Fleet:
         writer.writerow(["address", "realname", "customer_ref", "finding", "count", "last"])
         for f in self.findings:
             for kind, count in sorted(f.kinds.items()):
-                last = f.last.isoformat(sep=" ") if f.last else ""
+                last = json_time(f.last) or ""
                 writer.writerow(
                     [_cell(f.address), _cell(f.realname), _cell(f.customer_ref), kind, count, last]
                 )

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.i18n import M, Text
-from helpdesk.logins.events import LoginEvent
+from helpdesk.logins.events import LoginEvent, json_time
 from helpdesk.logins.reader import ReadResult, open_files, read_logs
 from helpdesk.logins.settings import ATTRIBUTION, LoginSettings
 
@@ -109,8 +109,8 @@ class Group:
             "ok": self.ok,
             "failed": self.failed,
             "addresses": dict(self.ips.most_common()),
-            "first": self.first.isoformat(sep=" ") if self.first else None,
-            "last": self.last.isoformat(sep=" ") if self.last else None,
+            "first": json_time(self.first),
+            "last": json_time(self.last),
             "tls": sorted({"yes" if t else "no" if t is False else "unknown" for t in self.tls}),
         }
 
@@ -133,8 +133,8 @@ class Timeline:
     def as_json(self) -> dict[str, Any]:
         return {
             "address": self.address,
-            "start": self.start.isoformat(sep=" "),
-            "end": self.end.isoformat(sep=" "),
+            "start": json_time(self.start),
+            "end": json_time(self.end),
             "events": [e.as_json() for e in self.events],
             "groups": [g.as_json() for g in self.groups],
             "last_success": {p: e.as_json() for p, e in self.last_success.items()},
@@ -143,7 +143,7 @@ class Timeline:
             "warnings_message": [w.as_json() for w in self.warnings],
             "files": self.files,
             "lines": self.lines,
-            "last_login": {k: v.isoformat(sep=" ") for k, v in sorted(self.last_login.items())},
+            "last_login": {k: json_time(v) for k, v in sorted(self.last_login.items())},
         }
 
 
