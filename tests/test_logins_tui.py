@@ -158,10 +158,13 @@ async def test_settings_card_in_both_languages(tmp_path):
         assert isinstance(app.screen, CardScreen)
         text = str(app.screen.query_one("#card-text", Static).render())
         assert "Settings for your mail program" in text and ADDRESS in text
+        # copied as it is shown (OSC 52), ready to paste into an e-mail
+        assert "Settings for your mail program" in app.clipboard and ADDRESS in app.clipboard
         await pilot.press("d")
         await settle(app, pilot)
         text = str(app.screen.query_one("#card-text", Static).render())
         assert "Einstellungen für Ihr E-Mail-Programm" in text and "Passwort, normal" in text
+        assert "Einstellungen für Ihr E-Mail-Programm" in app.clipboard
         check(app, "settings card")
         await pilot.press("escape")
         await settle(app, pilot)
@@ -212,3 +215,28 @@ async def test_lift_a_ban_with_a_ticket_and_f2(tmp_path):
             assert [tuple(r) for r in rows] == [("unban", "127.0.0.9", "T-42")]
         db.dispose()
         check(app, "after unban")
+
+
+async def test_last_success_takes_dovecots_last_login_and_says_where_smtp_comes_from(tmp_path):
+    from helpdesk.localtime import SHORT, log_time_text
+    from helpdesk.logins.lastlogin import last_login
+
+    config = _world(tmp_path)
+    # Dovecot's plugin saw an IMAP login after the captured lines (newer than the log's)
+    recent = datetime.now().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    with db.begin() as conn:
+        conn.execute(
+            last_login.insert(),
+            {"username": ADDRESS, "service": "imap", "last_login": int(recent.timestamp())},
+        )
+    db.dispose()
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        tab = await _read(app, pilot)
+        last = str(app.screen.query_one("#logins-last", Static).render())
+        assert f"IMAP {log_time_text(recent, SHORT)}" in last
+        smtp = tab.timeline.last_success["smtp"]
+        assert f"SMTP {log_time_text(smtp.last or smtp.time, SHORT)}" in last
+        assert "SMTP from Exim's arrivals" in last
+        check(app, "logins tab with last_login")
