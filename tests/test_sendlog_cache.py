@@ -282,8 +282,7 @@ def test_the_command_keeps_the_cache_on_disk_unless_told_not_to(tmp_path):
 @pytest.mark.tui
 async def test_f6_twice_in_the_tui_reads_the_rotated_file_once(tmp_path, monkeypatch):
     from helpdesk.mailcenter.db import Database
-    from helpdesk.sendlog import cache as cache_module
-    from helpdesk.sendlog import offenders
+    from helpdesk.sendlog import offenders, parallel
     from screens import sendlog_jobs
     from screens.sendlog import SendLogScreen
     from tests.test_sendlog_tui import VICTIM as TUI_VICTIM
@@ -301,7 +300,7 @@ async def test_f6_twice_in_the_tui_reads_the_rotated_file_once(tmp_path, monkeyp
     (tmp_path / "mainlog").write_bytes(b"".join(lines[len(old) :]))
 
     reads: list[str] = []
-    for module in (offenders, cache_module):
+    for module in (offenders, parallel):
         real = module.chunks
 
         def counted(files, *args, real=real, **kwargs):
@@ -309,6 +308,13 @@ async def test_f6_twice_in_the_tui_reads_the_rotated_file_once(tmp_path, monkeyp
             return real(files, *args, **kwargs)
 
         monkeypatch.setattr(module, "chunks", counted)
+    real_range = parallel.range_chunks
+
+    def counted_range(lf, *args, **kwargs):
+        reads.append(Path(lf.path).name)
+        return real_range(lf, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "range_chunks", counted_range)
 
     database = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
     database.create_schema()
@@ -353,3 +359,99 @@ def test_a_rotated_file_out_of_time_order_is_not_taken_for_one_zone(tmp_path):
     for hours in (24, 48, 24, 48):
         since = timedelta(hours=hours)
         assert _read(paths, now=NOW, since=since, cache=cache) == _read(paths, now=NOW, since=since)
+
+
+def _daily(folder: Path, end: datetime) -> list[Path]:
+    """A 3-day log rotated each day at 06:25 as logrotate leaves it (mainlog.2.gz, mainlog.1,
+    mainlog), read at 14:02:37: the 24-hour window starts inside mainlog.1."""
+    data = (folder / "whole").read_bytes()
+    ago = (timedelta(hours=31, minutes=37), timedelta(hours=7, minutes=37))
+    cuts = [(end - t).strftime("%Y-%m-%d %H:%M:%S").encode() for t in ago]
+    lines = data.splitlines(keepends=True)
+    out: list[list[bytes]] = [[], [], []]
+    k = 0
+    for line in lines:
+        while k < 2 and line[:19] >= cuts[k]:
+            k += 1
+        out[k].append(line)
+    paths = [folder / "mainlog.2.gz", folder / "mainlog.1", folder / "mainlog"]
+    with gzip.open(paths[0], "wb") as f:
+        f.write(b"".join(out[0]))
+    for path, part in zip(paths[1:], out[1:], strict=True):
+        path.write_bytes(b"".join(part))
+    return paths
+
+
+@pytest.fixture(scope="module")
+def daily(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("daily")
+    end = NOW.replace(hour=14, minute=2, second=37)
+    truth = _bench_module().generate(folder / "whole", 4 << 20, seed=24, end=end)
+    return _daily(folder, datetime.fromisoformat(truth["end"])), datetime.fromisoformat(
+        truth["end"]
+    )
+
+
+def test_a_second_read_with_since_24h_reads_no_rotated_file_again(daily, tmp_path):
+    """Daily rotation, `--since 24h`: the window's edge falls inside yesterday's file. A
+    second F6 takes both rotated files from the cache but for the 5-minute segment the edge
+    falls inside (and those the window moved over meanwhile)."""
+    paths, end = daily
+    one_day = timedelta(hours=24)
+    cache = SendlogCache(tmp_path / "cache")
+    assert _read(paths, now=end, since=one_day, cache=cache) == _read(paths, now=end, since=one_day)
+    assert cache.read_files == 3 and cache.hits == 0
+    size = paths[1].stat().st_size
+    rereads: list[int] = []
+    for later in (timedelta(0), timedelta(seconds=40), timedelta(minutes=7)):
+        now = end + later
+        plain = _read(paths, now=now, since=one_day)
+        assert _read(paths, now=now, since=one_day, cache=cache) == plain
+        # mainlog.2.gz and mainlog.1 from the cache, but for the segments of mainlog.1 a
+        # moved edge falls inside (none when its lines all lie on one side of it)
+        assert cache.hits + cache.read_files == 3
+        assert cache.reread_bytes < size // 40, (later, cache.reread_bytes, size)
+        rereads.append(cache.reread_bytes)
+    assert any(rereads)  # the edge cut a segment, which was read again
+    # a window whose edge falls on a 5-minute boundary reads no rotated byte
+    now = end.replace(second=0, minute=5)
+    plain = _read(paths, now=now, since=one_day)
+    assert _read(paths, now=now, since=one_day, cache=cache) == plain
+    assert _read(paths, now=now, since=one_day, cache=cache) == plain
+    assert cache.hits == 2 and cache.read_files == 1 and cache.reread_bytes == 0
+
+
+def test_windows_starting_inside_a_file_give_identical_json_from_a_warm_cache(daily, tmp_path):
+    """Edges at every kind of place inside the rotated files (on a 5-minute boundary, a
+    second after one, in the middle of one), the cache warmed by other windows first."""
+    paths, end = daily
+    cache = SendlogCache(tmp_path / "cache")
+    sinces = [
+        timedelta(hours=h, minutes=m, seconds=s)
+        for h in (20, 44)
+        for m, s in ((0, 0), (2, 37), (3, 38), (7, 0))
+    ]
+    for since in sinces:
+        plain = _read(paths, now=end, since=since)
+        assert _read(paths, now=end, since=since, cache=cache) == plain
+    for since in reversed(sinces):  # warm, each window's segments kept by the others
+        plain = _read(paths, now=end, since=since)
+        assert _read(paths, now=end, since=since, cache=cache) == plain
+        assert cache.reread_bytes < sum(p.stat().st_size for p in paths[1:]) // 20
+
+
+def test_the_segments_of_a_file_out_of_order_still_give_the_same_json(daily, tmp_path):
+    """Lines written a little late sit in the segment they were written in: a window edge
+    between their time and their neighbours' still gives the one-pass result."""
+    paths, end = daily
+    lines = paths[1].read_bytes().splitlines(keepends=True)
+    # every 50th line swapped with the one 30 lines later: times out of order by minutes
+    for i in range(0, len(lines) - 31, 50):
+        lines[i], lines[i + 30] = lines[i + 30], lines[i]
+    shuffled = [paths[0], tmp_path / "mainlog.1", paths[2]]
+    shuffled[1].write_bytes(b"".join(lines))
+    cache = SendlogCache(tmp_path / "cache")
+    for since in (timedelta(hours=24), timedelta(hours=24, minutes=1), timedelta(hours=30)):
+        plain = _read(shuffled, now=end, since=since)
+        assert _read(shuffled, now=end, since=since, cache=cache) == plain
+        assert _read(shuffled, now=end, since=since, cache=cache) == plain

@@ -1,217 +1,56 @@
-"""Per-file results of the offender analysis, kept so that a second read skips the rotated
-logs that did not change (docs/sendlog.md, "Cache").
+"""Per-file, per-5-minute results of the offender analysis, kept so that a second read skips
+the rotated logs that did not change, whatever its `--since` (docs/sendlog.md, "Cache").
 
-A file's result depends on the window only through where its lines fall: wholly in the
-window, wholly in the baseline, or wholly before it. A rotated file whose lines all fall in
-one of these zones is stored under that zone; a later read with any `--since` that puts the
-file in the same zone takes it from the cache, and the per-file results are folded together
-with the exact merge of the parallel read (helpdesk/sendlog/parallel.py). A file the window
-edge cuts is read again (never stored): the result stays exactly what a read without the
-cache gives. The zone of a file comes from its first time and the next file's first time,
-with a margin for lines that concurrent Exim processes write a little out of order.
+A rotated file is read in 5-minute segments (helpdesk/sendlog/segments.py), each into its
+own scan. A segment's scan depends on the window only through where its lines fall: wholly
+in the window, wholly in the baseline, or wholly before it. Each segment is kept under the
+zone its lines lay in, and a later read with any window takes it from the cache when its
+lines lie in the same zone for that window. A segment a window's or baseline's edge falls
+inside, or one whose zone is not kept yet, is read again alone (its byte range; a
+compressed file, which cannot be entered in the middle, is read again whole). The segments
+and the files are folded in log order with the exact merge of the parallel read
+(helpdesk/sendlog/merge.py), so the result is exactly what a read without the cache gives.
 
-Entries are keyed by device, inode, size, mtime and a hash of the first and last 4 KiB, and
-kept in memory (the TUI session) and on disk under $XDG_CACHE_HOME/helpdesk (0700, files
-0600: they hold addresses and client IPs). A disk entry is read with an unpickler that builds
-only the analysis's own types, and used only when its stored key equals the file's.
+The newest file is the one Exim writes to: it is read every time and never kept. Memory: the
+scans are folded as they come, in log order; a file's entry (its segments' scans, pickled)
+is held while that file is read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import pickle
-import re
-import tempfile
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
-from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks, first_time
+from helpdesk.logs.files import Cancelled, LogFile, ReadState
 from helpdesk.sendlog import spans
+from helpdesk.sendlog.cache_store import SendlogCache, cache_dir, default_cache, file_key, load
+from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
 
-VERSION = 1  # bump when _Scan or UserStats change: older entries are then ignored
-MARGIN = timedelta(minutes=5)  # how far out of order lines of one file may be
-DISK_CAP = 256 << 20  # bytes of entries on disk; the least recently used go first
-MEMORY_CAP = 256 << 20  # bytes of entries kept in memory
-_EDGE = 4096
-_TIMES = re.compile(rb"(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
-
-# what an entry may hold: the scan's own types and the builtins they are made of
-_ALLOWED = {
-    ("helpdesk.sendlog.offenders", "_Scan"),
-    ("helpdesk.sendlog.report", "UserStats"),
-    ("helpdesk.sendlog.report", "Buckets"),
-    ("helpdesk.sendlog.report", "Guesser"),
-    ("collections", "Counter"),
-    ("collections", "deque"),
-    ("array", "array"),
-    ("array", "_array_reconstructor"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-    ("builtins", "dict"),
-    ("builtins", "list"),
-    ("builtins", "object"),
-    ("copyreg", "_reconstructor"),
-    ("datetime", "datetime"),
-}
+VERSION = 2  # bump when _Scan, UserStats or the entry change: older entries are then ignored
 
 
-class _Unpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"{module}.{name}")
-        return super().find_class(module, name)
+class _Followed(Exception):  # noqa: N818 - not an error: one pass must read these files
+    pass
 
 
-def cache_dir() -> Path:
-    """$XDG_CACHE_HOME/helpdesk, or ~/.cache/helpdesk."""
-    base = os.environ.get("XDG_CACHE_HOME") or ""
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return root / "helpdesk"
+class _File:
+    """One file of the read: its entry as found, and as it will be kept."""
 
-
-def file_key(lf: LogFile) -> tuple | None:
-    """(device, inode, size, mtime in ns, hash of the first and last 4 KiB) as read now;
-    None when the file cannot be looked at."""
-    probe = _probe(lf)
-    return None if probe is None else probe[0]
-
-
-def _probe(lf: LogFile) -> tuple[tuple, datetime | None] | None:
-    """The file's key, and the time of the last line of a plain file."""
-    try:
-        with open(lf.path, "rb") as f:
-            st = os.fstat(f.fileno())
-            head = f.read(_EDGE)
-            if st.st_size > _EDGE:
-                f.seek(max(_EDGE, st.st_size - _EDGE))
-                tail = f.read(_EDGE)
-            else:
-                tail = b""
-    except OSError:
-        return None
-    digest = hashlib.sha256(head + b"\0" + tail).hexdigest()
-    last = None
-    if not lf.compressed:
-        times = _TIMES.findall((head + tail)[-_EDGE:] if tail else head)
-        with contextlib.suppress(ValueError):
-            last = datetime.strptime(max(times).decode(), "%Y-%m-%d %H:%M:%S") if times else None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, digest), last
-
-
-class SendlogCache:
-    """Entries in memory and, unless disk is None, in that directory."""
-
-    def __init__(self, disk: Path | None = None) -> None:
-        self.disk = disk
-        self.memory: dict[str, tuple[tuple, bytes]] = {}
-        self.hits = 0  # files taken from the cache by the last read (for tests and the bench)
-        self.read_files = 0  # files read by the last read
-
-    def read(
-        self,
-        analysis: Analysis,
-        files: list[LogFile],
-        *,
-        progress: Callable[[int, int], None] | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        workers: Any = None,
-    ) -> bool:
-        """Analysis.read calls this: see read_cached."""
-        kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
-        return read_cached(analysis, files, self, **kw)
-
-    def get(self, name: str, key: tuple) -> bytes | None:
-        entry = self.memory.get(name)
-        if entry is not None and entry[0] == key:
-            return entry[1]
-        if self.disk is None:
-            return None
-        path = self.disk / name
-        try:
-            with open(path, "rb") as f:
-                st = os.fstat(f.fileno())
-                if st.st_uid != os.getuid() or st.st_mode & 0o077:
-                    return None  # not ours, or readable by others: not trusted
-                stored_key, blob = _Unpickler(io.BytesIO(f.read())).load()
-        except Exception:  # noqa: BLE001 - a broken or foreign entry is no entry
-            return None
-        if stored_key != key or not isinstance(blob, bytes):
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # recently used: kept longest
-        self._remember(name, key, blob)
-        return blob
-
-    def put(self, name: str, key: tuple, blob: bytes) -> None:
-        self._remember(name, key, blob)
-        if self.disk is None:
-            return
-        try:
-            self.disk.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(self.disk, 0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.disk, prefix=".tmp-")  # mode 0600
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    pickle.dump((key, blob), f, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self.disk / name)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            self._trim()
-        except OSError:
-            return  # a cache that cannot be written is no cache: the read stays right
-
-    def _remember(self, name: str, key: tuple, blob: bytes) -> None:
-        self.memory[name] = (key, blob)
-        total = sum(len(b) for _k, b in self.memory.values())
-        while total > MEMORY_CAP and len(self.memory) > 1:
-            old = next(iter(self.memory))
-            total -= len(self.memory.pop(old)[1])
-
-    def _trim(self) -> None:
-        """Entries over the cap go, least recently used first."""
-        assert self.disk is not None
-        entries = []
-        for p in self.disk.iterdir():
-            with contextlib.suppress(OSError):
-                st = p.stat()
-                entries.append((st.st_mtime, st.st_size, p))
-        entries.sort()
-        total = sum(size for _m, size, _p in entries)
-        for _m, size, p in entries:
-            if total <= DISK_CAP:
-                break
-            with contextlib.suppress(OSError):
-                p.unlink()
-                total -= size
-
-
-def default_cache() -> SendlogCache:
-    return SendlogCache(cache_dir() / "sendlog")
-
-
-def _zone(lo: datetime, hi: datetime, start: datetime, base: datetime, now: datetime) -> str:
-    if hi > now:
-        return ""
-    if lo >= start:
-        return "window"
-    if lo >= base and hi < start:
-        return "baseline"
-    if hi < base:
-        return "earlier"
-    return ""  # the window's or the baseline's edge cuts the file: read it again
-
-
-def _entry_name(lf: LogFile, zone: str, infer: bool) -> str:
-    what = f"{VERSION}\0{os.path.realpath(lf.path)}\0{zone}\0{int(infer)}"
-    return hashlib.sha256(what.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    def __init__(self, lf: LogFile, name: str | None, key: tuple | None, entry: Any) -> None:
+        self.lf, self.name, self.key = lf, name, key
+        self.entry = entry  # (borders, spans, blobs) or None
+        self.new: list[tuple] | None = None  # (start, end, span) of the segments of a whole read
+        self.blobs: dict[str, bytes] = dict(entry[2]) if entry is not None else {}
+        self.keep = name is not None  # False once anything makes the file's result uncertain
+        self.changed = False
+        self.tasks = 0
+        self.wanted: list[tuple] | None = None  # (k, start, end, zone, blob) of a known file
 
 
 def read_cached(
@@ -223,181 +62,230 @@ def read_cached(
     cancelled: Callable[[], bool] | None = None,
     workers: Any = None,
 ) -> bool:
-    """Read the files into a fresh analysis, the unchanged rotated ones from the cache, and
-    keep the result of each rotated file that lies wholly in one zone. False (nothing read)
-    when no file can be cached or the files must be read in one pass: the caller reads as
-    usual. Cancelled, what was read so far is ranked, as without the cache: the cached files
-    and what this read had reached (nothing of it is kept), and Cancelled goes on up."""
-
-    cache.hits = cache.read_files = 0
+    """Read the files into a fresh analysis, the unchanged 5-minute segments of rotated files
+    from the cache, and keep what this read adds. False (nothing read) when no file can be
+    cached or the files must be read in one pass: the caller reads as usual. Cancelled, what
+    was read so far is ranked, as without the cache: the cached segments and the parts this
+    read had finished (nothing of it is kept), and Cancelled goes on up."""
+    cache.hits = cache.read_files = cache.reread_bytes = 0
     if len(files) < 2 or analysis.scan.lines or any(f.host is not None for f in files):
         return False
-    starts = [first_time(f.path) for f in files]
-    infer = analysis.scan.infer
-    plan: list[tuple[str, tuple] | None] = []
-    for i, lf in enumerate(files):
-        # the newest file is the one Exim writes to: never kept
-        probe = _probe(lf) if i + 1 < len(files) and starts[i] is not None else None
-        slot = None
-        if probe is not None:
-            key, last = probe
-            # the zone is guessed from the first time and the last line's (a compressed
-            # file: the next file's first), and checked over every line before it is kept
-            hi = last if last is not None else starts[i + 1]
-            zone = ""
-            if hi is not None:
-                zone = _zone(
-                    starts[i] - MARGIN,
-                    hi + MARGIN,
-                    analysis.start,
-                    analysis.baseline_start,
-                    analysis.now,
-                )
-            if zone:
-                slot = (_entry_name(lf, zone, infer) + zone[0], key)
-        plan.append(slot)
-    if not any(plan):
+    scan = analysis.scan
+    keys = (scan.start_key, scan.base_key, scan.newest)
+    known = [_file(cache, lf, scan.infer, rotated=i + 1 < len(files)) for i, lf in enumerate(files)]
+    if not any(f.name is not None for f in known):
         return False
+    need = 0  # bytes to read
+    for f in known:
+        if f.entry is not None:
+            borders, seg_spans, _blobs = f.entry
+            f.wanted = []
+            for k, ((a, b), span) in enumerate(zip(borders, seg_spans, strict=True)):
+                zone = _zone_of_keys(span, keys) if span is not None else ""
+                blob = f.blobs.get(f"{k}{zone}") if zone else None
+                f.wanted.append((k, a, b, zone, blob))
+            if f.lf.compressed and any(w[4] is None for w in f.wanted):
+                f.entry, f.blobs, f.wanted = None, {}, None  # read whole again
+        if f.wanted is None:
+            need += f.lf.size
+        else:
+            need += sum(b - a for _k, a, b, _z, blob in f.wanted if blob is None)
+    use_workers = workers is not None and workers.processes >= 1 and need >= workers.min_bytes
+    window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
+    tasks: list[tuple] = []
+    sizes: list[int] = []
+    pieces: list[tuple] = []  # in log order: ("blob", file, blob) or ("task", file, n, k, zone)
+    for f in known:
+        if f.wanted is not None:
+            for k, a, b, zone, blob in f.wanted:
+                if blob is not None:
+                    pieces.append(("blob", f, blob))
+                    continue
+                pieces.append(("task", f, len(tasks), k, zone))
+                tasks.append((len(tasks), f.lf, a, b, *window))
+                sizes.append(b - a)
+                cache.reread_bytes += b - a
+                f.tasks += 1
+            cache.hits += not f.tasks
+            continue
+        parts = _parts(f.lf, workers) if use_workers else [(f.lf, 0, None)]
+        for plf, a, b in parts:
+            pieces.append(("task", f, len(tasks), None, None))
+            tasks.append((len(tasks), plf, a, b, *window, "segments" if f.name else None))
+            sizes.append(f.lf.size if b is None else b - a)
+            f.tasks += 1
+    cache.read_files = sum(1 for f in known if f.tasks)
 
     fresh = analysis.scan
-    results: dict[int, tuple] = {}  # file -> (scan, state) of the cache or of this read
-    for i, slot in enumerate(plan):
-        loaded = _load(cache.get(*slot)) if slot is not None else None
-        if loaded is not None and _zone_of(loaded[2], analysis) == slot[0][-1]:
-            results[i] = loaded[:2]
-            cache.hits += 1
-    todo = [i for i in range(len(files)) if i not in results]
-    cache.read_files = len(todo)
-    size = sum(files[i].size for i in todo)
-    found: list = []  # per file to read, in todo's order, filled as the read goes
+    acc: list = []  # the merged [scan, state] so far
+    answers: dict[int, Any] = {}
+    piece_of = {p[2]: n for n, p in enumerate(pieces) if p[0] == "task"}
+    at = [0]  # the next piece to fold
+
+    def fold(upto: int, *, skip_missing: bool = False) -> None:
+        """Pieces in log order as far as their answers are there (skip_missing: all of them,
+        those not read left out)."""
+        while at[0] < upto:
+            piece = pieces[at[0]]
+            if piece[0] == "blob":
+                loaded = _load_scan(piece[2])
+                if loaded is None:  # a broken entry: read as without the cache
+                    raise _Followed
+                _fold(acc, loaded, ReadState(broken=[]))
+            elif piece[2] in answers:
+                _take(acc, piece, answers.pop(piece[2]), keys)
+            elif not skip_missing:
+                return
+            at[0] += 1
+
+    def take(answer: Any) -> bool:
+        """The next task's answer (they come in task order)."""
+        n = answers_count[0]
+        if _followed(answer):
+            return False
+        answers[n] = answer
+        answers_count[0] += 1
+        fold(piece_of[n] + 1)
+        return True
+
+    answers_count = [0]
     try:
-        if workers is not None and workers.processes >= 1 and size >= workers.min_bytes:
-            _read_with(workers, analysis, [files[i] for i in todo], progress, cancelled, found)
+        if use_workers:
+            workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
         else:
-            _read_here(analysis, [files[i] for i in todo], progress, cancelled, found)
+            from helpdesk.sendlog.parallel import _work
+
+            total, before = sum(sizes), 0
+            for n, task in enumerate(tasks):
+
+                def moved(d: int, base: int = before) -> None:
+                    if progress is not None:
+                        progress(min(base + d, total), total)
+
+                if not take(_work(task, moved, cancelled)):
+                    break
+                before += sizes[n]
+        if answers_count[0] < len(tasks):
+            raise _Followed
+        fold(len(pieces))
     except _Followed:
         return _give_up(analysis, fresh)
     except Cancelled:
-        for i, got in zip(todo, found, strict=False):
-            if got is not None:
-                results[i] = got[0], got[1]
-        _merge_into(analysis, files, results, fresh)
+        with contextlib.suppress(_Followed):
+            fold(len(pieces), skip_missing=True)
+        _finish(analysis, files, acc, fresh, done=False)
         raise
-    for i, (scan, state, span) in zip(todo, found, strict=True):
-        results[i] = scan, state
-        slot = plan[i]
-        if slot is None or state.broken or state.damage or scan.followed:
-            continue
-        span = spans.valid(span) if span is not None else None
-        if span is not None and _zone_of(span, analysis) == slot[0][-1]:
-            cache.put(*slot, _dump(scan, state, span))
-    _merge_into(analysis, files, results, fresh)
+    for f in known:
+        _keep(cache, f)
+    _finish(analysis, files, acc, fresh, done=True)
     return True
 
 
-def _merge_into(analysis: Analysis, files: list[LogFile], results: dict, fresh: _Scan) -> None:
-    """The files' results, in file order, as the analysis's scan (a cancelled read: those
-    there are)."""
-    from helpdesk.sendlog.merge import merge_scans, merge_states
+def _file(cache: SendlogCache, lf: LogFile, infer: bool, *, rotated: bool) -> _File:
+    """The file with its entry, when it is a rotated file that can be kept."""
+    key = file_key(lf) if rotated else None
+    if key is None:
+        return _File(lf, None, None, None)
+    name = _entry_name(lf, infer)
+    return _File(lf, name, key, _load_entry(cache.get(name, key)))
 
-    merged: list = []
-    for i in range(len(files)):
-        if i not in results:
-            continue
-        scan, state = results[i]
-        if not merged:
-            merged = [scan, state]
-        else:
-            merge_scans(merged[0], scan)
-            merge_states(merged[1], state)
-    if merged:
-        analysis.scan = _settle(merged[0], fresh)
-        analysis.state = merged[1]
+
+def _parts(lf: LogFile, workers: Any) -> list[tuple]:
+    from helpdesk.sendlog.parallel import plan
+
+    return plan([lf], workers.parts, workers.min_bytes)[0]
+
+
+def _followed(answer: Any) -> bool:
+    first = answer[0]
+    if isinstance(first, list):
+        return any(seg[2].followed for seg in first)
+    return first.followed
+
+
+def _take(acc: list, piece: tuple, answer: Any, keys: tuple) -> None:
+    """A read part's answer: kept for its file's entry (before merging changes it), folded."""
+    _kind, f, _n, k, zone = piece
+    result, state = answer
+    if state.too_long or state.broken or state.damage:
+        f.keep = False  # the file's offsets or contents are not what its segments say
+    if isinstance(result, list):  # a whole file, or a part of one, in segments
+        if f.new is None:
+            f.new = []
+        for a, b, seg, _too_long, span in result:
+            span = spans.valid(span)
+            zone = _zone_of_keys(span, keys) if span is not None else ""
+            if f.keep and zone:
+                f.blobs[f"{len(f.new)}{zone}"] = _dump(seg)
+            f.new.append((a, b, span))
+            _fold(acc, seg, ReadState(broken=[]))
+        if acc:
+            merge_states(acc[1], state)
+        f.changed = True
+        return
+    if k is not None and f.keep and zone:  # one segment of a known file, read again
+        f.blobs[f"{k}{zone}"] = _dump(result)
+        f.changed = True
+    _fold(acc, result, state)
+
+
+def _fold(acc: list, scan: _Scan, state: ReadState) -> None:
+    if not acc:
+        acc.extend((scan, state))
+    else:
+        merge_scans(acc[0], scan)
+        merge_states(acc[1], state)
+
+
+def _keep(cache: SendlogCache, f: _File) -> None:
+    """The file's entry as this read leaves it: the segments' borders and spans, and each
+    segment's scan under the zones it was read in."""
+    if f.name is None or f.key is None or not f.keep or not f.changed:
+        return
+    if f.new is not None:
+        borders = [(a, b) for a, b, _span in f.new]
+        seg_spans = [span for _a, _b, span in f.new]
+    else:
+        borders, seg_spans, _old = f.entry
+    entry = (VERSION, borders, seg_spans, f.blobs)
+    cache.put(f.name, f.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _finish(analysis: Analysis, files: list[LogFile], acc: list, fresh: _Scan, *, done: bool):
+    if acc:
+        analysis.scan = _settle(acc[0], fresh)
+        analysis.state = acc[1]
     analysis.state.total_bytes = sum(f.size for f in files)
-    analysis.state.done_bytes = sum(files[i].size for i in results)
+    if done:
+        analysis.state.done_bytes = analysis.state.total_bytes
     analysis.files.extend(str(f.path) for f in files)
 
 
-class _Followed(Exception):  # noqa: N818 - not an error: one pass must read these files
-    pass
+def _entry_name(lf: LogFile, infer: bool) -> str:
+    what = f"{VERSION}\0{os.path.realpath(lf.path)}\0{int(infer)}"
+    return hashlib.sha256(what.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def _read_here(
-    analysis: Analysis,
-    files: list[LogFile],
-    progress: Callable[[int, int], None] | None,
-    cancelled: Callable[[], bool] | None,
-    found: list,
-) -> None:
-    """Each file read in this process into found, its times looked at in the same pass."""
-    from helpdesk.sendlog.parallel import _GUESS_NAMES_MAX
-
-    total = sum(f.size for f in files)
-    done = 0
-    for lf in files:
-        part = _part(analysis)
-        part.scan.guess_names, part.scan.guess_room = {}, _GUESS_NAMES_MAX
-
-        def moved(d: int, _t: int, base: int = done) -> None:
-            if progress is not None:
-                progress(min(base + d, total), total)
-
-        span: list = []
-        found.append((part.scan, part.state, span))  # a cancel ranks what it holds so far
-        read = chunks([lf], state=part.state, progress=moved, cancelled=cancelled, numbered=False)
-        for _lf, _first, data in read:
-            part.scan.feed_data(data)
-            spans.widen(span, data)
-        if part.scan.followed:
-            raise _Followed
-        done += lf.size
-
-
-def _read_with(
-    workers: Any,
-    analysis: Analysis,
-    files: list[LogFile],
-    progress: Callable[[int, int], None] | None,
-    cancelled: Callable[[], bool] | None,
-    found: list,
-) -> None:
-    """The files read by the workers in parts (helpdesk/sendlog/parallel.py) into found, the
-    parts of each file merged into that file's result."""
-    from helpdesk.sendlog.merge import merge_scans, merge_states
-    from helpdesk.sendlog.parallel import plan as plan_parts
-
-    parts, sizes = plan_parts(files, workers.parts, workers.min_bytes)
-    scan = analysis.scan
-    window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
-    tasks = [(k, lf, a, b, *window, True) for k, (lf, a, b) in enumerate(parts)]
-    index = {id(lf): n for n, lf in enumerate(files)}
-    found[:] = [None] * len(files)
-
-    def take(answer: tuple) -> bool:
-        part_scan, state, span = answer
-        if part_scan.followed:
-            return False
-        n = index[id(current[0])]
-        current.pop(0)
-        if found[n] is None:
-            found[n] = [part_scan, state, span]
-        else:
-            merge_scans(found[n][0], part_scan)
-            merge_states(found[n][1], state)
-            found[n][2] = spans.join(found[n][2], span)
-        return True
-
-    current = [lf for lf, _a, _b in parts]  # the file of each answer, in order
-    workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
-    if current or any(f is None for f in found):
-        raise _Followed
-    found[:] = [tuple(f) for f in found]
-
-
-def _part(analysis: Analysis) -> Analysis:
-    return Analysis(
-        analysis.settings, now=analysis.now, since=analysis.since, local_domains=analysis.local
-    )
+def _load_entry(blob: bytes | None) -> tuple | None:
+    """(borders, spans, blobs) of a file's entry, or None for none or a broken one."""
+    if blob is None:
+        return None
+    try:
+        version, borders, seg_spans, blobs = load(blob)
+    except Exception:  # noqa: BLE001 - a broken or foreign entry is no entry
+        return None
+    if version != VERSION or not isinstance(blobs, dict) or len(borders) != len(seg_spans):
+        return None
+    for (a, b), span in zip(borders, seg_spans, strict=True):
+        if not (type(a) is int and type(b) is int and 0 <= a < b):
+            return None
+        if span is not None and not (
+            isinstance(span, tuple) and len(span) == 2 and all(type(t) is bytes for t in span)
+        ):
+            return None
+    if not all(isinstance(k, str) and isinstance(v, bytes) for k, v in blobs.items()):
+        return None
+    return borders, seg_spans, blobs
 
 
 def _key_dt(key: bytes) -> datetime:
@@ -423,10 +311,15 @@ def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
 
 def _zone_of(span: tuple, analysis: Analysis) -> str:
     """The first letter of the zone the lines of span lie in for this read ("" none)."""
+    scan = analysis.scan
+    return _zone_of_keys(span, (scan.start_key, scan.base_key, scan.newest))
+
+
+def _zone_of_keys(span: tuple, keys: tuple) -> str:
     lo, hi = span
-    if hi > analysis.scan.newest:
+    start, base, newest = keys
+    if hi > newest:
         return ""
-    start, base = analysis.scan.start_key, analysis.scan.base_key
     if lo >= start:
         return "w"
     if lo >= base and hi < start:
@@ -436,29 +329,24 @@ def _zone_of(span: tuple, analysis: Analysis) -> str:
     return ""
 
 
-def _dump(scan: _Scan, state: ReadState, span: tuple) -> bytes:
+def _dump(scan: _Scan) -> bytes:
     keep = (scan.user_names, scan.by_auth, scan.domain_names, scan.pending)
     scan.user_names, scan.by_auth, scan.domain_names, scan.pending = {}, {}, {}, {}
     try:
-        what = (VERSION, scan, state.too_long, span)
-        return pickle.dumps(what, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps((VERSION, scan), protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         scan.user_names, scan.by_auth, scan.domain_names, scan.pending = keep
 
 
-def _load(blob: bytes | None) -> tuple[_Scan, ReadState, tuple] | None:
-    """A fresh copy of an entry's scan (merging changes it), or None for a broken one."""
-    if blob is None:
-        return None
+def _load_scan(blob: bytes) -> _Scan | None:
+    """A fresh copy of a segment's scan (merging changes it), or None for a broken one."""
     try:
-        version, scan, too_long, span = _Unpickler(io.BytesIO(blob)).load()
+        version, scan = load(blob)
     except Exception:  # noqa: BLE001 - a broken entry is no entry
         return None
-    if version != VERSION or not isinstance(scan, _Scan) or not isinstance(too_long, int):
+    if version != VERSION or not isinstance(scan, _Scan):
         return None
-    if not (isinstance(span, tuple) and len(span) == 2 and all(type(t) is bytes for t in span)):
-        return None
-    return scan, ReadState(too_long=too_long, broken=[]), span
+    return scan
 
 
 __all__ = ["SendlogCache", "cache_dir", "default_cache", "file_key", "read_cached"]

@@ -37,7 +37,7 @@ from helpdesk.sendlog.offenders import (
     Analysis,
     _Scan,
 )
-from helpdesk.sendlog.spans import widen
+from helpdesk.sendlog.segments import Segmenter
 
 PARALLEL_MIN_BYTES = 32 << 20
 # names kept with their failures per part for an exact merge of the guessing addresses
@@ -92,33 +92,55 @@ def _serve(conn: Any) -> None:
             del answer
 
 
-def _work(task: tuple, progress: Callable[[int], None]) -> tuple:
+def _work(
+    task: tuple, progress: Callable[[int], None], cancelled: Callable[[], bool] | None = None
+) -> tuple:
     """One part: (number, file, start, end or None for the whole file, window start,
-    baseline start, infer local domains, now)."""
+    baseline start, infer local domains, now). A ninth item "segments" reads it in 5-minute
+    segments (helpdesk/sendlog/segments.py) and answers (segments, state)."""
     _part, lf, start, end, window_start, baseline_start, infer, now = task[:8]
-    # a ninth item asks for the part's time span too (helpdesk/sendlog/spans.py)
-    span = [] if len(task) > 8 and task[8] else None
-    scan = _Scan(window_start, baseline_start, infer)
-    scan.failed_only = {}
-    scan.now = now
-    scan.guess_names, scan.guess_room = {}, _GUESS_NAMES_MAX
+    segmented = len(task) > 8 and task[8] == "segments"
+
+    def make_scan() -> _Scan:
+        scan = _Scan(window_start, baseline_start, infer)
+        scan.failed_only = {}
+        scan.now = now
+        scan.guess_names, scan.guess_room = {}, _GUESS_NAMES_MAX
+        return scan
+
+    scan = make_scan()
     state = ReadState(broken=[])
+    cut = Segmenter(make_scan, start) if segmented else None
+    feed = cut.feed if cut is not None else scan.feed_data
     if end is None:
-        read = chunks([lf], state=state, progress=lambda d, _t: progress(d), numbered=False)
+        read = chunks(
+            [lf],
+            state=state,
+            progress=lambda d, _t: progress(d),
+            cancelled=cancelled,
+            numbered=False,
+        )
         for _lf, _first, data in read:
-            scan.feed_data(data)
-            if span is not None:
-                widen(span, data)
+            feed(data)
     else:
-        for data in range_chunks(lf, start, end, state=state, progress=progress):
-            scan.feed_data(data)
-            if span is not None:
-                widen(span, data)
-    scan.user_names = {}  # caches; not worth sending back
+        kw = {"state": state, "progress": progress, "cancelled": cancelled}
+        for data in range_chunks(lf, start, end, **kw):
+            feed(data)
+    if cut is None:
+        _drop_caches(scan)
+        return scan, state
+    done = cut.finish(end if end is not None else lf.size if not lf.compressed else cut.pos, 0)
+    for seg in done:
+        _drop_caches(seg[2])
+    return done, state
+
+
+def _drop_caches(scan: _Scan) -> None:
+    """What speeds up a read but is not worth sending back."""
+    scan.user_names = {}
     scan.by_auth = {}
     scan.domain_names = {}
     scan.pending = {}
-    return (scan, state) if span is None else (scan, state, span)
 
 
 class LogWorkers:
