@@ -29,7 +29,7 @@ SUBMISSION_REJECT = (
 DIGEST = "0123456789abcdef0123456789abcdef"
 SUBMISSION_REJECT_DIGEST = (
     SUBMISSION_REJECT + f' -- digest={DIGEST} release=none id="<m1@x>" '
-    'T="Rechnung \\"Q4\\" f\\303\\274r Sie HELPDESK-TEST-SPAM"'
+    'T="Rechnung \\"Q4\\" f\\\\303\\\\274r Sie HELPDESK-TEST-SPAM"'
 )
 INBOUND_REJECT = (
     "2026-11-27 21:58:02 1xX3xC-0004P1-2A H=([127.0.0.1]) [127.0.0.1]:35452 I=[127.0.0.1]:2525 "
@@ -58,6 +58,21 @@ def test_digest_message_id_and_subject_come_from_the_tail():
     bare = parse_reject_line(SUBMISSION_REJECT + " -- digest=- release=used-up id=<m2@x> T=Hallo")
     assert bare is not None and bare.digest == "" and bare.release_used_up
     assert (bare.message_id, bare.subject) == ("m2@x", "Hallo")
+
+
+def test_the_tail_is_read_as_the_acl_writes_it_quoted_and_escaped():
+    """`${quote:${escape:...}}`: Exim's \\ooo for control bytes and UTF-8, quoted again; a
+    folded subject unfolded; lines from before `escape` (raw bytes in quotes) read the same."""
+    escaped = parse_reject_line(
+        SUBMISSION_REJECT + ' -- digest=- release=none id="<m3@x>" '
+        'T="a\\\\033]52;c;eA==\\\\007 f\\\\303\\\\274r [b]x[/b]\\\\n und C:\\\\ \\"q\\""'
+    )
+    assert escaped is not None
+    assert escaped.subject == 'a\x1b]52;c;eA==\x07 für [b]x[/b] und C:\\ "q"'
+    before = parse_reject_line(
+        SUBMISSION_REJECT + ' -- digest=- release=none id=<m4@x> T="a\x1b b\\n c \\\\ f\u00fcr"'
+    )
+    assert before is not None and before.subject == "a\x1b b c \\ für"
 
 
 def test_an_exim_line_with_a_digest_is_releasable_without_a_scan():

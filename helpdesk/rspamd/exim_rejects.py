@@ -81,7 +81,7 @@ def parse_reject_line(line: str) -> EximReject | None:
         digest = "" if tail.group("digest") == "-" else tail.group("digest")
         used_up = tail.group("release") == "used-up"
         message_id = _unquote(tail.group("mid") or "").strip().strip("<>")
-        subject = _unquote(tail.group("subject") or "")
+        subject = _unfold(_unquote(tail.group("subject") or ""))
     text = mask_credentials(text)
     sender = _FIELD["sender"].search(rest)
     ip = _FIELD["ip"].search(rest)
@@ -102,15 +102,43 @@ def parse_reject_line(line: str) -> EximReject | None:
 
 
 def _unquote(value: str) -> str:
-    """Exim's ${quote:}: bare, or in double quotes with backslash escapes; Exim writes bytes
-    it deems non-printing as \\ooo. Decoded to text, as the send-log parser does: what is
-    shown goes through plaintext/plain, which shows control characters as escapes."""
+    """A value the ACL logs as `${quote:${escape:...}}` (stack/exim/exim.conf.in), decoded to
+    text: the quotes and their backslashes first, then Exim's `escape` (`\\ooo` for bytes it
+    deems non-printing, UTF-8 included, and `\\n`, `\\t` ...). Lines from before `escape`
+    (raw bytes inside the quotes) read the same. What is shown still goes through
+    plaintext/plain, which shows control characters as escapes."""
     if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
         value = value[1:-1]
     if "\\" not in value:
         return value
-    out = bytearray()
     raw = value.encode("utf-8", "surrogateescape")
+    return _unescape(_unquote_bytes(raw)).decode("utf-8", "replace")
+
+
+# ${quote:} writes newline and carriage return as \n and \r, and escapes \ and ".
+_QUOTE_ESCAPES = {ord("n"): 10, ord("r"): 13}
+# ${quote:} never writes a lone backslash before digits: \ooo there is Exim's own escape, as
+# in the T= of its arrival lines, left for the second pass.
+_OCTAL = re.compile(rb"[0-7]{3}")
+# ${escape:} (Exim's string_printing): these letters, else three octal digits.
+_ESCAPE_LETTERS = {ord(k): ord(v) for k, v in zip("nrtbvf", "\n\r\t\b\v\f", strict=True)}
+
+
+def _unquote_bytes(raw: bytes) -> bytes:
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i] == 92 and i + 1 < len(raw) and not _OCTAL.match(raw, i + 1):
+            out.append(_QUOTE_ESCAPES.get(raw[i + 1], raw[i + 1]))
+            i += 2
+            continue
+        out.append(raw[i])
+        i += 1
+    return bytes(out)
+
+
+def _unescape(raw: bytes) -> bytes:
+    out = bytearray()
     i = 0
     while i < len(raw):
         if raw[i] == 92 and i + 1 < len(raw):
@@ -119,12 +147,20 @@ def _unquote(value: str) -> str:
                 out.append(int(octal, 8) & 0xFF)
                 i += 4
                 continue
-            out.append(raw[i + 1])
-            i += 2
-            continue
+            if raw[i + 1] in _ESCAPE_LETTERS:
+                out.append(_ESCAPE_LETTERS[raw[i + 1]])
+                i += 2
+                continue
+        # `escape` leaves a backslash of the text as it is.
         out.append(raw[i])
         i += 1
-    return out.decode("utf-8", "replace")
+    return bytes(out)
+
+
+def _unfold(subject: str) -> str:
+    """A folded Subject header keeps its line breaks in Exim's $h_Subject:; unfolded as RFC
+    5322 says (the break goes, the space after it stays)."""
+    return re.sub(r"\r?\n(?=[ \t])", "", subject)
 
 
 def configured_mainlogs(config: Any) -> list[str]:
