@@ -207,3 +207,48 @@ def test_json_times_are_utc_whatever_the_machines_zone(tmp_path):
     fleet = run_cli("clients", "--json", config=config, env={"TZ": "Europe/Berlin"})
     found = json.loads(fleet.stdout)["mailboxes"]
     assert found and all(m["last"].endswith("Z") for m in found)
+
+
+def test_journal_true_reads_dovecot_from_journalctl(tmp_path):
+    # This machine runs no journald with Dovecot in it: a journalctl on PATH answers with the
+    # captured `journalctl -o json` lines (tests/data/dovecot/journal.json) and records how it
+    # was called.
+    config = _world(tmp_path)
+    text = config.read_text().replace(
+        f'dovecot_paths = ["{tmp_path / "dovecot.log"}"]', "dovecot_paths = []\njournal = true"
+    )
+    config.write_text(text)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "journalctl"
+    fake.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path / "argv"}"\ncat "{DATA / "journal.json"}"\n'
+    )
+    fake.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    out = run_cli("logins", ADDRESS, "--json", config=config, env=env)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert "journal" in data["files"]
+    seen = {(e["protocol"], e["ip"], e["ok"], e["reason"]) for e in data["events"]}
+    assert ("imap", "127.0.0.10", True, None) in seen
+    assert ("imap", "127.0.0.66", False, "plaintext_refused") in seen
+    assert any(e["client"] == "iPhone Mail (iOS)" for e in data["events"])
+    argv = (tmp_path / "argv").read_text().split("\n")
+    assert {"-o", "json", "SYSLOG_IDENTIFIER=dovecot"} <= set(argv)
+
+    fake.write_text("#!/bin/sh\necho 'No journal files were found.' >&2\nexit 1\n")
+    out = run_cli("logins", ADDRESS, config=config, env=env)
+    assert out.returncode == 0
+    assert "journalctl: No journal files were found." in out.stderr
+
+
+def test_no_dovecot_file_only_with_the_journal(tmp_path):
+    config = _world(tmp_path)
+    text = config.read_text().replace(
+        f'dovecot_paths = ["{tmp_path / "dovecot.log"}"]', "dovecot_paths = []"
+    )
+    config.write_text(text)
+    out = run_cli("logins", ADDRESS, config=config)
+    assert out.returncode != 0 and out.stdout == ""
+    assert "dovecot_paths may be empty only with journal = true" in out.stderr

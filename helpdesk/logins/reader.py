@@ -209,6 +209,8 @@ def _read_journal(
 
 def open_files(patterns: tuple[str, ...], what: Text) -> tuple[list[LogFile], Text | None]:
     """The files, or none and a warning naming what could not be read."""
+    if not patterns:
+        return [], None
     try:
         return expand(patterns), None
     except HelpdeskError as exc:

@@ -71,7 +71,8 @@ class LoginSettings:
         values: dict[str, Any] = {"exim_paths": SendlogSettings.from_config(config).paths}
         for key, raw in table.items():
             if key == "dovecot_paths":
-                values[key] = _paths(raw, where, key, base)
+                # [] where Dovecot logs only to the journal (journal = true)
+                values[key] = () if raw == [] else _paths(raw, where, key, base)
             elif key == "journal":
                 if not isinstance(raw, bool):
                     raise ConfigError(M("{where}: journal must be true or false", where=where))
@@ -103,6 +104,10 @@ class LoginSettings:
                 values[key] = tuple(raw)
             else:
                 raise ConfigError(M("{where}: unknown key {key!r}", where=where, key=key))
+        if values.get("dovecot_paths") == () and not values.get("journal"):
+            raise ConfigError(
+                M("{where}: dovecot_paths may be empty only with journal = true", where=where)
+            )
         return cls(**values)
 
 
