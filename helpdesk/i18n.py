@@ -102,18 +102,22 @@ def resolve_language(setting: str | None, environ: Mapping[str, str] | None = No
 
 
 def language_from_environment(environ: Mapping[str, str]) -> str:
-    """The first of LANGUAGE, LC_ALL, LC_MESSAGES, LANG that names a language, as gettext
-    reads them; `de_DE.UTF-8` is German, `C`/`POSIX` and anything unknown English."""
+    """The language the first set one of LANGUAGE, LC_ALL, LC_MESSAGES, LANG asks for, as
+    Python's gettext reads them: a list (`fr:de`) is tried in turn, a language without a
+    catalog skipped; `C`/`POSIX` ends the list. `de_DE.UTF-8` is German whether or not that
+    locale is installed (it is only read, never set); nothing usable means English."""
     for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = environ.get(name, "")
         if not value:
             continue
+        # gettext reads only the first variable that is set, even if none of its languages exists.
         for part in value.split(":"):
             code = part.split(".")[0].split("@")[0].split("_")[0].lower()
+            if code in ("c", "posix"):
+                return "en"
             if code in LANGUAGES:
                 return code
-            if code:
-                return "en"
+        return "en"
     return "en"
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gettext
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,11 +32,28 @@ def _english_after():
         ({"LANG": "de_DE.UTF-8", "LC_ALL": "C"}, "en"),
         ({"LANGUAGE": "de:en", "LANG": "en_GB.UTF-8"}, "de"),
         ({"LANG": "de_DE@euro"}, "de"),
+        ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "C", "LC_ALL": "de_DE.UTF-8"}, "de"),
+        ({"LANG": "de_DE.UTF-8", "LC_MESSAGES": "en_GB.UTF-8"}, "en"),
+        ({"LANGUAGE": "fr:de", "LANG": "en_GB.UTF-8"}, "de"),
+        ({"LANGUAGE": "fr", "LANG": "de_DE.UTF-8"}, "en"),
+        ({"LANGUAGE": "C:de"}, "en"),
+        ({"LANGUAGE": "", "LC_ALL": "", "LANG": "de_CH.UTF-8"}, "de"),
     ],
 )
-def test_auto_follows_the_locale_as_gettext_reads_it(environ, expected):
+def test_auto_follows_the_locale_as_gettext_reads_it(environ, expected, tmp_path, monkeypatch):
     assert language_from_environment(environ) == expected
     assert resolve_language("auto", environ) == expected
+    # The same answer as Python's gettext, asked with a German and an English catalog present.
+    for lang in i18n.LANGUAGES:
+        folder = tmp_path / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "probe.mo").write_bytes(b"")
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    found = gettext.find("probe", str(tmp_path))
+    assert (Path(found).parent.parent.name if found else "en") == expected
 
 
 def test_an_explicit_setting_wins_and_an_unknown_one_is_refused():
