@@ -292,3 +292,23 @@ def test_the_address_in_other_case_refused_as_unknown_user_is_a_login_name_probl
     assert (case.user, case.match, case.reason) == (upper, "near_miss", "unknown_user")
     text = {d.code: d.text.english() for d in t.diagnoses}
     assert "full address" in text["login_name"] and upper in text["login_name"]
+
+
+def test_a_traditional_syslog_time_takes_its_year_from_the_files_last_change(tmp_path):
+    # The captured line, in a file rotated in January: December's lines are last year's.
+    line = next(
+        x
+        for x in (DATA / "syslog-traditional.log").read_text().splitlines()
+        if "Login: " in x and "127.0.0.10" in x
+    )
+    december = "Dec 31 12:00:00" + line[15:]
+    path = tmp_path / "mail.log"
+    path.write_text(december + "\n" + "Jan  1 13:00:00" + line[15:] + "\n")
+    settings = LoginSettings(dovecot_paths=(str(path),), exim_paths=())
+    for mtime, years in (
+        (datetime(2027, 1, 1, 8), [(2026, 12), (2027, 1)]),
+        (datetime(2026, 5, 1), [(2025, 12), (2026, 1)]),
+    ):
+        os.utime(path, (mtime.timestamp(),) * 2)
+        t = build(settings, ADDRESS, since=timedelta(days=3650))
+        assert [(e.time.year, e.time.month) for e in t.events] == years
