@@ -32,6 +32,16 @@ from stack.settings import (
 )
 from stack.watcher import service as watch_service
 
+# The release check in Exim's DATA ACL (stack/exim/exim.conf.in): each database's UTC now
+# (the columns hold naive UTC), and what makes its UPDATE lookup answer: SQLite's lookup returns
+# the rows of `RETURNING`, PostgreSQL's and MySQL's the number of rows the UPDATE changed.
+EXIM_DB_NOW = {
+    "sqlite": "datetime('now')",
+    "pgsql": "(now() AT TIME ZONE 'UTC')",
+    "mysql": "UTC_TIMESTAMP()",
+}
+EXIM_DB_RETURNING = {"sqlite": " RETURNING id", "pgsql": "", "mysql": ""}
+
 RSPAMD_USER = "_rspamd"
 EXIM_USER = "Debian-exim"
 MAIL_USER = "mail"
@@ -236,14 +246,8 @@ def prepare(settings: Settings, exim_auth: str = "sql") -> Plan:
         "EXIM_SPOOL": str(exim_dir / "spool"),
         "SQLITE_FILE": db.path,
         "EXIM_DB_SERVER": db.exim_server() if db.kind != "sqlite" else "",
-        "DB_NOW": {
-            "sqlite": "datetime('now')",
-            "pgsql": "(now() AT TIME ZONE 'UTC')",
-            "mysql": "UTC_TIMESTAMP()",
-        }[db.kind],
-        # Exim's SQLite lookup returns the rows of `RETURNING`; PostgreSQL and MySQL lookups
-        # return the number of rows an UPDATE changed.
-        "DB_RETURNING": " RETURNING id" if db.kind == "sqlite" else "",
+        "DB_NOW": EXIM_DB_NOW[db.kind],
+        "DB_RETURNING": EXIM_DB_RETURNING[db.kind],
         "EXIM_MACROS": f"STACK_{db.kind.upper()} = 1\nSTACK_AUTH_{exim_auth.upper()} = 1",
         "SUPPORT_CONTACT": settings.support,
         "BLOCK_MESSAGE": settings.block_message(),
