@@ -19,7 +19,8 @@ def test_every_text_in_screens_and_commands_is_marked_and_no_error_is_bare_text(
 
 
 def test_every_marked_text_has_a_german_translation_that_is_not_fuzzy():
-    problems = catalogs.missing([ROOT / "helpdesk", ROOT / "screens"])
+    # stack/welcome.py: what `make demo` says before the TUI opens, in the TUI's language.
+    problems = catalogs.missing([ROOT / "helpdesk", ROOT / "screens", ROOT / "stack/welcome.py"])
     assert problems == [], "\n".join(problems[:40])
 
 
