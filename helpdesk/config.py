@@ -177,6 +177,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             M("{file}: not valid TOML: {reason}", file=str(found), reason=str(exc))
         ) from None
     config = Config(found, data)
+    # Keys whose wrong value must stop every command at once, not only the one that reads them.
+    from helpdesk.rspamd.release_ttl import check_at_load
+
+    check_at_load(config)
     _warn_if_exposed(config)
     return config
 

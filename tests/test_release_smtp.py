@@ -203,9 +203,15 @@ def test_uses_out_of_range_are_refused(stack, uses):
     assert out.returncode != 0 and "between 1 and 10" in out.stderr
 
 
-def test_release_ttl_above_three_days_is_refused_at_load(tmp_path):
+@pytest.mark.parametrize("command", [["releases"], ["find", "mueller"], ["db", "init"]])
+def test_release_ttl_above_three_days_is_refused_at_load(tmp_path, command):
+    """At load: also a command that never asks rspamd stops, before it does anything."""
     config = tmp_path / "helpdesk.toml"
-    config.write_text('[database]\nurl = "sqlite:///x.db"\n[rspamd]\nrelease_ttl = "4d"\n')
-    out = run_cli("releases", config=config)
+    db = tmp_path / "x.db"
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[rspamd]\nrelease_ttl = "3d1h"\n')
+    out = run_cli(*command, config=config)
     assert out.returncode != 0 and out.stderr.count("\n") == 1
     assert "release_ttl" in out.stderr and "3 days" in out.stderr
+    assert not db.exists()
+    config.write_text(f'[database]\nurl = "sqlite:///{db}"\n[rspamd]\nrelease_ttl = "3d"\n')
+    assert run_cli("db", "init", config=config).returncode == 0

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from helpdesk.config import Config, resolve_secret
-from helpdesk.durations import parse_duration
-from helpdesk.errors import ConfigError, HelpdeskError
+from helpdesk.errors import ConfigError
 from helpdesk.i18n import M
+from helpdesk.rspamd.release_ttl import DEFAULT_RELEASE_TTL, release_ttl
 
 DEFAULT_URL = "http://127.0.0.1:11334"
 
@@ -39,7 +39,7 @@ class RspamdSettings:
     timeout: float = 5.0
     max_reply_mb: float = 64.0
     release_map: str = ""
-    release_ttl: timedelta = timedelta(hours=4)
+    release_ttl: timedelta = DEFAULT_RELEASE_TTL
 
     @classmethod
     def from_config(cls, config: Config) -> RspamdSettings:
@@ -94,7 +94,7 @@ class RspamdSettings:
             ) from None
         if not 0 < max_reply_mb <= 4096:
             raise ConfigError(M("{where} max_reply_mb must be between 0 and 4096", where=where))
-        ttl = _release_ttl(section.get("release_ttl"), where, cls.release_ttl)
+        ttl = release_ttl(section.get("release_ttl"), where, cls.release_ttl)
         return cls(
             controllers=tuple(controllers),
             timeout=timeout,
@@ -102,30 +102,6 @@ class RspamdSettings:
             release_map=str(section.get("release_map") or ""),
             release_ttl=ttl,
         )
-
-
-# A release is for "send it again now": longer ones are refused, also in the configuration.
-MAX_RELEASE_TTL = timedelta(days=3)
-
-
-def _release_ttl(raw: object, where: str, default: timedelta) -> timedelta:
-    if raw is None or raw == "":
-        return default
-    try:
-        ttl = parse_duration(str(raw))
-    except HelpdeskError:
-        raise ConfigError(
-            M("{where} release_ttl is not a duration (e.g. 4h, 2d)", where=where)
-        ) from None
-    if ttl > MAX_RELEASE_TTL:
-        raise ConfigError(
-            M(
-                "{where} release_ttl must be at most 3 days (3d), not {raw}",
-                where=where,
-                raw=repr(str(raw)),
-            )
-        )
-    return ttl
 
 
 def _check_url(url: str, where: str) -> None:
