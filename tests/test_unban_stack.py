@@ -85,6 +85,8 @@ def test_guessing_address_is_banned_shown_and_lifted(fail2ban):
     audit = run_cli("audit", "--target", guesser, "--json", config=config)
     rows = json.loads(audit.stdout)
     assert rows and rows[0]["action"] == "unban" and rows[0]["ticket"] == "T-4711"
+    assert rows[0]["before"]["jail"] == "dovecot"
+    assert rows[0]["before"]["banned_since"].endswith("Z")  # UTC, as the database keeps times
 
     again = run_cli("unban", guesser, "--ticket", "T-4711", config=config)
     assert again.returncode != 0 and "not banned" in again.stderr
