@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from helpdesk.errors import HelpdeskError
-from helpdesk.i18n import N_, _, ngettext
+from helpdesk.i18n import N_, Text, _, ngettext, render
 from helpdesk.localtime import SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
@@ -80,7 +80,7 @@ class BlockedList(Background, Vertical):
         self.items: list[BlockedMessage] = []
         self.shown: list[BlockedMessage] = []
         self.matching = 0
-        self.warnings: list[str] = []
+        self.warnings: list[str | Text] = []
         self._asked = False
         self.widths: dict[str, int] = dict(MINIMUMS)
 
@@ -155,7 +155,7 @@ class BlockedList(Background, Vertical):
         if self.warnings:
             self.show_status(
                 _("{text}; not everything could be read: {warning}").format(
-                    text=text, warning=self.warnings[0]
+                    text=text, warning=render(self.warnings[0])
                 ),
                 error=True,
             )
@@ -169,7 +169,12 @@ class BlockedList(Background, Vertical):
         self._fill()
         self.show_status(_("Blocked mail unavailable: {error}").format(error=text), error=True)
 
-    release_failed = revoke_failed = load_failed
+    def release_failed(self, text: str) -> None:
+        # The write failed, not the reading: the list stays (F5 shows a state the failure
+        # left, e.g. a withdrawn release) and the status line says why, in one line.
+        self.show_status(text, error=True)
+
+    revoke_failed = release_failed
 
     def release_done(self, text: str) -> None:
         notify(self, text)
