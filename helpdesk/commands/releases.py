@@ -22,6 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "releases leave it (run every minute from a timer; docs/rspamd.md)"
         ),
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help=_(
+            "with --sync: print nothing when all went well, no list (for cron, which mails "
+            "any output); failures and withdrawn releases are still said"
+        ),
+    )
     json_flag(parser)
     parser.set_defaults(func=run_list)
 
@@ -58,11 +66,14 @@ def run_revoke(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: Context) -> int:
+    from helpdesk.errors import PolicyError
     from helpdesk.mailcenter.audit import current_operator
     from helpdesk.plaintext import clip, printable
     from helpdesk.rspamd.client import RspamdError
     from helpdesk.rspamd.releases import list_releases
 
+    if args.quiet and not args.sync:
+        raise PolicyError(M("--quiet is for --sync"))
     service = _service(ctx)
     with service.cluster:
         if args.sync:
@@ -87,6 +98,8 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
                 raise RspamdError(
                     M("{error}; the map there is not current", error=str(outcome.errors[0]))
                 )
+            if args.quiet:
+                return 0
             ctx.say(
                 ngettext(
                     "rspamd map rewritten: {n} active release",
