@@ -194,6 +194,15 @@ def test_duplicate_unknown_mailbox_and_missing_ticket_change_nothing(db, stack):
             service.release(
                 f"<{mid}>", "kunde@firma.de", digest=_d(mid), ticket="T-2", operator=OPERATOR
             )
+        # The login in other cases is the same account: no second pass for it.
+        with pytest.raises(Conflict, match="already released"):
+            service.release(
+                mid.upper(),
+                "KUNDE@Firma.DE",
+                digest=_d(mid).upper(),
+                ticket="T-2",
+                operator=OPERATOR,
+            )
         with pytest.raises(NotFound, match="no mailbox"):
             service.release(
                 new_message_id(), "nobody@firma.de", digest=_d("x"), ticket="T-2", operator=OPERATOR
