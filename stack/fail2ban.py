@@ -8,18 +8,18 @@ through links (filter.d, action.d), and /etc/fail2ban/jail.d (where Debian enabl
 with iptables bans) is never read. `ignoreip` is empty and `ignoreself = false`, so loopback
 addresses are banned like any other (guessing tests use 127.0.0.x with x ≥ 2).
 
-This file is also the least-privilege wrapper the stack's helpdesk calls to lift a ban
-(`[logins] unban_command`), the same one docs/logins.md gives a production admin:
+The stack's helpdesk lifts a ban (`[logins] unban_command`) through
+`stack/wrappers/helpdesk-fail2ban-unban`, the same wrapper docs/logins.md gives a production
+admin, pointed at this fail2ban's socket by HELPDESK_FAIL2BAN_SOCKET. It accepts only a jail of
+the helpdesk and an IP address, and runs only `fail2ban-client set JAIL unbanip IP`; the
+helpdesk never touches the socket itself.
 
-    python3 stack/fail2ban.py unban JAIL IP
-
-It accepts only a jail of this stack and an IP address, and runs only
-`fail2ban-client set JAIL unbanip IP`; the helpdesk never touches the socket itself.
+    python3 stack/fail2ban.py unban JAIL IP    runs the wrapper for this checkout's stack
+    python3 stack/fail2ban.py status JAIL      fail2ban's own view (for tests and people)
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
 import subprocess
@@ -36,6 +36,7 @@ MAXRETRY = 5
 FINDTIME = "10m"
 BANTIME = "1h"
 CLIENT_DEADLINE = 20.0
+WRAPPER = Path(__file__).resolve().parent / "wrappers" / "helpdesk-fail2ban-unban"
 
 
 def available() -> bool:
@@ -145,8 +146,10 @@ def config_lines(settings: Settings) -> list[str]:
         f"jails = [{', '.join(f'{j!r}' for j in JAILS)}]".replace("'", '"'),
     ]
     if available():
-        wrapper = Path(__file__).resolve()
-        lines.append(f'unban_command = ["{sys.executable}", "{wrapper}", "unban"]')
+        socket = socket_path(state)
+        lines.append(
+            f'unban_command = ["/usr/bin/env", "HELPDESK_FAIL2BAN_SOCKET={socket}", "{WRAPPER}"]'
+        )
     return [*lines, ""]
 
 
@@ -175,17 +178,9 @@ def main(argv: list[str]) -> int:
     """`unban JAIL IP` (the wrapper) or `status JAIL`: nothing else."""
     state = Path(os.environ.get("STACK_DIR") or Path(__file__).resolve().parent.parent / ".stack")
     if len(argv) == 3 and argv[0] == "unban":
-        jail, ip = argv[1], argv[2]
-        if jail not in JAILS:
-            print(f"not a jail of this stack: {jail!r}", file=sys.stderr)
-            return 2
-        try:
-            ip = str(ipaddress.ip_address(ip))
-        except ValueError:
-            print(f"not an IP address: {ip!r}", file=sys.stderr)
-            return 2
-        done = client(state, "set", jail, "unbanip", ip)
-    elif len(argv) == 2 and argv[0] == "status" and argv[1] in JAILS:
+        env = {**os.environ, "HELPDESK_FAIL2BAN_SOCKET": str(socket_path(state))}
+        os.execve(WRAPPER, [str(WRAPPER), *argv[1:]], env)
+    if len(argv) == 2 and argv[0] == "status" and argv[1] in JAILS:
         done = client(state, "status", argv[1])
     else:
         print("usage: fail2ban.py unban JAIL IP | status JAIL", file=sys.stderr)

@@ -66,3 +66,23 @@ def test_without_an_unban_command(tmp_path):
     (tmp_path / "fail2ban.log").write_text(LOG)
     out = run_cli("unban", "127.0.0.9", "--ticket", "T-1", config=config)
     assert out.returncode != 0 and "unban_command" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["helpdesk-fail2ban-unban", "helpdesk-doveadm-kick"])
+def test_the_documented_wrapper_is_the_one_the_stack_runs(name, tmp_path):
+    from tests.conftest import ROOT, missing
+
+    wrapper = ROOT / "stack" / "wrappers" / name
+    assert wrapper.stat().st_mode & 0o111, "the wrapper must be executable"
+    shown = "".join(
+        "  " + line if line.strip() else line for line in wrapper.read_text().splitlines(True)
+    )
+    assert "  ```sh\n" + shown + "  ```\n" in (ROOT / "docs" / "logins.md").read_text()
+    from stack import fail2ban, kick
+    from stack.settings import Settings
+
+    if not fail2ban.available():
+        missing("fail2ban is not installed (make stack-packages)")
+    settings = Settings.from_env({"STACK_DIR": str(tmp_path)})
+    helpdesk_toml = "\n".join(kick.config_lines(settings) + fail2ban.config_lines(settings))
+    assert f'"{wrapper}"]' in helpdesk_toml

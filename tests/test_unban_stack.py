@@ -92,13 +92,32 @@ def test_guessing_address_is_banned_shown_and_lifted(fail2ban):
     assert again.returncode != 0 and "not banned" in again.stderr
 
 
+WRAPPER = ROOT / "stack" / "wrappers" / "helpdesk-fail2ban-unban"
+
+
 def test_wrapper_accepts_only_a_jail_and_an_address(fail2ban):
-    wrapper = [sys.executable, str(ROOT / "stack" / "fail2ban.py")]
+    socket = Path(fail2ban.env["STACK_DIR"]) / "fail2ban" / "fail2ban.sock"
+    env = {"PATH": "/usr/bin:/bin", "HELPDESK_FAIL2BAN_SOCKET": str(socket)}
     for args in (
-        ["unban", "sshd", "127.0.0.2"],
-        ["unban", "dovecot", "127.0.0.2; reboot"],
+        ["sshd", "127.0.0.2"],
+        ["dovecot", "127.0.0.2; reboot"],
+        ["dovecot", "127.0.0.2", "--extra"],
         ["set", "dovecot", "unbanip", "127.0.0.2"],
-        ["unban", "dovecot"],
+        ["dovecot"],
     ):
-        out = subprocess.run([*wrapper, *args], capture_output=True, text=True, timeout=30)
-        assert out.returncode == 2, args
+        out = subprocess.run([WRAPPER, *args], capture_output=True, text=True, env=env, timeout=30)
+        assert out.returncode == 2 and "fail2ban" not in out.stdout, args
+    ok = subprocess.run(
+        [WRAPPER, "dovecot", "127.0.0.251"], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert ok.returncode == 0, ok.stderr
+    # Under sudo the socket cannot be chosen: the system's fail2ban is asked (none runs here).
+    sudo = subprocess.run(
+        [WRAPPER, "dovecot", "127.0.0.251"],
+        capture_output=True,
+        text=True,
+        env={**env, "SUDO_USER": "operator"},
+        timeout=30,
+    )
+    assert sudo.returncode != 0 and str(socket) not in sudo.stderr
+    assert "/var/run/fail2ban/fail2ban.sock" in sudo.stderr
