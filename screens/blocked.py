@@ -18,10 +18,10 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import N_, Text, _, ngettext, render
 from helpdesk.localtime import SHORT, header, time_text
 from helpdesk.plaintext import clip, clip_message_id
-from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
-from helpdesk.rspamd.release_risk import takeover_note
+from helpdesk.rspamd.blocked import BlockedMessage
+from helpdesk.rspamd.release_risk import WatcherSuspension, takeover_note
 from screens.background import Background
-from screens.blocked_jobs import load_blocked, release, revoke
+from screens.blocked_jobs import BlockedLoad, load_blocked, release, revoke
 from screens.dialogs.release import ReleaseAnswer, ReleaseDialog
 from screens.dialogs.ticket import TicketAnswer, TicketDialog
 from screens.translated import Translated
@@ -81,6 +81,7 @@ class BlockedList(Background, Vertical):
         self.shown: list[BlockedMessage] = []
         self.matching = 0
         self.warnings: list[str | Text] = []
+        self.watched: dict[str, WatcherSuspension] = {}
         self._asked = False
         self.widths: dict[str, int] = dict(MINIMUMS)
 
@@ -141,9 +142,11 @@ class BlockedList(Background, Vertical):
         self.forget("load")
         self.show_status(_("Stopped waiting for rspamd · F5 asks again"), error=True)
 
-    def load_done(self, report: BlockedReport) -> None:
+    def load_done(self, loaded: BlockedLoad) -> None:
+        report = loaded.report
         self.items = report.items
         self.warnings = report.warnings
+        self.watched = loaded.watched
         self._fill()
         self._say_count()
 
@@ -303,7 +306,8 @@ class BlockedList(Background, Vertical):
             if seconds % 3600 == 0 and seconds <= 72 * 3600
             else format_duration(ttl).replace(" ", "")
         )
-        note = takeover_note(_last_sendlog_report(self.app), item.user)
+        watched = self.watched.get(item.user.lower())
+        note = takeover_note(_last_sendlog_report(self.app), item.user, watched)
         self.app.push_screen(ReleaseDialog(item, default, note), answered)
 
     def action_revoke(self) -> None:

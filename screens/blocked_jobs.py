@@ -4,23 +4,41 @@ plain functions that take their inputs as arguments and return their result
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from helpdesk.i18n import _, ngettext
+from helpdesk.i18n import M, _, ngettext
 from helpdesk.localtime import time_text
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
+from helpdesk.rspamd.release_risk import WatcherSuspension
 from screens.dialogs.release import ReleaseAnswer
 from screens.dialogs.ticket import TicketAnswer
 
 
-def load_blocked(config: Any, db: Any, user: str | None) -> BlockedReport:
+@dataclass
+class BlockedLoad:
+    report: BlockedReport
+    # The automatic watcher's last suspension of the listed senders, for the release dialog.
+    watched: dict[str, WatcherSuspension] = field(default_factory=dict)
+
+
+def load_blocked(config: Any, db: Any, user: str | None) -> BlockedLoad:
+    from helpdesk.errors import HelpdeskError
     from helpdesk.rspamd.blocked import collect_blocked
     from helpdesk.rspamd.client import Cluster
     from helpdesk.rspamd.exim_rejects import configured_mainlogs
+    from helpdesk.rspamd.release_risk import watcher_suspensions
 
     logs = configured_mainlogs(config)
     with Cluster.from_config(config) as cluster:
-        return collect_blocked(cluster, db, user=user, logs=logs, recent_only=True)
+        report = collect_blocked(cluster, db, user=user, logs=logs, recent_only=True)
+    watched: dict[str, WatcherSuspension] = {}
+    if db is not None:
+        try:
+            watched = watcher_suspensions(db, (i.user for i in report.items if i.releasable))
+        except HelpdeskError as exc:
+            report.warnings.append(M("the watcher's state was not read: {error}", error=str(exc)))
+    return BlockedLoad(report, watched)
 
 
 def release(

@@ -102,3 +102,44 @@ async def test_a_long_address_is_released_from_the_list_within_the_limits(stack)
     assert (release.address, release.uses, release.digest) == (user, 3, item.digest)
     assert submit(stack, user, PASSWORD, spam) == 250
     db.dispose()
+
+
+async def test_the_dialog_names_the_watchers_suspension_read_with_the_list(stack):
+    """The watcher suspended the account earlier (its row in watch_accounts); it was
+    reinstated, and the customer calls about a blocked message: the dialog warns."""
+    from sqlalchemy import insert
+
+    from helpdesk.mailcenter.schema import watch_accounts
+
+    tag = os.urandom(3).hex()
+    user = stack.add_mailbox(f"watched.{tag}@firma.test", PASSWORD)
+    reason = "helpdesk watch: 3 messages refused as spam within 10 minutes"
+    with stack.db.begin() as conn:
+        conn.execute(
+            insert(watch_accounts).values(
+                address=user,
+                suspended_at=utcnow() - timedelta(hours=2),
+                reason=reason,
+                watcher="AUTO-watch",
+                notified=True,
+            )
+        )
+    spam = message(user, new_message_id("watched"), f"Mahnung {tag} HELPDESK-TEST-SPAM")
+    assert submit(stack, user, PASSWORD, spam) == 550
+    db = Database(stack.database_url)
+    app = HelpdeskApp(load_config(stack.config_path), db=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(BlockedScreen())
+        await settle(app, pilot)
+        await pilot.press("slash", *tag, "tab")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, ReleaseDialog)
+        question = _text(app.screen, "#dialog-question")
+        assert "WARNING: the account looks taken over." in question
+        assert "automatic watcher suspended this account" in question and reason in question
+        await pilot.press("escape")
+        await pilot.pause()
+    db.dispose()

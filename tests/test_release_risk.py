@@ -53,3 +53,19 @@ def test_a_quiet_account_and_an_absent_one():
     assert not quiet.warn and "nothing unusual" in str(quiet.lines[0])
     absent = takeover_note(_report([], 30), "anna@firma.test")
     assert not absent.warn and "no mail from this account" in str(absent.lines[0])
+
+
+def test_the_watchers_suspension_in_the_previous_30_days_is_a_warning():
+    from helpdesk.rspamd.release_risk import WatcherSuspension
+
+    now = datetime(2026, 11, 30, 12, 0)
+    reason = "helpdesk watch: 3 messages refused by the sending limits within 10 minutes"
+    recent = WatcherSuspension(now - timedelta(days=29), reason)
+    note = takeover_note(None, "anna@firma.test", recent, now=now)
+    assert note.warn and not note.has_data  # the send log was not read: still said
+    assert "automatic watcher suspended this account" in str(note.lines[0])
+    assert reason in str(note.lines[0]) and "unknown" in str(note.lines[1])
+    quiet = _report([UserStats(user="anna@firma.test")], 30)
+    assert takeover_note(quiet, "anna@firma.test", recent, now=now).warn
+    old = WatcherSuspension(now - timedelta(days=31), reason)
+    assert not takeover_note(quiet, "anna@firma.test", old, now=now).warn
