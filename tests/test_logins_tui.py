@@ -240,3 +240,44 @@ async def test_last_success_takes_dovecots_last_login_and_says_where_smtp_comes_
         assert f"SMTP {log_time_text(smtp.last or smtp.time, SHORT)}" in last
         assert "SMTP from Exim's arrivals" in last
         check(app, "logins tab with last_login")
+
+
+async def test_reading_shows_progress_and_c_cancels_it(tmp_path):
+    import gzip
+
+    from textual.widgets import ProgressBar
+
+    config = _world(tmp_path)
+    # A large rotated log: the captured lines, then a million IMAP logouts.
+    lines = (DATA / "dovecot.log").read_bytes()
+    closed = next(x for x in lines.splitlines(True) if b"Disconnected: Logged out in=" in x)
+    big = tmp_path / "dovecot.log.1.gz"
+    with gzip.open(big, "wb", compresslevel=1) as f:
+        f.write(lines)
+        for _ in range(100):
+            f.write(closed * 10_000)
+    text = config.read_text().replace(
+        f'dovecot_paths = ["{tmp_path / "dovecot.log"}"]', f'dovecot_paths = ["{big}"]'
+    )
+    config.write_text(text)
+    app = WatchedApp(load_config(config))
+    async with app.run_test(size=SIZE) as pilot:
+        await app.push_screen(Host())
+        tab = app.screen.query_one(LoginsTab)
+        bar = app.screen.query_one("#logins-progress", ProgressBar)
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if (bar.progress or 0) > 0:
+                break
+        assert tab.reading and 0 < bar.progress < bar.total
+        app.screen.query_one("#logins-table", DataTable).focus()
+        await pilot.press("c")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if not tab.reading:
+                break
+        await settle(app, pilot)
+        assert not tab.reading and tab.timeline is None
+        status = str(app.screen.query_one("#logins-status", Static).render())
+        assert "Reading cancelled. F5 reads the logs again." in status
+        check(app, "logins reading cancelled")
