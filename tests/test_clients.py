@@ -115,3 +115,30 @@ def test_hostile_real_names_in_the_fleet(tmp_path):
     out = run_cli("clients", config=config)
     assert out.returncode == 0
     assert_clean(out.stdout, where="clients")
+
+
+def test_csv_names_the_customer_and_pop3_comes_from_last_login_too(tmp_path):
+    # "neu@" has no line in the logs: Dovecot's last_login table alone says it uses POP3.
+    import time
+
+    from sqlalchemy import update
+
+    from helpdesk.logins.lastlogin import last_login
+    from helpdesk.mailcenter.db import Database
+    from helpdesk.mailcenter.schema import mailboxes
+
+    config = _world(tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    with db.begin() as conn:
+        conn.execute(update(mailboxes).values(customer_ref="K-10042"))
+        conn.execute(
+            last_login.insert(),
+            {"username": "neu@capture.example", "service": "pop3", "last_login": int(time.time())},
+        )
+    db.dispose()
+    out = run_cli("clients", "--csv", config=config)
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert list(rows[0]) == ["address", "realname", "customer_ref", "finding", "count", "last"]
+    assert {r["customer_ref"] for r in rows} == {"K-10042"}
+    assert ("neu@capture.example", "pop3") in {(r["address"], r["finding"]) for r in rows}
