@@ -312,3 +312,27 @@ def test_a_traditional_syslog_time_takes_its_year_from_the_files_last_change(tmp
         os.utime(path, (mtime.timestamp(),) * 2)
         t = build(settings, ADDRESS, since=timedelta(days=3650))
         assert [(e.time.year, e.time.month) for e in t.events] == years
+
+
+def test_the_ban_time_is_said_in_the_operators_zone(tmp_path):
+    # fail2ban's log, like the mail logs, is in this machine's time; the operator reads
+    # [ui] timezone with its name.
+    from zoneinfo import ZoneInfo
+
+    from helpdesk.localtime import log_time_text, use_zone
+
+    settings = LoginSettings(
+        dovecot_paths=(str(_copy(tmp_path, "dovecot.log")),),
+        exim_paths=(str(_copy(tmp_path, "mainlog")),),
+    )
+    guess = next(e for e in _timeline(tmp_path, "dovecot.log").events if e.ip == "127.0.0.9")
+    ban = guess.time + timedelta(seconds=5)
+    use_zone(ZoneInfo("Asia/Tokyo"))
+    try:
+        t = build(settings, ADDRESS, since=timedelta(days=3650), bans={"127.0.0.9": ban})
+        shown = log_time_text(ban, zone=True)
+    finally:
+        use_zone(None)
+    assert shown.endswith(" JST")
+    [text] = [d.text.english() for d in t.diagnoses if d.code == "banned"]
+    assert f"the address 127.0.0.9 is banned since {shown}:" in text

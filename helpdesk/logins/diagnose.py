@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from helpdesk.i18n import M, Mn, Text
+from helpdesk.localtime import log_time_text
 
 if TYPE_CHECKING:
     from helpdesk.logins.events import LoginEvent
@@ -151,7 +152,7 @@ def diagnose(
                     "the address {ip} is banned since {since}: lift the ban once the device "
                     "has the right password",
                     ip=ip,
-                    since=bans[ip].strftime("%Y-%m-%d %H:%M"),
+                    since=log_time_text(bans[ip], zone=True),
                 ),
             )
         )
