@@ -336,3 +336,28 @@ def test_the_ban_time_is_said_in_the_operators_zone(tmp_path):
     assert shown.endswith(" JST")
     [text] = [d.text.english() for d in t.diagnoses if d.code == "banned"]
     assert f"the address 127.0.0.9 is banned since {shown}:" in text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "attributed"), [(-9, True), (9, True), (-11, False), (11, False)]
+)
+def test_attribution_window_is_ten_minutes_either_side(tmp_path, minutes, attributed):
+    # The captured CRAM-MD5 attempt from 127.0.0.12, moved away from the mailbox's only login
+    # from that address (22:46:31); the real attempt (same second) is dropped.
+    lines = (DATA / "dovecot.log").read_text().splitlines()
+    cram = [x for x in lines if "rip=127.0.0.12" in x and "CRAM-MD5" in x]
+    rest = [x for x in lines if x not in cram]
+    when = (datetime(2026, 11, 30, 22, 46, 31) + timedelta(minutes=minutes)).strftime(
+        "%b %d %H:%M:%S"
+    )
+    moved = [when + x[15:] for x in cram]
+    path = tmp_path / "moved.log"
+    path.write_text("\n".join(sorted([*rest, *moved], key=lambda x: x[:15])) + "\n")
+    os.utime(path, (datetime(2026, 12, 2).timestamp(),) * 2)
+    t = build(
+        LoginSettings(dovecot_paths=(str(path),), exim_paths=()),
+        ADDRESS,
+        since=timedelta(days=3650),
+    )
+    found = [e for e in t.events if e.ip == "127.0.0.12" and e.mechanism == "CRAM-MD5"]
+    assert [e.match for e in found] == (["attributed"] if attributed else [])
