@@ -361,3 +361,23 @@ def test_attribution_window_is_ten_minutes_either_side(tmp_path, minutes, attrib
     )
     found = [e for e in t.events if e.ip == "127.0.0.12" and e.mechanism == "CRAM-MD5"]
     assert [e.match for e in found] == (["attributed"] if attributed else [])
+
+
+def test_dovecot_log_path_with_an_iso_log_timestamp(tmp_path):
+    # `log_timestamp = "%Y-%m-%d %H:%M:%S "` instead of Dovecot's default: the same events.
+    year = (DATA / "mainlog").read_text()[:4]  # the capture's year
+    iso = tmp_path / "dovecot-iso.log"
+    iso.write_text(
+        "".join(
+            datetime.strptime(f"{year} {x[:15]}", "%Y %b %d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S")
+            + x[15:]
+            + "\n"
+            for x in (DATA / "dovecot.log").read_text().splitlines()
+        )
+    )
+    assert detect(iso.read_bytes().splitlines()[0]) == "dovecot"
+    plain = _timeline(tmp_path, "dovecot.log")
+    settings = LoginSettings(dovecot_paths=(str(iso),), exim_paths=(str(tmp_path / "mainlog"),))
+    t = build(settings, ADDRESS, since=timedelta(days=3650))
+    assert t.warnings == []
+    assert [e.as_json() for e in t.events] == [e.as_json() for e in plain.events]
