@@ -107,7 +107,7 @@ def session_cache() -> SendlogCache:
     from helpdesk.sendlog.cache import default_cache
 
     if not _cache:
-        _cache.append(default_cache())
+        _cache.append(default_cache(memory=True))
     return _cache[0]
 
 

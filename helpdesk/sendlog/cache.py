@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,8 @@ from helpdesk.sendlog.cache_store import SendlogCache, cache_dir, default_cache,
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
 
-VERSION = 2  # bump when _Scan, UserStats or the entry change: older entries are then ignored
+BLOCK = 12  # segments (an hour) kept merged as well, so that a read loads a day in 24 pieces
+VERSION = 3  # bump when _Scan, UserStats or the entry change: older entries are then ignored
 
 
 class _Followed(Exception):  # noqa: N818 - not an error: one pass must read these files
@@ -40,17 +42,44 @@ class _Followed(Exception):  # noqa: N818 - not an error: one pass must read the
 
 
 class _File:
-    """One file of the read: its entry as found, and as it will be kept."""
+    """One file of the read: its entry as found, and as it will be kept. The entry is an
+    index (the segments' borders and spans, and which scans are kept) under the file's
+    name, and each kept scan under a name of its own, read only when its turn comes."""
 
-    def __init__(self, lf: LogFile, name: str | None, key: tuple | None, entry: Any) -> None:
-        self.lf, self.name, self.key = lf, name, key
-        self.entry = entry  # (borders, spans, blobs) or None
+    def __init__(self, cache: SendlogCache, lf: LogFile, name: str | None, key: Any) -> None:
+        self.cache, self.lf, self.name, self.key = cache, lf, name, key
+        entry = _load_entry(cache.get(name, key)) if name is not None else None
+        self.entry = entry  # (generation, borders, spans) or None
+        self.gen = entry[0] if entry is not None else secrets.token_hex(4)
+        self.have: set[str] = set(entry[3]) if entry is not None else set()
         self.new: list[tuple] | None = None  # (start, end, span) of the segments of a whole read
-        self.blobs: dict[str, bytes] = dict(entry[2]) if entry is not None else {}
         self.keep = name is not None  # False once anything makes the file's result uncertain
         self.changed = False
         self.tasks = 0
-        self.wanted: list[tuple] | None = None  # (k, start, end, zone, blob) of a known file
+        self.wanted: list[tuple] | None = None  # (k, start, end, zone, kept) of a known file
+        self.block: list | None = None  # [number, zone, merged scan, segments in it]
+        self.whole = ""  # the zone all its segments lie in, if one
+        self.whole_acc: list | None = None  # their merge, to keep as one
+
+    def kept(self, what: str) -> bool:
+        return what in self.have and self.cache.has(self.blob_name(what), self.key)
+
+    def blob_name(self, what: str) -> str:
+        return f"{self.name}.{self.gen}.{what}"
+
+    def store(self, what: str, scan: _Scan) -> None:
+        """A scan of this file kept at once (memory holds no file's scans while it is read)."""
+        if self.keep:
+            self.cache.put(self.blob_name(what), self.key, _dump(scan))
+            self.have.add(what)
+            self.changed = True
+
+    def load(self, what: str) -> _Scan:
+        blob = self.cache.get(self.blob_name(what), self.key)
+        scan = _load_scan(blob) if blob is not None else None
+        if scan is None:  # gone or broken since the read began: read as without the cache
+            raise _Followed
+        return scan
 
 
 def read_cached(
@@ -72,40 +101,62 @@ def read_cached(
         return False
     scan = analysis.scan
     keys = (scan.start_key, scan.base_key, scan.newest)
-    known = [_file(cache, lf, scan.infer, rotated=i + 1 < len(files)) for i, lf in enumerate(files)]
+    known = []
+    for i, lf in enumerate(files):
+        key = file_key(lf) if i + 1 < len(files) else None  # the live file is never kept
+        name = _entry_name(lf, scan.infer) if key is not None else None
+        known.append(_File(cache, lf, name, key))
     if not any(f.name is not None for f in known):
         return False
     need = 0  # bytes to read
     for f in known:
         if f.entry is not None:
-            borders, seg_spans, _blobs = f.entry
+            _gen, borders, seg_spans, _have = f.entry
             f.wanted = []
             for k, ((a, b), span) in enumerate(zip(borders, seg_spans, strict=True)):
                 zone = _zone_of_keys(span, keys) if span is not None else ""
-                blob = f.blobs.get(f"{k}{zone}") if zone else None
-                f.wanted.append((k, a, b, zone, blob))
-            if f.lf.compressed and any(w[4] is None for w in f.wanted):
-                f.entry, f.blobs, f.wanted = None, {}, None  # read whole again
+                f.wanted.append((k, a, b, zone, bool(zone) and f.kept(f"{k}{zone}")))
+            if f.lf.compressed and not all(w[4] for w in f.wanted):
+                f.entry, f.wanted = None, None  # read whole again, kept anew
+                f.gen, f.have = secrets.token_hex(4), set()
         if f.wanted is None:
             need += f.lf.size
         else:
-            need += sum(b - a for _k, a, b, _z, blob in f.wanted if blob is None)
+            need += sum(b - a for _k, a, b, _z, kept in f.wanted if not kept)
     use_workers = workers is not None and workers.processes >= 1 and need >= workers.min_bytes
     window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
     tasks: list[tuple] = []
     sizes: list[int] = []
-    pieces: list[tuple] = []  # in log order: ("blob", file, blob) or ("task", file, n, k, zone)
+    # in log order: ("blob", file, blob, segment or None for a block, zone) or
+    # ("task", file, task number, segment or None for a part of a whole file, zone)
+    pieces: list[tuple] = []
     for f in known:
         if f.wanted is not None:
-            for k, a, b, zone, blob in f.wanted:
-                if blob is not None:
-                    pieces.append(("blob", f, blob))
+            zones = {w[3] for w in f.wanted}
+            if len(zones) == 1 and "" not in zones:  # the whole file in one zone
+                f.whole = zones.pop()
+                if f.kept(f"a{f.whole}"):
+                    pieces.append(("blob", f, f"a{f.whole}", None, ""))
+                    cache.hits += 1
                     continue
-                pieces.append(("task", f, len(tasks), k, zone))
-                tasks.append((len(tasks), f.lf, a, b, *window))
-                sizes.append(b - a)
-                cache.reread_bytes += b - a
-                f.tasks += 1
+                f.whole_acc = [None, ReadState(broken=[])]
+            k = 0
+            while k < len(f.wanted):
+                block = _block(f, k)
+                if block is not None:
+                    pieces.append(("blob", f, block, None, ""))
+                    k += BLOCK
+                    continue
+                _k, a, b, zone, kept = f.wanted[k]
+                if kept:
+                    pieces.append(("blob", f, f"{k}{zone}", k, zone))
+                else:
+                    pieces.append(("task", f, len(tasks), k, zone))
+                    tasks.append((len(tasks), f.lf, a, b, *window))
+                    sizes.append(b - a)
+                    cache.reread_bytes += b - a
+                    f.tasks += 1
+                k += 1
             cache.hits += not f.tasks
             continue
         parts = _parts(f.lf, workers) if use_workers else [(f.lf, 0, None)]
@@ -117,21 +168,27 @@ def read_cached(
     cache.read_files = sum(1 for f in known if f.tasks)
 
     fresh = analysis.scan
-    acc: list = []  # the merged [scan, state] so far
+    acc: list = [None, ReadState(broken=[])]  # the merged scan and state so far
     answers: dict[int, Any] = {}
     piece_of = {p[2]: n for n, p in enumerate(pieces) if p[0] == "task"}
     at = [0]  # the next piece to fold
+    last: list = [None]  # the file of the last piece folded
 
     def fold(upto: int, *, skip_missing: bool = False) -> None:
         """Pieces in log order as far as their answers are there (skip_missing: all of them,
         those not read left out)."""
         while at[0] < upto:
             piece = pieces[at[0]]
+            if last[0] is not None and last[0] is not piece[1]:
+                _end(acc, last[0])
+            last[0] = piece[1]
             if piece[0] == "blob":
-                loaded = _load_scan(piece[2])
-                if loaded is None:  # a broken entry: read as without the cache
-                    raise _Followed
-                _fold(acc, loaded, ReadState(broken=[]))
+                loaded = piece[1].load(piece[2])
+                if piece[3] is None:
+                    _flush(acc, piece[1])
+                    _fold(_target(acc, piece[1]), loaded, ReadState(broken=[]))
+                else:
+                    _add_segment(acc, piece[1], piece[3], piece[4], loaded)
             elif piece[2] in answers:
                 _take(acc, piece, answers.pop(piece[2]), keys)
             elif not skip_missing:
@@ -162,32 +219,39 @@ def read_cached(
                     if progress is not None:
                         progress(min(base + d, total), total)
 
-                if not take(_work(task, moved, cancelled)):
+                fold(piece_of[n])  # all before this task: its segments are folded as read
+                f = pieces[piece_of[n]][1]
+                if last[0] is not None and last[0] is not f:
+                    _end(acc, last[0])
+                last[0] = f
+
+                def emit(seg: tuple, f: _File = f) -> None:
+                    _segment(acc, f, seg, keys)
+
+                if not take(_work(task, moved, cancelled, emit)):
                     break
                 before += sizes[n]
         if answers_count[0] < len(tasks):
             raise _Followed
         fold(len(pieces))
+        if last[0] is not None:
+            _end(acc, last[0])
     except _Followed:
         return _give_up(analysis, fresh)
     except Cancelled:
+        for f in known:
+            f.keep = False  # what is folded now lacks what was not read: nothing is kept
         with contextlib.suppress(_Followed):
             fold(len(pieces), skip_missing=True)
+        for f in known:
+            _end(acc, f)
         _finish(analysis, files, acc, fresh, done=False)
         raise
     for f in known:
-        _keep(cache, f)
+        _keep(f)
+    cache.trim()
     _finish(analysis, files, acc, fresh, done=True)
     return True
-
-
-def _file(cache: SendlogCache, lf: LogFile, infer: bool, *, rotated: bool) -> _File:
-    """The file with its entry, when it is a rotated file that can be kept."""
-    key = file_key(lf) if rotated else None
-    if key is None:
-        return _File(lf, None, None, None)
-    name = _entry_name(lf, infer)
-    return _File(lf, name, key, _load_entry(cache.get(name, key)))
 
 
 def _parts(lf: LogFile, workers: Any) -> list[tuple]:
@@ -210,51 +274,118 @@ def _take(acc: list, piece: tuple, answer: Any, keys: tuple) -> None:
     if state.too_long or state.broken or state.damage:
         f.keep = False  # the file's offsets or contents are not what its segments say
     if isinstance(result, list):  # a whole file, or a part of one, in segments
-        if f.new is None:
-            f.new = []
-        for a, b, seg, _too_long, span in result:
-            span = spans.valid(span)
-            zone = _zone_of_keys(span, keys) if span is not None else ""
-            if f.keep and zone:
-                f.blobs[f"{len(f.new)}{zone}"] = _dump(seg)
-            f.new.append((a, b, span))
-            _fold(acc, seg, ReadState(broken=[]))
-        if acc:
-            merge_states(acc[1], state)
+        for seg in result:
+            _segment(acc, f, seg, keys)
+        merge_states(acc[1], state)
         f.changed = True
         return
-    if k is not None and f.keep and zone:  # one segment of a known file, read again
-        f.blobs[f"{k}{zone}"] = _dump(result)
-        f.changed = True
+    if k is not None:  # one segment of a known file, read again
+        if zone:
+            f.store(f"{k}{zone}", result)
+        _add_segment(acc, f, k, zone, result)
+        merge_states(acc[1], state)
+        return
     _fold(acc, result, state)
 
 
+def _segment(acc: list, f: _File, seg: tuple, keys: tuple) -> None:
+    """A segment of a file read whole: kept under its zone, and folded."""
+    a, b, scan, _too_long, span = seg
+    if seg[2].followed:
+        raise _Followed
+    span = spans.valid(span)
+    zone = _zone_of_keys(span, keys) if span is not None else ""
+    if f.new is None:
+        f.new = []
+    if zone:
+        f.store(f"{len(f.new)}{zone}", scan)
+    f.new.append((a, b, span))
+    _add_segment(acc, f, len(f.new) - 1, zone, scan)
+
+
+def _block(f: _File, k: int) -> str | None:
+    """The kept scan of the BLOCK segments from k on, when they all lie in one zone."""
+    wanted = f.wanted or []
+    if k % BLOCK or k + BLOCK > len(wanted):
+        return None
+    zone = wanted[k][3]
+    if not zone or any(w[3] != zone for w in wanted[k : k + BLOCK]):
+        return None
+    what = f"h{k // BLOCK}{zone}"
+    return what if f.kept(what) else None
+
+
+def _add_segment(acc: list, f: _File, k: int, zone: str, scan: _Scan) -> None:
+    """Segment k folded in log order; segments of one aligned block in one zone are merged
+    first, and the block is kept, so that a later read loads it as one."""
+    j = k // BLOCK
+    block = f.block
+    if block is not None and (block[0] != j or block[1] != zone):
+        _flush(acc, f)
+        block = None
+    if block is None:
+        if zone and k % BLOCK == 0:
+            f.block = [j, zone, scan, 1]
+        else:
+            _fold(_target(acc, f), scan, ReadState(broken=[]))
+        return
+    merge_scans(block[2], scan)
+    block[3] += 1
+    if block[3] == BLOCK:
+        f.store(f"h{j}{zone}", block[2])
+        _flush(acc, f)
+
+
+def _flush(acc: list, f: _File) -> None:
+    """The block being merged, folded as far as it goes."""
+    if f.block is not None:
+        _fold(_target(acc, f), f.block[2], ReadState(broken=[]))
+        f.block = None
+
+
+def _target(acc: list, f: _File) -> list:
+    """Where f's scans are folded: its own merge when the whole file lies in one zone (kept
+    as one at its end), else the read's."""
+    return f.whole_acc if f.whole_acc is not None else acc
+
+
+def _end(acc: list, f: _File) -> None:
+    """After f's last piece: the file in one zone kept as one scan, then folded."""
+    _flush(acc, f)
+    if f.whole_acc is not None:
+        whole, f.whole_acc = f.whole_acc, None
+        if whole[0] is not None:
+            f.store(f"a{f.whole}", whole[0])
+            _fold(acc, whole[0], whole[1])
+
+
 def _fold(acc: list, scan: _Scan, state: ReadState) -> None:
-    if not acc:
-        acc.extend((scan, state))
+    if acc[0] is None:
+        acc[0] = scan
     else:
         merge_scans(acc[0], scan)
-        merge_states(acc[1], state)
+    merge_states(acc[1], state)
 
 
-def _keep(cache: SendlogCache, f: _File) -> None:
-    """The file's entry as this read leaves it: the segments' borders and spans, and each
-    segment's scan under the zones it was read in."""
-    if f.name is None or f.key is None or not f.keep or not f.changed:
+def _keep(f: _File) -> None:
+    """The file's index as this read leaves it (its scans are kept already)."""
+    if f.name is None or not f.keep or not f.changed:
         return
+    if f.new is None and f.entry is None:
+        return  # a file without lines
     if f.new is not None:
         borders = [(a, b) for a, b, _span in f.new]
         seg_spans = [span for _a, _b, span in f.new]
     else:
-        borders, seg_spans, _old = f.entry
-    entry = (VERSION, borders, seg_spans, f.blobs)
-    cache.put(f.name, f.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
+        _gen, borders, seg_spans, _have = f.entry
+    entry = (VERSION, f.gen, borders, seg_spans, sorted(f.have))
+    f.cache.put(f.name, f.key, pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _finish(analysis: Analysis, files: list[LogFile], acc: list, fresh: _Scan, *, done: bool):
-    if acc:
+    if acc[0] is not None:
         analysis.scan = _settle(acc[0], fresh)
-        analysis.state = acc[1]
+    analysis.state = acc[1]
     analysis.state.total_bytes = sum(f.size for f in files)
     if done:
         analysis.state.done_bytes = analysis.state.total_bytes
@@ -267,14 +398,19 @@ def _entry_name(lf: LogFile, infer: bool) -> str:
 
 
 def _load_entry(blob: bytes | None) -> tuple | None:
-    """(borders, spans, blobs) of a file's entry, or None for none or a broken one."""
+    """(generation, borders, spans, kept scans) of a file's index, or None for none or a
+    broken one."""
     if blob is None:
         return None
     try:
-        version, borders, seg_spans, blobs = load(blob)
+        version, gen, borders, seg_spans, have = load(blob)
     except Exception:  # noqa: BLE001 - a broken or foreign entry is no entry
         return None
-    if version != VERSION or not isinstance(blobs, dict) or len(borders) != len(seg_spans):
+    if version != VERSION or not isinstance(gen, str) or not gen.isalnum():
+        return None
+    if not isinstance(have, list) or not all(isinstance(w, str) and w.isalnum() for w in have):
+        return None
+    if not isinstance(borders, list) or len(borders) != len(seg_spans):
         return None
     for (a, b), span in zip(borders, seg_spans, strict=True):
         if not (type(a) is int and type(b) is int and 0 <= a < b):
@@ -283,9 +419,7 @@ def _load_entry(blob: bytes | None) -> tuple | None:
             isinstance(span, tuple) and len(span) == 2 and all(type(t) is bytes for t in span)
         ):
             return None
-    if not all(isinstance(k, str) and isinstance(v, bytes) for k, v in blobs.items()):
-        return None
-    return borders, seg_spans, blobs
+    return gen, borders, seg_spans, have
 
 
 def _key_dt(key: bytes) -> datetime:

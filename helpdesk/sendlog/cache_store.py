@@ -83,9 +83,13 @@ def load(blob: bytes) -> Any:
 class SendlogCache:
     """Entries in memory and, unless disk is None, in that directory."""
 
-    def __init__(self, disk: Path | None = None) -> None:
+    def __init__(self, disk: Path | None = None, *, memory: bool = True) -> None:
         self.disk = disk
+        # memory=False (one command): nothing is kept in memory, which then holds only what
+        # the read needs at a time; the TUI keeps its session's entries (up to MEMORY_CAP)
+        self.keep_in_memory = memory or disk is None
         self.memory: dict[str, tuple[tuple, bytes]] = {}
+        self._memory_bytes = 0
         # what the last read did (for tests and the bench): rotated files taken wholly from
         # the cache, files read (wholly or in part), and bytes of 5-minute segments of cached
         # files read again because a window's edge fell inside them or their zone changed
@@ -109,9 +113,11 @@ class SendlogCache:
         return read_cached(analysis, files, self, **kw)
 
     def get(self, name: str, key: tuple) -> bytes | None:
-        entry = self.memory.get(name)
-        if entry is not None and entry[0] == key:
-            return entry[1]
+        entry = self.memory.pop(name, None)
+        if entry is not None:
+            self.memory[name] = entry  # recently used: kept longest
+            if entry[0] == key:
+                return entry[1]
         if self.disk is None:
             return None
         path = self.disk / name
@@ -130,6 +136,13 @@ class SendlogCache:
         self._remember(name, key, blob)
         return blob
 
+    def has(self, name: str, key: tuple) -> bool:
+        """Whether get may find the entry (on disk: its file is there, not yet read)."""
+        entry = self.memory.get(name)
+        if entry is not None and entry[0] == key:
+            return True
+        return self.disk is not None and (self.disk / name).is_file()
+
     def put(self, name: str, key: tuple, blob: bytes) -> None:
         self._remember(name, key, blob)
         if self.disk is None:
@@ -146,20 +159,25 @@ class SendlogCache:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
                 raise
-            self._trim()
         except OSError:
             return  # a cache that cannot be written is no cache: the read stays right
 
     def _remember(self, name: str, key: tuple, blob: bytes) -> None:
+        if not self.keep_in_memory:
+            return
+        old = self.memory.pop(name, None)
+        if old is not None:
+            self._memory_bytes -= len(old[1])
         self.memory[name] = (key, blob)
-        total = sum(len(b) for _k, b in self.memory.values())
-        while total > MEMORY_CAP and len(self.memory) > 1:
-            old = next(iter(self.memory))
-            total -= len(self.memory.pop(old)[1])
+        self._memory_bytes += len(blob)
+        while self._memory_bytes > MEMORY_CAP and len(self.memory) > 1:
+            gone = next(iter(self.memory))
+            self._memory_bytes -= len(self.memory.pop(gone)[1])
 
-    def _trim(self) -> None:
-        """Entries over the cap go, least recently used first."""
-        assert self.disk is not None
+    def trim(self) -> None:
+        """Entries on disk over the cap go, least recently used first (after a read)."""
+        if self.disk is None or not self.disk.is_dir():
+            return
         entries = []
         for p in self.disk.iterdir():
             with contextlib.suppress(OSError):
@@ -175,5 +193,6 @@ class SendlogCache:
                 total -= size
 
 
-def default_cache() -> SendlogCache:
-    return SendlogCache(cache_dir() / "sendlog")
+def default_cache(*, memory: bool = False) -> SendlogCache:
+    """The cache on disk; memory=True (the TUI) keeps the session's entries in memory too."""
+    return SendlogCache(cache_dir() / "sendlog", memory=memory)

@@ -72,10 +72,12 @@ def merge_scans(a: _Scan, b: _Scan) -> None:
     _merge_limit_hits(a.limit_hits, b.limit_hits)
     if a.infer:
         if len(a.first_domains) < 100_000 and len(b.first_domains) < 100_000:
+            # the domains of the logins a had not met (each part's own are all in its
+            # first_domains below the cap, so this is the union a recount would give)
             for auth, doms in b.first_domains.items():
                 if auth not in a.first_domains and len(a.first_domains) < 100_000:
                     a.first_domains[auth] = doms
-            a.inferred_local = {d for doms in a.first_domains.values() for d in doms}
+                    a.inferred_local.update(doms)
         else:
             a.inferred_local |= b.inferred_local
 

@@ -93,11 +93,15 @@ def _serve(conn: Any) -> None:
 
 
 def _work(
-    task: tuple, progress: Callable[[int], None], cancelled: Callable[[], bool] | None = None
+    task: tuple,
+    progress: Callable[[int], None],
+    cancelled: Callable[[], bool] | None = None,
+    emit: Callable[[tuple], None] | None = None,
 ) -> tuple:
     """One part: (number, file, start, end or None for the whole file, window start,
     baseline start, infer local domains, now). A ninth item "segments" reads it in 5-minute
-    segments (helpdesk/sendlog/segments.py) and answers (segments, state)."""
+    segments (helpdesk/sendlog/segments.py) and answers (segments, state); with emit, each
+    segment goes there as soon as it is read (the segments answered are then none)."""
     _part, lf, start, end, window_start, baseline_start, infer, now = task[:8]
     segmented = len(task) > 8 and task[8] == "segments"
 
@@ -110,7 +114,7 @@ def _work(
 
     scan = make_scan()
     state = ReadState(broken=[])
-    cut = Segmenter(make_scan, start) if segmented else None
+    cut = Segmenter(make_scan, start, emit) if segmented else None
     feed = cut.feed if cut is not None else scan.feed_data
     if end is None:
         read = chunks(

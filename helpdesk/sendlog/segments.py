@@ -60,8 +60,14 @@ class Segmenter:
     segment. done holds (start, end, scan, too_long, span) of each finished segment, offsets
     in the file (a compressed file: in its decompressed bytes)."""
 
-    def __init__(self, make_scan: Callable[[], object], offset: int) -> None:
+    def __init__(
+        self,
+        make_scan: Callable[[], object],
+        offset: int,
+        emit: Callable[[tuple], None] | None = None,
+    ) -> None:
         self.make_scan = make_scan
+        self.emit = emit  # given: each finished segment goes there at once, not into done
         self.done: list[tuple] = []
         self.pos = offset
         self._scan: object | None = None
@@ -106,8 +112,12 @@ class Segmenter:
     def close(self, too_long: int = 0) -> None:
         """The segment being read ends here (the end of a range, or a border)."""
         if self._scan is not None:
-            self.done.append((self._start, self.pos, self._scan, too_long, self._span))
+            seg = (self._start, self.pos, self._scan, too_long, self._span)
             self._scan = None
+            if self.emit is not None:
+                self.emit(seg)
+            else:
+                self.done.append(seg)
 
     def finish(self, end: int, too_long: int) -> list[tuple]:
         """The segments, the last one ending at end (the range's end: the last line may
