@@ -102,9 +102,8 @@ def event_outcome(e: LoginEvent) -> str:
     if e.ok:
         return _("ok")
     text = render(e.reason_text) if e.reason_text is not None else _("failed")
-    if e.banned:
-        text += " · " + _("ban")
-    return text
+    # The mark first: at 80 columns the outcome column cuts a long reason.
+    return _("ban") + " · " + text if e.banned else text
 
 
 def event_text(e: LoginEvent) -> Content:

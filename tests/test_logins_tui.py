@@ -194,6 +194,10 @@ async def test_lift_a_ban_with_a_ticket_and_f2(tmp_path):
         tab = await _read(app, pilot)
         assert "banned" in str(app.screen.query_one("#logins-diagnoses", Static).render())
         assert any(e.banned for e in tab.timeline.events)
+        table = app.screen.query_one("#logins-table", DataTable)
+        rows = [" ".join(c.plain for c in table.get_row_at(i)) for i in range(table.row_count)]
+        marked = [r for r in rows if "ban · wrong" in r]  # the mark is not cut at 80 columns
+        assert len(marked) == 1 and "127.0.0.9" in marked[0]
         app.screen.query_one("#logins-table", DataTable).focus()
         await pilot.press("u")
         await settle(app, pilot)
