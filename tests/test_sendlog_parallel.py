@@ -279,3 +279,45 @@ def test_an_address_that_tries_more_than_a_thousand_names_is_counted_as_by_one_p
     assert {g.ip: (g.users, g.more_users) for g in parallel.guessers} == names
     top = single.guessing_json()[0]
     assert (top["ip"], top["failures"], top["users"]) == ("203.0.113.9", 3000, 2000)
+
+
+def test_several_compressed_files_are_read_one_per_process_with_identical_json(tmp_path):
+    """A compressed file cannot be cut: each is one part, and the parts go to the workers
+    side by side (a single compressed file stays one process)."""
+    from helpdesk.sendlog import parallel
+
+    truth = _bench_module().generate(
+        tmp_path / "whole", 3 << 20, seed=13, end=NOW, span=timedelta(days=4)
+    )
+    data = (tmp_path / "whole").read_bytes()
+    paths, at = [], 0
+    for k in range(4):
+        end_at = len(data) if k == 3 else data.index(b"\n", len(data) * (k + 1) // 4) + 1
+        path = tmp_path / f"mainlog.{4 - k}.gz"
+        with gzip.open(path, "wb") as f:
+            f.write(data[at:end_at])
+        paths.append(path)
+        at = end_at
+    files = expand(paths)
+    parts, _sizes = parallel.plan(files, 13, 0)
+    assert [(p[0].path, p[2]) for p in parts] == [(f.path, None) for f in files]
+    end = datetime.fromisoformat(truth["end"])
+    pool = LogWorkers(2, parts=13, min_bytes=1 << 20)
+    seen: list[int] = []
+    real_run = pool.run
+
+    def run(tasks, sizes, **kwargs):
+        seen.append(len(tasks))
+        return real_run(tasks, sizes, **kwargs)
+
+    pool.run = run
+    try:
+        for since in (timedelta(hours=24), timedelta(days=3)):
+            single, both, used = _both(paths, pool, now=end, since=since)
+            assert used and both == single
+            assert json.loads(both)["offenders"]
+        assert seen == [4, 4]  # one part per file, read by two processes
+        single, both, used = _both(paths[:1], pool, now=end)
+        assert not used and both == single  # one compressed file: one process
+    finally:
+        pool.stop()

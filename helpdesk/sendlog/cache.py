@@ -32,6 +32,7 @@ from helpdesk.sendlog import spans
 from helpdesk.sendlog.cache_store import SendlogCache, cache_dir, default_cache, file_key, load
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
+from helpdesk.sendlog.parallel import work_bytes
 
 BLOCK = 12  # segments (an hour) kept merged as well, so that a read loads a day in 24 pieces
 VERSION = 3  # bump when _Scan, UserStats or the entry change: older entries are then ignored
@@ -120,7 +121,7 @@ def read_cached(
                 f.entry, f.wanted = None, None  # read whole again, kept anew
                 f.gen, f.have = secrets.token_hex(4), set()
         if f.wanted is None:
-            need += f.lf.size
+            need += work_bytes(f.lf)
         else:
             need += sum(b - a for _k, a, b, _z, kept in f.wanted if not kept)
     use_workers = workers is not None and workers.processes >= 1 and need >= workers.min_bytes
