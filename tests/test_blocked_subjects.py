@@ -18,6 +18,7 @@ from textual.widgets import DataTable
 from helpdesk.config import load_config
 from helpdesk.mailcenter.db import Database
 from screens.blocked import BlockedScreen
+from screens.dialogs.release import ReleaseDialog
 from tests.conftest import run_cli
 from tests.hostile import VALUES, assert_clean, assert_markup_shown
 from tests.rspamd_tools import new_message_id
@@ -104,11 +105,17 @@ async def test_the_blocked_screen_shows_each_subject_as_text(stack, refused):
             assert_clean(text, where="subject cell")
             assert_markup_shown(text, where="subject cell")
         check(app, "blocked list with hostile subjects")
-        for row in range(table.row_count):  # and each one's verdict, whole
+        for row in range(table.row_count):  # each one's verdict, whole, and release dialog
             table.move_cursor(row=row)
             await pilot.press("enter")
             await settle(app, pilot)
             check(app, f"verdict {row}")
+            await pilot.press("escape")
+            await settle(app, pilot)
+            await pilot.press("l")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ReleaseDialog)
+            check(app, f"release dialog {row}")  # the text to read out names the subject
             await pilot.press("escape")
             await settle(app, pilot)
     db.dispose()
