@@ -274,6 +274,24 @@ _NAME_KEYWORDS = {
 }
 
 
+# In the core, text for display is recognised by where it goes: into a list of warnings or
+# reasons, a field or keyword of that name, or out of a function that returns a Text.
+_CORE_TEXT_NAMES = re.compile(
+    r"^_?(warnings?|reasons?|notes?|problems?|errors?|why|hint|meaning|meanings|explanation|"
+    r"diagnosis|diagnoses|condition|detail|message|messages)$"
+)
+# Calls that store their text as written (the audit row): not shown translated.
+_STORED_CALLS = {"record", "audit"}
+
+
+def _target_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
 def _ignored_lines(source: str) -> set[int]:
     lines = set()
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -329,6 +347,37 @@ class _Linter(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._skip_docstring(node)
+        if not self.text_file and node.returns is not None and "Text" in ast.unparse(node.returns):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Return) and inner.value is not None:
+                    self._core_text(inner.value, "returned as a Text")
+        self.generic_visit(node)
+
+    def _core_text(self, node: ast.AST, where: str) -> None:
+        """Bare text the core hands on for display: it must be a message id (M/Mn)."""
+        if id(node) in self._skip:
+            return
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            texty = _is_texty(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            parts = [v.value for v in node.values if isinstance(v, ast.Constant)]
+            texty = bool(_WORDS.search("".join(p for p in parts if isinstance(p, str))))
+        else:
+            return
+        if texty:
+            self._report(node, f"core text for display ({where}) is bare text: use M(...)")
+            self._skip_tree(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if not self.text_file and any(
+            _CORE_TEXT_NAMES.match(_target_name(t)) for t in node.targets
+        ):
+            self._core_text(node.value, "assigned to " + _target_name(node.targets[0]))
+        self.generic_visit(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if not self.text_file and node.value and _CORE_TEXT_NAMES.match(_target_name(node.target)):
+            self._core_text(node.value, "assigned to " + _target_name(node.target))
         self.generic_visit(node)
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -349,6 +398,8 @@ class _Linter(ast.NodeVisitor):
 
     def visit_Call(self, node: ast.Call) -> None:
         name = _call_name(node)
+        if not self.text_file:
+            self._core_call(node, name)
         if name in _MARKERS:
             for arg in node.args:
                 if isinstance(arg, ast.JoinedStr):
@@ -371,6 +422,21 @@ class _Linter(ast.NodeVisitor):
             if keyword.arg in _NAME_KEYWORDS:
                 self._skip_tree(keyword.value)
         self.generic_visit(node)
+
+    def _core_call(self, node: ast.Call, name: str) -> None:
+        if name in _STORED_CALLS:
+            return
+        func = node.func
+        if name in ("append", "insert", "extend") and isinstance(func, ast.Attribute):
+            target = _target_name(func.value)
+            if _CORE_TEXT_NAMES.match(target):
+                for arg in node.args:
+                    items = arg.elts if isinstance(arg, ast.List | ast.Tuple) else [arg]
+                    for item in items:
+                        self._core_text(item, f"added to {target}")
+        for keyword in node.keywords:
+            if keyword.arg and _CORE_TEXT_NAMES.match(keyword.arg):
+                self._core_text(keyword.value, f"as {keyword.arg}=")
 
     def visit_Compare(self, node: ast.Compare) -> None:
         self._skip_tree(node)

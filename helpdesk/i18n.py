@@ -42,6 +42,7 @@ __all__ = [
     "Text",
     "_",
     "customer_language",
+    "english",
     "format_datetime",
     "format_number",
     "gettext_for",
@@ -214,6 +215,11 @@ def Mn(singular: str, plural: str, n: int, /, **params: Any) -> Text:
 def render(value: str | Text, lang: str | None = None) -> str:
     """A Text in `lang` (default: the UI language); a plain string as it is."""
     return value.render(lang) if isinstance(value, Text) else value
+
+
+def english(value: str | Text) -> str:
+    """What `--json` carries for a text: the English, whatever the UI language."""
+    return value.english() if isinstance(value, Text) else value
 
 
 def _value(value: Any, lang: str) -> Any:

@@ -225,3 +225,31 @@ def test_passwd_spells_in_the_customers_language(mailcenter):
     assert data["spelling"][-3] == "Bindestrich", data["spelling"]
     data = json.loads(generate("de", "--json", "--lang", "en"))
     assert data["spelling"][-3] == "Dash", data["spelling"]
+
+
+def test_json_of_an_unreachable_rspamd_is_the_same_in_both_languages(tmp_path):
+    # Two controllers on a port where nothing listens: the errors travel in --json, in
+    # English, whatever the operator reads.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "m.sqlite"}"\n[rspamd]\ncontrollers = [\n'
+        f'  {{ name = "eins", url = "http://127.0.0.1:{port}" }},\n'
+        f'  {{ name = "zwei", url = "http://127.0.0.1:{port}" }},\n]\n'
+    )
+    assert run_cli("db", "init", config=config).returncode == 0
+    empty = tmp_path / "mainlog"
+    empty.write_text("")
+    for command in (["rspamd", "status"], ["blocked", "--log", str(empty)]):
+        en = run_cli("--ui-language", "en", *command, "--json", config=config)
+        de = run_cli("--ui-language", "de", *command, "--json", config=config)
+        assert en.returncode == de.returncode, (command, en.stderr, de.stderr)
+        assert de.stdout == en.stdout, command
+        data = json.loads(en.stdout)
+        text = json.dumps(data)
+        assert "eins" in text and "zwei" in text, text
+        assert de.stderr != en.stderr, (command, de.stderr)

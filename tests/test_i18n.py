@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 from helpdesk import i18n
 from helpdesk.errors import PolicyError
 from helpdesk.i18n import M, Mn, Text, language_from_environment, resolve_language
+from tests.conftest import ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +131,36 @@ def test_a_plural_may_say_how_its_count_is_written():
     text = Mn("{n} mailbox", "{n} mailboxes", 1234, n="1234")
     assert text.english() == "1234 mailboxes"
     assert text.as_json()["params"] == {"n": "1234"}
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "matches", "messages"),
+    [
+        ("en", 1, "1 match", "1 message"),
+        ("en", 3, "3 matches", "3 messages"),
+        ("en", 0, "0 matches", "0 messages"),
+        ("de", 1, "1 Treffer", "1 Nachricht"),
+        ("de", 3, "3 Treffer", "3 Nachrichten"),
+        ("de", 0, "0 Treffer", "0 Nachrichten"),
+    ],
+)
+def test_plural_forms_in_both_languages(lang, n, matches, messages):
+    i18n.set_language(lang)
+    assert i18n.ngettext("{n} match", "{n} matches", n).format(n=n) == matches
+    assert i18n.ngettext("{n} message", "{n} messages", n).format(n=n) == messages
+    assert Mn("{n} message", "{n} messages", n).render(lang) == messages
+
+
+def test_no_locale_is_ever_set():
+    # A fresh machine has only the C locales: setlocale would fail there or change how other
+    # libraries read and write (numbers, encodings). Babel formats without it.
+    calls = []
+    for path in sorted((ROOT / "helpdesk").rglob("*.py")) + sorted(
+        (ROOT / "screens").rglob("*.py")
+    ):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "setlocale":
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.ImportFrom) and node.module == "locale":
+                calls.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert calls == []

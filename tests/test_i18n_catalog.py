@@ -62,6 +62,30 @@ def test_the_checker_finds_what_it_must_find(tmp_path):
     assert [line.split(":", 2)[1] for line in found] == ["3", "5", "6", "8"], found
 
 
+def test_the_checker_finds_bare_text_the_core_hands_on_for_display():
+    # The core is not all text (log formats, SQL, ids): what it returns for display is found by
+    # where it goes. Each planted line below must be reported, the marked ones not.
+    sample = ROOT / "helpdesk" / "_i18n_core_sample_for_test.py"
+    sample.write_text(
+        "from helpdesk.i18n import M, Text\n"
+        "def collect(warnings, exc, row):\n"
+        "    warnings.append(f'Exim log not read: {exc}')\n"
+        "    warnings.append(M('Exim log not read: {error}', error=exc))\n"
+        "    row.reason = 'sending is suspended'\n"
+        "    return Offender(reason=f'too many recipients for {row}', key='x y')\n"
+        "def why(row) -> Text | None:\n"
+        "    return 'Limit reached today'\n"
+        "def stored(conn):\n"
+        "    record(conn, reason='password campaign 7: set before')\n"
+        "    pattern = 'Sending is suspended for this mailbox'\n"
+    )
+    try:
+        found = catalogs.lint([sample])
+    finally:
+        sample.unlink()
+    assert [line.split(":", 2)[1] for line in found] == ["3", "5", "6", "8"], found
+
+
 def test_every_german_catalog_names_the_language_and_its_plural_rule():
     for po in sorted((catalogs.LOCALE / "de" / "LC_MESSAGES").glob("*.po")):
         with po.open("rb") as fh:

@@ -344,7 +344,7 @@ def test_history_of_several_controllers_is_merged_and_a_dead_one_reported(stack)
     by_name = {name: {r.message_id for r in rows if r.controller == name} for name in names}
     assert by_name["mx1"] & by_name["mx2"]  # the same scans, seen through both names
     assert [r.time for r in rows] == sorted((r.time for r in rows), reverse=True)
-    assert len(errors) == 1 and "mx3" in errors[0]
+    assert len(errors) == 1 and "mx3" in str(errors[0])
     only_down = RspamdSettings(controllers=(down,))
     with Cluster(only_down) as cluster, pytest.raises(RspamdError, match="mx3"):
         cluster.history()

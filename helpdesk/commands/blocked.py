@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from helpdesk.cli import Context, json_flag
-from helpdesk.i18n import _
+from helpdesk.i18n import _, english, render
 from helpdesk.localtime import SECOND, time_text
 
 
@@ -46,8 +46,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             recent_only=not args.log,
         )
     for warning in report.warnings:
-        ctx.say(f"warning: {warning}")
-    data = {"blocked": [b.as_json() for b in report.items], "warnings": report.warnings}
+        ctx.say(_("warning: {warning}").format(warning=render(warning)))
+    # In English whatever the operator reads: --json never changes with the language.
+    warnings = [english(w) for w in report.warnings]
+    data = {"blocked": [b.as_json() for b in report.items], "warnings": warnings}
     ctx.emit(data, format_blocked(report.items))
     return 0
 

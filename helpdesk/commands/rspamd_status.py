@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from helpdesk.cli import Context, json_flag
-from helpdesk.i18n import _
+from helpdesk.i18n import _, english, render
 from helpdesk.localtime import time_text
 
 
@@ -30,19 +30,22 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         try:
             rows, failed = cluster.history()
         except RspamdError as exc:
-            rows, failed = [], [str(exc)]
+            rows, failed = [], [exc.message]
     rows = filter_rows(rows, user=args.user, action=args.action, min_score=args.min_score)
     rows = rows[: max(args.limit, 0)]
     data = {
         "controllers": [s.as_json() for s in statuses],
         "history": [r.as_json() for r in rows],
-        "history_errors": failed,
+        # In English whatever the operator reads: --json never changes with the language.
+        "history_errors": [english(f) for f in failed],
     }
     lines = []
     for s in statuses:
         if not s.ok:
             lines.append(
-                _("{name}  DOWN  {error}").format(name=printable(s.name), error=printable(s.error))
+                _("{name}  DOWN  {error}").format(
+                    name=printable(s.name), error=printable(render(s.message or s.error))
+                )
             )
             continue
         thresholds = ", ".join(f"{printable(a)} {v:g}" for a, v in s.actions if v is not None)
@@ -72,6 +75,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit(data, "\n".join(lines))
     for s in statuses:
         if not s.ok:
-            ctx.say(f"helpdesk: {s.error}")
+            ctx.say(f"helpdesk: {render(s.message or s.error)}")
     # Exit 1 when a controller is down, so monitoring scripts can use it.
     return 0 if all(s.ok for s in statuses) else 1

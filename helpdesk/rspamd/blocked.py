@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from helpdesk.i18n import M, Text
 from helpdesk.rspamd.client import HistoryRow, Symbol, user_matches
 from helpdesk.rspamd.exim_rejects import EximReject, read_exim_rejects
 from helpdesk.rspamd.symbols import explanations
@@ -299,7 +300,8 @@ def attach_releases(items: list[BlockedMessage], releases: Iterable[Any]) -> lis
 @dataclass
 class BlockedReport:
     items: list[BlockedMessage]
-    warnings: list[str]  # controllers or logs that could not be read; the rest is shown
+    # Controllers or logs that could not be read (the rest is shown): texts in any language.
+    warnings: list[str | Text]
 
 
 def collect_blocked(
@@ -319,7 +321,7 @@ def collect_blocked(
     from helpdesk.errors import HelpdeskError
     from helpdesk.rspamd.client import RspamdError
 
-    warnings: list[str] = []
+    warnings: list[str | Text] = []
     rows: list[HistoryRow] = []
     logs = list(logs)
     try:
@@ -328,15 +330,15 @@ def collect_blocked(
     except RspamdError as exc:
         if not logs:
             raise
-        warnings.append(str(exc))
+        warnings.append(exc.message)
     exim: list[EximReject] = []
     if logs:
         try:
             exim = read_exim_rejects(logs, since, recent_only=recent_only)
         except HelpdeskError as exc:
-            warnings.append(f"Exim log not read: {exc}")
+            warnings.append(M("Exim log not read: {error}", error=exc.message))
         except OSError as exc:
-            warnings.append(f"Exim log not read: {exc.strerror}")
+            warnings.append(M("Exim log not read: {error}", error=exc.strerror or str(exc)))
     items = merge_blocked(rows, exim, user=user, since=since)
     if db is not None:
         from helpdesk.rspamd.releases import list_releases, mark_used
@@ -348,5 +350,5 @@ def collect_blocked(
                     known = list_releases(conn, limit=1000)
             items = attach_releases(items, known)
         except HelpdeskError as exc:
-            warnings.append(f"releases not shown: {exc}")
+            warnings.append(M("releases not shown: {error}", error=exc.message))
     return BlockedReport(items, warnings)

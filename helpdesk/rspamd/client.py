@@ -410,7 +410,8 @@ class ControllerStatus:
     name: str
     url: str
     ok: bool
-    error: str = ""
+    error: str = ""  # in English, as --json carries it
+    message: str | Text = ""  # the same, to show in the operator's language
     version: str = ""
     uptime: int | None = None
     stat: dict[str, Any] = field(default_factory=dict)
@@ -427,6 +428,7 @@ class ControllerStatus:
             "url": self.url,
             "ok": self.ok,
             "error": self.error or None,
+            "error_message": self.message.as_json() if isinstance(self.message, Text) else None,
             "version": self.version or None,
             "uptime": self.uptime,
             "actions_counted": self.stat.get("actions", {}),
@@ -461,20 +463,23 @@ class Cluster:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def history(self) -> tuple[list[HistoryRow], list[str]]:
-        """Merged history, newest first, and one error line per controller that failed.
+    def history(self) -> tuple[list[HistoryRow], list[str | Text]]:
+        """Merged history, newest first, and one error text per controller that failed.
 
         Raises when every controller failed: an empty list would read as "nothing blocked".
         """
         rows: list[HistoryRow] = []
-        errors: list[str] = []
+        errors: list[str | Text] = []
         for c in self.controllers:
             try:
                 rows.extend(c.history_with_weights())
             except RspamdError as exc:
-                errors.append(str(exc))
+                errors.append(exc.message)
         if errors and len(errors) == len(self.controllers):
-            raise RspamdError(errors[0] if len(errors) == 1 else "; ".join(errors))
+            joined = errors[0]
+            for more in errors[1:]:
+                joined = M("{first}; {then}", first=joined, then=more)
+            raise RspamdError(joined)
         rows.sort(key=lambda r: r.time, reverse=True)
         return rows, errors
 
@@ -490,6 +495,8 @@ class Cluster:
                 status.actions = c.actions()
                 status.ok = True
             except RspamdError as exc:
-                status.error = str(exc)
+                # Not str(exc): that is the UI language, and --json never changes with it.
+                status.error = exc.english()
+                status.message = exc.message
             out.append(status)
         return out
