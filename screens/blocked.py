@@ -374,8 +374,19 @@ class BlockedScreen(Translated, Screen[None]):
         yield BlockedList(id="blocked-list")
         yield Footer()
 
+    # What the filter box held when a language switch built this screen again.
+    typed = ""
+
     def on_mount(self) -> None:
         self.query_one(BlockedList).focus_table()
+        if self.typed:
+            self.query_one("#blocked-filter", Input).value = self.typed
+
+    def reopen(self) -> BlockedScreen:
+        """The same list in the new language, filtered as typed."""
+        fresh = BlockedScreen()
+        fresh.typed = self.query_one("#blocked-filter", Input).value
+        return fresh
 
     def _list(self) -> BlockedList:
         return self.query_one(BlockedList)

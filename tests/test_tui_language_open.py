@@ -1,0 +1,59 @@
+"""A language switch while a list with a typed filter is open: the list comes back in the new
+language with the filter as typed (rebuilding a screen must not throw away the operator's work)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from textual.widgets import Input
+
+from helpdesk.config import load_config
+from helpdesk.i18n import language, set_language
+from helpdesk.mailcenter.db import Database
+from screens.blocked import BlockedScreen
+from tests.screen_check import WatchedApp, screen_output, settle
+
+pytestmark = pytest.mark.tui
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards():
+    yield
+    set_language("en")
+
+
+def _app(tmp_path) -> WatchedApp:
+    # rspamd on a port where nothing listens: the list says so, the filter box is there anyway.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+    Database(url).create_schema()
+    config = tmp_path / "helpdesk.toml"
+    config.write_text(
+        f'[database]\nurl = "{url}"\n[rspamd]\n'
+        f'controllers = [{{ name = "eins", url = "http://127.0.0.1:{port}" }}]\n'
+    )
+    return WatchedApp(load_config(config))
+
+
+async def test_the_blocked_list_keeps_its_filter_across_a_switch(tmp_path):
+    app = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+b")
+        await settle(app, pilot, 0.2)
+        assert isinstance(app.screen, BlockedScreen)
+        app.screen.query_one("#blocked-filter", Input).focus()
+        await pilot.press(*"anna@firma")
+        await settle(app, pilot, 0.2)
+        before = app.screen
+        app.switch_language("de")
+        # Not settle(): the list's read fails (nothing listens), which the worker reports.
+        for _ in range(20):
+            await pilot.pause(0.05)
+        assert language() == "de"
+        assert isinstance(app.screen, BlockedScreen) and app.screen is not before
+        assert app.screen.query_one("#blocked-filter", Input).value == "anna@firma"
+        assert "Filter" in screen_output(app)[0].split("\n")[-1]
