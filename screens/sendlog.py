@@ -239,6 +239,9 @@ class SendLogScreen(Translated, SendingActions, Screen[None]):
 
     def _show_report(self, report: Report) -> None:
         self.report = report
+        # The release dialog's takeover note uses the session's last result, also once this
+        # screen is closed (screens/blocked.py); kept in memory only.
+        self.app.last_sendlog_report = report
         self._fill()
         self.show_status(self._summary())
         self._show_selected()

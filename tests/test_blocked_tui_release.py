@@ -143,3 +143,42 @@ async def test_the_dialog_names_the_watchers_suspension_read_with_the_list(stack
         await pilot.press("escape")
         await pilot.pause()
     db.dispose()
+
+
+async def test_the_send_log_read_earlier_in_the_session_counts_after_its_screen_closed(stack):
+    """F6, read, Esc, then the release: the dialog uses that read, it does not say that
+    nothing is known."""
+    from screens.sendlog import SendLogScreen
+
+    tag = os.urandom(3).hex()
+    user = stack.add_mailbox(f"gelesen.{tag}@firma.test", PASSWORD)
+    spam = message(user, new_message_id("read"), f"Mahnung {tag} HELPDESK-TEST-SPAM")
+    assert submit(stack, user, PASSWORD, spam) == 550
+    db = Database(stack.database_url)
+    app = HelpdeskApp(load_config(stack.config_path), db=db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.push_screen(SendLogScreen())
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, SendLogScreen)
+        for _ in range(100):  # the stack's mainlog is read in the background
+            if screen.report is not None:
+                break
+            await pilot.pause(0.1)
+        assert screen.report is not None
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert not isinstance(app.screen, SendLogScreen)
+        app.push_screen(BlockedScreen())
+        await settle(app, pilot)
+        await pilot.press("slash", *tag, "tab")
+        await settle(app, pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, ReleaseDialog)
+        question = _text(app.screen, "#dialog-question")
+        assert "No send-log result" not in question and "send-log read" in question, question
+        await pilot.press("escape")
+        await pilot.pause()
+    db.dispose()
