@@ -84,6 +84,12 @@ class HelpdeskApp(App[None]):
         # The header shows the title as Content without markup, but control bytes would pass.
         self.sub_title = f"{printable(self.operator.user)} · {_short(printable(where))}"
 
+    def action_help_quit(self) -> None:
+        # Textual's hint for a Ctrl+C pressed out of habit, in the operator's language.
+        self.notify(
+            _("Ctrl+Q quits the helpdesk"), title=_("Quit?"), markup=False, severity="information"
+        )
+
     async def action_quit(self) -> None:
         """Quit at once, unless there are unsaved edits: then ask, and a second Ctrl+Q quits."""
         edits = [] if self._quit_question is not None else self.unsaved_edits()

@@ -57,3 +57,18 @@ async def test_the_blocked_list_keeps_its_filter_across_a_switch(tmp_path):
         assert isinstance(app.screen, BlockedScreen) and app.screen is not before
         assert app.screen.query_one("#blocked-filter", Input).value == "anna@firma"
         assert "Filter" in screen_output(app)[0].split("\n")[-1]
+
+
+async def test_ctrl_c_out_of_habit_says_how_to_quit_in_the_operators_language(tmp_path):
+    # Textual's own hint is English; the app gives it in the UI language.
+    app = _app(tmp_path)
+    set_language("de")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+b")  # a screen where no text box takes Ctrl+C for copying
+        await pilot.pause(0.2)
+        app.screen.query_one("#blocked-table").focus()
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.2)
+        assert ("Strg+Q beendet den Helpdesk", "Beenden?", False) in app.notes, app.notes
+        assert app.is_running
