@@ -416,11 +416,11 @@ class LoginsTab(Background, Vertical):
                 table.add_row(*columns.row(values), key=f"g{i}")
             return
         for i, e in enumerate(reversed(t.events)):  # newest first
-            outcome = event_outcome(e)
+            # The short marks first: at 80 columns the column cuts a long reason at its end.
+            marks = ["?"] if e.match == "attributed" else []
             if e.attempts > 1:
-                outcome = f"{outcome} ×{number(e.attempts)}"
-            if e.match == "attributed":
-                outcome += " ?"
+                marks.append(f"×{number(e.attempts)}")
+            outcome = " ".join([*marks, event_outcome(e)])
             values = {
                 "when": log_time_text(e.last or e.time, SHORT),
                 "protocol": e.protocol.upper(),

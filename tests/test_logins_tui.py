@@ -196,8 +196,10 @@ async def test_lift_a_ban_with_a_ticket_and_f2(tmp_path):
         assert any(e.banned for e in tab.timeline.events)
         table = app.screen.query_one("#logins-table", DataTable)
         rows = [" ".join(c.plain for c in table.get_row_at(i)) for i in range(table.row_count)]
-        marked = [r for r in rows if "ban · wrong" in r]  # the mark is not cut at 80 columns
+        # the marks are not cut at 80 columns: three attempts, a ban, attributed (?)
+        marked = [r for r in rows if "×3 ban · wrong" in r]
         assert len(marked) == 1 and "127.0.0.9" in marked[0]
+        assert any(r.split()[3:5] == ["?", "mechanism"] and "127.0.0.12" in r for r in rows)
         app.screen.query_one("#logins-table", DataTable).focus()
         await pilot.press("u")
         await settle(app, pilot)
