@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 
 from tests.conftest import ROOT
@@ -83,3 +84,41 @@ def test_the_wheel_compiles_the_german_catalog_and_the_installed_package_finds_i
     assert where.startswith(str(target)), where
     assert int(count) >= 1
     assert word == "Beenden"
+
+
+def test_the_sdist_carries_the_po_files_and_no_compiled_catalog(tmp_path):
+    # A wheel built from the sdist (as a distribution's packager does) compiles them itself.
+    source = tmp_path / "source"
+    source.mkdir()
+    _copy_without_compiled(source)
+    made = subprocess.run(
+        [sys.executable, "setup.py", "-q", "sdist", "-d", str(tmp_path / "sdist")],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert made.returncode == 0, made.stderr[-2000:]
+    (sdist,) = (tmp_path / "sdist").glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    assert any(n.endswith("helpdesk/locale/de/LC_MESSAGES/screens.po") for n in names), names
+    assert any(n.endswith("/catalogs.py") for n in names)
+    assert not [n for n in names if n.endswith(".mo")]
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "w"), sdist],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = (tmp_path / "w").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "helpdesk/locale/de/LC_MESSAGES/screens.mo" in archive.namelist()
+
+
+def test_no_compiled_catalog_is_committed():
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.mo"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert tracked.returncode == 0 and tracked.stdout == ""
