@@ -72,3 +72,41 @@ async def test_ctrl_c_out_of_habit_says_how_to_quit_in_the_operators_language(tm
         await pilot.pause(0.2)
         assert ("Strg+Q beendet den Helpdesk", "Beenden?", False) in app.notes, app.notes
         assert app.is_running
+
+
+async def test_f4_in_the_auto_reply_dialog_switches_only_the_customers_text(tmp_path):
+    from textual.widgets import TextArea
+
+    from screens.forwards import AutoReplyDialog, ForwardsTab
+    from tests import test_forward_tui
+
+    app, db = test_forward_tui._app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.push_screen(test_forward_tui.Host())
+        await test_forward_tui._summary(app, pilot)
+        app.screen.query_one(ForwardsTab).focus()
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert isinstance(app.screen, AutoReplyDialog)
+        dialog = app.screen
+
+        def customer() -> tuple[str, str]:
+            subject = dialog.query_one("#ar-subject", Input).value
+            return subject, dialog.query_one("#ar-text", TextArea).text
+
+        assert customer()[0] == "Out of office"
+        app.screen.query_one("#ar-until", Input).value = "2099-01-15"
+        await pilot.press("f4")
+        await pilot.pause()
+        subject, body = customer()
+        # Formal, as a German customer is written to ("Ihre", never "deine").
+        assert subject == "Abwesenheitsnotiz" and "Ihre Nachricht" in body, body
+        assert "2099-01-15" in body
+        # The operator's texts stay English: the dialog's own words.
+        shown = screen_output(app)[0]
+        assert "Ticket reference (required)" in shown and "From (empty: now)" in shown
+        assert language() == "en"
+        await pilot.press("f4")
+        await pilot.pause()
+        assert customer()[0] == "Out of office" and "Thank you" in customer()[1]
+    db.dispose()
