@@ -381,3 +381,34 @@ def test_dovecot_log_path_with_an_iso_log_timestamp(tmp_path):
     t = build(settings, ADDRESS, since=timedelta(days=3650))
     assert t.warnings == []
     assert [e.as_json() for e in t.events] == [e.as_json() for e in plain.events]
+
+
+def test_many_bot_attempts_do_not_crowd_out_the_customers_device(tmp_path, monkeypatch):
+    # More refused CRAM-MD5 attempts from bots than are held (the limit made small to keep
+    # the test fast), then the customer's device, six minutes before the mailbox's login from
+    # its address: the newest are looked at.
+    from helpdesk.logins import timeline
+
+    monkeypatch.setattr(timeline, "MAX_USERLESS", 1_000)
+    lines = (DATA / "dovecot.log").read_text().splitlines()
+    cram = [x for x in lines if "rip=127.0.0.12" in x and "CRAM-MD5" in x]
+    rest = [x for x in lines if x not in cram]
+    bot = cram[-1][15:].replace("rip=127.0.0.12", "rip=10.{a}.{b}.{c}")
+    bots = [
+        "Nov 30 22:00:00" + bot.format(a=i >> 16, b=(i >> 8) & 255, c=i & 255) for i in range(1_500)
+    ]
+    moved = ["Nov 30 22:40:31" + x[15:] for x in cram]
+    path = tmp_path / "busy.log"
+    path.write_text("\n".join([*bots, *moved, *rest]) + "\n")
+    os.utime(path, (datetime(2026, 12, 2).timestamp(),) * 2)
+    t = build(
+        LoginSettings(dovecot_paths=(str(path),), exim_paths=()),
+        ADDRESS,
+        since=timedelta(days=3650),
+    )
+    found = [e for e in t.events if e.ip == "127.0.0.12" and e.mechanism == "CRAM-MD5"]
+    assert [e.match for e in found] == ["attributed"]
+    assert not any(e.ip.startswith("10.") for e in t.events)
+    assert any(
+        "older attempts without a user name were not looked at" in w.english() for w in t.warnings
+    )

@@ -14,13 +14,14 @@ Which events belong to the mailbox:
 
 from __future__ import annotations
 
-from collections import Counter
+from bisect import bisect_left, insort
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from helpdesk.i18n import M, Text
+from helpdesk.i18n import M, Mn, Text
 from helpdesk.logins.events import LoginEvent, json_time
 from helpdesk.logins.reader import ReadResult, open_files, read_logs
 from helpdesk.logins.settings import ATTRIBUTION, LoginSettings
@@ -220,16 +221,37 @@ def last_success(events: list[LoginEvent]) -> dict[str, LoginEvent]:
     return out
 
 
-def keeper(target: Target) -> Callable[[LoginEvent], bool]:
-    userless = [0]
+class Keeper:
+    """Decides while reading which events to keep (memory follows what the mailbox needs, not
+    the size of the logs): its own events and near misses always; an attempt without a user
+    name at once when the mailbox was seen from its address within ATTRIBUTION before it, else
+    among the newest MAX_USERLESS of its log (a busy server sees many such attempts from bots,
+    and the newest matter for "I can't log in now"). `select` decides on them in the end."""
 
-    def keep(event: LoginEvent) -> bool:
-        if not event.user:
-            userless[0] += 1
-            return userless[0] <= MAX_USERLESS
-        return target.own(event.user) or (not event.ok and target.near_miss(event.user))
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.seen: dict[str, list[datetime]] = {}  # client address -> the mailbox's times
+        self.userless: dict[str, deque[LoginEvent]] = {}  # per source, the newest
+        self.dropped = 0
 
-    return keep
+    def __call__(self, event: LoginEvent) -> bool:
+        if event.user:
+            if self.target.own(event.user):
+                insort(self.seen.setdefault(event.ip, []), event.time)
+                return True
+            return not event.ok and self.target.near_miss(event.user)
+        times = self.seen.get(event.ip, ())
+        at = bisect_left(times, event.time - ATTRIBUTION)
+        if at < len(times) and times[at] <= event.time + ATTRIBUTION:
+            return True
+        waiting = self.userless.setdefault(event.source, deque(maxlen=MAX_USERLESS))
+        if len(waiting) == MAX_USERLESS:
+            self.dropped += 1
+        waiting.append(event)
+        return False
+
+    def held(self) -> list[LoginEvent]:
+        return [e for waiting in self.userless.values() for e in waiting]
 
 
 def build(
@@ -251,15 +273,29 @@ def build(
     target = Target.of(address, mailbox.realname if mailbox is not None else "")
     dovecot, warn_d = open_files(settings.dovecot_paths, M("Dovecot log"))
     exim, warn_e = open_files(settings.exim_paths, M("Exim mainlog"))
+    keep = Keeper(target)
     result = read_logs(
         dovecot,
         exim,
         start=start,
-        keep=keeper(target),
+        keep=keep,
         journal=settings.journal,
         progress=progress,
         cancelled=cancelled,
     )
+    result.events.extend(keep.held())
+    result.events.sort(key=lambda e: e.time)
+    if keep.dropped:
+        result.warnings.append(
+            Mn(
+                "{n} older attempt without a user name was not looked at (only the newest "
+                "{limit} of each log)",
+                "{n} older attempts without a user name were not looked at (only the newest "
+                "{limit} of each log)",
+                keep.dropped,
+                limit=MAX_USERLESS,
+            )
+        )
     events = select(result, target)
     disabled = mailbox is not None and not (mailbox.enabled and mailbox.domain_enabled)
     for e in events:
