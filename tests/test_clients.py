@@ -142,3 +142,23 @@ def test_csv_names_the_customer_and_pop3_comes_from_last_login_too(tmp_path):
     assert list(rows[0]) == ["address", "realname", "customer_ref", "finding", "count", "last"]
     assert {r["customer_ref"] for r in rows} == {"K-10042"}
     assert ("neu@capture.example", "pop3") in {(r["address"], r["finding"]) for r in rows}
+
+
+def test_a_full_fleet_table_says_so(tmp_path, monkeypatch):
+    # The limit made small: the captured logs have findings for one login name only.
+    from helpdesk.config import load_config
+    from helpdesk.logins import fleet
+    from helpdesk.logins.settings import LoginSettings
+    from helpdesk.mailcenter.db import Database
+
+    config = load_config(_world(tmp_path))
+    db = Database(f"sqlite:///{tmp_path / 'mailcenter.sqlite'}")
+    full = fleet.fleet(LoginSettings.from_config(config), db)
+    assert [f.address for f in full.findings] == [ADDRESS] and not full.warnings
+    monkeypatch.setattr(fleet, "MAX_ADDRESSES", 0)
+    capped = fleet.fleet(LoginSettings.from_config(config), db)
+    db.dispose()
+    assert [w.english() for w in capped.warnings] == [
+        "more than 0 login names had a finding: later ones were not counted "
+        "(a shorter --since reads fewer)"
+    ]

@@ -78,10 +78,15 @@ class _Collector:
         self.recent: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
         # client address -> times of attempts without a user, not yet attributed
         self.pending: OrderedDict[str, list[LoginEvent]] = OrderedDict()
+        # findings of login names beyond MAX_ADDRESSES (bots guessing names fill it first)
+        self.overflow = 0
 
     def _finding(self, user: str) -> Finding | None:
         found = self.found.get(user)
-        if found is None and len(self.found) < MAX_ADDRESSES:
+        if found is None:
+            if len(self.found) >= MAX_ADDRESSES:
+                self.overflow += 1
+                return None
             found = self.found[user] = Finding(user)
         return found
 
@@ -214,4 +219,12 @@ def fleet(
         key=lambda f: (-len(f.kinds), -sum(f.kinds.values()), f.address),
     )
     warnings = [w for w in (warn_d, warn_e, missing) if w is not None] + result.warnings
+    if collector.overflow:
+        warnings.append(
+            M(
+                "more than {limit} login names had a finding: later ones were not counted "
+                "(a shorter --since reads fewer)",
+                limit=MAX_ADDRESSES,
+            )
+        )
     return Fleet(start, end, ranked, warnings, result.lines)
