@@ -43,6 +43,19 @@ def available() -> bool:
     return shutil.which("fail2ban-server") is not None and Path("/etc/fail2ban/filter.d").is_dir()
 
 
+def keep_system_service_off() -> None:
+    """After apt-get installed the package: policy-rc.d kept Debian's fail2ban service from
+    starting, but its postinst enabled it for the next boot, where it would run an sshd jail
+    that bans with iptables. The stack runs its own server; the system's stays disabled."""
+    for command in (
+        ["systemctl", "disable", "fail2ban.service"],
+        ["update-rc.d", "fail2ban", "disable"],  # a system without systemd
+    ):
+        if shutil.which(command[0]) is not None:
+            subprocess.run(command, capture_output=True, timeout=60, check=False)
+            return
+
+
 def folder(state: Path) -> Path:
     return state / "fail2ban"
 

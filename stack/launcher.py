@@ -98,6 +98,8 @@ def install_packages(log: Path) -> None:
     finally:
         if own_policy:
             POLICY_RC.unlink(missing_ok=True)
+    if "fail2ban" in missing:
+        fail2ban.keep_system_service_off()
     # Debian's postinst may start the packaged daemons on the standard ports. The stack uses its
     # own ports and configs and does not need them; they are left as the system has them.
 

@@ -86,3 +86,29 @@ def test_the_documented_wrapper_is_the_one_the_stack_runs(name, tmp_path):
     settings = Settings.from_env({"STACK_DIR": str(tmp_path)})
     helpdesk_toml = "\n".join(kick.config_lines(settings) + fail2ban.config_lines(settings))
     assert f'"{wrapper}"]' in helpdesk_toml
+
+
+def test_the_systems_fail2ban_stays_off_after_the_install():
+    # Debian's postinst enables the service for the next boot (an sshd jail banning with
+    # iptables); the stack's install disables it again. Enabling only links a unit file.
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from stack import fail2ban
+    from tests.conftest import missing
+
+    unit = Path("/lib/systemd/system/fail2ban.service")
+    if os.geteuid() != 0 or shutil.which("systemctl") is None or not unit.exists():
+        missing("needs root, systemctl and Debian's fail2ban package")
+    wants = Path("/etc/systemd/system/multi-user.target.wants/fail2ban.service")
+    subprocess.run(["systemctl", "enable", "fail2ban.service"], capture_output=True, timeout=60)
+    try:
+        assert wants.is_symlink()  # as apt-get leaves it
+        fail2ban.keep_system_service_off()
+        assert not wants.is_symlink()
+    finally:
+        subprocess.run(
+            ["systemctl", "disable", "fail2ban.service"], capture_output=True, timeout=60
+        )
