@@ -22,6 +22,7 @@ from typing import Any
 
 from helpdesk.logs.files import LogFile, ReadState, chunks
 from helpdesk.logs.timestamps import key_ok, newest_key
+from helpdesk.sendlog import host_cache
 from helpdesk.sendlog.hosts import HostClock, by_host
 from helpdesk.sendlog.picking import FAILED, pick
 from helpdesk.sendlog.report import UserStats
@@ -115,6 +116,8 @@ def read_hosts(
     order. A cancel keeps what was read so far, ranked like a finished read."""
     primary = analysis.scan
     groups = by_host(files)
+    if analysis.cache is not None:
+        analysis.cache.hits = analysis.cache.read_files = analysis.cache.reread_bytes = 0
     total = sum(f.size for f in files)
     done = [0] * len(groups)
 
@@ -137,7 +140,9 @@ def read_hosts(
         scans.append(scan)
         clocks.append(clock)
         states.append(state)
-        streams.append(_lines(k, scan, clock, host_files, state, report(k), cancelled))
+        streams.append(
+            _lines(k, scan, clock, host_files, state, report(k), cancelled, analysis.cache)
+        )
     primary.host_scans, primary.clocks = scans, clocks
     primary.follow = len(groups) - 1 if files else 0
     primary.feed_data = MethodType(_merged_feed_data, primary)
@@ -190,33 +195,102 @@ def _lines(
     state: ReadState,
     progress: Callable[[int, int], None],
     cancelled: Callable[[], bool] | None,
+    cache: Any = None,
 ) -> Iterator[tuple[bytes, int, bytes]]:
-    """(UTC key, host number, converted line) of the lines of one host the ranking needs."""
+    """(UTC key, host number, converted line) of the lines of one host the ranking needs. With
+    a cache, a rotated file's lines come from it when kept (helpdesk/sendlog/host_cache.py)."""
     full = False
-    for _lf, _first, data in chunks(files, state=state, progress=progress, cancelled=cancelled):
+    base = 0
+    for i, lf in enumerate(files):
+        rec = None
+        if cache is not None and i + 1 < len(files) and not full:
+            name, key, kept = host_cache.entry(cache, lf, scan.host, lf.zone or "")
+            if kept is not None and (
+                scan.earliest is not None
+                or host_cache.first_usable(kept, newest_key(scan.now)) is not None
+            ):
+                cache.hits += 1
+                yield from _replay(k, scan, kept)
+                base += lf.size
+                progress(base, 0)
+                continue
+            if name:
+                rec = host_cache.Recorder(cache, name, key)
+        if cache is not None:
+            cache.read_files += 1
+        too_long = state.too_long
+        broken = len(state.broken or [])
+
+        def moved(d: int, _t: int, base: int = base) -> None:
+            progress(base + d, 0)
+
+        read = chunks([lf], state=state, progress=moved, cancelled=cancelled)
+        for first, (_lf, _first, data) in enumerate(read):
+            early = None
+            if rec is not None and first == 0:
+                early = rec.early(data, clock, newest_key(scan.now))
+            out: list = []
+            before = (scan.lines, scan.unreadable)
+            full = _chunk(k, scan, clock, data, full, out, rec)
+            if rec is not None:
+                rec.chunk(early, scan.lines - before[0], scan.unreadable - before[1], out)
+            yield from out
+        base += lf.size
+        state.done_bytes = base
+        clean = state.too_long == too_long and len(state.broken or []) == broken
+        if rec is not None and not full and clean:
+            rec.keep()
+
+
+def _chunk(
+    k: int, scan: Any, clock: HostClock, data: bytes, full: bool, out: list, rec: Any
+) -> bool:
+    """One chunk's lines the ranking needs, converted, into out; True once every line of
+    this host is needed (recipients from delivery lines)."""
+    scan.chunk_no += 1
+    scan.newest = newest_key(scan.now)
+    pending = scan.pending
+    # as _Scan.feed_data: a message open 16 MiB of this host's log later is let go
+    while pending and scan.chunk_no - next(iter(pending.values()))[2] > 16:
+        pending.pop(next(iter(pending)))
+    if scan.earliest is None:
+        for line in data[:65536].split(b"\n"):
+            c = clock.convert(line)
+            if c is not None and key_ok(c[1][:19], scan.newest):
+                scan.earliest = c[1][:19]
+                break
+    nlines = data.count(b"\n") + 1
+    lines = None if full else pick(data)
+    if lines is None:
+        full = True  # recipients come from delivery lines: this host's lines, all
+        lines = data.split(b"\n")
+        if rec is not None:
+            rec.ok = False
+    scan.lines += nlines - len(lines)  # the scan counts the lines it is given
+    for line in lines:
+        if rec is not None and not host_cache.fast(line):
+            rec.ok = False  # its time may depend on today's date: not kept
+        c = clock.convert(line)
+        if c is None:
+            scan.lines += 1
+            if b" A=" in line or FAILED in line:
+                scan.unreadable += 1  # a line the ranking needed
+            continue
+        out.append((c[0], k, c[1]))
+    return full
+
+
+def _replay(k: int, scan: Any, kept: list) -> Iterator[tuple[bytes, int, bytes]]:
+    """A kept file's chunks, as _chunk gave them when the file was read."""
+    for early, lines, unreadable, out in kept:
         scan.chunk_no += 1
         scan.newest = newest_key(scan.now)
-        pending = scan.pending
-        # as _Scan.feed_data: a message open 16 MiB of this host's log later is let go
-        while pending and scan.chunk_no - next(iter(pending.values()))[2] > 16:
-            pending.pop(next(iter(pending)))
-        if scan.earliest is None:
-            for line in data[:65536].split(b"\n"):
-                c = clock.convert(line)
-                if c is not None and key_ok(c[1][:19], scan.newest):
-                    scan.earliest = c[1][:19]
+        if scan.earliest is None and early:
+            for key in early:
+                if key_ok(key, scan.newest):
+                    scan.earliest = key
                     break
-        nlines = data.count(b"\n") + 1
-        lines = None if full else pick(data)
-        if lines is None:
-            full = True  # recipients come from delivery lines: this host's lines, all
-            lines = data.split(b"\n")
-        scan.lines += nlines - len(lines)  # the scan counts the lines it is given
-        for line in lines:
-            c = clock.convert(line)
-            if c is None:
-                scan.lines += 1
-                if b" A=" in line or FAILED in line:
-                    scan.unreadable += 1  # a line the ranking needed
-                continue
-            yield c[0], k, c[1]
+        scan.lines += lines
+        scan.unreadable += unreadable
+        for utc, _k, line in out:
+            yield utc, k, line
