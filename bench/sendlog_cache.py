@@ -6,6 +6,7 @@ The three answers must be the same JSON."""
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,7 +83,10 @@ def run_cache(
                     ("first (fills)", ()),
                     ("warm", ()),
                 ):
-                    secs, cpu, rss, rc, out = measure(cmd(*more), json_out)
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    secs, _c, rss, rc, out = measure(cmd(*more), json_out)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
                     if rc != 0:
                         print(f"{name} failed (exit {rc}):\n{out.decode(errors='replace')[-2000:]}")
                         return False
