@@ -20,7 +20,7 @@ from typing import Any
 from helpdesk.logs.files import LogFile
 
 DISK_CAP = 256 << 20  # bytes of entries on disk; the least recently used go first
-MEMORY_CAP = 256 << 20  # bytes of entries kept in memory
+MEMORY_CAP = 64 << 20  # bytes of entries kept in memory (the TUI); the rest is read from disk
 _EDGE = 4096
 
 # what an entry may hold: the scan's own types and the builtins they are made of
