@@ -73,3 +73,12 @@ def test_autoreply_says_its_period_and_whether_it_is_active(config):
 
     removed = said(config, "autoreply", "clear", ALICE, "--ticket", "T-3")
     assert removed == f"{ALICE}: auto-reply removed"
+
+
+@pytest.mark.parametrize(
+    ("lang", "spoken"),
+    [("de", "bis einschließlich 15. Januar 2099"), ("en", "until 15 January 2099")],
+)
+def test_the_example_names_the_day_as_the_customer_reads_it(config, lang, spoken):
+    text = said(config, "autoreply", "example", "--until", "2099-01-15", "--lang", lang)
+    assert spoken in text and "2099-01-15" not in text
