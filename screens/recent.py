@@ -45,7 +45,13 @@ class RecentScreen(Translated, ModalScreen[str | None]):
                 yield PlainStatic(_("No mailbox opened yet · Esc closes"), id="recent-hint")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.addresses[event.option_index])
+        self._close(self.addresses[event.option_index])
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self._close(None)
+
+    def _close(self, address: str | None) -> None:
+        # A second Enter typed before the list is gone reaches it too; dismissing again would
+        # close the screen below (the search, or the mailbox the caller is on).
+        if self.is_current:
+            self.dismiss(address)
