@@ -175,7 +175,9 @@ class AutoReplyDialog(TicketDialog):
     """Subject, text, days and period of the auto-reply, then ticket and F2."""
 
     DEFAULT_CSS = """
-    AutoReplyDialog #dialog { max-height: 100%; overflow-y: auto; }
+    /* The most fields of any dialog: at 80x24 title, fields and buttons must all stay in
+       view, so the frame gives up its padding and the one-line fields their frames. */
+    AutoReplyDialog #dialog { width: 78; max-height: 100%; overflow-y: auto; padding: 0 1; }
     AutoReplyDialog #dialog-question { margin: 0; }
     AutoReplyDialog .period { height: auto; }
     AutoReplyDialog .period PlainInput { width: 1fr; }
@@ -198,16 +200,24 @@ class AutoReplyDialog(TicketDialog):
 
         r = self.reply
         subject, body = (r.subject, r.body) if r else example(self.lang, None)
-        yield PlainInput(subject, placeholder=_("Subject"), id="ar-subject")
+        yield PlainInput(subject, placeholder=_("Subject"), id="ar-subject", compact=True)
         yield TextArea(body, id="ar-text", soft_wrap=True)
         with Horizontal(classes="period"):
             yield PlainInput(
-                _local(r.starts_at) if r else "", placeholder=_("From (empty: now)"), id="ar-from"
+                _local(r.starts_at) if r else "",
+                placeholder=_("From (empty: now)"),
+                id="ar-from",
+                compact=True,
             )
             yield PlainInput(
-                _local(r.ends_at) if r else "", placeholder=_("Until (empty: open)"), id="ar-until"
+                _local(r.ends_at) if r else "",
+                placeholder=_("Until (empty: open)"),
+                id="ar-until",
+                compact=True,
             )
-            yield PlainInput(str(r.days) if r else "7", placeholder=_("Days"), id="ar-days")
+            yield PlainInput(
+                str(r.days) if r else "7", placeholder=_("Days"), id="ar-days", compact=True
+            )
 
     def action_other_language(self) -> None:
         from helpdesk.forwards.texts import example

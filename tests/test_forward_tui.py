@@ -124,3 +124,22 @@ async def test_a_bad_target_keeps_the_dialog_open_and_writes_nothing(tmp_path):
     with db.connect() as conn:
         assert conn.execute(select(forwards)).first() is None
     db.dispose()
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+async def test_the_autoreply_dialog_shows_title_fields_and_buttons_at_80x24(tmp_path, lang):
+    from helpdesk.i18n import _, set_language
+    from tests.screen_check import screen_output
+
+    app, _db = _app(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        set_language(lang)
+        await app.push_screen(Host())
+        await settle(app, pilot)
+        app.screen.query_one(ForwardsTab).focus()
+        await pilot.press("a")
+        await settle(app, pilot)
+        text = screen_output(app)[0]
+        for wanted in (ADDRESS, _("Until (empty: open)"), "[F2]", "[Esc]"):
+            assert wanted in text, f"{wanted!r} is not in view:\n{text}"
+        set_language("en")
