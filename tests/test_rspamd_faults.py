@@ -358,6 +358,38 @@ def test_a_save_that_is_never_applied_is_withdrawn_everywhere(db, server):
     assert "did not answer /savemap" in reason
 
 
+def test_on_a_german_desk_the_error_reads_german_and_the_audit_row_english(db, server):
+    """A controller's error is kept as a message id up to where it is shown: the operator reads
+    it in the UI language, the audit row (read by anyone later) keeps the English."""
+    from helpdesk.i18n import set_language
+
+    _release_db(db)
+    set_language("de")
+    try:
+        with fault_server() as second:
+            second.rules["/savemap"] = "drop"
+            cluster = Cluster(_settings(server, second))
+            with cluster, pytest.raises(ReleaseWithdrawn) as info:
+                ReleaseService(db, cluster).release(
+                    "stuck-de@firma.de",
+                    "kunde@firma.de",
+                    digest=_d("stuck-de@firma.de"),
+                    ticket="T-1",
+                    operator=OPERATOR,
+                )
+        shown = str(info.value)
+    finally:
+        set_language("en")
+    english = info.value.english()
+    assert "mx2" in shown and shown != english and "did not answer" not in shown
+    assert "did not answer /savemap within 1 s" in english
+    with db.connect() as conn:
+        reason = conn.execute(
+            select(audit_log.c.reason).where(audit_log.c.action == "release-withdrawn")
+        ).scalar_one()
+    assert "did not answer /savemap within 1 s" in reason
+
+
 def test_a_late_answer_whose_save_took_effect_is_confirmed(db, server):
     _release_db(db)
     server.rules["/savemap"] = "late"

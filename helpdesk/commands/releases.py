@@ -92,11 +92,11 @@ def run_list(args: argparse.Namespace, ctx: Context) -> int:
                             "{error}; the map there is not current; {n} release still pending",
                             "{error}; the map there is not current; {n} releases still pending",
                             len(outcome.pending),
-                            error=str(outcome.errors[0]),
+                            error=outcome.errors[0],
                         )
                     )
                 raise RspamdError(
-                    M("{error}; the map there is not current", error=str(outcome.errors[0]))
+                    M("{error}; the map there is not current", error=outcome.errors[0])
                 )
             if args.quiet:
                 return 0

@@ -177,7 +177,7 @@ class NodeResult:
     name: str
     ok: bool  # holds this push's generation (or the same lines)
     lines: frozenset[str] | None  # what it holds now; None: unknown
-    error: str = ""
+    error: str | Text = ""  # a message id: rendered in the language of whoever shows it
     attempted: bool = False  # this push sent it a map (which it may hold, answer or not)
 
 
@@ -192,7 +192,7 @@ class PushResult:
         return all(n.ok for n in self.nodes)
 
     @property
-    def errors(self) -> list[str]:
+    def errors(self) -> list[str | Text]:
         return [n.error for n in self.nodes if n.error]
 
     def absent_everywhere(self, line: str) -> bool:
@@ -234,13 +234,13 @@ def push(
     build: Callable[[Connection], Iterable[str]],
 ) -> PushResult:
     """Build the map from the database and bring every controller to it; call under the lock."""
-    current: dict[str, tuple[int, frozenset[str]] | str] = {}
+    current: dict[str, tuple[int, frozenset[str]] | str | Text] = {}
     for controller, info in targets:
         try:
             held = controller.getmap(info.id)
             current[controller.name] = (generation_of(held), lines_of(held))
         except RspamdError as exc:
-            current[controller.name] = str(exc)
+            current[controller.name] = exc.message
     newest = max((c[0] for c in current.values() if isinstance(c, tuple)), default=0)
     with db.begin() as conn:
         generation = allocate(conn, newest)
@@ -250,7 +250,7 @@ def push(
     result = PushResult(generation, wanted)
     for controller, info in targets:
         seen = current[controller.name]
-        if isinstance(seen, str):
+        if not isinstance(seen, tuple):
             # Never saved blind: without its generation a newer map there could be replaced.
             result.nodes.append(NodeResult(controller.name, False, None, seen))
             continue
@@ -266,7 +266,7 @@ def _save(controller: Controller, info: MapInfo, body: str, generation: int) -> 
         controller.savemap(info.id, body)
         return NodeResult(controller.name, True, lines_of(body), attempted=True)
     except RspamdError as exc:
-        error = str(exc)
+        error = exc.message
     # A refused save changed nothing; a late or lost answer may have changed everything.
     try:
         held = controller.getmap(info.id)

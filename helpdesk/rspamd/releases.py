@@ -100,7 +100,7 @@ class SyncOutcome:
     lines: int  # entries in the map now
     withdrawn: list[Release]  # pending releases this sync withdrew
     pending: list[Release]  # pending releases that could not be withdrawn everywhere yet
-    errors: list[str]  # one line per controller that did not take the map
+    errors: list[str | Text]  # one line per controller that did not take the map
 
 
 class ReleaseService:
@@ -187,7 +187,7 @@ class ReleaseService:
                     M(
                         "{error}; release #{id} stays pending until `helpdesk releases --sync` "
                         "withdraws it",
-                        error=str(exc),
+                        error=exc.message,
                         id=str(new_id),
                     )
                 ) from None
@@ -271,7 +271,7 @@ class ReleaseService:
         try:
             return [(c, c.find_map(self.release_map)) for c in self.cluster.controllers]
         except RspamdError as exc:
-            raise RspamdError(M("{error}; {undone}", error=str(exc), undone=undone)) from None
+            raise RspamdError(M("{error}; {undone}", error=exc.message, undone=undone)) from None
 
     def _lock(self, undone: Text):
         # Long enough for another command's two pushes of three calls per controller.
@@ -353,7 +353,7 @@ def _locked(db: Database, wait: float, undone: Text) -> Iterator[None]:
         with push_lock(db, wait):
             yield
     except LockBusy as exc:
-        raise LockBusy(M("{error}; {undone}", error=str(exc), undone=undone)) from None
+        raise LockBusy(M("{error}; {undone}", error=exc.message, undone=undone)) from None
 
 
 def _check_new(conn: Connection, address: str, digest: str) -> Any:
