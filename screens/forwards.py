@@ -119,9 +119,11 @@ def _times(start: str, end: str) -> tuple[Any, Any]:
 class ForwardDialog(TicketDialog):
     """Targets, copy and period of the forward, then ticket and F2."""
 
-    # More fields than the plain ticket dialog: at 80x24 it scrolls; the period shares a row.
+    # More fields than the plain ticket dialog: at 80x24 the title, the fields and the buttons
+    # stay in view because the frame gives up its padding, and the copy switch and the period
+    # (sharing a row) their frames.
     DEFAULT_CSS = """
-    ForwardDialog #dialog { max-height: 100%; overflow-y: auto; }
+    ForwardDialog #dialog { width: 78; max-height: 100%; overflow-y: auto; padding: 0 1; }
     ForwardDialog #dialog-question { margin: 0; }
     ForwardDialog .period { height: auto; }
     ForwardDialog .period PlainInput { width: 1fr; }
@@ -138,13 +140,21 @@ class ForwardDialog(TicketDialog):
             placeholder=_("Targets, comma-separated (up to 3)"),
             id="fwd-targets",
         )
-        yield Checkbox(_("Keep a copy in the mailbox"), f.keep_copy if f else True, id="fwd-copy")
+        yield Checkbox(
+            _("Keep a copy in the mailbox"), f.keep_copy if f else True, id="fwd-copy", compact=True
+        )
         with Horizontal(classes="period"):
             yield PlainInput(
-                _local(f.starts_at) if f else "", placeholder=_("From (empty: now)"), id="fwd-from"
+                _local(f.starts_at) if f else "",
+                placeholder=_("From (empty: now)"),
+                id="fwd-from",
+                compact=True,
             )
             yield PlainInput(
-                _local(f.ends_at) if f else "", placeholder=_("Until (empty: open)"), id="fwd-until"
+                _local(f.ends_at) if f else "",
+                placeholder=_("Until (empty: open)"),
+                id="fwd-until",
+                compact=True,
             )
 
     def answer(self) -> ChangeAnswer | None:
