@@ -108,6 +108,22 @@ def _local(when: Any) -> str:
     return time_text(when, MINUTE) if when is not None else ""
 
 
+def _period_fields(current: Any, prefix: str) -> ComposeResult:
+    """From and until of a forward or auto-reply, one line each (the dialogs fill 80x24)."""
+    yield PlainInput(
+        _local(current.starts_at) if current else "",
+        placeholder=_("From (empty: now)"),
+        id=f"{prefix}-from",
+        compact=True,
+    )
+    yield PlainInput(
+        _local(current.ends_at) if current else "",
+        placeholder=_("Until (empty: open)"),
+        id=f"{prefix}-until",
+        compact=True,
+    )
+
+
 def _times(start: str, end: str) -> tuple[Any, Any]:
     from helpdesk.forwards.times import parse_local
 
@@ -144,18 +160,7 @@ class ForwardDialog(TicketDialog):
             _("Keep a copy in the mailbox"), f.keep_copy if f else True, id="fwd-copy", compact=True
         )
         with Horizontal(classes="period"):
-            yield PlainInput(
-                _local(f.starts_at) if f else "",
-                placeholder=_("From (empty: now)"),
-                id="fwd-from",
-                compact=True,
-            )
-            yield PlainInput(
-                _local(f.ends_at) if f else "",
-                placeholder=_("Until (empty: open)"),
-                id="fwd-until",
-                compact=True,
-            )
+            yield from _period_fields(f, "fwd")
 
     def answer(self) -> ChangeAnswer | None:
         from helpdesk.forwards.model import check_forward
@@ -213,18 +218,7 @@ class AutoReplyDialog(TicketDialog):
         yield PlainInput(subject, placeholder=_("Subject"), id="ar-subject", compact=True)
         yield TextArea(body, id="ar-text", soft_wrap=True)
         with Horizontal(classes="period"):
-            yield PlainInput(
-                _local(r.starts_at) if r else "",
-                placeholder=_("From (empty: now)"),
-                id="ar-from",
-                compact=True,
-            )
-            yield PlainInput(
-                _local(r.ends_at) if r else "",
-                placeholder=_("Until (empty: open)"),
-                id="ar-until",
-                compact=True,
-            )
+            yield from _period_fields(r, "ar")
             yield PlainInput(
                 str(r.days) if r else "7", placeholder=_("Days"), id="ar-days", compact=True
             )
