@@ -11,6 +11,7 @@ import pytest
 
 from helpdesk.errors import ConfigError, HelpdeskError
 from helpdesk.logs.files import Cancelled, expand
+from helpdesk.logs.timestamps import json_time
 from helpdesk.sendlog.offenders import activity_series, analyze
 from helpdesk.sendlog.settings import SendlogSettings
 from helpdesk.sendlog.trails import trail, user_activity, user_detail, user_events, user_messages
@@ -169,7 +170,7 @@ def test_the_taken_over_account_ranks_first_with_exact_counts(mainlog):
     assert v["recipient_domains"] == 4  # web, gmail, gmx, and the local domain
     assert v["external_share"] == round(121 / 122, 3)
     assert v["peak_5min"] == 50  # 40 + 10 within 4 minutes
-    assert v["peak_5min_start"] == str(NOW - timedelta(hours=4))
+    assert v["peak_5min_start"] == json_time(NOW - timedelta(hours=4))  # local -> UTC
     assert v["client_ips"][:2] == ["192.0.2.201", "192.0.2.202"]
     assert set(v["client_ips"]) == {"192.0.2.201", "192.0.2.202", "198.51.100.7"}
     assert v["new_client_ips"] == ["192.0.2.201", "192.0.2.202"]
@@ -217,7 +218,7 @@ def test_password_guessing_across_accounts(mainlog):
     report = analyze(expand([mainlog]), SendlogSettings(), now=NOW)
     top = report.guessing_json()[0]
     assert (top["ip"], top["failures"], top["users"]) == ("192.0.2.250", 30, 30)
-    assert top["first"] == str(NOW - timedelta(minutes=50))
+    assert top["first"] == json_time(NOW - timedelta(minutes=50))
     assert [g["ip"] for g in report.guessing_json()][1:] == [
         "203.0.113.1",
         "203.0.113.2",

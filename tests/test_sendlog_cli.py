@@ -284,3 +284,26 @@ def test_memory_does_not_grow_with_the_log(tmp_path):
     rss_small = _peak_rss_mib([*cmd, str(small)])
     rss_big = _peak_rss_mib([*cmd, str(big)])
     assert rss_big < rss_small + 16, (rss_small, rss_big)
+
+
+def test_json_times_are_utc_whatever_the_machine_s_zone(tmp_path):
+    """Exim writes this machine's local time without a zone; --json keeps UTC, as everywhere."""
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+    now = datetime.now(berlin).replace(tzinfo=None, microsecond=0)
+    log = _log(tmp_path / "mainlog", now)
+    env = {**NO_CONFIG, "TZ": "Europe/Berlin"}
+
+    def utc(local: datetime) -> str:
+        return (
+            local.replace(tzinfo=berlin).astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
+
+    out = run_cli("offenders", "--log", str(log), "--since", "3h", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    top = json.loads(out.stdout)[0]
+    assert top["user"] == VICTIM
+    assert top["first_seen"] == utc(now - timedelta(hours=1)), top["first_seen"]
+    out = run_cli("trail", "1xCli3-000003-Ab", "--log", str(log), "--json", env=env)
+    assert json.loads(out.stdout)[0]["time"] == utc(now - timedelta(hours=1) + timedelta(seconds=3))

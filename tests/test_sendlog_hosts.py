@@ -160,9 +160,9 @@ def test_two_hosts_merge_in_time_order_and_the_ranking_counts_both(tmp_path):
     assert victim["hosts"] == ["mx1", "mx2"]
     assert victim["messages"] == 33
     assert victim["peak_5min"] == 30  # 15 from each host in the same 5 minutes
-    assert victim["peak_5min_start"] == "2026-11-27 10:00:00"
-    assert victim["first_seen"] == "2026-11-27 09:40:00"
-    assert victim["last_seen"] == "2026-11-27 10:30:00"
+    assert victim["peak_5min_start"] == "2026-11-27T10:00:00Z"
+    assert victim["first_seen"] == "2026-11-27T09:40:00Z"
+    assert victim["last_seen"] == "2026-11-27T10:30:00Z"
     assert victim["client_ips"] == ["192.0.2.201", "192.0.2.202"]
     logs = (tmp_path / "logs").rglob("mainlog")
     assert report.lines == sum(len(p.read_text().splitlines()) for p in logs)
@@ -187,11 +187,11 @@ def test_one_host_unlabelled_reads_as_before(tmp_path):
     assert [f.host for f in files] == [None]
     victim = analyze(files, settings, now=NOW).user(VICTIM).as_dict()
     # Berlin time read as the reader's own (UTC): an hour late, as without hosts
-    assert victim["first_seen"] == "2026-11-27 10:40:00" and victim["hosts"] == []
+    assert victim["first_seen"] == "2026-11-27T10:40:00Z" and victim["hosts"] == []
     # the same file with its zone named: the times come right
     zoned = SendlogSettings.from_dict({"paths": [str(mx1)], "timezone": "Europe/Berlin"})
     victim = analyze(host_files(zoned), zoned, now=NOW).user(VICTIM).as_dict()
-    assert victim["first_seen"] == "2026-11-27 09:40:00" and len(victim["hosts"]) == 1
+    assert victim["first_seen"] == "2026-11-27T09:40:00Z" and len(victim["hosts"]) == 1
 
 
 def test_trail_by_host_and_a_bare_id_on_both(tmp_path):
@@ -229,7 +229,7 @@ def test_trail_and_offenders_through_the_cli(tmp_path):
     assert one.returncode == 0, one.stderr
     rows = json.loads(one.stdout)
     assert {r["host"] for r in rows} == {"mx1"} and len(rows) == 5
-    assert rows[0]["time"] == "2026-11-27 11:00:00"
+    assert rows[0]["time"] == "2026-11-27T11:00:00Z"
 
     wrong = run_cli("trail", f"mx9:{SHARED_ID}", config=config, env=env)
     assert wrong.returncode != 0
@@ -356,7 +356,7 @@ def test_new_lines_of_the_followed_host_count_on_its_clock(tmp_path):
     analysis.feed("\n".join(text for _, text in mx2.lines).encode())
     anna = analysis.report().user(ANNA).as_dict()
     assert (anna["messages"], anna["hosts"]) == (2, ["mx1", "mx2"])
-    assert anna["last_seen"] == "2026-11-27 11:30:00"
+    assert anna["last_seen"] == "2026-11-27T11:30:00Z"
 
 
 def test_the_followed_hosts_new_messages_are_listed_on_the_rankings_clock(tmp_path):

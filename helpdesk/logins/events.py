@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from helpdesk.i18n import M, Text
+from helpdesk.logs.timestamps import json_time
 
 # reason code -> words (the codes are what --json keeps)
 REASONS: dict[str, Text] = {
@@ -23,14 +24,6 @@ REASONS: dict[str, Text] = {
 }
 
 PROTOCOLS = ("imap", "pop3", "smtp", "submission", "managesieve")
-
-
-def json_time(when: datetime | None) -> str | None:
-    """A naive local log time (this machine's zone, as the logs write it) as --json and the
-    database keep times: UTC, ISO 8601 with a Z."""
-    if when is None:
-        return None
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(slots=True)

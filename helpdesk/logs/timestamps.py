@@ -129,6 +129,14 @@ def seconds_to_datetime(seconds: int) -> datetime:
     return datetime(1970, 1, 1) + timedelta(seconds=seconds)
 
 
+def json_time(when: datetime | None) -> str | None:
+    """A naive local log time (this machine's zone, as the logs write it) as --json and the
+    database keep times: UTC, ISO 8601 with a Z."""
+    if when is None:
+        return None
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _zoned_key(y, mo, d, h, mi, s, zone: bytes) -> bytes:
     if zone in (b"Z", b"z"):
         tz = UTC

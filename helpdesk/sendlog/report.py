@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from helpdesk.i18n import Text
+from helpdesk.logs.timestamps import json_time
 from helpdesk.sendlog.parser import seconds_to_datetime
 
 
@@ -205,4 +206,5 @@ class Report:
 
 
 def _iso(secs: int | None) -> str | None:
-    return None if secs is None else seconds_to_datetime(secs).isoformat(sep=" ")
+    # The ranking's clock is this machine's local time; --json keeps UTC.
+    return None if secs is None else json_time(seconds_to_datetime(secs))

@@ -17,6 +17,7 @@ from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import M
 from helpdesk.logs.files import LogFile, chunks
 from helpdesk.logs.mask import mask_credentials_bytes
+from helpdesk.logs.timestamps import json_time
 from helpdesk.sendlog.hosts import HostClock, by_host, split_host_id
 from helpdesk.sendlog.parser import (
     ARRIVAL,
@@ -50,7 +51,7 @@ class TrailLine:
         out = {
             "file": self.file,
             "line_no": self.line_no,
-            "time": self.time.isoformat(sep=" ") if self.time else None,
+            "time": json_time(self.time),
             "text": self.text,
         }
         if self.host is not None:  # the logs of several hosts: ids repeat across them
@@ -212,7 +213,7 @@ class SentMessage:
     def as_dict(self) -> dict:
         return {
             "exim_id": self.exim_id,
-            "time": self.time.isoformat(sep=" "),
+            "time": json_time(self.time),
             "user": self.user,
             "sender": self.sender,
             "message_id": self.message_id,
