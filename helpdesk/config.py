@@ -12,11 +12,13 @@ import stat
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
-from helpdesk.errors import ConfigError
+from helpdesk.durations import parse_duration
+from helpdesk.errors import ConfigError, HelpdeskError
 from helpdesk.i18n import M, _
 from helpdesk.plaintext import printable
 
@@ -178,9 +180,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
         ) from None
     config = Config(found, data)
     # Keys whose wrong value must stop every command at once, not only the one that reads them.
-    from helpdesk.rspamd.release_ttl import check_at_load
-
-    check_at_load(config)
+    _check_at_load(config)
     _warn_if_exposed(config)
     return config
 
@@ -214,3 +214,42 @@ def _warn_if_exposed(config: Config) -> None:
             ),
             file=sys.stderr,
         )
+
+
+# --- keys checked when the file is read ------------------------------------------------------
+# `[rspamd] release_ttl`: the default lifetime of a release, at most 3 days. Checked here, so that
+# a value above the maximum stops every command and the TUI at once with one line naming the
+# key, not only the first release (helpdesk.rspamd.settings reads it with the same function).
+
+DEFAULT_RELEASE_TTL = timedelta(hours=4)
+# A release is for "send it again now": longer ones are refused, also in the configuration.
+MAX_RELEASE_TTL = timedelta(days=3)
+
+
+def release_ttl(raw: object, where: str, default: timedelta = DEFAULT_RELEASE_TTL) -> timedelta:
+    """The value of the key, `default` when it is not set; one ConfigError line otherwise."""
+    if raw is None or raw == "":
+        return default
+    try:
+        ttl = parse_duration(str(raw))
+    except HelpdeskError:
+        raise ConfigError(
+            M("{where} release_ttl is not a duration (e.g. 4h, 2d)", where=where)
+        ) from None
+    if ttl > MAX_RELEASE_TTL:
+        raise ConfigError(
+            M(
+                "{where} release_ttl must be at most 3 days (3d), not {raw}",
+                where=where,
+                raw=repr(str(raw)),
+            )
+        )
+    return ttl
+
+
+def _check_at_load(config: Config) -> None:
+    """Refuse a configuration whose `[rspamd] release_ttl` is not a duration of at most 3 days
+    (a section that is not a table is left to the commands that read it)."""
+    section = config.data.get("rspamd")
+    if isinstance(section, dict):
+        release_ttl(section.get("release_ttl"), f"{config.path or M('configuration')}: [rspamd]")

@@ -8,10 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from helpdesk.config import Config, resolve_secret
+from helpdesk.config import DEFAULT_RELEASE_TTL, Config, release_ttl, resolve_secret
 from helpdesk.errors import ConfigError
 from helpdesk.i18n import M
-from helpdesk.rspamd.release_ttl import DEFAULT_RELEASE_TTL, release_ttl
 
 DEFAULT_URL = "http://127.0.0.1:11334"
 
