@@ -29,7 +29,7 @@ from typing import Any
 
 from helpdesk.logs.files import Cancelled, LogFile, ReadState
 from helpdesk.sendlog import spans
-from helpdesk.sendlog.cache_store import SendlogCache, cache_dir, default_cache, file_key, load
+from helpdesk.sendlog.cache_store import CacheStore, cache_dir, file_key, load
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
 from helpdesk.sendlog.parallel import work_bytes
@@ -81,6 +81,28 @@ class _File:
         if scan is None:  # gone or broken since the read began: read as without the cache
             raise _Followed
         return scan
+
+
+class SendlogCache(CacheStore):
+    """The per-file cache that Analysis.read asks first (helpdesk/sendlog/offenders.py)."""
+
+    def read(
+        self,
+        analysis: Analysis,
+        files: list[LogFile],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        workers: Any = None,
+    ) -> bool:
+        """See read_cached."""
+        kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
+        return read_cached(analysis, files, self, **kw)
+
+
+def default_cache(*, memory: bool = False) -> SendlogCache:
+    """The cache on disk; memory=True (the TUI) keeps the session's entries in memory too."""
+    return SendlogCache(cache_dir() / "sendlog", memory=memory)
 
 
 def read_cached(

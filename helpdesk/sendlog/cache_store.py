@@ -13,7 +13,6 @@ import io
 import os
 import pickle
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +79,9 @@ def load(blob: bytes) -> Any:
     return _Unpickler(io.BytesIO(blob)).load()
 
 
-class SendlogCache:
-    """Entries in memory and, unless disk is None, in that directory."""
+class CacheStore:
+    """Entries in memory and, unless disk is None, in that directory (the reading that uses
+    them is helpdesk.sendlog.cache.SendlogCache)."""
 
     def __init__(self, disk: Path | None = None, *, memory: bool = True) -> None:
         self.disk = disk
@@ -96,21 +96,6 @@ class SendlogCache:
         self.hits = 0
         self.read_files = 0
         self.reread_bytes = 0
-
-    def read(
-        self,
-        analysis: Any,
-        files: list[LogFile],
-        *,
-        progress: Callable[[int, int], None] | None = None,
-        cancelled: Callable[[], bool] | None = None,
-        workers: Any = None,
-    ) -> bool:
-        """Analysis.read calls this: see helpdesk.sendlog.cache.read_cached."""
-        from helpdesk.sendlog.cache import read_cached
-
-        kw = {"progress": progress, "cancelled": cancelled, "workers": workers}
-        return read_cached(analysis, files, self, **kw)
 
     def get(self, name: str, key: tuple) -> bytes | None:
         entry = self.memory.pop(name, None)
@@ -191,8 +176,3 @@ class SendlogCache:
             with contextlib.suppress(OSError):
                 p.unlink()
                 total -= size
-
-
-def default_cache(*, memory: bool = False) -> SendlogCache:
-    """The cache on disk; memory=True (the TUI) keeps the session's entries in memory too."""
-    return SendlogCache(cache_dir() / "sendlog", memory=memory)
