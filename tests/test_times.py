@@ -31,6 +31,7 @@ from helpdesk.mailcenter.schema import audit_log, outbound_releases
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from screens.app import HelpdeskApp
 from screens.blocked import BlockedList
+from screens.blocked_jobs import BlockedLoad
 from screens.mailbox import MailboxScreen
 from tests.conftest import run_cli
 from tests.test_sendlog_tui import open_send_log, seed, write_log
@@ -168,7 +169,7 @@ class _Blocked(App[None]):
 class _KnownBlocked(BlockedList):
     def load(self) -> None:
         item = BlockedMessage(SUMMER, "k@x.example", False, "m1@x.example", "reject", 20.0, 15.0)
-        self.load_done(BlockedReport([item], []))
+        self.load_done(BlockedLoad(BlockedReport([item], [])))
 
 
 async def test_blocked_list_in_berlin():

@@ -17,6 +17,7 @@ from helpdesk.plaintext import clip_message_id, clip_middle
 from helpdesk.rspamd.blocked import BlockedMessage, BlockedReport
 from helpdesk.spam.demo import insert_demo_rows
 from screens.blocked import BlockedList, BlockedScreen
+from screens.blocked_jobs import BlockedLoad
 from screens.keys import KeysScreen
 from screens.mailbox import MailboxScreen
 from tests.screen_check import WatchedApp, screen_output
@@ -214,7 +215,7 @@ async def test_blocked_list_shows_both_ends_of_a_message_id(demo, size):
         await settle(app, pilot)
         # rspamd's answer, as the list gets it (the stack tests read it from rspamd itself).
         report = BlockedReport(items=blocked_items(), warnings=[])
-        app.screen.query_one(BlockedList).load_done(report)
+        app.screen.query_one(BlockedList).load_done(BlockedLoad(report))
         await pilot.pause()
         lines = shown(app)
         rows = [line for line in lines if "buchhaltung@" in line]

@@ -101,7 +101,7 @@ async def test_f4_in_the_auto_reply_dialog_switches_only_the_customers_text(tmp_
         subject, body = customer()
         # Formal, as a German customer is written to ("Ihre", never "deine").
         assert subject == "Abwesenheitsnotiz" and "Ihre Nachricht" in body, body
-        assert "2099-01-15" in body
+        assert "15. Januar 2099" in body  # the day as the customer reads it
         # The operator's texts stay English: the dialog's own words.
         shown = screen_output(app)[0]
         assert "Ticket reference (required)" in shown and "From (empty: now)" in shown
