@@ -336,14 +336,10 @@ class BlockedList(Background, Vertical):
 
 
 def _last_sendlog_report(app: Any) -> Any | None:
-    """The send-log screen's result if one is open, else the last one of this session (the
-    screen leaves it on the app when it shows it): the dialog never reads a log."""
+    """The send-log result this session showed last (the send-log screen leaves it on the app,
+    also once it is closed): the dialog never reads a log."""
     from helpdesk.sendlog.report import Report
 
-    for screen in reversed(app.screen_stack):
-        report = getattr(screen, "report", None)
-        if isinstance(report, Report):
-            return report
     report = getattr(app, "last_sendlog_report", None)
     return report if isinstance(report, Report) else None
 

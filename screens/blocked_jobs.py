@@ -37,7 +37,8 @@ def load_blocked(config: Any, db: Any, user: str | None) -> BlockedLoad:
         try:
             watched = watcher_suspensions(db, (i.user for i in report.items if i.releasable))
         except HelpdeskError as exc:
-            report.warnings.append(M("the watcher's state was not read: {error}", error=str(exc)))
+            warning = M("the watcher's state was not read: {error}", error=exc.message)
+            report.warnings.append(warning)
     return BlockedLoad(report, watched)
 
 

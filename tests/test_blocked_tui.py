@@ -184,8 +184,6 @@ async def test_the_list_for_one_mailbox_shows_only_that_sender(stack):
 async def test_the_release_dialog_warns_from_the_last_send_log_result(stack):
     """The send log read earlier in the session says the account looks taken over: the dialog
     says so, without reading any log itself."""
-    from textual.screen import Screen
-
     from helpdesk.sendlog.report import UserStats
     from tests.test_release_risk import _report
 
@@ -195,14 +193,12 @@ async def test_the_release_dialog_warns_from_the_last_send_log_result(stack):
     spam = message(user, None, f"Mahnung {tag} HELPDESK-TEST-SPAM")
     assert submit(stack, user, password, spam) == 550
 
-    class EarlierSendLog(Screen[None]):
-        report = _report([UserStats(user=user, score=70, reasons=["900 messages in 1 hour"])], 30)
-
+    earlier = _report([UserStats(user=user, score=70, reasons=["900 messages in 1 hour"])], 30)
     db = Database(stack.database_url)
     app = HelpdeskApp(load_config(stack.config_path), db=db)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        app.push_screen(EarlierSendLog())
+        app.last_sendlog_report = earlier  # where the send-log screen leaves what it showed
         app.push_screen(BlockedScreen())
         await settle(app, pilot)
         await pilot.press("slash", *tag, "tab")
