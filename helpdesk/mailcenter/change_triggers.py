@@ -141,8 +141,27 @@ def upgrade(connection: Any) -> None:
     indexes = {i["name"] for i in inspector.get_indexes("mailbox_changes")}
     if "ix_mailbox_changes_txn" not in indexes:
         connection.exec_driver_sql("CREATE INDEX ix_mailbox_changes_txn ON mailbox_changes (txn)")
-    for statement in statements(connection.dialect.name):
+    todo = statements(connection.dialect.name)
+    if connection.dialect.name == "sqlite":
+        stored = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'trigger'")
+        todo = unchanged_left_out(todo, {row[0] for row in stored})
+    for statement in todo:
         connection.exec_driver_sql(statement)
+
+
+def unchanged_left_out(todo: list[str], stored: set[str]) -> list[str]:
+    """SQLite's statements without the DROP/CREATE pairs of triggers stored as they are.
+
+    Every schema change makes SQLite fail the statements other programs have prepared
+    ("database schema has changed"): Dovecot's user lookups and dict do not prepare again,
+    so a `db init` on a current database would refuse the mail being delivered just then."""
+    out: list[str] = []
+    for k, statement in enumerate(todo):
+        create = todo[k + 1] if statement.startswith("DROP TRIGGER") and k + 1 < len(todo) else ""
+        if statement in stored or create in stored:
+            continue
+        out.append(statement)
+    return out
 
 
 def register(metadata: Any) -> None:
