@@ -8,6 +8,9 @@ DEMO_DB := $(DEMO_DIR)/mailcenter.sqlite
 DEMO_CONFIG := $(DEMO_DIR)/helpdesk.toml
 SETUP_LOG := $(DEMO_DIR)/setup.log
 PYTEST_ARGS ?=
+# Two workers, one per core; the tests on the shared local stack all go to one of them
+# (tests/conftest.py marks them), the rest are spread over both.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test venv demo-db catalogs lint format bench clean
 
@@ -54,7 +57,7 @@ OPEN_PROMPT := if [ -t 0 ]; then read -r -p "Enter opens the TUI (Ctrl+Q quits i
 test: $(VENV_STAMP) catalogs stack-packages
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(VENV_STAMP)
 	.venv/bin/ruff check .

@@ -155,3 +155,16 @@ def run_cli(
         env=full_env,
         timeout=300,
     )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's worker reads the marks
+def pytest_collection_modifyitems(config, items) -> None:
+    """`make test` runs two workers (--dist loadgroup): every test on the shared local stack, or
+    on a second stack of its own (whose ports are the same for all of them), goes to one worker."""
+    for item in items:
+        if (
+            "stack" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("stack")
+            or "stack" in item.path.stem
+        ):
+            item.add_marker(pytest.mark.xdist_group("stack"))
