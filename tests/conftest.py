@@ -168,3 +168,15 @@ def pytest_collection_modifyitems(config, items) -> None:
             or "stack" in item.path.stem
         ):
             item.add_marker(pytest.mark.xdist_group("stack"))
+
+
+def pytest_runtest_setup(item) -> None:
+    """A pytest whose node ids pytest-xdist cannot tag spreads the stack's tests over both
+    workers, where they change the stack under each other: each of them fails, saying why."""
+    grouped = getattr(item.config.option, "loadgroup", False)
+    if grouped and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(
+            "pytest-xdist did not put this test into its group: use the pytest version "
+            "pyproject.toml names",
+            pytrace=False,
+        )
