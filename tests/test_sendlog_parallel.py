@@ -239,10 +239,12 @@ def test_the_command_reads_alone_when_every_core_is_busy(tmp_path, monkeypatch):
     from helpdesk.sendlog import parallel
 
     monkeypatch.setattr(parallel, "worker_count", lambda: 2)
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (0.4, 0.0, 0.0))
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 0)
     assert LogWorkers(keep=False).processes == 1  # a core is idle: one worker beside
     assert LogWorkers().processes == 2  # the TUI's reader thread only waits
-    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.9, 0.0, 0.0))
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 1)
+    assert LogWorkers(keep=False).processes == 0
+    monkeypatch.setattr(parallel, "busy_cores", lambda: 2)
     pool = LogWorkers(keep=False, min_bytes=0)
     assert pool.processes == 0
     path = Log()
@@ -252,6 +254,26 @@ def test_the_command_reads_alone_when_every_core_is_busy(tmp_path, monkeypatch):
     assert not read_parallel(analysis, files, pool)  # read by the caller alone
     analysis.read(files, workers=pool)
     assert analysis.report().users[0].accepted == 1 and pool.pids() == []
+
+
+def test_busy_cores_counts_the_processes_that_want_a_core_now():
+    """Now, not the minute's load average: two processes burning a core each are seen at once,
+    and counted while they run (other work on the machine can only add to them)."""
+    import subprocess
+    import sys
+    import time
+
+    from helpdesk.sendlog.parallel import busy_cores
+
+    burn = [sys.executable, "-c", "while True: pass"]
+    procs = [subprocess.Popen(burn) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        assert busy_cores() >= 2
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def test_an_address_that_tries_more_than_a_thousand_names_is_counted_as_by_one_process(

@@ -228,10 +228,20 @@ def read_cached(
         fold(piece_of[n] + 1)
         return True
 
+    def emit_for(n: int) -> Callable[[tuple], None]:
+        """Task n's segments folded as they are read (every earlier piece is folded first)."""
+        fold(piece_of[n])
+        f = pieces[piece_of[n]][1]
+        if last[0] is not None and last[0] is not f:
+            _end(acc, last[0])
+        last[0] = f
+        return lambda seg: _segment(acc, f, seg, keys)
+
     answers_count = [0]
     try:
         if use_workers:
-            workers.run(tasks, sizes, progress=progress, cancelled=cancelled, take=take)
+            kw = {"progress": progress, "cancelled": cancelled, "emit_for": emit_for}
+            workers.run(tasks, sizes, take=take, **kw)
         else:
             from helpdesk.sendlog.parallel import _work
 
@@ -242,15 +252,7 @@ def read_cached(
                     if progress is not None:
                         progress(min(base + d, total), total)
 
-                fold(piece_of[n])  # all before this task: its segments are folded as read
-                f = pieces[piece_of[n]][1]
-                if last[0] is not None and last[0] is not f:
-                    _end(acc, last[0])
-                last[0] = f
-
-                def emit(seg: tuple, f: _File = f) -> None:
-                    _segment(acc, f, seg, keys)
-
+                emit = emit_for(n)  # all before this task folded: its segments as read
                 if not take(_work(task, moved, cancelled, emit)):
                     break
                 before += sizes[n]

@@ -24,6 +24,7 @@ import multiprocessing.connection as mp_connection
 import os
 import pickle
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -55,16 +56,33 @@ def worker_count() -> int:
     return max(1, min(n, 8))
 
 
+def busy_cores() -> int:
+    """How many other processes want a core now: the runnable count of /proc/loadavg less
+    this process, the least of a few looks 2 ms apart (one that wakes for a moment is not
+    counted). Not the load average: it lags by a minute, so a core that a command left a
+    moment ago still counts as busy (bench/sendlog.py read its 3 GB log alone so)."""
+    least = None
+    try:
+        for k in range(5):
+            if k:
+                time.sleep(0.002)
+            with open("/proc/loadavg", "rb") as f:
+                running = int(f.read().split()[3].split(b"/")[0])
+            least = running if least is None else min(least, running)
+    except (OSError, ValueError, IndexError):
+        try:
+            return round(os.getloadavg()[0])
+        except OSError:
+            return 0
+    return max(0, (least or 1) - 1)
+
+
 def idle_readers() -> int:
     """How many processes may read at once without taking a core from other work: the idle
-    cores (the cores less the load average) and the caller's own. With every core busy a
-    worker only adds its start-up and the merge (measured: bench/sendlog.py)."""
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = 0.0
+    cores, the caller's own among them. With every core busy a worker only adds its start-up
+    and the merge (measured: bench/sendlog.py)."""
     cores = worker_count()
-    return max(1, min(cores, int(cores - load + 1)))
+    return max(1, min(cores, cores - busy_cores()))
 
 
 def _serve(conn: Any) -> None:
@@ -178,6 +196,7 @@ class LogWorkers:
         self._procs: list = []
         self._conns: list = []  # the reader's end of each worker's pipe
         self._lock = threading.Lock()
+        self.ahead_seen = 0
 
     def _ensure(self) -> None:
         with self._lock:
@@ -228,9 +247,15 @@ class LogWorkers:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
         take: Callable[[Any], bool] | None = None,
+        emit_for: Callable[[int], Callable[[tuple], None]] | None = None,
     ) -> list:
         """Run the parts; answers in the order of tasks. Cancelled (or a worker that dies)
         ends all workers at once; the next read starts new ones.
+
+        With emit_for (and take), a part that this process reads when every earlier answer
+        was taken hands each of its 5-minute segments to emit_for(part) as soon as it is read
+        (see _work); a first part that is a whole (compressed) file is read here so, while
+        the workers start on the parts after it. A day's segments are then never held at once.
 
         With take, each answer is handed to it as soon as all earlier ones were (and not
         kept): memory then holds the answers that came early, not all of them. take returning
@@ -240,12 +265,26 @@ class LogWorkers:
         todo = list(range(len(tasks)))
         todo.reverse()  # popped from the end: in time order
         busy: dict[Any, int] = {}  # pipe -> the part its worker reads
+        idle: list[Any] = []  # workers waiting for room (see room)
+        # With take, parts are started at most this far ahead of the first answer not yet
+        # taken: a long first part (a compressed file read whole) no longer lets the others
+        # read the whole log ahead and hold every answer (a rotated 300 MB set: 193 MiB).
+        ahead = 2 * (len(conns) + self.local) if take is not None else len(tasks)
+
+        self.ahead_seen = 0  # the most parts started and not yet taken (the tests read it)
+
+        def room() -> bool:
+            started = len(tasks) - len(todo) - handed
+            self.ahead_seen = max(self.ahead_seen, started)
+            return started < ahead
 
         def hand_out(conn: Any) -> None:
-            if todo:
+            if todo and room():
                 k = todo.pop()
                 conn.send(tasks[k])
                 busy[conn] = k
+            elif todo:
+                idle.append(conn)
             elif not self.keep:
                 conn.send(None)  # ends the worker: its memory is gone before the merge
 
@@ -265,6 +304,8 @@ class LogWorkers:
                 if not take(answers.pop(handed)):
                     raise _Enough
                 handed += 1
+            while idle and room():
+                hand_out(idle.pop())
 
         def poll(timeout: float) -> None:
             ready = mp_connection.wait(list(busy), timeout=timeout)
@@ -299,16 +340,22 @@ class LogWorkers:
                 check()
                 poll(0)
 
-            answers[k] = _work(tasks[k], between)
+            emit = emit_for(k) if emit_for is not None and k == handed else None
+            answers[k] = _work(tasks[k], between, None, emit)
             done[k] = sizes[k]
             hand_on()
 
         try:
+            first = None
+            if self.local and emit_for is not None and todo and tasks[todo[-1]][3] is None:
+                first = todo.pop()
             for conn in conns:
                 hand_out(conn)
+            if first is not None:
+                read_here(first)
             while len(answers) + handed < len(tasks):
                 check()
-                if self.local and todo:
+                if self.local and todo and room():
                     read_here(todo.pop())
                 else:
                     poll(_POLL)
