@@ -266,10 +266,10 @@ class LogWorkers:
         todo.reverse()  # popped from the end: in time order
         busy: dict[Any, int] = {}  # pipe -> the part its worker reads
         idle: list[Any] = []  # workers waiting for room (see room)
-        # With take, parts are started at most this far ahead of the first answer not yet
-        # taken: a long first part (a compressed file read whole) no longer lets the others
-        # read the whole log ahead and hold every answer (a rotated 300 MB set: 193 MiB).
-        ahead = 2 * (len(conns) + self.local) if take is not None else len(tasks)
+        # With take, no part is started while this many are started and not yet taken: a long
+        # first part (a compressed file read whole) no longer lets the others read the whole
+        # log ahead and hold every answer (a rotated 300 MB set: 193 MiB in this process).
+        ahead = len(conns) + self.local + 1 if take is not None else len(tasks)
 
         self.ahead_seen = 0  # the most parts started and not yet taken (the tests read it)
 
