@@ -45,5 +45,17 @@ def test_json_is_terminal_safe_and_parses_back_exactly(name):
     assert json.loads(out) == data
 
 
+@pytest.mark.parametrize("name", sorted(VALUES))
+def test_a_list_of_records_is_one_record_a_line_terminal_safe_and_exact(name):
+    """`offenders --json` and the like: one record per line, still safe and exact."""
+    data = [{"user": VALUES[name], "n": k, "ips": {"192.0.2.1": 2}} for k in range(3)]
+    out = json_text(data)
+    assert_clean(out, where=name)
+    assert json.loads(out) == data
+    lines = out.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 5
+    assert all(json.loads(line.strip().rstrip(",")) == data[k] for k, line in enumerate(lines[1:4]))
+
+
 def test_json_keeps_readable_text_readable():
     assert json_text({"name": "Jürgen Müller"}, indent=None) == '{"name": "Jürgen Müller"}'
