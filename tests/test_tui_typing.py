@@ -255,6 +255,10 @@ def mailbox(
         if row_with:
             await choose_row(t, tables.first(DataTable), row_with)
         if keys:
+            # The tab's keys act once its job has read the database; on a busy core that job
+            # may start after the wait above: wait for it too.
+            await t.pilot.pause()
+            await app.workers.wait_for_complete()
             await t.press(*keys)
             # The names are typed into the screen the keys open, not past it.
             assert isinstance(app.screen, opens), (keys, app.screen)
