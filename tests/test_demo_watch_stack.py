@@ -176,7 +176,9 @@ def test_the_takeover_is_stopped_by_its_limit_and_suspended_by_the_watcher(demo)
     limit_lines = [
         line
         for line in log.splitlines()
-        if f"helpdesk limit: 100 recipients per hour A={TAKEN_OVER} action=refuse" in line
+        # the recipients per hour, or (when the watcher comes later on a busy machine) the
+        # messages per hour: the bot's attempts count towards both
+        if "helpdesk limit: 100 " in line and f" per hour A={TAKEN_OVER} action=refuse" in line
     ]
     assert len(limit_lines) == tally["refused_by"]["limit"]
     suspended = log.count(f"rejected MAIL <{TAKEN_OVER}>: Sending is suspended")
