@@ -24,7 +24,6 @@ import os
 import pickle
 import secrets
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from helpdesk.logs.files import Cancelled, LogFile, ReadState
@@ -32,7 +31,8 @@ from helpdesk.sendlog import spans
 from helpdesk.sendlog.cache_store import CacheStore, cache_dir, file_key, load
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
-from helpdesk.sendlog.parallel import work_bytes
+from helpdesk.sendlog.parallel import _key_dt, work_bytes
+from helpdesk.sendlog.segments import PackedScan
 
 BLOCK = 12  # segments (an hour) kept merged as well, so that a read loads a day in 24 pieces
 VERSION = 3  # bump when _Scan, UserStats or the entry change: older entries are then ignored
@@ -137,7 +137,7 @@ def read_cached(
             _gen, borders, seg_spans, _have = f.entry
             f.wanted = []
             for k, ((a, b), span) in enumerate(zip(borders, seg_spans, strict=True)):
-                zone = _zone_of_keys(span, keys) if span is not None else ""
+                zone = spans.zone(span, keys) if span is not None else ""
                 f.wanted.append((k, a, b, zone, bool(zone) and f.kept(f"{k}{zone}")))
             if f.lf.compressed and not all(w[4] for w in f.wanted):
                 f.entry, f.wanted = None, None  # read whole again, kept anew
@@ -316,10 +316,12 @@ def _take(acc: list, piece: tuple, answer: Any, keys: tuple) -> None:
 def _segment(acc: list, f: _File, seg: tuple, keys: tuple) -> None:
     """A segment of a file read whole: kept under its zone, and folded."""
     a, b, scan, _too_long, span = seg
-    if seg[2].followed:
+    if scan.followed:
         raise _Followed
+    if isinstance(scan, PackedScan):
+        scan = scan.unpack()
     span = spans.valid(span)
-    zone = _zone_of_keys(span, keys) if span is not None else ""
+    zone = spans.zone(span, keys) if span is not None else ""
     if f.new is None:
         f.new = []
     if zone:
@@ -447,10 +449,6 @@ def _load_entry(blob: bytes | None) -> tuple | None:
     return gen, borders, seg_spans, have
 
 
-def _key_dt(key: bytes) -> datetime:
-    return datetime.strptime(key.decode(), "%Y-%m-%d %H:%M:%S")
-
-
 def _give_up(analysis: Analysis, fresh: _Scan) -> bool:
     """Recipients come from delivery lines that may sit in the next file: one pass only."""
     analysis.scan = fresh
@@ -466,26 +464,6 @@ def _settle(scan: _Scan, fresh: _Scan) -> _Scan:
     scan.pending = {}
     scan.guess_names = None
     return scan
-
-
-def _zone_of(span: tuple, analysis: Analysis) -> str:
-    """The first letter of the zone the lines of span lie in for this read ("" none)."""
-    scan = analysis.scan
-    return _zone_of_keys(span, (scan.start_key, scan.base_key, scan.newest))
-
-
-def _zone_of_keys(span: tuple, keys: tuple) -> str:
-    lo, hi = span
-    start, base, newest = keys
-    if hi > newest:
-        return ""
-    if lo >= start:
-        return "w"
-    if lo >= base and hi < start:
-        return "b"
-    if hi < base:
-        return "e"
-    return ""
 
 
 def _dump(scan: _Scan) -> bytes:

@@ -38,7 +38,7 @@ from helpdesk.sendlog.offenders import (
     Analysis,
     _Scan,
 )
-from helpdesk.sendlog.segments import Segmenter
+from helpdesk.sendlog.segments import PackedScan, Segmenter
 
 PARALLEL_MIN_BYTES = 32 << 20
 # names kept with their failures per part for an exact merge of the guessing addresses
@@ -106,8 +106,12 @@ def _serve(conn: Any) -> None:
                 exc = HelpdeskError(M("a log reading process failed: {error}", error=detail))
             conn.send(("error", part, exc))
         else:
-            conn.send(("done", part, answer))
+            # pickled here, so that the reader holds an answer that came early in that form
+            # (a tenth of its objects' memory) until its turn to be merged
+            blob = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
             del answer
+            conn.send(("done", part, blob))
+            del blob
 
 
 def _work(
@@ -132,7 +136,13 @@ def _work(
 
     scan = make_scan()
     state = ReadState(broken=[])
-    cut = Segmenter(make_scan, start, emit) if segmented else None
+    packed: list[tuple] = []
+
+    def pack(seg: tuple) -> None:
+        _drop_caches(seg[2])
+        packed.append((seg[0], seg[1], PackedScan(seg[2]), *seg[3:]))
+
+    cut = Segmenter(make_scan, start, emit or pack) if segmented else None
     feed = cut.feed if cut is not None else scan.feed_data
     if end is None:
         read = chunks(
@@ -151,10 +161,8 @@ def _work(
     if cut is None:
         _drop_caches(scan)
         return scan, state
-    done = cut.finish(end if end is not None else lf.size if not lf.compressed else cut.pos, 0)
-    for seg in done:
-        _drop_caches(seg[2])
-    return done, state
+    cut.finish(end if end is not None else lf.size if not lf.compressed else cut.pos, 0)
+    return packed, state
 
 
 def _drop_caches(scan: _Scan) -> None:
@@ -301,7 +309,7 @@ class LogWorkers:
             """Answers to take in time order, as soon as all earlier ones are there."""
             nonlocal handed
             while take is not None and handed in answers:
-                if not take(answers.pop(handed)):
+                if not take(_unpacked(answers.pop(handed))):
                     raise _Enough
                 handed += 1
             while idle and room():
@@ -369,7 +377,14 @@ class LogWorkers:
             self.stop()
         if progress is not None:
             progress(total, total)
-        return [answers[k] for k in range(handed, len(tasks))]
+        return [_unpacked(answers[k]) for k in range(handed, len(tasks))]
+
+
+def _unpacked(answer: Any) -> Any:
+    """An answer as a worker sent it (pickled) or as this process read it."""
+    if isinstance(answer, bytes):
+        return pickle.loads(answer)  # noqa: S301 - this session's own worker wrote it
+    return answer
 
 
 class _Enough(Exception):  # noqa: N818 - not an error: take() wants no more answers

@@ -40,3 +40,20 @@ def valid(span: list) -> tuple[bytes, bytes] | None:
     if len(span) == 2 and _TIME.fullmatch(span[0]) and _TIME.fullmatch(span[1]):
         return span[0], span[1]
     return None
+
+
+def zone(span: tuple, keys: tuple) -> str:
+    """The first letter of the zone the lines of span lie in for a read whose keys are
+    (window start, baseline start, newest): "w" window, "b" baseline, "e" earlier, "" none
+    (an edge falls inside it, or a line is dated later than can be true)."""
+    lo, hi = span
+    start, base, newest = keys
+    if hi > newest:
+        return ""
+    if lo >= start:
+        return "w"
+    if lo >= base and hi < start:
+        return "b"
+    if hi < base:
+        return "e"
+    return ""
