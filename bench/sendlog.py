@@ -16,7 +16,9 @@ the end (many of its messages refused after DATA). Its ground truth is written n
 Every program runs as a child process, alternating, `--runs` times (default 3); each run prints
 its wall and CPU time, its peak memory (the largest sum of the RSS of the command and all its
 processes, sampled from /proc every 20 ms) and the load average when it started; then the best
-and the median of each, with the ratios. Nothing here asserts on time.
+and the median of each, with the ratios. Then, for the plain log under 1 GB, the send-log
+screen's read (F6, bench/sendlog_f6.py) against the command's, and the rotated set's cache
+figures (bench/sendlog_cache.py). Nothing here asserts on time.
 """
 
 from __future__ import annotations
@@ -238,6 +240,7 @@ def main() -> int:
     ap.add_argument("--large", action="store_true", help="also a 3 GB log (plain only)")
     ap.add_argument("--no-gzip", action="store_true", help="skip the gzip-compressed run")
     ap.add_argument("--no-cache", action="store_true", help="skip the rotated set's cache run")
+    ap.add_argument("--no-f6", action="store_true", help="skip the send-log screen's read")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--regenerate", action="store_true", help="write the log even if it exists")
     ap.add_argument(
@@ -267,6 +270,10 @@ def main() -> int:
             f"refused={truth['victim_refused']} recipients={truth['victim_recipients']}"
         )
         ok &= run_one(log, truth, args.runs)
+        if not args.no_f6 and size < (1 << 30):
+            from sendlog_f6 import run_f6  # bench/ is the script's folder
+
+            ok &= run_f6(log, truth, args.runs, _measure, _ENV, _check_burst)
         if not args.no_cache and size < (1 << 30):
             from sendlog_cache import run_cache  # bench/ is the script's folder
 
