@@ -87,3 +87,15 @@ def run_f6(
     print(f"  F6 first / command (median): {ratio:.2f}x")
     print("  F6: " + check_burst(json_out, truth))
     return "OK" in check_burst(json_out, truth)
+
+
+def main() -> int:
+    """Run on its own, the whole send-log benchmark, of which this is one figure (`--no-f6`
+    there leaves it out)."""
+    from sendlog import main as sendlog_main  # bench/ is the script's folder
+
+    return sendlog_main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
