@@ -27,11 +27,12 @@ from collections.abc import Callable
 from typing import Any
 
 from helpdesk.logs.files import Cancelled, LogFile, ReadState
+from helpdesk.logs.timestamps import key_to_datetime
 from helpdesk.sendlog import spans
 from helpdesk.sendlog.cache_store import CacheStore, cache_dir, file_key, load
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import Analysis, _Scan
-from helpdesk.sendlog.parallel import _key_dt, work_bytes
+from helpdesk.sendlog.parallel import work_bytes
 from helpdesk.sendlog.segments import PackedScan
 
 BLOCK = 12  # segments (an hour) kept merged as well, so that a read loads a day in 24 pieces
@@ -147,7 +148,7 @@ def read_cached(
         else:
             need += sum(b - a for _k, a, b, _z, kept in f.wanted if not kept)
     use_workers = workers is not None and workers.processes >= 1 and need >= workers.min_bytes
-    window = (_key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
+    window = (key_to_datetime(scan.start_key), key_to_datetime(scan.base_key), scan.infer, scan.now)
     tasks: list[tuple] = []
     sizes: list[int] = []
     # in log order: ("blob", file, blob, segment or None for a block, zone) or

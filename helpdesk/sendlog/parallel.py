@@ -26,13 +26,13 @@ import pickle
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.i18n import M
 from helpdesk.logs.files import Cancelled, LogFile, ReadState, chunks
 from helpdesk.logs.ranges import line_borders, range_chunks
+from helpdesk.logs.timestamps import key_to_datetime
 from helpdesk.sendlog.merge import merge_scans, merge_states
 from helpdesk.sendlog.offenders import (
     Analysis,
@@ -433,10 +433,8 @@ def read_parallel(
     if len(parts) < 2:
         return False
     scan = analysis.scan
-    tasks = [
-        (k, lf, a, b, _key_dt(scan.start_key), _key_dt(scan.base_key), scan.infer, scan.now)
-        for k, (lf, a, b) in enumerate(parts)
-    ]
+    window = (key_to_datetime(scan.start_key), key_to_datetime(scan.base_key))
+    tasks = [(k, lf, a, b, *window, scan.infer, scan.now) for k, (lf, a, b) in enumerate(parts)]
     merged: list = []
     followed: list[bool] = []
 
@@ -468,7 +466,3 @@ def read_parallel(
     analysis.state.total_bytes = analysis.state.done_bytes = sum(sizes)
     analysis.files.extend(str(f.path) for f in files)
     return True
-
-
-def _key_dt(key: bytes) -> datetime:
-    return datetime.strptime(key.decode(), "%Y-%m-%d %H:%M:%S")
